@@ -1,0 +1,87 @@
+/* The context: one Vulkan device (owned or adopted), what it can do, and the
+ * per-context state every other room hangs on it. */
+#ifndef VKA_DEVICE_CONTEXT_H
+#define VKA_DEVICE_CONTEXT_H
+
+#include "../common/common.h"
+#include "vulkan.h"
+
+#include <threads.h>
+
+struct vka_pipeline_cache; /* engine/kernels */
+
+typedef struct vka_context {
+    vka_error_sink error;
+    vka_context_desc desc;       /* resolved: defaults and environment applied */
+    char device_request[128];    /* copies of the desc's strings, owned */
+    char limits_request[32];
+
+    bool owned;                  /* we created instance and device (and destroy them) */
+    bool lost;                   /* VK_ERROR_DEVICE_LOST was seen: every call fails */
+    uint32_t api_version;        /* of the device as used */
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    VkQueue queue;
+    uint32_t queue_family;
+    uint32_t timestamp_valid_bits;
+    vka_instance_table vki;
+    struct VolkDeviceTable vkd;
+
+    void (*lock_queue)(void *user);
+    void (*unlock_queue)(void *user);
+    void *queue_user;
+
+    VkDebugUtilsMessengerEXT messenger;
+    uint32_t validation_messages;
+    char first_validation_message[1024];
+    mtx_t message_lock;
+
+    vka_device_info info;
+    VkPhysicalDeviceMemoryProperties memory_properties;
+    vka_device_candidate *candidates;
+    uint32_t candidate_count;
+
+    /* One-shot submissions (staging copies) and plan runs share these. */
+    VkCommandPool command_pool;
+    VkFence fence;
+
+    struct vka_pipeline_cache *pipelines;
+} vka_context;
+
+/* Translates a failed VkResult into a result code with a message naming the call;
+ * marks the context lost on VK_ERROR_DEVICE_LOST. */
+vka_result vka_vk_fail(vka_context *ctx, VkResult vr, const char *call);
+const char *vka_vk_result_name(VkResult vr);
+
+/* Fills ctx->info (capabilities, limits as reported) for ctx->physical_device, then
+ * applies the limits clamp named by ctx->desc.limits. */
+vka_result vka_probe_device(vka_context *ctx);
+
+/* Lowers `limits` to the named profile; false if the name is unknown. */
+bool vka_clamp_limits(const char *profile, vka_device_limits *limits);
+/* The known profile names, NULL-terminated (for messages). */
+extern const char *const vka_limits_profiles[];
+
+/* Chooses ctx->physical_device among the instance's devices, honouring
+ * ctx->desc.device, and records why each was chosen or passed over. */
+vka_result vka_choose_physical_device(vka_context *ctx);
+
+/* A compute-capable queue family on pd (prefers one with timestamps); UINT32_MAX if none. */
+uint32_t vka_find_compute_queue_family(const vka_instance_table *vki, VkPhysicalDevice pd,
+                                       uint32_t *timestamp_valid_bits);
+
+/* Creates the command pool and fence shared by submissions. */
+vka_result vka_context_create_submission_objects(vka_context *ctx);
+
+/* Submits one command buffer on the context's queue and waits for it. */
+vka_result vka_context_submit_and_wait(vka_context *ctx, VkCommandBuffer cmd);
+
+/* Probe, device (own mode), submission objects, pipeline cache: the part of set-up
+ * shared by own and embedded mode. */
+vka_result vka_context_finish_setup(vka_context *ctx);
+
+/* Reads the VKATTN_* environment into the desc's zero fields. */
+void vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc);
+
+#endif

@@ -1,0 +1,365 @@
+/* Building graphs: tensors, operations, outputs, and evaluation by the reference. */
+#include "graph.h"
+
+#include "../device/context.h"
+#include "../ops/op.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NAME_MAX_CHARS 63
+
+uint64_t vka_element_count(uint32_t rank, const uint32_t *dims)
+{
+    uint64_t n = 1;
+    for (uint32_t i = 0; i < rank; i++)
+        n *= dims[i];
+    return n;
+}
+
+size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims)
+{
+    (void)dtype; /* f32 and i32 are both 4 bytes */
+    return (size_t)vka_element_count(rank, dims) * 4;
+}
+
+const char *vka_dtype_name(vka_dtype dtype)
+{
+    return dtype == VKA_DTYPE_I32 ? "int32" : "float32";
+}
+
+void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims)
+{
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (uint32_t i = 0; i < rank && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%u", i ? ", " : "", dims[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
+
+const vka_graph_tensor *vka_graph_tensor_at(const vka_graph *g, uint32_t id)
+{
+    return id > 0 && id < g->tensor_count ? &g->tensors[id] : NULL;
+}
+
+vka_result vka_graph_create(vka_context *ctx, vka_graph **out)
+{
+    if (!ctx || !out)
+        return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_create: ctx and out must not be NULL");
+    vka_graph *g = calloc(1, sizeof *g);
+    if (!g || !vka_array_reserve((void **)&g->tensors, &g->tensor_capacity, 1, sizeof *g->tensors)) {
+        free(g);
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory creating a graph");
+    }
+    g->ctx = ctx;
+    g->tensor_count = 1; /* id 0 is "none" */
+    *out = g;
+    return VKA_SUCCESS;
+}
+
+void vka_graph_destroy(vka_graph *g)
+{
+    if (!g)
+        return;
+    for (uint32_t i = 0; i < g->tensor_count; i++) {
+        free(g->tensors[i].name);
+        free(g->tensors[i].data);
+        free(g->tensors[i].output_name);
+    }
+    for (uint32_t i = 0; i < g->op_count; i++)
+        free(g->ops[i].params);
+    free(g->tensors);
+    free(g->ops);
+    free(g);
+}
+
+static bool name_taken(const vka_graph *g, const char *name)
+{
+    for (uint32_t i = 1; i < g->tensor_count; i++) {
+        const vka_graph_tensor *t = &g->tensors[i];
+        if (t->kind != VKA_TENSOR_RESULT && t->name && strcmp(t->name, name) == 0)
+            return true;
+        if (t->output_name && strcmp(t->output_name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static vka_result check_name(vka_graph *g, const char *what, const char *name)
+{
+    if (!name || !name[0])
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: a name is required", what);
+    if (strlen(name) > NAME_MAX_CHARS)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%.20s...': names have at most %d characters", what,
+                        name, NAME_MAX_CHARS);
+    if (name_taken(g, name))
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': the graph already has a tensor of that name",
+                        what, name);
+    return VKA_SUCCESS;
+}
+
+static vka_result check_desc(vka_graph *g, const char *what, const vka_tensor_desc *d)
+{
+    if (d->dtype != VKA_DTYPE_F32 && d->dtype != VKA_DTYPE_I32)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': unknown dtype %d", what, d->name,
+                        (int)d->dtype);
+    if (d->rank < 1 || d->rank > VKA_MAX_RANK)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': rank %u, must be 1..%d", what, d->name,
+                        d->rank, VKA_MAX_RANK);
+    for (uint32_t i = 0; i < d->rank; i++)
+        if (d->dims[i] == 0)
+            return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': axis %u has size 0", what, d->name, i);
+    /* Element counts must stay addressable by 32-bit shader indices (in vec4). */
+    if (vka_element_count(d->rank, d->dims) > ((uint64_t)1 << 32))
+        return vka_fail(g->ctx, VKA_ERROR_UNSUPPORTED, "%s '%s': more than 2^32 elements", what, d->name);
+    return VKA_SUCCESS;
+}
+
+static vka_result add_tensor(vka_graph *g, vka_graph_tensor t, vka_tensor *out)
+{
+    if (!vka_array_reserve((void **)&g->tensors, &g->tensor_capacity, g->tensor_count + 1, sizeof t))
+        return vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory adding a tensor");
+    g->tensors[g->tensor_count] = t;
+    out->id = g->tensor_count++;
+    return VKA_SUCCESS;
+}
+
+static vka_result add_leaf(vka_graph *g, const char *what, vka_tensor_kind kind, const vka_tensor_desc *desc,
+                           const void *data, size_t bytes, vka_tensor *out)
+{
+    if (!g || !desc || !out)
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "%s: graph, desc and out must not be NULL",
+                        what);
+    out->id = 0;
+    vka_result r = check_name(g, what, desc->name);
+    if (r == VKA_SUCCESS)
+        r = check_desc(g, what, desc);
+    if (r != VKA_SUCCESS)
+        return r;
+    vka_graph_tensor t = {.kind = kind, .dtype = desc->dtype, .rank = desc->rank};
+    memcpy(t.dims, desc->dims, sizeof t.dims);
+    if (kind == VKA_TENSOR_CONSTANT) {
+        size_t need = vka_dense_bytes(desc->dtype, desc->rank, desc->dims);
+        if (!data || bytes != need)
+            return vka_fail(g->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s '%s': %zu bytes given, its shape needs %zu", what,
+                            desc->name, data ? bytes : 0, need);
+        t.data = malloc(bytes);
+        if (!t.data)
+            return vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory copying constant '%s'",
+                            desc->name);
+        memcpy(t.data, data, bytes);
+        t.data_bytes = bytes;
+    }
+    t.name = vka_strdup(desc->name);
+    if (!t.name || add_tensor(g, t, out) != VKA_SUCCESS) {
+        free(t.name);
+        free(t.data);
+        return vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory adding '%s'", desc->name);
+    }
+    return VKA_SUCCESS;
+}
+
+vka_result vka_graph_input(vka_graph *g, const vka_tensor_desc *desc, vka_tensor *out)
+{
+    return add_leaf(g, "input", VKA_TENSOR_INPUT, desc, NULL, 0, out);
+}
+
+vka_result vka_graph_constant(vka_graph *g, const vka_tensor_desc *desc, const void *data, size_t bytes,
+                              vka_tensor *out)
+{
+    return add_leaf(g, "constant", VKA_TENSOR_CONSTANT, desc, data, bytes, out);
+}
+
+/* ------------------------------------------------------------------ operations */
+
+static vka_result bind_inputs(vka_graph *g, const vka_op_class *cls, const vka_op_desc *desc, vka_op_node *node,
+                              vka_op_build *b)
+{
+    for (uint32_t i = 0; i < VKA_MAX_OP_INPUTS && desc->inputs[i].role; i++) {
+        const vka_op_input *in = &desc->inputs[i];
+        int role = vka_op_role_index(cls, in->role);
+        if (role < 0)
+            return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: unknown input '%s'", cls->name, in->role);
+        if (node->inputs[role])
+            return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: input '%s' is given twice", cls->name, in->role);
+        const vka_graph_tensor *t = vka_graph_tensor_at(g, in->tensor.id);
+        if (!t)
+            return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: input '%s' is not a tensor of this graph",
+                            cls->name, in->role);
+        node->inputs[role] = in->tensor.id;
+        b->inputs[role] = t;
+    }
+    for (uint32_t role = 0; role < cls->required_inputs; role++)
+        if (!node->inputs[role])
+            return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: input '%s' is required", cls->name,
+                            cls->input_roles[role]);
+    return VKA_SUCCESS;
+}
+
+static vka_result build_node(vka_graph *g, const vka_op_class *cls, const vka_op_desc *desc, vka_op_node *node,
+                             vka_op_build *b)
+{
+    vka_param_reader params;
+    vka_result r = bind_inputs(g, cls, desc, node, b);
+    if (r == VKA_SUCCESS)
+        r = vka_params_begin(&params, g->ctx, cls->name, desc->params);
+    if (r != VKA_SUCCESS)
+        return r;
+    node->params = calloc(1, cls->params_size ? cls->params_size : 1);
+    if (!node->params)
+        return vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building %s", cls->name);
+    b->ctx = g->ctx;
+    b->op = cls->name;
+    b->params = &params;
+    b->parsed = node->params;
+    r = cls->build(b);
+    if (r == VKA_SUCCESS)
+        r = vka_params_end(&params);
+    return r;
+}
+
+/* The first value of an int32 array outside [min, max], or -1. */
+static int64_t find_out_of_range(const int32_t *values, uint64_t count, int32_t min, int32_t max)
+{
+    for (uint64_t i = 0; i < count; i++)
+        if (values[i] < min || values[i] > max)
+            return (int64_t)i;
+    return -1;
+}
+
+vka_result vka_check_int_range(vka_context *ctx, const char *op, const char *name, const int32_t *values,
+                               uint64_t count, int32_t min, int32_t max)
+{
+    int64_t bad = find_out_of_range(values, count, min, max);
+    if (bad < 0)
+        return VKA_SUCCESS;
+    return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s[%lld] = %d is outside [%d, %d]", op, name,
+                    (long long)bad, values[bad], min, max);
+}
+
+/* Records the value ranges an op asks of its int32 inputs; constants are checked now. */
+static vka_result apply_int_ranges(vka_graph *g, const vka_op_node *node, const vka_op_build *b)
+{
+    for (int role = 0; role < VKA_MAX_OP_INPUTS; role++) {
+        if (!b->int_range[role].active || !node->inputs[role])
+            continue;
+        vka_graph_tensor *t = &g->tensors[node->inputs[role]];
+        int32_t lo = b->int_range[role].min, hi = b->int_range[role].max;
+        if (t->int_ranged) {
+            lo = VKA_MAX(lo, t->int_min);
+            hi = VKA_MIN(hi, t->int_max);
+        }
+        if (t->kind == VKA_TENSOR_CONSTANT) {
+            vka_result r = vka_check_int_range(g->ctx, node->cls->name, t->name, t->data,
+                                               vka_element_count(t->rank, t->dims), lo, hi);
+            if (r != VKA_SUCCESS)
+                return r;
+        }
+        t->int_ranged = true;
+        t->int_min = lo;
+        t->int_max = hi;
+        t->int_range_op = node->cls->name;
+    }
+    return VKA_SUCCESS;
+}
+
+vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
+{
+    if (!g || !desc || !out)
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_op: graph, desc and out must not be NULL");
+    out->id = 0;
+    const vka_op_class *cls = desc->op ? vka_op_class_named(desc->op) : NULL;
+    if (!cls)
+        return vka_fail(g->ctx, VKA_ERROR_NOT_FOUND, "unknown operation '%s'", desc->op ? desc->op : "(null)");
+    vka_op_node node = {.cls = cls};
+    vka_op_build b = {0};
+    vka_result r = build_node(g, cls, desc, &node, &b);
+    if (r == VKA_SUCCESS)
+        r = apply_int_ranges(g, &node, &b);
+    if (r == VKA_SUCCESS && !vka_array_reserve((void **)&g->ops, &g->op_capacity, g->op_count + 1, sizeof node))
+        r = vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory adding %s", cls->name);
+    vka_graph_tensor result = {.kind = VKA_TENSOR_RESULT, .dtype = b.output_dtype, .rank = b.output_rank,
+                               .producer = g->op_count, .name = vka_strdup(cls->name)};
+    memcpy(result.dims, b.output_dims, sizeof result.dims);
+    if (r == VKA_SUCCESS && !result.name)
+        r = vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory adding %s", cls->name);
+    if (r == VKA_SUCCESS)
+        r = add_tensor(g, result, out);
+    if (r != VKA_SUCCESS) {
+        free(node.params);
+        free(result.name);
+        return r;
+    }
+    node.output = out->id;
+    g->ops[g->op_count++] = node;
+    return VKA_SUCCESS;
+}
+
+vka_result vka_graph_output(vka_graph *g, const char *name, vka_tensor tensor)
+{
+    if (!g)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_output: graph is NULL");
+    vka_graph_tensor *t = tensor.id > 0 && tensor.id < g->tensor_count ? &g->tensors[tensor.id] : NULL;
+    if (!t)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "output '%s': not a tensor of this graph",
+                        name ? name : "(null)");
+    if (t->output_name)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "output '%s': that tensor is already output '%s'",
+                        name ? name : "(null)", t->output_name);
+    vka_result r = check_name(g, "output", name);
+    if (r != VKA_SUCCESS)
+        return r;
+    t->output_name = vka_strdup(name);
+    return t->output_name ? VKA_SUCCESS : vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+}
+
+vka_result vka_graph_tensor_desc(const vka_graph *g, vka_tensor tensor, vka_tensor_desc *out)
+{
+    const vka_graph_tensor *t = g ? vka_graph_tensor_at(g, tensor.id) : NULL;
+    if (!t || !out)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    *out = (vka_tensor_desc){.name = t->output_name ? t->output_name : t->name, .dtype = t->dtype, .rank = t->rank};
+    memcpy(out->dims, t->dims, sizeof out->dims);
+    return VKA_SUCCESS;
+}
+
+double vka_graph_flops(const vka_graph *g)
+{
+    double total = 0;
+    for (uint32_t i = 0; g && i < g->op_count; i++)
+        if (g->ops[i].cls->flops)
+            total += g->ops[i].cls->flops(g, &g->ops[i]);
+    return total;
+}
+
+/* ------------------------------------------------------------------ operation catalogue */
+
+static vka_op_info info_of(const vka_op_class *cls)
+{
+    return (vka_op_info){cls->name, cls->summary, cls->input_roles, cls->required_inputs, cls->param_keys};
+}
+
+uint32_t vka_op_count(void)
+{
+    return vka_op_class_count();
+}
+
+vka_result vka_op_info_at(uint32_t index, vka_op_info *out)
+{
+    const vka_op_class *cls = vka_op_class_at(index);
+    if (!cls || !out)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    *out = info_of(cls);
+    return VKA_SUCCESS;
+}
+
+vka_result vka_op_info_named(const char *name, vka_op_info *out)
+{
+    const vka_op_class *cls = name ? vka_op_class_named(name) : NULL;
+    if (!out)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    if (!cls)
+        return VKA_ERROR_NOT_FOUND;
+    *out = info_of(cls);
+    return VKA_SUCCESS;
+}

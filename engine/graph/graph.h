@@ -1,0 +1,60 @@
+/* The graph: tensors and operations as the caller described them. Building a graph
+ * touches no GPU memory; planning (plan.h) turns it into dispatches. */
+#ifndef VKA_GRAPH_GRAPH_H
+#define VKA_GRAPH_GRAPH_H
+
+#include "../common/common.h"
+
+struct vka_op_class; /* engine/ops/op.h */
+
+typedef enum vka_tensor_kind {
+    VKA_TENSOR_INPUT,     /* written by the host before runs */
+    VKA_TENSOR_CONSTANT,  /* host data copied into the graph, uploaded at plan time */
+    VKA_TENSOR_RESULT,    /* an operation's result */
+} vka_tensor_kind;
+
+typedef struct vka_graph_tensor {
+    char *name;                 /* inputs and constants: the caller's; results: the op's */
+    vka_tensor_kind kind;
+    vka_dtype dtype;
+    uint32_t rank;
+    uint32_t dims[VKA_MAX_RANK];
+    void *data;                 /* constants: dense host data */
+    size_t data_bytes;
+    uint32_t producer;          /* results: index of the op */
+    char *output_name;          /* set when the caller named it an output */
+    bool int_ranged;            /* int32 values must lie in [int_min, int_max] */
+    int32_t int_min, int_max;
+    const char *int_range_op;   /* the operation that asked for the range */
+} vka_graph_tensor;
+
+typedef struct vka_op_node {
+    const struct vka_op_class *cls;
+    uint32_t inputs[VKA_MAX_OP_INPUTS]; /* by the class's role index; 0 = absent */
+    void *params;                       /* the class's parsed parameters */
+    uint32_t output;
+} vka_op_node;
+
+struct vka_graph {
+    vka_context *ctx;
+    vka_graph_tensor *tensors;  /* index 0 is unused: tensor id 0 means "none" */
+    uint32_t tensor_count, tensor_capacity;
+    vka_op_node *ops;
+    uint32_t op_count, op_capacity;
+};
+
+/* Dense host bytes of a tensor of this shape. */
+size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims);
+uint64_t vka_element_count(uint32_t rank, const uint32_t *dims);
+const char *vka_dtype_name(vka_dtype dtype);
+
+/* Formats "[2, 8, 1024, 64]". */
+void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims);
+
+const vka_graph_tensor *vka_graph_tensor_at(const vka_graph *g, uint32_t id);
+
+/* Fails, naming the first offending element, if any value lies outside [min, max]. */
+vka_result vka_check_int_range(vka_context *ctx, const char *op, const char *name, const int32_t *values,
+                               uint64_t count, int32_t min, int32_t max);
+
+#endif

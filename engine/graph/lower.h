@@ -1,0 +1,49 @@
+/* The interface an operation's lower() uses to describe its kernel dispatches and the
+ * intermediate tensors between them. The planner owns everything created here. */
+#ifndef VKA_GRAPH_LOWER_H
+#define VKA_GRAPH_LOWER_H
+
+#include "../kernels/registry.h"
+#include "graph.h"
+
+typedef struct vka_lowering vka_lowering;
+
+typedef enum vka_access {
+    VKA_READ = 1,
+    VKA_WRITE = 2,
+    VKA_READ_WRITE = 3,
+} vka_access;
+
+typedef struct vka_binding_desc {
+    uint32_t tensor;     /* a plan tensor id; 0 ends the list */
+    vka_access access;
+    bool whole;          /* the whole tensor for every slice (e.g. kv_len, shared weights);
+                            otherwise slice z of the dispatch sees slice z of the tensor */
+} vka_binding_desc;
+
+typedef struct vka_dispatch_desc {
+    vka_kernel_id kernel;
+    uint32_t spec[VKA_MAX_SPEC_CONSTANTS];     /* spec[0] is the workgroup size */
+    uint32_t push[VKA_MAX_OP_PUSH_WORDS];      /* after the recorder's header */
+    uint32_t groups_x, groups_y;
+    uint32_t slices;                           /* gl_NumWorkGroups.z: [batch, head] pairs */
+    vka_binding_desc bindings[VKA_MAX_BINDINGS];
+} vka_dispatch_desc;
+
+/* The plan tensor of a node's input (by role index; 0 if absent) and of its result. */
+uint32_t vka_lower_input(const vka_lowering *lw, const vka_op_node *node, int role);
+uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node);
+
+/* A tensor that lives only between dispatches of this plan. */
+vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
+                                  const uint32_t *dims, uint32_t *out);
+/* A tensor with content known now, uploaded once at plan time (data is copied). */
+vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
+                              const uint32_t *dims, const void *data, uint32_t *out);
+vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc);
+
+vka_context *vka_lower_context(const vka_lowering *lw);
+/* Capabilities after the clamp, and the kernel class to use. */
+const vka_device_info *vka_lower_device(const vka_lowering *lw);
+
+#endif

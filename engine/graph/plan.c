@@ -1,0 +1,229 @@
+/* The public plan API: create (lower, lay out, realize), write, run, read, statistics. */
+#include "plan.h"
+
+#include "transfer.h"
+
+#include <string.h>
+
+static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d)
+{
+    const vka_device_limits *l = &plan->ctx->info.limits;
+    const vka_kernel *k = vka_kernel_get(d->desc.kernel);
+    uint32_t storage = 0, uniform = 0;
+    for (uint32_t b = 0; b < k->binding_count; b++)
+        *(k->bindings[b] == VKA_BINDING_UNIFORM ? &uniform : &storage) += 1;
+    uint32_t wg = d->desc.spec[0];
+    uint32_t shared = k->shared_bytes(d->desc.spec);
+    uint32_t push = 4 * (VKA_PUSH_HEADER_WORDS + k->op_push_words);
+    const char *what = NULL;
+    uint32_t need = 0, have = 0;
+    if (wg > l->max_workgroup_invocations || wg > l->max_workgroup_size[0])
+        what = "workgroup invocations", need = wg, have = VKA_MIN(l->max_workgroup_invocations, l->max_workgroup_size[0]);
+    else if (shared > l->max_shared_memory_bytes)
+        what = "bytes of shared memory", need = shared, have = l->max_shared_memory_bytes;
+    else if (storage > l->max_storage_buffers_per_stage)
+        what = "storage buffers", need = storage, have = l->max_storage_buffers_per_stage;
+    else if (uniform > l->max_uniform_buffers_per_stage)
+        what = "uniform buffers", need = uniform, have = l->max_uniform_buffers_per_stage;
+    else if (push > l->max_push_constants_bytes)
+        what = "bytes of push constants", need = push, have = l->max_push_constants_bytes;
+    else if (d->desc.groups_x > l->max_workgroup_count[0] || d->desc.groups_y > l->max_workgroup_count[1])
+        what = "workgroups along x or y", need = VKA_MAX(d->desc.groups_x, d->desc.groups_y),
+        have = VKA_MIN(l->max_workgroup_count[0], l->max_workgroup_count[1]);
+    if (!what)
+        return VKA_SUCCESS;
+    return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED, "%s: kernel %s (%s) needs %u %s; the device allows %u (limits: %s)",
+                    d->op_name, k->name, k->variant, need, what, have, plan->ctx->info.limits_profile);
+}
+
+static vka_result plan_build(vka_plan *plan, vka_graph *graph)
+{
+    vka_result r = vka_plan_lower(plan, graph);
+    for (uint32_t i = 0; r == VKA_SUCCESS && i < plan->dispatch_count; i++)
+        r = check_kernel_limits(plan, &plan->dispatches[i]);
+    if (r == VKA_SUCCESS)
+        r = vka_plan_layout(plan);
+    plan->stats.dispatch_count = plan->piece_count;
+    plan->stats.peak_device_bytes = plan->stats.arena_bytes;
+    plan->stats.last_run_gpu_ms = -1;
+    if (r == VKA_SUCCESS && !plan->desc.memory_only)
+        r = vka_plan_realize(plan);
+    return r;
+}
+
+vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan **out)
+{
+    if (!graph || !out)
+        return vka_fail(graph ? graph->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_create: graph and out must not be NULL");
+    *out = NULL;
+    vka_context *ctx = graph->ctx;
+    if (ctx->lost)
+        return vka_fail(ctx, VKA_ERROR_DEVICE_LOST, "the device was lost earlier; destroy this context");
+    double start = vka_now_ms();
+    vka_plan *plan = calloc(1, sizeof *plan);
+    if (!plan)
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory creating a plan");
+    plan->ctx = ctx;
+    plan->desc = desc ? *desc : (vka_plan_desc){0};
+    const vka_device_limits *l = &ctx->info.limits;
+    plan->alignment = VKA_MAX(16, VKA_MAX(l->min_storage_buffer_offset_alignment, l->min_uniform_buffer_offset_alignment));
+    vka_result r = plan_build(plan, graph);
+    if (r != VKA_SUCCESS) {
+        /* The message is already in the context; destroying must not overwrite it. */
+        vka_plan_destroy(plan);
+        return r;
+    }
+    plan->stats.plan_ms = vka_now_ms() - start;
+    *out = plan;
+    return VKA_SUCCESS;
+}
+
+void vka_plan_destroy(vka_plan *plan)
+{
+    if (!plan)
+        return;
+    vka_plan_release(plan);
+    for (uint32_t i = 0; i < plan->tensor_count; i++) {
+        free(plan->tensors[i].name);
+        free(plan->tensors[i].output_name);
+        free(plan->tensors[i].owned_data);
+    }
+    free(plan->tensors);
+    free(plan->dispatches);
+    free(plan->pieces);
+    free(plan);
+}
+
+static vka_result find_for_transfer(vka_plan *plan, const char *name, bool output, size_t bytes,
+                                    const vka_plan_tensor **out)
+{
+    const char *verb = output ? "vka_plan_read" : "vka_plan_write";
+    if (plan->desc.memory_only)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: this plan was made with memory_only", verb);
+    if (!name)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: name is NULL", verb);
+    const vka_plan_tensor *t = vka_plan_find_tensor(plan, name, output);
+    if (!t)
+        return vka_fail(plan->ctx, VKA_ERROR_NOT_FOUND, "%s: the plan has no %s named '%s'", verb,
+                        output ? "output" : "input", name);
+    size_t need = vka_dense_bytes(t->dtype, t->rank, t->dims);
+    if (bytes != need) {
+        char shape[64];
+        vka_format_shape(shape, sizeof shape, t->rank, t->dims);
+        return vka_fail(plan->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s '%s': %zu bytes given; %s %s needs %zu", verb, name,
+                        bytes, vka_dtype_name(t->dtype), shape, need);
+    }
+    if (plan->ctx->lost)
+        return vka_fail(plan->ctx, VKA_ERROR_DEVICE_LOST, "the device was lost earlier; destroy this context");
+    *out = t;
+    return VKA_SUCCESS;
+}
+
+vka_result vka_plan_write(vka_plan *plan, const char *input, const void *data, size_t bytes)
+{
+    if (!plan || !data)
+        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_write: plan and data must not be NULL");
+    const vka_plan_tensor *t = NULL;
+    vka_result r = find_for_transfer(plan, input, false, bytes, &t);
+    if (r == VKA_SUCCESS && t->int_ranged)
+        r = vka_check_int_range(plan->ctx, t->int_range_op, t->name, data, vka_element_count(t->rank, t->dims),
+                                t->int_min, t->int_max);
+    return r == VKA_SUCCESS ? vka_plan_upload(plan, t, data) : r;
+}
+
+vka_result vka_plan_read(vka_plan *plan, const char *output, void *data, size_t bytes)
+{
+    if (!plan || !data)
+        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_read: plan and data must not be NULL");
+    const vka_plan_tensor *t = NULL;
+    vka_result r = find_for_transfer(plan, output, true, bytes, &t);
+    return r == VKA_SUCCESS ? vka_plan_download(plan, t, data) : r;
+}
+
+static vka_result collect_timings(vka_plan *plan, bool wait)
+{
+    if (!plan->queries)
+        return VKA_SUCCESS;
+    vka_context *ctx = plan->ctx;
+    uint32_t n = plan->piece_count + 1;
+    uint64_t *ticks = calloc(n, sizeof *ticks);
+    if (!ticks)
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory reading timestamps");
+    VkQueryResultFlags flags = VK_QUERY_RESULT_64_BIT | (wait ? VK_QUERY_RESULT_WAIT_BIT : 0);
+    VkResult vr = ctx->vkd.vkGetQueryPoolResults(ctx->device, plan->queries, 0, n, n * sizeof *ticks, ticks,
+                                                 sizeof *ticks, flags);
+    if (vr != VK_SUCCESS) {
+        free(ticks);
+        return vr == VK_NOT_READY ? vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "timestamps are not ready yet")
+                                  : vka_vk_fail(ctx, vr, "vkGetQueryPoolResults");
+    }
+    uint64_t mask = ctx->timestamp_valid_bits >= 64 ? ~0ull : (1ull << ctx->timestamp_valid_bits) - 1;
+    double to_ms = ctx->info.timestamp_period_ns * 1e-6;
+    for (uint32_t i = 0; i < plan->piece_count; i++)
+        plan->pieces[i].gpu_ms = (double)(((ticks[i + 1] & mask) - (ticks[i] & mask)) & mask) * to_ms;
+    plan->stats.last_run_gpu_ms = (double)(((ticks[n - 1] & mask) - (ticks[0] & mask)) & mask) * to_ms;
+    free(ticks);
+    return VKA_SUCCESS;
+}
+
+vka_result vka_plan_run(vka_plan *plan)
+{
+    if (!plan)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_run: plan is NULL");
+    if (plan->desc.memory_only)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_run: this plan was made with memory_only");
+    double start = vka_now_ms();
+    vka_result r = vka_context_submit_and_wait(plan->ctx, plan->cmd);
+    if (r != VKA_SUCCESS)
+        return r;
+    plan->stats.last_run_wall_ms = vka_now_ms() - start;
+    plan->stats.run_count++;
+    return collect_timings(plan, true);
+}
+
+vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
+{
+    if (!plan || !command_buffer)
+        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_record: plan and command buffer must not be NULL");
+    if (plan->desc.memory_only)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_record: this plan was made with memory_only");
+    vka_plan_record_commands(plan, command_buffer);
+    return VKA_SUCCESS;
+}
+
+vka_result vka_plan_collect_timings(vka_plan *plan)
+{
+    if (!plan)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_collect_timings: plan is NULL");
+    vka_result r = collect_timings(plan, false);
+    if (r == VKA_SUCCESS)
+        plan->stats.run_count++;
+    return r;
+}
+
+vka_result vka_plan_stats_get(const vka_plan *plan, vka_plan_stats *out)
+{
+    if (!plan || !out)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    *out = plan->stats;
+    return VKA_SUCCESS;
+}
+
+vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, vka_dispatch_info *out)
+{
+    if (!plan || !out || index >= plan->piece_count)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    const vka_plan_piece *piece = &plan->pieces[index];
+    const vka_plan_dispatch *d = &plan->dispatches[piece->dispatch];
+    const vka_kernel *k = vka_kernel_get(d->desc.kernel);
+    *out = (vka_dispatch_info){
+        .kernel = k->name,
+        .variant = k->variant,
+        .op = d->op_name,
+        .workgroups = {d->desc.groups_x, d->desc.groups_y, piece->slice_count},
+        .workgroup_size = d->desc.spec[0],
+        .barrier_before = piece->barrier_before,
+        .gpu_ms = plan->queries && plan->stats.run_count ? piece->gpu_ms : -1,
+    };
+    return VKA_SUCCESS;
+}

@@ -1,0 +1,100 @@
+/* The plan: the lowered dispatches, the tensors' layout and arena offsets, and the
+ * Vulkan objects that replay them. Internal to the graph room. */
+#ifndef VKA_GRAPH_PLAN_H
+#define VKA_GRAPH_PLAN_H
+
+#include "../kernels/pipeline.h"
+#include "../memory/arena.h"
+#include "lower.h"
+
+#define VKA_LIFETIME_FOREVER INT32_MAX
+
+typedef struct vka_plan_tensor {
+    char *name;               /* inputs, constants: their name; results: "op" or "op.part" */
+    char *output_name;        /* set when the caller named it an output */
+    vka_tensor_kind kind;
+    bool is_output;
+    bool is_intermediate;     /* made by a lowering */
+    vka_dtype dtype;
+    uint32_t rank;
+    uint32_t dims[VKA_MAX_RANK];
+    /* Layout in the arena: `slices` blocks of `rows` rows of `row_elems` elements
+     * (the last dimension padded to a multiple of 4), one block every `slice_stride`
+     * elements. */
+    uint32_t slices, rows, row_elems;
+    uint64_t slice_stride;
+    bool aligned_slices;      /* slice_stride padded so that every slice starts aligned */
+    uint64_t bytes;
+    /* Lifetime in dispatch indices, and placement. */
+    int32_t first_use, last_use;
+    uint64_t offset;
+    const void *data;         /* constants: dense host data */
+    void *owned_data;
+    bool int_ranged;          /* int32 values written must lie in [int_min, int_max] */
+    int32_t int_min, int_max;
+    const char *int_range_op;
+} vka_plan_tensor;
+
+/* One vkCmdDispatch: a dispatch, or a run of its slices when it had to be split. */
+typedef struct vka_plan_piece {
+    uint32_t dispatch;
+    uint32_t slice_begin, slice_count;
+    bool barrier_before;
+    VkDescriptorSet set;
+    double gpu_ms;            /* of the last run */
+} vka_plan_piece;
+
+typedef struct vka_plan_dispatch {
+    vka_dispatch_desc desc;
+    uint32_t op;              /* the graph operation it lowers */
+    const char *op_name;
+    vka_pipeline pipeline;
+    uint32_t first_piece, piece_count;
+} vka_plan_dispatch;
+
+struct vka_plan {
+    vka_context *ctx;
+    vka_plan_desc desc;
+    vka_plan_tensor *tensors; /* index 0 unused */
+    uint32_t tensor_count, tensor_capacity;
+    vka_plan_dispatch *dispatches;
+    uint32_t dispatch_count, dispatch_capacity;
+    vka_plan_piece *pieces;
+    uint32_t piece_count;
+    uint64_t alignment;       /* of every tensor's offset in the arena */
+
+    vka_buffer arena;
+    vka_buffer staging;       /* created on first need */
+    VkDescriptorPool descriptor_pool;
+    VkCommandBuffer cmd;
+    VkQueryPool queries;      /* piece_count + 1 timestamps, or none */
+    vka_plan_stats stats;
+};
+
+/* planner.c: graph → dispatches, layout, lifetimes, offsets (no Vulkan objects). */
+vka_result vka_plan_lower(vka_plan *plan, const vka_graph *graph);
+vka_result vka_plan_layout(vka_plan *plan);
+
+/* layout.c */
+void vka_tensor_layout(vka_plan_tensor *t, uint64_t alignment);
+
+/* pack.c: offsets for items with lifetimes; items alive at the same time never share
+ * bytes. Returns the arena size. Pure C. */
+typedef struct vka_pack_item {
+    uint64_t bytes;
+    int32_t first, last;      /* inclusive */
+    uint64_t offset;          /* out */
+} vka_pack_item;
+vka_result vka_pack(vka_pack_item *items, uint32_t count, uint64_t alignment, uint64_t *arena_bytes);
+
+/* hazards.c: which pieces need a barrier before them. */
+void vka_plan_barriers(vka_plan *plan);
+
+/* record.c: Vulkan objects — pipelines, arena, descriptors, command buffer. */
+vka_result vka_plan_realize(vka_plan *plan);
+void vka_plan_release(vka_plan *plan);
+void vka_plan_record_commands(const vka_plan *plan, VkCommandBuffer cmd);
+
+const vka_plan_tensor *vka_plan_find_tensor(const vka_plan *plan, const char *name, bool output);
+
+#endif

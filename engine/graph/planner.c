@@ -1,0 +1,335 @@
+/* Planning without Vulkan objects: lower every operation into dispatches, give every
+ * tensor a layout and a lifetime, split dispatches whose bindings exceed the device's
+ * range, pack the arena, and place the barriers. */
+#include "plan.h"
+
+#include "../ops/op.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct vka_lowering {
+    vka_plan *plan;
+    const vka_graph *graph;
+    uint32_t op;
+};
+
+static vka_result add_tensor(vka_plan *plan, vka_plan_tensor t, uint32_t *out)
+{
+    if (!vka_array_reserve((void **)&plan->tensors, &plan->tensor_capacity, plan->tensor_count + 1, sizeof t))
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning tensors");
+    t.first_use = VKA_LIFETIME_FOREVER;
+    t.last_use = -1;
+    vka_tensor_layout(&t, plan->alignment);
+    plan->tensors[plan->tensor_count] = t;
+    *out = plan->tensor_count++;
+    return VKA_SUCCESS;
+}
+
+static vka_result copy_graph_tensors(vka_plan *plan, const vka_graph *g)
+{
+    uint32_t unused;
+    vka_result r = add_tensor(plan, (vka_plan_tensor){0}, &unused); /* id 0: none */
+    for (uint32_t i = 1; r == VKA_SUCCESS && i < g->tensor_count; i++) {
+        const vka_graph_tensor *gt = &g->tensors[i];
+        vka_plan_tensor t = {.kind = gt->kind, .is_output = gt->output_name != NULL, .dtype = gt->dtype,
+                             .rank = gt->rank, .data = gt->data, .int_ranged = gt->int_ranged,
+                             .int_min = gt->int_min, .int_max = gt->int_max, .int_range_op = gt->int_range_op};
+        memcpy(t.dims, gt->dims, sizeof t.dims);
+        /* The plan outlives the graph: keep its own copies. */
+        t.name = vka_strdup(gt->name);
+        t.output_name = gt->output_name ? vka_strdup(gt->output_name) : NULL;
+        if (gt->data) {
+            t.owned_data = malloc(gt->data_bytes);
+            if (t.owned_data)
+                memcpy(t.owned_data, gt->data, gt->data_bytes);
+            t.data = t.owned_data;
+        }
+        if (!t.name || (gt->output_name && !t.output_name) || (gt->data && !t.owned_data)) {
+            free(t.name);
+            free(t.output_name);
+            free(t.owned_data);
+            return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning tensors");
+        }
+        r = add_tensor(plan, t, &unused);
+    }
+    return r;
+}
+
+vka_result vka_plan_lower(vka_plan *plan, const vka_graph *g)
+{
+    vka_result r = copy_graph_tensors(plan, g);
+    vka_lowering lw = {.plan = plan, .graph = g};
+    for (uint32_t i = 0; r == VKA_SUCCESS && i < g->op_count; i++) {
+        lw.op = i;
+        r = g->ops[i].cls->lower(&lw, &g->ops[i]);
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------ lowering API */
+
+uint32_t vka_lower_input(const vka_lowering *lw, const vka_op_node *node, int role)
+{
+    (void)lw;
+    return role >= 0 && role < VKA_MAX_OP_INPUTS ? node->inputs[role] : 0;
+}
+
+uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node)
+{
+    (void)lw;
+    return node->output;
+}
+
+vka_context *vka_lower_context(const vka_lowering *lw)
+{
+    return lw->plan->ctx;
+}
+
+const vka_device_info *vka_lower_device(const vka_lowering *lw)
+{
+    return &lw->plan->ctx->info;
+}
+
+static vka_result new_tensor(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
+                             const uint32_t *dims, const void *data, uint32_t *out)
+{
+    const char *op = lw->graph->ops[lw->op].cls->name;
+    char full[96];
+    snprintf(full, sizeof full, "%s.%s", op, name);
+    vka_plan_tensor t = {.kind = data ? VKA_TENSOR_CONSTANT : VKA_TENSOR_RESULT, .is_intermediate = true,
+                         .dtype = dtype, .rank = rank};
+    memcpy(t.dims, dims, rank * sizeof *dims);
+    t.name = vka_strdup(full);
+    size_t bytes = vka_dense_bytes(dtype, rank, dims);
+    if (data) {
+        t.owned_data = malloc(bytes);
+        if (t.owned_data)
+            memcpy(t.owned_data, data, bytes);
+        t.data = t.owned_data;
+    }
+    if (!t.name || (data && !t.owned_data)) {
+        free(t.name);
+        free(t.owned_data);
+        return vka_fail(lw->plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning %s", full);
+    }
+    vka_result r = add_tensor(lw->plan, t, out);
+    if (r != VKA_SUCCESS) {
+        free(t.name);
+        free(t.owned_data);
+    }
+    return r;
+}
+
+vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
+                                  const uint32_t *dims, uint32_t *out)
+{
+    return new_tensor(lw, name, dtype, rank, dims, NULL, out);
+}
+
+vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
+                              const uint32_t *dims, const void *data, uint32_t *out)
+{
+    return new_tensor(lw, name, dtype, rank, dims, data, out);
+}
+
+vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
+{
+    vka_plan *plan = lw->plan;
+    int32_t index = (int32_t)plan->dispatch_count;
+    for (uint32_t b = 0; b < VKA_MAX_BINDINGS && desc->bindings[b].tensor; b++) {
+        vka_plan_tensor *t = &plan->tensors[desc->bindings[b].tensor];
+        if (!desc->bindings[b].whole && t->slices != desc->slices)
+            return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED,
+                            "internal: %s binds %s per slice, but it has %u slices and the dispatch %u",
+                            vka_kernel_get(desc->kernel)->name, t->name, t->slices, desc->slices);
+        t->first_use = VKA_MIN(t->first_use, index);
+        t->last_use = VKA_MAX(t->last_use, index);
+    }
+    if (!vka_array_reserve((void **)&plan->dispatches, &plan->dispatch_capacity, plan->dispatch_count + 1,
+                           sizeof *plan->dispatches))
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning dispatches");
+    plan->dispatches[plan->dispatch_count++] = (vka_plan_dispatch){
+        .desc = *desc,
+        .op = lw->op,
+        .op_name = lw->graph->ops[lw->op].cls->name,
+    };
+    return VKA_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ splitting */
+
+static uint32_t binding_count(const vka_dispatch_desc *d)
+{
+    uint32_t n = 0;
+    while (n < VKA_MAX_BINDINGS && d->bindings[n].tensor)
+        n++;
+    return n;
+}
+
+static uint64_t range_limit(const vka_plan *plan, const vka_dispatch_desc *d, uint32_t b)
+{
+    const vka_device_limits *l = &plan->ctx->info.limits;
+    return vka_kernel_get(d->kernel)->bindings[b] == VKA_BINDING_UNIFORM ? l->max_uniform_buffer_range
+                                                                         : l->max_storage_buffer_range;
+}
+
+static bool needs_split(const vka_plan *plan, const vka_dispatch_desc *d)
+{
+    if (d->slices > plan->ctx->info.limits.max_workgroup_count[2])
+        return true;
+    for (uint32_t b = 0; b < binding_count(d); b++)
+        if (!d->bindings[b].whole && plan->tensors[d->bindings[b].tensor].bytes > range_limit(plan, d, b))
+            return true;
+    return false;
+}
+
+/* Tensors bound per slice in a dispatch that will be split get aligned slices, so each
+ * piece's binding can start at a legal offset. Aligning grows tensors, which can make
+ * another dispatch need splitting: repeat until nothing changes. */
+static void align_split_tensors(vka_plan *plan)
+{
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        for (uint32_t i = 0; i < plan->dispatch_count; i++) {
+            const vka_dispatch_desc *d = &plan->dispatches[i].desc;
+            if (!needs_split(plan, d))
+                continue;
+            for (uint32_t b = 0; b < binding_count(d); b++) {
+                vka_plan_tensor *t = &plan->tensors[d->bindings[b].tensor];
+                if (d->bindings[b].whole || t->aligned_slices)
+                    continue;
+                t->aligned_slices = true;
+                vka_tensor_layout(t, plan->alignment);
+                changed = true;
+            }
+        }
+    }
+}
+
+static vka_result too_big(vka_plan *plan, const vka_plan_tensor *t, uint64_t bytes, uint64_t limit,
+                          const char *why)
+{
+    const double mib = 1.0 / (1024 * 1024);
+    return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED,
+                    "tensor '%s' needs %.1f MiB %s; this device binds at most %.1f MiB (max%sBufferRange) and "
+                    "it cannot be split further",
+                    t->name, bytes * mib, why, limit * mib,
+                    limit == plan->ctx->info.limits.max_uniform_buffer_range ? "Uniform" : "Storage");
+}
+
+/* The most slices one piece of dispatch d may cover. */
+static vka_result slices_per_piece(vka_plan *plan, const vka_dispatch_desc *d, uint32_t *out)
+{
+    uint64_t most = VKA_MIN(d->slices, plan->ctx->info.limits.max_workgroup_count[2]);
+    for (uint32_t b = 0; b < binding_count(d); b++) {
+        const vka_plan_tensor *t = &plan->tensors[d->bindings[b].tensor];
+        uint64_t limit = range_limit(plan, d, b);
+        if (d->bindings[b].whole) {
+            if (t->bytes > limit)
+                return too_big(plan, t, t->bytes, limit, "in one binding");
+            continue;
+        }
+        uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
+        if (slice_bytes > limit)
+            return too_big(plan, t, slice_bytes, limit, "for one [batch, head] slice");
+        /* k slices span (k − 1)·stride + slice bytes. */
+        uint64_t k = (limit - slice_bytes) / (t->slice_stride * 4) + 1;
+        most = VKA_MIN(most, k);
+    }
+    *out = (uint32_t)most;
+    return VKA_SUCCESS;
+}
+
+static vka_result make_pieces(vka_plan *plan)
+{
+    uint32_t total = 0;
+    uint32_t *per_piece = calloc(plan->dispatch_count ? plan->dispatch_count : 1, sizeof *per_piece);
+    if (!per_piece)
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning");
+    vka_result r = VKA_SUCCESS;
+    for (uint32_t i = 0; r == VKA_SUCCESS && i < plan->dispatch_count; i++) {
+        r = slices_per_piece(plan, &plan->dispatches[i].desc, &per_piece[i]);
+        if (r == VKA_SUCCESS)
+            total += vka_div_up(plan->dispatches[i].desc.slices, per_piece[i]);
+    }
+    if (r == VKA_SUCCESS) {
+        plan->pieces = calloc(total ? total : 1, sizeof *plan->pieces);
+        if (!plan->pieces)
+            r = vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning");
+    }
+    for (uint32_t i = 0; r == VKA_SUCCESS && i < plan->dispatch_count; i++) {
+        vka_plan_dispatch *d = &plan->dispatches[i];
+        d->first_piece = plan->piece_count;
+        for (uint32_t s = 0; s < d->desc.slices; s += per_piece[i])
+            plan->pieces[plan->piece_count++] = (vka_plan_piece){
+                .dispatch = i, .slice_begin = s, .slice_count = VKA_MIN(per_piece[i], d->desc.slices - s)};
+        d->piece_count = plan->piece_count - d->first_piece;
+    }
+    free(per_piece);
+    return r;
+}
+
+/* ------------------------------------------------------------------ lifetimes and packing */
+
+static bool pinned(const vka_plan_tensor *t)
+{
+    /* Inputs keep their content across runs; outputs are read after a run; constants
+     * are uploaded once. None of them may share bytes with anything. */
+    return t->kind == VKA_TENSOR_INPUT || t->kind == VKA_TENSOR_CONSTANT || t->is_output;
+}
+
+static vka_result pack_arena(vka_plan *plan)
+{
+    uint32_t n = plan->tensor_count - 1;
+    vka_pack_item *items = calloc(n ? n : 1, sizeof *items);
+    if (!items)
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory packing the arena");
+    uint64_t tensor_bytes = 0;
+    for (uint32_t i = 1; i < plan->tensor_count; i++) {
+        vka_plan_tensor *t = &plan->tensors[i];
+        bool used = t->last_use >= 0;
+        items[i - 1] = (vka_pack_item){
+            .bytes = t->bytes,
+            .first = pinned(t) || !used ? 0 : t->first_use,
+            .last = pinned(t) || !used ? VKA_LIFETIME_FOREVER : t->last_use,
+        };
+        tensor_bytes += t->bytes;
+    }
+    uint64_t arena = 0;
+    vka_result r = vka_pack(items, n, plan->alignment, &arena);
+    if (r != VKA_SUCCESS) {
+        free(items);
+        return vka_fail(plan->ctx, r, "out of host memory packing the arena");
+    }
+    for (uint32_t i = 1; i < plan->tensor_count; i++)
+        plan->tensors[i].offset = items[i - 1].offset;
+    free(items);
+    plan->stats.arena_bytes = arena;
+    plan->stats.tensor_bytes = tensor_bytes;
+    plan->stats.tensor_count = n;
+    return VKA_SUCCESS;
+}
+
+vka_result vka_plan_layout(vka_plan *plan)
+{
+    align_split_tensors(plan);
+    vka_result r = make_pieces(plan);
+    if (r == VKA_SUCCESS)
+        r = pack_arena(plan);
+    if (r == VKA_SUCCESS)
+        vka_plan_barriers(plan);
+    return r;
+}
+
+const vka_plan_tensor *vka_plan_find_tensor(const vka_plan *plan, const char *name, bool output)
+{
+    for (uint32_t i = 1; i < plan->tensor_count; i++) {
+        const vka_plan_tensor *t = &plan->tensors[i];
+        if (output ? (t->output_name && strcmp(t->output_name, name) == 0)
+                   : (t->kind == VKA_TENSOR_INPUT && strcmp(t->name, name) == 0))
+            return t;
+    }
+    return NULL;
+}

@@ -1,0 +1,190 @@
+#include "pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cached_pipeline {
+    vka_kernel_id kernel;
+    uint32_t spec[VKA_MAX_SPEC_CONSTANTS];
+    VkPipeline pipeline;
+} cached_pipeline;
+
+typedef struct kernel_layout {
+    VkShaderModule module;
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout layout;
+} kernel_layout;
+
+struct vka_pipeline_cache {
+    mtx_t lock; /* plans may be created from several threads */
+    VkPipelineCache driver_cache;
+    kernel_layout layouts[VKA_KERNEL_COUNT];
+    cached_pipeline *pipelines;
+    uint32_t count, capacity;
+};
+
+vka_result vka_pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **out)
+{
+    vka_pipeline_cache *cache = calloc(1, sizeof *cache);
+    if (!cache)
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory for the pipeline cache");
+    if (mtx_init(&cache->lock, mtx_plain) != thrd_success) {
+        free(cache);
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
+    }
+    VkPipelineCacheCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    VkResult vr = ctx->vkd.vkCreatePipelineCache(ctx->device, &info, NULL, &cache->driver_cache);
+    if (vr != VK_SUCCESS) {
+        mtx_destroy(&cache->lock);
+        free(cache);
+        return vka_vk_fail(ctx, vr, "vkCreatePipelineCache");
+    }
+    *out = cache;
+    return VKA_SUCCESS;
+}
+
+void vka_pipeline_cache_destroy(vka_context *ctx, vka_pipeline_cache *cache)
+{
+    if (!cache)
+        return;
+    for (uint32_t i = 0; i < cache->count; i++)
+        ctx->vkd.vkDestroyPipeline(ctx->device, cache->pipelines[i].pipeline, NULL);
+    for (int k = 0; k < VKA_KERNEL_COUNT; k++) {
+        kernel_layout *kl = &cache->layouts[k];
+        if (kl->layout)
+            ctx->vkd.vkDestroyPipelineLayout(ctx->device, kl->layout, NULL);
+        if (kl->set_layout)
+            ctx->vkd.vkDestroyDescriptorSetLayout(ctx->device, kl->set_layout, NULL);
+        if (kl->module)
+            ctx->vkd.vkDestroyShaderModule(ctx->device, kl->module, NULL);
+    }
+    ctx->vkd.vkDestroyPipelineCache(ctx->device, cache->driver_cache, NULL);
+    free(cache->pipelines);
+    mtx_destroy(&cache->lock);
+    free(cache);
+}
+
+static vka_result make_layout(vka_context *ctx, const vka_kernel *k, kernel_layout *kl)
+{
+    VkShaderModuleCreateInfo module = {
+        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+        .codeSize = k->spirv_bytes,
+        .pCode = k->spirv,
+    };
+    VkResult vr = ctx->vkd.vkCreateShaderModule(ctx->device, &module, NULL, &kl->module);
+    if (vr != VK_SUCCESS)
+        return vka_vk_fail(ctx, vr, "vkCreateShaderModule");
+    VkDescriptorSetLayoutBinding bindings[VKA_MAX_BINDINGS];
+    for (uint32_t b = 0; b < k->binding_count; b++)
+        bindings[b] = (VkDescriptorSetLayoutBinding){
+            .binding = b,
+            .descriptorType = k->bindings[b] == VKA_BINDING_UNIFORM ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                                    : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorCount = 1,
+            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+        };
+    VkDescriptorSetLayoutCreateInfo set = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+        .bindingCount = k->binding_count,
+        .pBindings = bindings,
+    };
+    vr = ctx->vkd.vkCreateDescriptorSetLayout(ctx->device, &set, NULL, &kl->set_layout);
+    if (vr != VK_SUCCESS)
+        return vka_vk_fail(ctx, vr, "vkCreateDescriptorSetLayout");
+    VkPushConstantRange push = {
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+        .size = 4 * (VKA_PUSH_HEADER_WORDS + k->op_push_words),
+    };
+    VkPipelineLayoutCreateInfo layout = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+        .setLayoutCount = 1,
+        .pSetLayouts = &kl->set_layout,
+        .pushConstantRangeCount = 1,
+        .pPushConstantRanges = &push,
+    };
+    vr = ctx->vkd.vkCreatePipelineLayout(ctx->device, &layout, NULL, &kl->layout);
+    if (vr != VK_SUCCESS)
+        return vka_vk_fail(ctx, vr, "vkCreatePipelineLayout");
+    return VKA_SUCCESS;
+}
+
+static vka_result make_pipeline(vka_context *ctx, vka_pipeline_cache *cache, vka_kernel_id id,
+                                const uint32_t *spec, VkPipeline *out)
+{
+    const vka_kernel *k = vka_kernel_get(id);
+    VkSpecializationMapEntry entries[VKA_MAX_SPEC_CONSTANTS];
+    for (uint32_t i = 0; i < k->spec_constant_count; i++)
+        entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
+    VkSpecializationInfo specialization = {
+        .mapEntryCount = k->spec_constant_count,
+        .pMapEntries = entries,
+        .dataSize = 4 * k->spec_constant_count,
+        .pData = spec,
+    };
+    VkComputePipelineCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .stage =
+            {
+                .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                .module = cache->layouts[id].module,
+                .pName = "main",
+                .pSpecializationInfo = &specialization,
+            },
+        .layout = cache->layouts[id].layout,
+    };
+    VkResult vr = ctx->vkd.vkCreateComputePipelines(ctx->device, cache->driver_cache, 1, &info, NULL, out);
+    if (vr != VK_SUCCESS) {
+        vka_result r = vka_vk_fail(ctx, vr, "vkCreateComputePipelines");
+        return vka_fail(ctx, r, "creating the %s (%s) pipeline: %s", k->name, k->variant, vka_last_error(ctx));
+    }
+    return VKA_SUCCESS;
+}
+
+static cached_pipeline *find(vka_pipeline_cache *cache, vka_kernel_id id, const uint32_t *spec, uint32_t n)
+{
+    for (uint32_t i = 0; i < cache->count; i++)
+        if (cache->pipelines[i].kernel == id && memcmp(cache->pipelines[i].spec, spec, 4 * n) == 0)
+            return &cache->pipelines[i];
+    return NULL;
+}
+
+static vka_result get_locked(vka_context *ctx, vka_pipeline_cache *cache, vka_kernel_id id, const uint32_t *spec,
+                             vka_pipeline *out, bool *created)
+{
+    const vka_kernel *k = vka_kernel_get(id);
+    kernel_layout *kl = &cache->layouts[id];
+    if (!kl->layout) {
+        vka_result r = make_layout(ctx, k, kl);
+        if (r != VKA_SUCCESS)
+            return r;
+    }
+    cached_pipeline *found = find(cache, id, spec, k->spec_constant_count);
+    *created = false;
+    if (!found) {
+        if (!vka_array_reserve((void **)&cache->pipelines, &cache->capacity, cache->count + 1, sizeof *found))
+            return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory caching pipelines");
+        cached_pipeline entry = {.kernel = id};
+        memcpy(entry.spec, spec, 4 * k->spec_constant_count);
+        vka_result r = make_pipeline(ctx, cache, id, spec, &entry.pipeline);
+        if (r != VKA_SUCCESS)
+            return r;
+        cache->pipelines[cache->count] = entry;
+        found = &cache->pipelines[cache->count++];
+        *created = true;
+    }
+    *out = (vka_pipeline){found->pipeline, kl->layout, kl->set_layout};
+    return VKA_SUCCESS;
+}
+
+vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id id, const uint32_t *spec, vka_pipeline *out,
+                            bool *created, double *create_ms)
+{
+    vka_pipeline_cache *cache = ctx->pipelines;
+    double start = vka_now_ms();
+    mtx_lock(&cache->lock);
+    vka_result r = get_locked(ctx, cache, id, spec, out, created);
+    mtx_unlock(&cache->lock);
+    *create_ms = *created ? vka_now_ms() - start : 0.0;
+    return r;
+}

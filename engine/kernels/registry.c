@@ -1,0 +1,45 @@
+/* The kernel table. Specialization-constant order and shared-memory formulas here must
+ * match the `constant_id`s and `shared` declarations of each shader (named beside
+ * each entry); tests/test_kernels.c checks every entry against the device limits. */
+#include "registry.h"
+
+#include "shaders_spv.h" /* generated: vka_spv_<shader>[] and vka_spv_<shader>_bytes */
+
+/* flash_attn_gpu.comp: ids 1 D4, 2 DV4, 3 BR, 4 BC. */
+static uint32_t flash_attn_gpu_shared_bytes(const uint32_t *spec)
+{
+    uint32_t d4 = spec[1], dv4 = spec[2], br = spec[3], bc = spec[4];
+    return 16 * (br * d4 + bc * d4 + bc * dv4) + 4 * (br * bc + 3 * br);
+}
+
+/* matmul_gpu.comp: fixed 32×16 and 16×32 tiles of vec4. */
+static uint32_t matmul_gpu_shared_bytes(const uint32_t *spec)
+{
+    (void)spec;
+    return 16 * (32 * 4 + 16 * 8);
+}
+
+static uint32_t no_shared_memory(const uint32_t *spec)
+{
+    (void)spec;
+    return 0;
+}
+
+#define SPIRV(name) vka_spv_##name, sizeof vka_spv_##name
+#define S VKA_BINDING_STORAGE
+#define U VKA_BINDING_UNIFORM
+
+static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
+    [VKA_KERNEL_FLASH_ATTN_CPU] = {"flash_attn", "cpu", SPIRV(flash_attn_cpu), 5, {S, S, S, S, U}, 5, 5,
+                                   no_shared_memory},
+    [VKA_KERNEL_FLASH_ATTN_GPU] = {"flash_attn", "gpu", SPIRV(flash_attn_gpu), 5, {S, S, S, S, U}, 5, 7,
+                                   flash_attn_gpu_shared_bytes},
+    [VKA_KERNEL_MATMUL_CPU] = {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 4, 4, no_shared_memory},
+    [VKA_KERNEL_MATMUL_GPU] = {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 4, 2, matmul_gpu_shared_bytes},
+    [VKA_KERNEL_SOFTMAX_ROWS] = {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2, no_shared_memory},
+};
+
+const vka_kernel *vka_kernel_get(vka_kernel_id id)
+{
+    return (unsigned)id < VKA_KERNEL_COUNT ? &kernels[id] : NULL;
+}

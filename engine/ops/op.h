@@ -1,0 +1,60 @@
+/* What an operation family provides: validation of inputs and parameters (build),
+ * its lowering to kernel dispatches (lower), its double-precision reference
+ * (reference, through engine/ref) and its flop count. One file per family in
+ * engine/ops implements one or more classes; ops.c lists them. */
+#ifndef VKA_OPS_OP_H
+#define VKA_OPS_OP_H
+
+#include "../graph/graph.h"
+#include "params.h"
+
+typedef struct vka_lowering vka_lowering; /* engine/graph/lower.h */
+
+/* What build() sees and fills. */
+typedef struct vka_op_build {
+    vka_context *ctx;
+    const char *op;
+    const vka_graph_tensor *inputs[VKA_MAX_OP_INPUTS]; /* by role index; NULL if absent */
+    vka_param_reader *params;
+    void *parsed;                                      /* params_size bytes, zeroed */
+    vka_dtype output_dtype;                            /* to fill */
+    uint32_t output_rank;
+    uint32_t output_dims[VKA_MAX_RANK];
+    /* Optional: the values an int32 input may hold (checked on every write of it). */
+    struct {
+        bool active;
+        int32_t min, max;
+    } int_range[VKA_MAX_OP_INPUTS];
+} vka_op_build;
+
+/* Host tensors for the reference: f32 data widened to double, i32 kept. */
+typedef struct vka_ref_view {
+    vka_dtype dtype;
+    uint32_t rank;
+    uint32_t dims[VKA_MAX_RANK];
+    double *data;       /* f32 tensors */
+    int32_t *ints;      /* i32 tensors */
+} vka_ref_view;
+
+typedef struct vka_op_class {
+    const char *name;
+    const char *summary;
+    const char *const *input_roles; /* NULL-terminated, required first */
+    uint32_t required_inputs;
+    const char *const *param_keys;  /* NULL-terminated */
+    size_t params_size;
+    vka_result (*build)(vka_op_build *b);
+    vka_result (*lower)(vka_lowering *lw, const vka_op_node *node);
+    vka_result (*reference)(vka_context *ctx, const vka_op_node *node, const vka_ref_view *inputs,
+                            vka_ref_view *output);
+    double (*flops)(const vka_graph *g, const vka_op_node *node);
+} vka_op_class;
+
+const vka_op_class *vka_op_class_named(const char *name);
+const vka_op_class *vka_op_class_at(uint32_t index);
+uint32_t vka_op_class_count(void);
+
+/* The index of `role` in cls->input_roles, or -1. */
+int vka_op_role_index(const vka_op_class *cls, const char *role);
+
+#endif

@@ -1,0 +1,36 @@
+/* The operation catalogue: one line per family file. */
+#include "op.h"
+
+#include <string.h>
+
+extern const vka_op_class vka_op_softmax;
+
+static const vka_op_class *const classes[] = {
+    &vka_op_softmax,
+};
+
+uint32_t vka_op_class_count(void)
+{
+    return (uint32_t)VKA_ARRAY_LEN(classes);
+}
+
+const vka_op_class *vka_op_class_at(uint32_t index)
+{
+    return index < VKA_ARRAY_LEN(classes) ? classes[index] : NULL;
+}
+
+const vka_op_class *vka_op_class_named(const char *name)
+{
+    for (size_t i = 0; i < VKA_ARRAY_LEN(classes); i++)
+        if (strcmp(classes[i]->name, name) == 0)
+            return classes[i];
+    return NULL;
+}
+
+int vka_op_role_index(const vka_op_class *cls, const char *role)
+{
+    for (int i = 0; cls->input_roles[i]; i++)
+        if (strcmp(cls->input_roles[i], role) == 0)
+            return i;
+    return -1;
+}

@@ -1,0 +1,290 @@
+/* `softmax` — exact attention, SCHEMES.md §1: O = softmax(q kᵀ · scale + mask) v.
+ * kernel=flash (default): one tiled online-softmax dispatch, no Nq×Nk buffer.
+ * kernel=materialized: q kᵀ into a B·H·Nq·Nk score tensor, a masked row softmax in
+ * place, then P v — the quadratic-memory baseline. */
+#include "op.h"
+
+#include "../graph/lower.h"
+#include "../ref/ref.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN };
+enum { KERNEL_FLASH, KERNEL_MATERIALIZED };
+
+#define MAX_HEAD_DIM 256
+
+typedef struct softmax_params {
+    uint32_t batch, heads, nq, nk, d, dv;
+    float scale;
+    bool causal;
+    int kernel;
+} softmax_params;
+
+static const char *const roles[] = {"q", "k", "v", "kv_len", NULL};
+static const char *const keys[] = {"scale", "causal", "kernel", NULL};
+static const char *const kernels[] = {"flash", "materialized", NULL};
+
+/* ------------------------------------------------------------------ build */
+
+static vka_result expect_rank(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout)
+{
+    const vka_graph_tensor *t = b->inputs[role];
+    if (t->rank != rank || t->dtype != dtype) {
+        char shape[64];
+        vka_format_shape(shape, sizeof shape, t->rank, t->dims);
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s must be %s %s; got %s %s", b->op, roles[role],
+                        vka_dtype_name(dtype), layout, vka_dtype_name(t->dtype), shape);
+    }
+    return VKA_SUCCESS;
+}
+
+static vka_result expect_axis(vka_op_build *b, int role, uint32_t axis, const char *axis_name, uint32_t want,
+                              const char *because)
+{
+    uint32_t got = b->inputs[role]->dims[axis];
+    if (got == want)
+        return VKA_SUCCESS;
+    return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s has %s %u (axis %u) but %s", b->op, roles[role],
+                    axis_name, got, axis, because);
+}
+
+static vka_result check_shapes(vka_op_build *b, softmax_params *p)
+{
+    vka_result r = VKA_SUCCESS;
+    for (int role = ROLE_Q; role <= ROLE_V && r == VKA_SUCCESS; role++)
+        r = expect_rank(b, role, 4, VKA_DTYPE_F32, "[batch, heads, tokens, head_dim]");
+    if (r != VKA_SUCCESS)
+        return r;
+    const uint32_t *q = b->inputs[ROLE_Q]->dims, *k = b->inputs[ROLE_K]->dims, *v = b->inputs[ROLE_V]->dims;
+    char because[96];
+    snprintf(because, sizeof because, "q has batch %u, heads %u", q[0], q[1]);
+    if (!r) r = expect_axis(b, ROLE_K, 0, "batch", q[0], because);
+    if (!r) r = expect_axis(b, ROLE_K, 1, "heads", q[1], because);
+    if (!r) r = expect_axis(b, ROLE_V, 0, "batch", q[0], because);
+    if (!r) r = expect_axis(b, ROLE_V, 1, "heads", q[1], because);
+    snprintf(because, sizeof because, "q has head dim %u", q[3]);
+    if (!r) r = expect_axis(b, ROLE_K, 3, "head dim", q[3], because);
+    snprintf(because, sizeof because, "k has %u tokens", k[2]);
+    if (!r) r = expect_axis(b, ROLE_V, 2, "tokens", k[2], because);
+    if (r != VKA_SUCCESS)
+        return r;
+    if (q[3] > MAX_HEAD_DIM || v[3] > MAX_HEAD_DIM)
+        return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
+                        q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
+    *p = (softmax_params){.batch = q[0], .heads = q[1], .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
+    if (b->inputs[ROLE_KV_LEN]) {
+        r = expect_rank(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]");
+        if (!r) {
+            snprintf(because, sizeof because, "q has batch %u", q[0]);
+            r = expect_axis(b, ROLE_KV_LEN, 0, "batch", q[0], because);
+        }
+        b->int_range[ROLE_KV_LEN].active = true;
+        b->int_range[ROLE_KV_LEN].min = 0;
+        b->int_range[ROLE_KV_LEN].max = (int32_t)p->nk;
+    }
+    return r;
+}
+
+static vka_result build(vka_op_build *b)
+{
+    softmax_params *p = b->parsed;
+    vka_result r = check_shapes(b, p);
+    double scale;
+    if (!r) r = vka_param_number(b->params, "scale", 1.0 / sqrt((double)p->d), &scale);
+    if (!r) r = vka_param_bool(b->params, "causal", false, &p->causal);
+    if (!r) r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel);
+    if (r != VKA_SUCCESS)
+        return r;
+    if (fabs(scale) > 3.0e38)
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: scale %g does not fit in float32", b->op, scale);
+    p->scale = (float)scale;
+    b->output_dtype = VKA_DTYPE_F32;
+    b->output_rank = 4;
+    memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
+    return VKA_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ lowering */
+
+static uint32_t as_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+/* kv_len as given, or a constant table saying every key exists. */
+static vka_result kv_len_tensor(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t *out)
+{
+    *out = vka_lower_input(lw, node, ROLE_KV_LEN);
+    if (*out)
+        return VKA_SUCCESS;
+    int32_t *all = malloc(p->batch * sizeof *all);
+    if (!all)
+        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering softmax");
+    for (uint32_t b = 0; b < p->batch; b++)
+        all[b] = (int32_t)p->nk;
+    vka_result r = vka_lower_constant(lw, "kv_len", VKA_DTYPE_I32, 1, &p->batch, all, out);
+    free(all);
+    return r;
+}
+
+/* Largest BR (query rows) and BC (keys per tile) whose tiles fit in shared memory. */
+static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t dv4, uint32_t *br, uint32_t *bc)
+{
+    static const uint32_t sizes[] = {32, 16, 8, 4, 2, 1};
+    const vka_kernel *k = vka_kernel_get(VKA_KERNEL_FLASH_ATTN_GPU);
+    for (size_t i = 0; i < VKA_ARRAY_LEN(sizes); i++) {
+        *br = sizes[i];
+        if (*br * d4 > 256 && *br > 1) /* bound the accumulators each invocation holds */
+            continue;
+        for (size_t j = 0; j < VKA_ARRAY_LEN(sizes); j++) {
+            *bc = sizes[j];
+            uint32_t spec[VKA_MAX_SPEC_CONSTANTS] = {0, d4, dv4, *br, *bc};
+            if (k->shared_bytes(spec) <= dev->limits.max_shared_memory_bytes && *bc <= 32)
+                return;
+        }
+    }
+    *br = *bc = 1;
+}
+
+static void flash_dispatch(const vka_device_info *dev, const softmax_params *p, uint32_t kv_vec4,
+                           vka_dispatch_desc *d)
+{
+    uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
+    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
+        /* 8 invocations fill llvmpipe's 8-lane SIMD; 4 rows each share every K/V load. */
+        uint32_t wg = 8, rows = 4;
+        d->kernel = VKA_KERNEL_FLASH_ATTN_CPU;
+        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, rows, kv_vec4}, 5 * sizeof(uint32_t));
+        d->groups_x = vka_div_up(p->nq, wg * rows);
+    } else {
+        uint32_t wg = VKA_MIN(64u, dev->limits.max_workgroup_invocations), br, bc;
+        choose_gpu_tiles(dev, d4, dv4, &br, &bc);
+        d->kernel = VKA_KERNEL_FLASH_ATTN_GPU;
+        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, br, bc, kv_vec4, vka_div_up(br * dv4, wg)}, 7 * sizeof(uint32_t));
+        d->groups_x = vka_div_up(p->nq, br);
+    }
+}
+
+static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t kv_len)
+{
+    vka_dispatch_desc d = {
+        .push = {p->nq, p->nk, p->heads, p->causal, as_bits(p->scale)},
+        .groups_y = 1,
+        .slices = p->batch * p->heads,
+        .bindings = {{vka_lower_input(lw, node, ROLE_Q), VKA_READ, false},
+                     {vka_lower_input(lw, node, ROLE_K), VKA_READ, false},
+                     {vka_lower_input(lw, node, ROLE_V), VKA_READ, false},
+                     {vka_lower_result(lw, node), VKA_WRITE, false},
+                     {kv_len, VKA_READ, true}},
+    };
+    flash_dispatch(vka_lower_device(lw), p, vka_div_up(p->batch, 4), &d);
+    return vka_lower_dispatch(lw, &d);
+}
+
+/* C = alpha · A · op(B) per slice, M×K times K×N. */
+static vka_result matmul(vka_lowering *lw, uint32_t a, uint32_t b, uint32_t c, uint32_t slices, uint32_t m,
+                         uint32_t n, uint32_t k, float alpha, bool trans_b)
+{
+    const vka_device_info *dev = vka_lower_device(lw);
+    vka_dispatch_desc d = {
+        .push = {m, n, k, as_bits(alpha)},
+        .groups_y = 1,
+        .slices = slices,
+        .bindings = {{a, VKA_READ, false}, {b, VKA_READ, false}, {c, VKA_WRITE, false}},
+    };
+    uint32_t n4 = vka_div_up(n, 4);
+    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
+        uint32_t wg = 64, tm = 4, tn4 = 2;
+        d.kernel = VKA_KERNEL_MATMUL_CPU;
+        memcpy(d.spec, (uint32_t[]){wg, tm, tn4, trans_b}, 4 * sizeof(uint32_t));
+        d.groups_x = vka_div_up(vka_div_up(m, tm) * vka_div_up(n4, tn4), wg);
+    } else {
+        d.kernel = VKA_KERNEL_MATMUL_GPU;
+        memcpy(d.spec, (uint32_t[]){64, trans_b}, 2 * sizeof(uint32_t));
+        d.groups_x = vka_div_up(m, 32) * vka_div_up(n4, 8);
+    }
+    return vka_lower_dispatch(lw, &d);
+}
+
+static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, const softmax_params *p,
+                                     uint32_t kv_len)
+{
+    uint32_t slices = p->batch * p->heads, scores;
+    vka_result r = vka_lower_intermediate(lw, "scores", VKA_DTYPE_F32, 4,
+                                          (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &scores);
+    if (!r)
+        r = matmul(lw, vka_lower_input(lw, node, ROLE_Q), vka_lower_input(lw, node, ROLE_K), scores, slices, p->nq,
+                   p->nk, p->d, p->scale, true);
+    if (r)
+        return r;
+    uint32_t wg = VKA_MIN(64u, vka_lower_device(lw)->limits.max_workgroup_invocations);
+    vka_dispatch_desc softmax = {
+        .kernel = VKA_KERNEL_SOFTMAX_ROWS,
+        .spec = {wg, vka_div_up(p->batch, 4)},
+        .push = {p->nq, p->nk, p->heads, p->causal},
+        .groups_x = vka_div_up(p->nq, wg),
+        .groups_y = 1,
+        .slices = slices,
+        .bindings = {{scores, VKA_READ_WRITE, false}, {kv_len, VKA_READ, true}},
+    };
+    r = vka_lower_dispatch(lw, &softmax);
+    if (!r)
+        r = matmul(lw, scores, vka_lower_input(lw, node, ROLE_V), vka_lower_result(lw, node), slices, p->nq, p->dv,
+                   p->nk, 1.0f, false);
+    return r;
+}
+
+static vka_result lower(vka_lowering *lw, const vka_op_node *node)
+{
+    const softmax_params *p = node->params;
+    uint32_t kv_len;
+    vka_result r = kv_len_tensor(lw, node, p, &kv_len);
+    if (r != VKA_SUCCESS)
+        return r;
+    return p->kernel == KERNEL_FLASH ? lower_flash(lw, node, p, kv_len) : lower_materialized(lw, node, p, kv_len);
+}
+
+/* ------------------------------------------------------------------ reference, flops */
+
+static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in, vka_ref_view *out)
+{
+    const softmax_params *p = node->params;
+    vka_ref_attention a = {
+        .batch = p->batch, .heads = p->heads, .nq = p->nq, .nk = p->nk, .d = p->d, .dv = p->dv,
+        .q = in[ROLE_Q].data, .k = in[ROLE_K].data, .v = in[ROLE_V].data,
+        .kv_len = in[ROLE_KV_LEN].ints,
+        .scale = p->scale,
+        .causal = p->causal,
+        .out = out->data,
+    };
+    if (!vka_ref_softmax_attention(&a))
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory in the softmax reference");
+    return VKA_SUCCESS;
+}
+
+/* Dense count (masked keys included), 2·Nq·Nk·(D + Dv) per head: what GFLOP/s figures of
+ * attention kernels conventionally use (4·Nq·Nk·D when Dv = D). */
+static double flops(const vka_graph *g, const vka_op_node *node)
+{
+    (void)g;
+    const softmax_params *p = node->params;
+    return 2.0 * p->batch * p->heads * (double)p->nq * p->nk * (p->d + p->dv);
+}
+
+const vka_op_class vka_op_softmax = {
+    .name = "softmax",
+    .summary = "exact attention softmax(q kᵀ·scale + mask) v; kernel=flash|materialized",
+    .input_roles = roles,
+    .required_inputs = 3,
+    .param_keys = keys,
+    .params_size = sizeof(softmax_params),
+    .build = build,
+    .lower = lower,
+    .reference = reference,
+    .flops = flops,
+};

@@ -1,0 +1,58 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vkattn: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_fail_result(vka_context *ctx, vka_result r, const char *doing)
+{
+    const char *message = vka_last_error(ctx);
+    return cli_fail("%s: %s", doing, message && message[0] ? message : vka_result_string(r));
+}
+
+const char *cli_device_type_name(vka_device_type type)
+{
+    switch (type) {
+    case VKA_DEVICE_DISCRETE_GPU: return "discrete GPU";
+    case VKA_DEVICE_INTEGRATED_GPU: return "integrated GPU";
+    case VKA_DEVICE_VIRTUAL_GPU: return "virtual GPU";
+    case VKA_DEVICE_CPU: return "CPU";
+    default: return "other";
+    }
+}
+
+void cli_split_pair(char *arg, char **key, char **value)
+{
+    char *eq = strchr(arg, '=');
+    *key = arg;
+    *value = NULL;
+    if (eq) {
+        *eq = '\0';
+        *value = eq + 1;
+    }
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}

@@ -1,0 +1,31 @@
+/* Shared pieces of the vkattn command-line tool. */
+#ifndef VKATTN_CLI_H
+#define VKATTN_CLI_H
+
+#include "vkattn.h"
+
+#include <stdio.h>
+
+int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Prints "vkattn: <message>" on stderr and returns 1 (the exit status). */
+int cli_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* The failure of a vkattn call: its message, or the result's name. */
+int cli_fail_result(vka_context *ctx, vka_result r, const char *doing);
+
+const char *cli_device_type_name(vka_device_type type);
+
+/* Splits "key=value" (in place); NULL value if there is no '='. */
+void cli_split_pair(char *arg, char **key, char **value);
+
+/* Writes s as a JSON string (quotes and escapes included). */
+void cli_json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,35 @@
+/* vkattn — the command-line face of the engine:
+ *   vkattn info                      devices, the chosen one and why, capabilities, limits
+ *   vkattn run SCHEME key=value...   one operation on .npy files
+ *   vkattn bench [options]           the benchmark sweep (the main job) */
+#include "cli.h"
+
+#include <string.h>
+
+static int usage(FILE *f)
+{
+    fputs("usage: vkattn info\n"
+          "       vkattn run SCHEME key=value... [out=o.npy] [stats=1]\n"
+          "       vkattn bench [--quick] [--scheme NAME] [--json FILE] [--csv FILE] [--reps N]\n"
+          "environment: VKATTN_DEVICE=index|name  VKATTN_LIMITS=android-2021|roadmap-2022|vulkan-1.0-min\n"
+          "             VKATTN_VALIDATION=1  VKATTN_KERNEL_CLASS=gpu|cpu  VKATTN_SYNC=full  VKATTN_FORCE_STAGING=1\n",
+          f);
+    return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    const char *command = argv[1];
+    if (strcmp(command, "info") == 0)
+        return cmd_info(argc - 2, argv + 2);
+    if (strcmp(command, "run") == 0)
+        return cmd_run(argc - 2, argv + 2);
+    if (strcmp(command, "bench") == 0)
+        return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0)
+        return usage(stdout);
+    cli_fail("unknown command '%s'", command);
+    return usage(stderr);
+}

@@ -1,0 +1,94 @@
+#version 450
+// Batched matrix product C = alpha · A · op(B) per slice — the CPU-class variant.
+// A is M×K, op(B) is K×N (B stored N×K when TRANS_B, else K×N), C is M×N; rows are
+// vec4-padded (common.glsl). Each invocation computes a TM × (4·TN4) block of C in
+// registers from vec4 loads, with no shared memory and no barriers — the shape that
+// reached 16.5 GFLOP/s on lavapipe (research/lavapipe-performance.md).
+
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TM = 4;        // rows of C per invocation
+layout(constant_id = 2) const uint TN4 = 2;       // vec4 columns of C per invocation
+layout(constant_id = 3) const bool TRANS_B = false;
+
+layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
+layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer C { vec4 c[]; };
+
+layout(push_constant) uniform Push {
+    VKA_PUSH_HEADER
+    uint m;
+    uint n;
+    uint k;
+    float alpha;
+} pc;
+
+void main()
+{
+    const uint slice = gl_WorkGroupID.z;
+    const uint a_base = slice * pc.slice_stride[0];
+    const uint b_base = slice * pc.slice_stride[1];
+    const uint c_base = slice * pc.slice_stride[2];
+    const uint k4 = (pc.k + 3) / 4;
+    const uint n4 = (pc.n + 3) / 4;
+    const uint col_tiles = (n4 + TN4 - 1) / TN4;
+    const uint tile = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    const uint row0 = (tile / col_tiles) * TM;
+    const uint col0 = (tile % col_tiles) * TN4; // in vec4
+    if (row0 >= pc.m)
+        return;
+
+    vec4 acc[TM][TN4];
+    for (uint i = 0; i < TM; i++)
+        for (uint j = 0; j < TN4; j++)
+            acc[i][j] = vec4(0.0);
+
+    if (TRANS_B) {
+        // C[i][4j+e] = Σ_d A[i][d] · B[4j+e][d]: both operands are read along K.
+        for (uint d = 0; d < k4; d++) {
+            vec4 ar[TM];
+            for (uint i = 0; i < TM; i++)
+                ar[i] = a[a_base + min(row0 + i, pc.m - 1) * k4 + d];
+            for (uint j = 0; j < TN4; j++) {
+                for (uint e = 0; e < 4; e++) {
+                    const uint col = min((col0 + j) * 4 + e, pc.n - 1);
+                    const vec4 bv = b[b_base + col * k4 + d];
+                    for (uint i = 0; i < TM; i++)
+                        acc[i][j][e] += dot(ar[i], bv);
+                }
+            }
+        }
+    } else {
+        // C[i][j] += A[i][d] · B[d][j], four values of d per vec4 of A.
+        for (uint d = 0; d < k4; d++) {
+            vec4 ar[TM];
+            for (uint i = 0; i < TM; i++)
+                ar[i] = a[a_base + min(row0 + i, pc.m - 1) * k4 + d];
+            for (uint e = 0; e < 4; e++) {
+                const uint kk = min(d * 4 + e, pc.k - 1);
+                for (uint j = 0; j < TN4; j++) {
+                    const vec4 bv = b[b_base + kk * n4 + min(col0 + j, n4 - 1)];
+                    for (uint i = 0; i < TM; i++)
+                        acc[i][j] += ar[i][e] * bv;
+                }
+            }
+        }
+    }
+
+    for (uint i = 0; i < TM; i++) {
+        if (row0 + i >= pc.m)
+            break;
+        for (uint j = 0; j < TN4; j++) {
+            if (col0 + j >= n4)
+                break;
+            // Columns past n are padding and must hold zeros.
+            vec4 value = acc[i][j] * pc.alpha;
+            for (uint e = 0; e < 4; e++)
+                if ((col0 + j) * 4 + e >= pc.n)
+                    value[e] = 0.0;
+            c[c_base + (row0 + i) * n4 + col0 + j] = value;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+#version 450
+// Batched matrix product C = alpha · A · op(B) per slice — the GPU-class variant.
+// A 64-invocation workgroup computes a 32×32 tile of C; the K axis is walked in
+// steps of 16 with A and B tiles staged in shared memory (4 KiB). Each invocation
+// holds a 4-row × 1-vec4 block of C. Rows are vec4-padded (common.glsl).
+
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;                    // must be 64 (8×8 invocations)
+layout(constant_id = 1) const bool TRANS_B = false;
+
+layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
+layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer C { vec4 c[]; };
+
+layout(push_constant) uniform Push {
+    VKA_PUSH_HEADER
+    uint m;
+    uint n;
+    uint k;
+    float alpha;
+} pc;
+
+const uint BM = 32, BN4 = 8, BK4 = 4; // 32 rows, 32 columns, 16 values of K
+
+shared vec4 a_tile[BM * BK4];         // [row][k4]
+shared vec4 b_tile[BK4 * 4 * BN4];    // [k][n4]
+
+void main()
+{
+    const uint tid = gl_LocalInvocationID.x;
+    const uint slice = gl_WorkGroupID.z;
+    const uint a_base = slice * pc.slice_stride[0];
+    const uint b_base = slice * pc.slice_stride[1];
+    const uint c_base = slice * pc.slice_stride[2];
+    const uint k4 = (pc.k + 3) / 4;
+    const uint n4 = (pc.n + 3) / 4;
+    const uint col_tiles = (n4 + BN4 - 1) / BN4;
+    const uint tile_row0 = (gl_WorkGroupID.x / col_tiles) * BM;
+    const uint tile_col0 = (gl_WorkGroupID.x % col_tiles) * BN4;
+    const uint my_row = (tid / BN4) * 4; // 4 rows of the tile
+    const uint my_col = tid % BN4;       // 1 vec4 column of the tile
+
+    vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
+    for (uint d0 = 0; d0 < k4; d0 += BK4) {
+        // 128 vec4 of A and 128 vec4 of B per step: two each per invocation.
+        for (uint i = tid; i < BM * BK4; i += 64) {
+            const uint r = tile_row0 + i / BK4, d = d0 + i % BK4;
+            a_tile[i] = (r < pc.m && d < k4) ? a[a_base + r * k4 + d] : vec4(0.0);
+        }
+        for (uint i = tid; i < BK4 * 4 * BN4; i += 64) {
+            const uint kk = d0 * 4 + i / BN4, col4 = tile_col0 + i % BN4;
+            vec4 value = vec4(0.0);
+            if (kk < pc.k && col4 < n4) {
+                if (TRANS_B) {
+                    for (uint e = 0; e < 4; e++) {
+                        const uint col = col4 * 4 + e;
+                        if (col < pc.n)
+                            value[e] = b[b_base + col * k4 + kk / 4][kk % 4];
+                    }
+                } else {
+                    value = b[b_base + kk * n4 + col4];
+                }
+            }
+            b_tile[i] = value;
+        }
+        barrier();
+        for (uint d = 0; d < BK4; d++) {
+            for (uint e = 0; e < 4; e++) {
+                const vec4 bv = b_tile[(d * 4 + e) * BN4 + my_col];
+                for (uint i = 0; i < 4; i++)
+                    acc[i] += a_tile[(my_row + i) * BK4 + d][e] * bv;
+            }
+        }
+        barrier();
+    }
+
+    const uint col4 = tile_col0 + my_col;
+    if (col4 >= n4)
+        return;
+    for (uint i = 0; i < 4; i++) {
+        const uint r = tile_row0 + my_row + i;
+        if (r >= pc.m)
+            break;
+        vec4 value = acc[i] * pc.alpha;
+        for (uint e = 0; e < 4; e++)
+            if (col4 * 4 + e >= pc.n)
+                value[e] = 0.0;
+        c[c_base + r * n4 + col4] = value;
+    }
+}

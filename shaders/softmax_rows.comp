@@ -1,0 +1,60 @@
+#version 450
+// Row softmax of a materialised score matrix, in place, with the attention masks:
+// keys past kv_len[b] and, when causal, past i + (nk − nq) get probability 0; a row
+// with no visible key becomes all zeros. Padding columns are written as zeros.
+// One invocation per row, three passes over the row with vec4 loads (max, sum, write).
+
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint KV_VEC4 = 1;
+
+layout(std430, set = 0, binding = 0) buffer S { vec4 s[]; };
+layout(std140, set = 0, binding = 1) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
+
+layout(push_constant) uniform Push {
+    VKA_PUSH_HEADER
+    uint nq;
+    uint nk;
+    uint heads;
+    uint causal;
+} pc;
+
+void main()
+{
+    const uint row = gl_GlobalInvocationID.x;
+    if (row >= pc.nq)
+        return;
+    const uint slice = gl_WorkGroupID.z;
+    const uint batch = (pc.slice_base + slice) / pc.heads;
+    const uint visible = vka_visible_keys(row, pc.nq, pc.nk, VKA_KV_LEN(kv_len, batch), pc.causal != 0u);
+    const uint nk4 = (pc.nk + 3) / 4;
+    const uint base = slice * pc.slice_stride[0] + row * nk4;
+    const uint visible4 = (visible + 3) / 4;
+
+    float m = VKA_NEG_BIG;
+    for (uint c = 0; c < visible4; c++) {
+        const vec4 x = s[base + c];
+        for (uint e = 0; e < 4; e++)
+            if (c * 4 + e < visible)
+                m = max(m, x[e]);
+    }
+    float sum = 0.0;
+    for (uint c = 0; c < visible4; c++) {
+        const vec4 x = s[base + c];
+        for (uint e = 0; e < 4; e++)
+            if (c * 4 + e < visible)
+                sum += exp(x[e] - m);
+    }
+    const float inv_sum = sum > 0.0 ? 1.0 / sum : 0.0;
+    for (uint c = 0; c < nk4; c++) {
+        vec4 p = vec4(0.0);
+        if (c < visible4) {
+            const vec4 x = s[base + c];
+            for (uint e = 0; e < 4; e++)
+                p[e] = c * 4 + e < visible ? exp(x[e] - m) * inv_sum : 0.0;
+        }
+        s[base + c] = p;
+    }
+}
