@@ -183,6 +183,9 @@ typedef struct vka_device_info {
     float timestamp_period_ns;
     bool host_visible_device_memory;  /* device memory can be mapped (UMA, ReBAR) */
     vka_kernel_class kernel_class;    /* what the planner picks for this device */
+    uint32_t loop_iteration_budget;   /* driver quirk: loop iterations one shader invocation may
+                                         run in all (llvmpipe: 65535); 0 = no limit */
+    char quirks[160];                 /* the driver quirks in force, "" if none */
     char limits_profile[32];          /* the clamp in force, "none" if none */
     vka_device_limits device_limits;  /* as the driver reports them */
     vka_device_limits limits;         /* after the clamp: what the planner uses */

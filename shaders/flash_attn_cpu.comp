@@ -4,16 +4,22 @@
 // What llvmpipe rewards (research/lavapipe-performance.md): no shared memory and no
 // barriers (a barrier is a coroutine switch there), vec4 loads, and register
 // blocking. Each invocation owns ROWS query rows: it keeps them and their output
-// accumulators in registers and streams every visible key and value row once, so one
-// vec4 load of K or V feeds ROWS rows. Neighbouring invocations read the same key at
-// the same time, which the CPU's caches serve.
+// accumulators in registers and streams the visible keys and values in blocks of KB,
+// so one vec4 load of K or V feeds ROWS rows. Neighbouring invocations read the same
+// key at the same time, which the CPU's caches serve.
 //
-// The running max is updated lazily: a row rescales its accumulator only when a score
-// exceeds the current reference by more than LAZY_MARGIN (in log2 units), so that
-// exp2(s − m) ≤ 2^LAZY_MARGIN and the sums stay far from f32 overflow. The reference
-// cancels exactly in O = Σ p v / Σ p.
+// Loop budget: llvmpipe ends every loop of an invocation once all its loops together
+// have run 65,535 iterations (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop of a
+// shader), silently. So every loop but the one over key blocks is unrolled, and that
+// one runs ceil(keys / KB) times; the planner keeps it under the budget.
+//
+// The running max is updated once per block and lazily: the reference m moves only
+// when a block's max exceeds it by more than LAZY_MARGIN (log2 units), so exp2(s − m)
+// ≤ 2^LAZY_MARGIN and the sums stay far from f32 overflow. m cancels exactly in
+// O = Σ p v / Σ p.
 
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -21,6 +27,7 @@ layout(constant_id = 1) const uint D4 = 16;      // vec4 per q/k row
 layout(constant_id = 2) const uint DV4 = 16;     // vec4 per v/o row
 layout(constant_id = 3) const uint ROWS = 4;     // query rows per invocation
 layout(constant_id = 4) const uint KV_VEC4 = 1;  // ivec4 entries of the kv_len table
+layout(constant_id = 5) const uint KB = 4;       // keys per block
 
 layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
 layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
@@ -60,11 +67,11 @@ void main()
     float l[ROWS];
     uint visible[ROWS];
     uint key_end = 0;
-    for (uint r = 0; r < ROWS; r++) {
+    [[unroll]] for (uint r = 0; r < ROWS; r++) {
         const uint row = min(row0 + r, pc.nq - 1);
-        for (uint c = 0; c < D4; c++)
+        [[unroll]] for (uint c = 0; c < D4; c++)
             qr[r][c] = q[q_base + row * D4 + c] * qscale;
-        for (uint c = 0; c < DV4; c++)
+        [[unroll]] for (uint c = 0; c < DV4; c++)
             acc[r][c] = vec4(0.0);
         m[r] = VKA_NEG_BIG;
         l[r] = 0.0;
@@ -72,44 +79,55 @@ void main()
         key_end = max(key_end, visible[r]);
     }
 
-    for (uint j = 0; j < key_end; j++) {
-        float s[ROWS];
-        for (uint r = 0; r < ROWS; r++)
-            s[r] = 0.0;
-        for (uint c = 0; c < D4; c++) {
-            const vec4 kc = k[k_base + j * D4 + c];
-            for (uint r = 0; r < ROWS; r++)
-                s[r] += dot(qr[r][c], kc);
-        }
-        float p[ROWS];
-        for (uint r = 0; r < ROWS; r++) {
-            if (j >= visible[r]) {
-                p[r] = 0.0;
-                continue;
+    for (uint j0 = 0; j0 < key_end; j0 += KB) {
+        float s[KB][ROWS];
+        [[unroll]] for (uint b = 0; b < KB; b++) {
+            const uint kb = k_base + min(j0 + b, key_end - 1) * D4;
+            [[unroll]] for (uint r = 0; r < ROWS; r++)
+                s[b][r] = 0.0;
+            [[unroll]] for (uint c = 0; c < D4; c++) {
+                const vec4 kc = k[kb + c];
+                [[unroll]] for (uint r = 0; r < ROWS; r++)
+                    s[b][r] += dot(qr[r][c], kc);
             }
-            if (s[r] > m[r] + LAZY_MARGIN) {
-                const float alpha = exp2(m[r] - s[r]);
-                m[r] = s[r];
-                l[r] *= alpha;
-                for (uint c = 0; c < DV4; c++)
-                    acc[r][c] *= alpha;
-            }
-            p[r] = exp2(s[r] - m[r]);
-            l[r] += p[r];
         }
-        for (uint c = 0; c < DV4; c++) {
-            const vec4 vc = v[v_base + j * DV4 + c];
-            for (uint r = 0; r < ROWS; r++)
-                acc[r][c] += p[r] * vc;
+        float alpha[ROWS];
+        [[unroll]] for (uint r = 0; r < ROWS; r++) {
+            float block_max = VKA_NEG_BIG;
+            [[unroll]] for (uint b = 0; b < KB; b++)
+                if (j0 + b < visible[r])
+                    block_max = max(block_max, s[b][r]);
+            alpha[r] = 1.0;
+            if (block_max > m[r] + LAZY_MARGIN) {
+                alpha[r] = exp2(m[r] - block_max);
+                m[r] = block_max;
+            }
+            float sum = 0.0;
+            [[unroll]] for (uint b = 0; b < KB; b++) {
+                s[b][r] = j0 + b < visible[r] ? exp2(s[b][r] - m[r]) : 0.0;
+                sum += s[b][r];
+            }
+            l[r] = l[r] * alpha[r] + sum;
+        }
+        [[unroll]] for (uint c = 0; c < DV4; c++) {
+            vec4 vc[KB];
+            [[unroll]] for (uint b = 0; b < KB; b++)
+                vc[b] = v[v_base + min(j0 + b, key_end - 1) * DV4 + c];
+            [[unroll]] for (uint r = 0; r < ROWS; r++) {
+                vec4 a = acc[r][c] * alpha[r];
+                [[unroll]] for (uint b = 0; b < KB; b++)
+                    a += s[b][r] * vc[b];
+                acc[r][c] = a;
+            }
         }
     }
 
-    for (uint r = 0; r < ROWS; r++) {
-        if (row0 + r >= pc.nq)
-            break;
-        // A row that sees no key has l == 0 and outputs 0 (never NaN).
-        const float inv_l = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
-        for (uint c = 0; c < DV4; c++)
-            o[o_base + (row0 + r) * DV4 + c] = acc[r][c] * inv_l;
+    [[unroll]] for (uint r = 0; r < ROWS; r++) {
+        if (row0 + r < pc.nq) {
+            // A row that sees no key has l == 0 and outputs 0 (never NaN).
+            const float inv_l = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
+            [[unroll]] for (uint c = 0; c < DV4; c++)
+                o[o_base + (row0 + r) * DV4 + c] = acc[r][c] * inv_l;
+        }
     }
 }

@@ -14,6 +14,7 @@
 // engine/kernels/registry.c is the same formula.
 
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -72,7 +73,7 @@ void main()
         row_sum[r] = 0.0;
     }
     vec4 acc[OUT_SLOTS];
-    for (uint s = 0; s < OUT_SLOTS; s++)
+    [[unroll]] for (uint s = 0; s < OUT_SLOTS; s++)
         acc[s] = vec4(0.0);
     // Visible keys grow with the row under causal masking: the last row sees the most.
     const uint key_end = vka_visible_keys(row0 + rows - 1, pc.nq, pc.nk, kvl, causal);
@@ -91,7 +92,7 @@ void main()
         for (uint i = tid; i < BR * BC; i += wg) {
             const uint r = i / BC, c = i % BC;
             float s = 0.0;
-            for (uint d = 0; d < D4; d++)
+            [[unroll]] for (uint d = 0; d < D4; d++)
                 s += dot(q_tile[r * D4 + d], k_tile[c * D4 + d]);
             p_tile[i] = s;
         }
@@ -99,11 +100,11 @@ void main()
         for (uint r = tid; r < BR; r += wg) {
             const uint visible = r < rows ? vka_visible_keys(row0 + r, pc.nq, pc.nk, kvl, causal) : 0u;
             float m_new = row_max[r];
-            for (uint c = 0; c < BC; c++)
+            [[unroll]] for (uint c = 0; c < BC; c++)
                 if (t0 + c < visible)
                     m_new = max(m_new, p_tile[r * BC + c]);
             float sum = 0.0;
-            for (uint c = 0; c < BC; c++) {
+            [[unroll]] for (uint c = 0; c < BC; c++) {
                 const float p = t0 + c < visible ? exp2(p_tile[r * BC + c] - m_new) : 0.0;
                 p_tile[r * BC + c] = p;
                 sum += p;
@@ -114,20 +115,20 @@ void main()
             row_max[r] = m_new;
         }
         barrier();
-        for (uint s = 0; s < OUT_SLOTS; s++) {
+        [[unroll]] for (uint s = 0; s < OUT_SLOTS; s++) {
             const uint slot = tid + s * wg;
             if (slot >= BR * DV4)
                 break;
             const uint r = slot / DV4, c = slot % DV4;
             vec4 a = acc[s] * row_alpha[r];
-            for (uint j = 0; j < BC; j++)
+            [[unroll]] for (uint j = 0; j < BC; j++)
                 a += p_tile[r * BC + j] * v_tile[j * DV4 + c];
             acc[s] = a;
         }
     }
 
     barrier();
-    for (uint s = 0; s < OUT_SLOTS; s++) {
+    [[unroll]] for (uint s = 0; s < OUT_SLOTS; s++) {
         const uint slot = tid + s * wg;
         if (slot >= BR * DV4)
             break;

@@ -3,9 +3,11 @@
 // A is M×K, op(B) is K×N (B stored N×K when TRANS_B, else K×N), C is M×N; rows are
 // vec4-padded (common.glsl). Each invocation computes a TM × (4·TN4) block of C in
 // registers from vec4 loads, with no shared memory and no barriers — the shape that
-// reached 16.5 GFLOP/s on lavapipe (research/lavapipe-performance.md).
+// reached 16.5 GFLOP/s on lavapipe (research/lavapipe-performance.md). Only the loop over
+// K is a loop (ceil(K / 4) iterations: llvmpipe's loop budget, flash_attn_cpu.comp).
 
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -41,21 +43,21 @@ void main()
         return;
 
     vec4 acc[TM][TN4];
-    for (uint i = 0; i < TM; i++)
-        for (uint j = 0; j < TN4; j++)
+    [[unroll]] for (uint i = 0; i < TM; i++)
+        [[unroll]] for (uint j = 0; j < TN4; j++)
             acc[i][j] = vec4(0.0);
 
     if (TRANS_B) {
         // C[i][4j+e] = Σ_d A[i][d] · B[4j+e][d]: both operands are read along K.
         for (uint d = 0; d < k4; d++) {
             vec4 ar[TM];
-            for (uint i = 0; i < TM; i++)
+            [[unroll]] for (uint i = 0; i < TM; i++)
                 ar[i] = a[a_base + min(row0 + i, pc.m - 1) * k4 + d];
-            for (uint j = 0; j < TN4; j++) {
-                for (uint e = 0; e < 4; e++) {
+            [[unroll]] for (uint j = 0; j < TN4; j++) {
+                [[unroll]] for (uint e = 0; e < 4; e++) {
                     const uint col = min((col0 + j) * 4 + e, pc.n - 1);
                     const vec4 bv = b[b_base + col * k4 + d];
-                    for (uint i = 0; i < TM; i++)
+                    [[unroll]] for (uint i = 0; i < TM; i++)
                         acc[i][j][e] += dot(ar[i], bv);
                 }
             }
@@ -64,28 +66,28 @@ void main()
         // C[i][j] += A[i][d] · B[d][j], four values of d per vec4 of A.
         for (uint d = 0; d < k4; d++) {
             vec4 ar[TM];
-            for (uint i = 0; i < TM; i++)
+            [[unroll]] for (uint i = 0; i < TM; i++)
                 ar[i] = a[a_base + min(row0 + i, pc.m - 1) * k4 + d];
-            for (uint e = 0; e < 4; e++) {
+            [[unroll]] for (uint e = 0; e < 4; e++) {
                 const uint kk = min(d * 4 + e, pc.k - 1);
-                for (uint j = 0; j < TN4; j++) {
+                [[unroll]] for (uint j = 0; j < TN4; j++) {
                     const vec4 bv = b[b_base + kk * n4 + min(col0 + j, n4 - 1)];
-                    for (uint i = 0; i < TM; i++)
+                    [[unroll]] for (uint i = 0; i < TM; i++)
                         acc[i][j] += ar[i][e] * bv;
                 }
             }
         }
     }
 
-    for (uint i = 0; i < TM; i++) {
+    [[unroll]] for (uint i = 0; i < TM; i++) {
         if (row0 + i >= pc.m)
             break;
-        for (uint j = 0; j < TN4; j++) {
+        [[unroll]] for (uint j = 0; j < TN4; j++) {
             if (col0 + j >= n4)
                 break;
             // Columns past n are padding and must hold zeros.
             vec4 value = acc[i][j] * pc.alpha;
-            for (uint e = 0; e < 4; e++)
+            [[unroll]] for (uint e = 0; e < 4; e++)
                 if ((col0 + j) * 4 + e >= pc.n)
                     value[e] = 0.0;
             c[c_base + (row0 + i) * n4 + col0 + j] = value;

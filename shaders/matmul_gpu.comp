@@ -5,6 +5,7 @@
 // holds a 4-row × 1-vec4 block of C. Rows are vec4-padded (common.glsl).
 
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;                    // must be 64 (8×8 invocations)
@@ -44,17 +45,20 @@ void main()
 
     vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
     for (uint d0 = 0; d0 < k4; d0 += BK4) {
-        // 128 vec4 of A and 128 vec4 of B per step: two each per invocation.
-        for (uint i = tid; i < BM * BK4; i += 64) {
+        // 128 vec4 of A and 128 vec4 of B per step: two each per invocation (unrolled:
+        // one loop iteration per step of K, for llvmpipe's loop budget).
+        [[unroll]] for (uint u = 0; u < 2; u++) {
+            const uint i = tid + u * 64;
             const uint r = tile_row0 + i / BK4, d = d0 + i % BK4;
             a_tile[i] = (r < pc.m && d < k4) ? a[a_base + r * k4 + d] : vec4(0.0);
         }
-        for (uint i = tid; i < BK4 * 4 * BN4; i += 64) {
+        [[unroll]] for (uint u = 0; u < 2; u++) {
+            const uint i = tid + u * 64;
             const uint kk = d0 * 4 + i / BN4, col4 = tile_col0 + i % BN4;
             vec4 value = vec4(0.0);
             if (kk < pc.k && col4 < n4) {
                 if (TRANS_B) {
-                    for (uint e = 0; e < 4; e++) {
+                    [[unroll]] for (uint e = 0; e < 4; e++) {
                         const uint col = col4 * 4 + e;
                         if (col < pc.n)
                             value[e] = b[b_base + col * k4 + kk / 4][kk % 4];
@@ -66,10 +70,10 @@ void main()
             b_tile[i] = value;
         }
         barrier();
-        for (uint d = 0; d < BK4; d++) {
-            for (uint e = 0; e < 4; e++) {
+        [[unroll]] for (uint d = 0; d < BK4; d++) {
+            [[unroll]] for (uint e = 0; e < 4; e++) {
                 const vec4 bv = b_tile[(d * 4 + e) * BN4 + my_col];
-                for (uint i = 0; i < 4; i++)
+                [[unroll]] for (uint i = 0; i < 4; i++)
                     acc[i] += a_tile[(my_row + i) * BK4 + d][e] * bv;
             }
         }
@@ -79,12 +83,12 @@ void main()
     const uint col4 = tile_col0 + my_col;
     if (col4 >= n4)
         return;
-    for (uint i = 0; i < 4; i++) {
+    [[unroll]] for (uint i = 0; i < 4; i++) {
         const uint r = tile_row0 + my_row + i;
         if (r >= pc.m)
             break;
         vec4 value = acc[i] * pc.alpha;
-        for (uint e = 0; e < 4; e++)
+        [[unroll]] for (uint e = 0; e < 4; e++)
             if (col4 * 4 + e >= pc.n)
                 value[e] = 0.0;
         c[c_base + r * n4 + col4] = value;

@@ -2,9 +2,12 @@
 // Row softmax of a materialised score matrix, in place, with the attention masks:
 // keys past kv_len[b] and, when causal, past i + (nk − nq) get probability 0; a row
 // with no visible key becomes all zeros. Padding columns are written as zeros.
-// One invocation per row, three passes over the row with vec4 loads (max, sum, write).
+// One invocation per row, three passes over the row (max, sum, write), each reading
+// STEP vec4 per loop iteration to stay well inside llvmpipe's loop budget
+// (flash_attn_cpu.comp explains it): 3·ceil(nk / 16) iterations per row.
 
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
@@ -33,28 +36,40 @@ void main()
     const uint base = slice * pc.slice_stride[0] + row * nk4;
     const uint visible4 = (visible + 3) / 4;
 
+    const uint STEP = 4;
     float m = VKA_NEG_BIG;
-    for (uint c = 0; c < visible4; c++) {
-        const vec4 x = s[base + c];
-        for (uint e = 0; e < 4; e++)
-            if (c * 4 + e < visible)
-                m = max(m, x[e]);
+    for (uint c0 = 0; c0 < visible4; c0 += STEP) {
+        [[unroll]] for (uint u = 0; u < STEP; u++) {
+            const uint c = min(c0 + u, visible4 - 1);
+            const vec4 x = s[base + c];
+            [[unroll]] for (uint e = 0; e < 4; e++)
+                if (c * 4 + e < visible)
+                    m = max(m, x[e]);
+        }
     }
     float sum = 0.0;
-    for (uint c = 0; c < visible4; c++) {
-        const vec4 x = s[base + c];
-        for (uint e = 0; e < 4; e++)
-            if (c * 4 + e < visible)
-                sum += exp(x[e] - m);
+    for (uint c0 = 0; c0 < visible4; c0 += STEP) {
+        [[unroll]] for (uint u = 0; u < STEP; u++) {
+            const uint c = c0 + u;
+            const vec4 x = s[base + min(c, visible4 - 1)];
+            [[unroll]] for (uint e = 0; e < 4; e++)
+                if (c < visible4 && c * 4 + e < visible)
+                    sum += exp(x[e] - m);
+        }
     }
     const float inv_sum = sum > 0.0 ? 1.0 / sum : 0.0;
-    for (uint c = 0; c < nk4; c++) {
-        vec4 p = vec4(0.0);
-        if (c < visible4) {
-            const vec4 x = s[base + c];
-            for (uint e = 0; e < 4; e++)
-                p[e] = c * 4 + e < visible ? exp(x[e] - m) * inv_sum : 0.0;
+    for (uint c0 = 0; c0 < nk4; c0 += STEP) {
+        [[unroll]] for (uint u = 0; u < STEP; u++) {
+            const uint c = c0 + u;
+            if (c >= nk4)
+                break;
+            vec4 p = vec4(0.0);
+            if (c < visible4) {
+                const vec4 x = s[base + c];
+                [[unroll]] for (uint e = 0; e < 4; e++)
+                    p[e] = c * 4 + e < visible ? exp(x[e] - m) * inv_sum : 0.0;
+            }
+            s[base + c] = p;
         }
-        s[base + c] = p;
     }
 }

@@ -127,6 +127,7 @@ vka_result vka_probe_device(vka_context *ctx)
                         profile);
     snprintf(info->limits_profile, sizeof info->limits_profile, "%s", profile);
 
+    vka_apply_quirks(ctx, driver.driverID);
     info->kernel_class = ctx->desc.kernel_class;
     if (info->kernel_class == VKA_KERNEL_CLASS_AUTO)
         info->kernel_class = info->type == VKA_DEVICE_CPU ? VKA_KERNEL_CLASS_CPU : VKA_KERNEL_CLASS_GPU;

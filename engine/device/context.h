@@ -58,6 +58,9 @@ const char *vka_vk_result_name(VkResult vr);
  * applies the limits clamp named by ctx->desc.limits. */
 vka_result vka_probe_device(vka_context *ctx);
 
+/* Fills the quirk fields of ctx->info for this driver (engine/device/quirks.c). */
+void vka_apply_quirks(vka_context *ctx, VkDriverId driver);
+
 /* Lowers `limits` to the named profile; false if the name is unknown. */
 bool vka_clamp_limits(const char *profile, vka_device_limits *limits);
 /* The known profile names, NULL-terminated (for messages). */

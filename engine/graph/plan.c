@@ -30,6 +30,13 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
     else if (d->desc.groups_x > l->max_workgroup_count[0] || d->desc.groups_y > l->max_workgroup_count[1])
         what = "workgroups along x or y", need = VKA_MAX(d->desc.groups_x, d->desc.groups_y),
         have = VKA_MIN(l->max_workgroup_count[0], l->max_workgroup_count[1]);
+    uint64_t loops = k->loop_iterations(d->desc.spec, d->desc.push);
+    uint32_t budget = plan->ctx->info.loop_iteration_budget;
+    if (!what && budget && loops > budget)
+        return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED,
+                        "%s: kernel %s (%s) would run %llu loop iterations per invocation; this driver ends every "
+                        "loop after %u (%s)",
+                        d->op_name, k->name, k->variant, (unsigned long long)loops, budget, plan->ctx->info.quirks);
     if (!what)
         return VKA_SUCCESS;
     return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED, "%s: kernel %s (%s) needs %u %s; the device allows %u (limits: %s)",

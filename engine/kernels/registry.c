@@ -25,18 +25,62 @@ static uint32_t no_shared_memory(const uint32_t *spec)
     return 0;
 }
 
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* flash_attn_cpu.comp: one loop, over blocks of KB (spec 5) keys; push[1] is nk. */
+static uint64_t flash_attn_cpu_loops(const uint32_t *spec, const uint32_t *push)
+{
+    return div_up(push[1], spec[5]) + 1;
+}
+
+/* flash_attn_gpu.comp: per tile of BC keys, the strided loops that stage K and V, score
+ * the tile and fold the rows; before them, staging Q. */
+static uint64_t flash_attn_gpu_loops(const uint32_t *spec, const uint32_t *push)
+{
+    uint64_t wg = spec[0], d4 = spec[1], dv4 = spec[2], br = spec[3], bc = spec[4];
+    uint64_t per_tile = 1 + div_up(bc * d4, wg) + div_up(bc * dv4, wg) + div_up(br * bc, wg) + div_up(br, wg);
+    return div_up(push[1], bc) * per_tile + div_up(br * d4, wg) + div_up(br, wg);
+}
+
+/* matmul_cpu.comp: one loop over K in vec4; push[2] is K. */
+static uint64_t matmul_cpu_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    return div_up(push[2], 4) + 1;
+}
+
+/* matmul_gpu.comp: one loop over K in steps of 16. */
+static uint64_t matmul_gpu_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    return div_up(push[2], 16) + 1;
+}
+
+/* softmax_rows.comp: three passes over the row, 16 scores per iteration; push[1] is nk. */
+static uint64_t softmax_rows_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    return 3 * (div_up(push[1], 16) + 1);
+}
+
 #define SPIRV(name) vka_spv_##name, sizeof vka_spv_##name
 #define S VKA_BINDING_STORAGE
 #define U VKA_BINDING_UNIFORM
 
 static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
-    [VKA_KERNEL_FLASH_ATTN_CPU] = {"flash_attn", "cpu", SPIRV(flash_attn_cpu), 5, {S, S, S, S, U}, 5, 5,
-                                   no_shared_memory},
+    [VKA_KERNEL_FLASH_ATTN_CPU] = {"flash_attn", "cpu", SPIRV(flash_attn_cpu), 5, {S, S, S, S, U}, 5, 6,
+                                   no_shared_memory, flash_attn_cpu_loops},
     [VKA_KERNEL_FLASH_ATTN_GPU] = {"flash_attn", "gpu", SPIRV(flash_attn_gpu), 5, {S, S, S, S, U}, 5, 7,
-                                   flash_attn_gpu_shared_bytes},
-    [VKA_KERNEL_MATMUL_CPU] = {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 4, 4, no_shared_memory},
-    [VKA_KERNEL_MATMUL_GPU] = {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 4, 2, matmul_gpu_shared_bytes},
-    [VKA_KERNEL_SOFTMAX_ROWS] = {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2, no_shared_memory},
+                                   flash_attn_gpu_shared_bytes, flash_attn_gpu_loops},
+    [VKA_KERNEL_MATMUL_CPU] = {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 4, 4, no_shared_memory,
+                              matmul_cpu_loops},
+    [VKA_KERNEL_MATMUL_GPU] = {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 4, 2,
+                              matmul_gpu_shared_bytes, matmul_gpu_loops},
+    [VKA_KERNEL_SOFTMAX_ROWS] = {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2,
+                                 no_shared_memory, softmax_rows_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -44,6 +44,10 @@ typedef struct vka_kernel {
     uint32_t spec_constant_count;
     /* Shared memory the kernel declares for these specialization constants. */
     uint32_t (*shared_bytes)(const uint32_t *spec);
+    /* The most loop iterations one invocation runs, all loops together, for these
+     * specialization constants and operation push words (drivers with a loop budget:
+     * see vka_device_info.loop_iteration_budget). */
+    uint64_t (*loop_iterations)(const uint32_t *spec, const uint32_t *push);
 } vka_kernel;
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id);

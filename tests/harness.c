@@ -1,0 +1,142 @@
+#include "harness.h"
+
+int test_failures;
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+
+void test_seed(uint64_t seed)
+{
+    rng = seed * 0x9E3779B97F4A7C15ull + 1;
+}
+
+static double uniform01(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return ((rng >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+float test_normal(void)
+{
+    return (float)(sqrt(-2.0 * log(uniform01())) * cos(6.283185307179586 * uniform01()));
+}
+
+void test_fill_normal(float *x, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = test_normal() * scale;
+}
+
+bool test_close(const char *what, const float *a, const float *b, size_t n, double atol, double rtol)
+{
+    size_t worst = 0;
+    double worst_excess = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        double diff = fabs((double)a[i] - b[i]);
+        double allowed = atol + rtol * fabs((double)b[i]);
+        if (!isfinite(a[i]) || !(diff <= allowed)) {
+            double excess = isfinite(a[i]) ? diff - allowed : INFINITY;
+            if (ok || excess > worst_excess) {
+                worst = i;
+                worst_excess = excess;
+            }
+            ok = false;
+        }
+    }
+    if (!ok) {
+        fprintf(stderr, "  %s: element %zu is %.9g, expected %.9g (atol %g, rtol %g)\n", what, worst, a[worst],
+                b[worst], atol, rtol);
+        test_failures++;
+    }
+    return ok;
+}
+
+bool test_contains_all(const char *s, const char *const *needles)
+{
+    for (; *needles; needles++)
+        if (!strstr(s, *needles))
+            return false;
+    return true;
+}
+
+vka_context *test_context(const vka_context_desc *base)
+{
+    vka_context_desc desc = base ? *base : (vka_context_desc){0};
+    desc.validation = true;
+    vka_context *ctx = NULL;
+    vka_result r = vka_context_create(&desc, &ctx);
+    if (r != VKA_SUCCESS) {
+        fprintf(stderr, "  cannot create a context: %s: %s\n", vka_result_string(r), vka_last_error(NULL));
+        test_failures++;
+        return NULL;
+    }
+    return ctx;
+}
+
+static const vka_context *seen_ctx[8];
+static uint32_t seen_count[8];
+
+void test_check_validation(vka_context *ctx)
+{
+    if (!ctx)
+        return;
+    uint32_t *seen = NULL;
+    for (int i = 0; i < 8 && !seen; i++)
+        if (seen_ctx[i] == ctx || !seen_ctx[i]) {
+            seen_ctx[i] = ctx;
+            seen = &seen_count[i];
+        }
+    uint32_t n = vka_context_validation_message_count(ctx);
+    uint32_t before = seen ? *seen : 0;
+    if (n > before) {
+        fprintf(stderr, "  %u validation message(s); the context's first: %s\n", n - before,
+                vka_context_first_validation_message(ctx));
+        test_failures++;
+    }
+    if (seen)
+        *seen = n;
+}
+
+void test_context_done(vka_context *ctx)
+{
+    if (!ctx)
+        return;
+    test_check_validation(ctx);
+    for (int i = 0; i < 8; i++)
+        if (seen_ctx[i] == ctx)
+            seen_ctx[i] = NULL, seen_count[i] = 0;
+    vka_context_destroy(ctx);
+}
+
+static bool selected(const char *name, int argc, char **argv)
+{
+    if (argc <= 1)
+        return true;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
+int test_main(int argc, char **argv, const test_case *cases, size_t count)
+{
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!selected(cases[i].name, argc, argv))
+            continue;
+        test_failures = 0;
+        cases[i].run();
+        if (test_failures) {
+            failed++;
+            printf("FAIL %s\n", cases[i].name);
+        } else {
+            passed++;
+            printf("ok   %s\n", cases[i].name);
+        }
+        fflush(stdout);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
