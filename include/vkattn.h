@@ -364,9 +364,20 @@ VKA_API vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dt
                                 uint32_t rank, const uint32_t *dims, const void *data);
 VKA_API void vka_npy_free(vka_npy *npy);
 
-/* ---------------------------------------------------------------- embedding */
+#ifdef __cplusplus
+}
+#endif
+#endif /* VKATTN_H */
 
-#if defined(VK_VERSION_1_0)
+/* ---------------------------------------------------------------- embedding
+ * Declared once Vulkan's header has been seen: include <vulkan/vulkan.h> (or volk.h)
+ * first, or include this header again after it. */
+#if defined(VK_VERSION_1_0) && !defined(VKATTN_EMBED_H)
+#define VKATTN_EMBED_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The host application's Vulkan objects. The engine never creates or destroys them,
  * never waits idle on the device, and takes the queue lock around each submission. */
 typedef struct vka_embed_desc {
@@ -413,9 +424,7 @@ VKA_API vka_result vka_context_embed(const vka_context_desc *desc, const vka_emb
 VKA_API vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer);
 /* After the host's submission completed: pick up the timestamps it wrote. */
 VKA_API vka_result vka_plan_collect_timings(vka_plan *plan);
-#endif
-
 #ifdef __cplusplus
 }
 #endif
-#endif /* VKATTN_H */
+#endif /* VKATTN_EMBED_H */

@@ -72,7 +72,7 @@ static void probe_features(vka_context *ctx)
     ctx->info.shader_float16 = f16.shaderFloat16;
 }
 
-static void write_summary(vka_device_info *info)
+void vka_write_device_summary(vka_device_info *info)
 {
     snprintf(info->summary, sizeof info->summary,
              "%.160s | %.160s | Vulkan %u.%u.%u | %s | subgroup %u | shared %u KiB | fp16 %s | limits %s",
@@ -131,6 +131,6 @@ vka_result vka_probe_device(vka_context *ctx)
     info->kernel_class = ctx->desc.kernel_class;
     if (info->kernel_class == VKA_KERNEL_CLASS_AUTO)
         info->kernel_class = info->type == VKA_DEVICE_CPU ? VKA_KERNEL_CLASS_CPU : VKA_KERNEL_CLASS_GPU;
-    write_summary(info);
+    vka_write_device_summary(info);
     return VKA_SUCCESS;
 }

@@ -245,7 +245,9 @@ static vka_result create_instance(vka_context *ctx, PFN_vkGetInstanceProcAddr gi
     if (!vka_load_instance_table(&ctx->vki, ctx->instance, gipa))
         return vka_fail(ctx, VKA_ERROR_NO_DEVICE, "the Vulkan loader lacks a Vulkan 1.1 instance entry point");
     ctx->api_version = app.apiVersion;
-    if (validation && ctx->vki.vkCreateDebugUtilsMessengerEXT) {
+    if (validation && !ctx->vki.vkCreateDebugUtilsMessengerEXT)
+        return vka_fail(ctx, VKA_ERROR_UNSUPPORTED, "validation was requested but VK_EXT_debug_utils is unavailable");
+    if (validation) {
         VkDebugUtilsMessengerCreateInfoEXT mi = messenger_info(ctx);
         vr = ctx->vki.vkCreateDebugUtilsMessengerEXT(ctx->instance, &mi, NULL, &ctx->messenger);
         if (vr != VK_SUCCESS)
@@ -355,7 +357,7 @@ vka_result vka_context_submit_and_wait(vka_context *ctx, VkCommandBuffer cmd)
 
 /* ------------------------------------------------------------------ create / destroy */
 
-static vka_result context_alloc(const vka_context_desc *desc, vka_context **out)
+vka_result vka_context_alloc(const vka_context_desc *desc, vka_context **out)
 {
     vka_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
@@ -370,7 +372,7 @@ static vka_result context_alloc(const vka_context_desc *desc, vka_context **out)
 }
 
 /* Copies a failure's message to the thread's sink (the context is about to go away). */
-static vka_result abandon(vka_context *ctx, vka_result r)
+vka_result vka_context_abandon(vka_context *ctx, vka_result r)
 {
     vka_fail(NULL, r, "%s", ctx->error.message);
     vka_context_destroy(ctx);
@@ -395,13 +397,13 @@ vka_result vka_context_create(const vka_context_desc *desc, vka_context **out)
         return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_context_create: out is NULL");
     *out = NULL;
     vka_context *ctx = NULL;
-    vka_result r = context_alloc(desc, &ctx);
+    vka_result r = vka_context_alloc(desc, &ctx);
     if (r != VKA_SUCCESS)
         return r;
     ctx->owned = true;
     PFN_vkGetInstanceProcAddr gipa = vka_loader_get_instance_proc_addr();
     if (!gipa)
-        return abandon(ctx, vka_fail(ctx, VKA_ERROR_NO_DEVICE,
+        return vka_context_abandon(ctx, vka_fail(ctx, VKA_ERROR_NO_DEVICE,
                                      "no Vulkan loader found (libvulkan.so.1; Debian package libvulkan1)"));
     r = create_instance(ctx, gipa);
     if (r == VKA_SUCCESS)
@@ -415,7 +417,7 @@ vka_result vka_context_create(const vka_context_desc *desc, vka_context **out)
         r = vka_context_finish_setup(ctx);
     }
     if (r != VKA_SUCCESS)
-        return abandon(ctx, r);
+        return vka_context_abandon(ctx, r);
     *out = ctx;
     return VKA_SUCCESS;
 }

@@ -58,6 +58,9 @@ const char *vka_vk_result_name(VkResult vr);
  * applies the limits clamp named by ctx->desc.limits. */
 vka_result vka_probe_device(vka_context *ctx);
 
+/* The one-line summary in info->summary, from its other fields. */
+void vka_write_device_summary(vka_device_info *info);
+
 /* Fills the quirk fields of ctx->info for this driver (engine/device/quirks.c). */
 void vka_apply_quirks(vka_context *ctx, VkDriverId driver);
 
@@ -83,6 +86,11 @@ vka_result vka_context_submit_and_wait(vka_context *ctx, VkCommandBuffer cmd);
 /* Probe, device (own mode), submission objects, pipeline cache: the part of set-up
  * shared by own and embedded mode. */
 vka_result vka_context_finish_setup(vka_context *ctx);
+
+/* A zeroed context with the desc resolved; and its disposal after a failed set-up, which
+ * moves the message to the thread's sink (vka_last_error(NULL)). */
+vka_result vka_context_alloc(const vka_context_desc *desc, vka_context **out);
+vka_result vka_context_abandon(vka_context *ctx, vka_result r);
 
 /* Reads the VKATTN_* environment into the desc's zero fields. */
 void vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc);

@@ -13,6 +13,8 @@
 #endif
 #include <volk.h>
 
+#include "vkattn.h" /* again, now with the embedding declarations */
+
 #include <stdbool.h>
 
 /* The instance-level entry points the engine uses. */

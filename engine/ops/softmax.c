@@ -276,13 +276,20 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
     return VKA_SUCCESS;
 }
 
-/* Dense count (masked keys included), 2·Nq·Nk·(D + Dv) per head: what GFLOP/s figures of
- * attention kernels conventionally use (4·Nq·Nk·D when Dv = D). */
+/* 2·(D + Dv) flops per visible (query, key) pair — 4·Nq·Nk·D per head without a mask,
+ * the convention of attention GFLOP/s figures. Causal masking removes the pairs above
+ * the diagonal; kv_len, known only at run time, is not counted. */
 static double flops(const vka_graph *g, const vka_op_node *node)
 {
     (void)g;
     const softmax_params *p = node->params;
-    return 2.0 * p->batch * p->heads * (double)p->nq * p->nk * (p->d + p->dv);
+    double pairs = (double)p->nq * p->nk;
+    if (p->causal) {
+        pairs = 0;
+        for (uint32_t i = 0; i < p->nq; i++)
+            pairs += vka_ref_visible_keys(i, p->nq, p->nk, (int32_t)p->nk, true);
+    }
+    return 2.0 * p->batch * p->heads * pairs * (p->d + p->dv);
 }
 
 const vka_op_class vka_op_softmax = {

@@ -19,8 +19,10 @@ static int usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return usage(stderr);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
     const char *command = argv[1];
     if (strcmp(command, "info") == 0)
         return cmd_info(argc - 2, argv + 2);
@@ -30,6 +32,6 @@ int main(int argc, char **argv)
         return cmd_bench(argc - 2, argv + 2);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0)
         return usage(stdout);
-    cli_fail("unknown command '%s'", command);
-    return usage(stderr);
+    cli_fail("unknown command '%s' (vkattn help lists them)", command);
+    return 2;
 }
