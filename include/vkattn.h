@@ -58,22 +58,22 @@ extern "C" {
 typedef enum vka_result {
     VKA_SUCCESS = 0,
     /* the caller's mistake */
-    VKA_ERROR_INVALID_ARGUMENT,   /* a null pointer, a malformed or unknown parameter */
-    VKA_ERROR_SHAPE_MISMATCH,     /* tensors whose shapes do not agree */
-    VKA_ERROR_NOT_FOUND,          /* no tensor, operation or device of that name */
+    VKA_ERROR_INVALID_ARGUMENT, /* a null pointer, a malformed or unknown parameter */
+    VKA_ERROR_SHAPE_MISMATCH,   /* tensors whose shapes do not agree */
+    VKA_ERROR_NOT_FOUND,        /* no tensor, operation or device of that name */
     /* what this engine or device cannot do */
-    VKA_ERROR_UNSUPPORTED,        /* a size or feature the engine or device does not support */
-    VKA_ERROR_LIMIT_EXCEEDED,     /* a device limit: binding range, workgroup count, allocation size */
-    VKA_ERROR_NO_DEVICE,          /* no Vulkan loader or no usable physical device */
+    VKA_ERROR_UNSUPPORTED,    /* a size or feature the engine or device does not support */
+    VKA_ERROR_LIMIT_EXCEEDED, /* a device limit: binding range, workgroup count, allocation size */
+    VKA_ERROR_NO_DEVICE,      /* no Vulkan loader or no usable physical device */
     /* resources */
     VKA_ERROR_OUT_OF_HOST_MEMORY,
     VKA_ERROR_OUT_OF_DEVICE_MEMORY,
     /* the device or driver */
-    VKA_ERROR_DEVICE_LOST,        /* the context is unusable afterwards; destroy it */
-    VKA_ERROR_VULKAN,             /* any other Vulkan failure (the message names the call) */
+    VKA_ERROR_DEVICE_LOST, /* the context is unusable afterwards; destroy it */
+    VKA_ERROR_VULKAN,      /* any other Vulkan failure (the message names the call) */
     /* files */
-    VKA_ERROR_IO,                 /* a file could not be opened, read or written */
-    VKA_ERROR_FILE_FORMAT,        /* a file is not what it claims to be */
+    VKA_ERROR_IO,          /* a file could not be opened, read or written */
+    VKA_ERROR_FILE_FORMAT, /* a file is not what it claims to be */
     VKA_RESULT_COUNT
 } vka_result;
 
@@ -90,9 +90,9 @@ typedef enum vka_kernel_class {
 } vka_kernel_class;
 
 typedef enum vka_sync_mode {
-    VKA_SYNC_AUTO = 0,  /* $VKATTN_SYNC, else PLANNED */
-    VKA_SYNC_PLANNED,   /* a barrier only before a dispatch that depends on an earlier one */
-    VKA_SYNC_FULL,      /* a barrier after every dispatch (for differential testing) */
+    VKA_SYNC_AUTO = 0, /* $VKATTN_SYNC, else PLANNED */
+    VKA_SYNC_PLANNED,  /* a barrier only before a dispatch that depends on an earlier one */
+    VKA_SYNC_FULL,     /* a barrier after every dispatch (for differential testing) */
 } vka_sync_mode;
 
 typedef enum vka_log_level { VKA_LOG_INFO = 0, VKA_LOG_WARNING, VKA_LOG_ERROR } vka_log_level;
@@ -102,21 +102,21 @@ typedef enum vka_log_level { VKA_LOG_INFO = 0, VKA_LOG_WARNING, VKA_LOG_ERROR } 
 typedef void (*vka_log_fn)(void *user, vka_log_level level, const char *message);
 
 typedef struct vka_context_desc {
-    const char *device;      /* NULL: $VKATTN_DEVICE, else the best by type (discrete >
-                                integrated > virtual > CPU). An index ("1") or a
-                                case-insensitive substring of the device name. */
-    const char *limits;      /* NULL: $VKATTN_LIMITS, else "none". "android-2021",
-                                "roadmap-2022", "vulkan-1.0-min": lower what the planner
-                                sees of the device to that profile's limits. */
-    bool validation;         /* false: $VKATTN_VALIDATION=1 turns it on. Loads
-                                VK_LAYER_KHRONOS_validation with synchronization
-                                validation (own mode only). */
+    const char *device;            /* NULL: $VKATTN_DEVICE, else the best by type (discrete >
+                                      integrated > virtual > CPU). An index ("1") or a
+                                      case-insensitive substring of the device name. */
+    const char *limits;            /* NULL: $VKATTN_LIMITS, else "none". "android-2021",
+                                      "roadmap-2022", "vulkan-1.0-min": lower what the planner
+                                      sees of the device to that profile's limits. */
+    bool validation;               /* false: $VKATTN_VALIDATION=1 turns it on. Loads
+                                      VK_LAYER_KHRONOS_validation with synchronization
+                                      validation (own mode only). */
     vka_kernel_class kernel_class; /* AUTO: $VKATTN_KERNEL_CLASS=gpu|cpu, else from the device */
-    vka_sync_mode sync;      /* AUTO: $VKATTN_SYNC=full|planned, else PLANNED */
-    bool force_staging;      /* false: $VKATTN_FORCE_STAGING=1 moves data through a staging
-                                buffer even where device memory is host-visible */
-    bool ignore_environment; /* false: true reads no VKATTN_* variable */
-    vka_log_fn log;          /* NULL: messages are only counted */
+    vka_sync_mode sync;            /* AUTO: $VKATTN_SYNC=full|planned, else PLANNED */
+    bool force_staging;            /* false: $VKATTN_FORCE_STAGING=1 moves data through a staging
+                                      buffer even where device memory is host-visible */
+    bool ignore_environment;       /* false: true reads no VKATTN_* variable */
+    vka_log_fn log;                /* NULL: messages are only counted */
     void *log_user;
 } vka_context_desc;
 
@@ -152,44 +152,44 @@ enum {
 
 /* The limits the planner designs for (after the clamp). */
 typedef struct vka_device_limits {
-    uint32_t max_shared_memory_bytes;      /* maxComputeSharedMemorySize */
-    uint32_t max_workgroup_invocations;    /* maxComputeWorkGroupInvocations */
-    uint32_t max_workgroup_size[3];        /* maxComputeWorkGroupSize */
-    uint32_t max_workgroup_count[3];       /* maxComputeWorkGroupCount */
-    uint32_t max_storage_buffers_per_stage;/* maxPerStageDescriptorStorageBuffers */
-    uint32_t max_uniform_buffers_per_stage;/* maxPerStageDescriptorUniformBuffers */
-    uint32_t max_storage_buffer_range;     /* maxStorageBufferRange, bytes */
-    uint32_t max_uniform_buffer_range;     /* maxUniformBufferRange, bytes */
+    uint32_t max_shared_memory_bytes;       /* maxComputeSharedMemorySize */
+    uint32_t max_workgroup_invocations;     /* maxComputeWorkGroupInvocations */
+    uint32_t max_workgroup_size[3];         /* maxComputeWorkGroupSize */
+    uint32_t max_workgroup_count[3];        /* maxComputeWorkGroupCount */
+    uint32_t max_storage_buffers_per_stage; /* maxPerStageDescriptorStorageBuffers */
+    uint32_t max_uniform_buffers_per_stage; /* maxPerStageDescriptorUniformBuffers */
+    uint32_t max_storage_buffer_range;      /* maxStorageBufferRange, bytes */
+    uint32_t max_uniform_buffer_range;      /* maxUniformBufferRange, bytes */
     uint32_t min_storage_buffer_offset_alignment;
     uint32_t min_uniform_buffer_offset_alignment;
     uint32_t max_push_constants_bytes;
-    uint64_t max_allocation_bytes;         /* maxMemoryAllocationSize */
-    uint64_t max_buffer_bytes;             /* maxBufferSize (maintenance4), else the allocation size */
-    uint64_t device_local_heap_bytes;      /* the largest device-local heap */
+    uint64_t max_allocation_bytes;    /* maxMemoryAllocationSize */
+    uint64_t max_buffer_bytes;        /* maxBufferSize (maintenance4), else the allocation size */
+    uint64_t device_local_heap_bytes; /* the largest device-local heap */
 } vka_device_limits;
 
 typedef struct vka_device_info {
     char name[256];
-    char driver[256];                 /* driver name and info, where the driver reports them */
+    char driver[256]; /* driver name and info, where the driver reports them */
     uint32_t vendor_id, device_id;
     vka_device_type type;
-    uint32_t api_version;             /* VK_MAKE_API_VERSION layout */
+    uint32_t api_version; /* VK_MAKE_API_VERSION layout */
     uint32_t driver_version;
     uint32_t subgroup_size;
-    uint32_t subgroup_operations;     /* VKA_SUBGROUP_* bits usable in compute shaders */
-    bool storage_buffer_16bit;        /* 16-bit storage in storage buffers */
-    bool shader_float16;              /* fp16 arithmetic */
-    bool timestamps;                  /* timestamp queries on the compute queue */
+    uint32_t subgroup_operations; /* VKA_SUBGROUP_* bits usable in compute shaders */
+    bool storage_buffer_16bit;    /* 16-bit storage in storage buffers */
+    bool shader_float16;          /* fp16 arithmetic */
+    bool timestamps;              /* timestamp queries on the compute queue */
     float timestamp_period_ns;
-    bool host_visible_device_memory;  /* device memory can be mapped (UMA, ReBAR) */
-    vka_kernel_class kernel_class;    /* what the planner picks for this device */
-    uint32_t loop_iteration_budget;   /* driver quirk: loop iterations one shader invocation may
-                                         run in all (llvmpipe: 65535); 0 = no limit */
-    char quirks[160];                 /* the driver quirks in force, "" if none */
-    char limits_profile[32];          /* the clamp in force, "none" if none */
-    vka_device_limits device_limits;  /* as the driver reports them */
-    vka_device_limits limits;         /* after the clamp: what the planner uses */
-    char summary[512];                /* one line for benchmark rows and bug reports */
+    bool host_visible_device_memory; /* device memory can be mapped (UMA, ReBAR) */
+    vka_kernel_class kernel_class;   /* what the planner picks for this device */
+    uint32_t loop_iteration_budget;  /* driver quirk: loop iterations one shader invocation may
+                                        run in all (llvmpipe: 65535); 0 = no limit */
+    char quirks[160];                /* the driver quirks in force, "" if none */
+    char limits_profile[32];         /* the clamp in force, "none" if none */
+    vka_device_limits device_limits; /* as the driver reports them */
+    vka_device_limits limits;        /* after the clamp: what the planner uses */
+    char summary[512];               /* one line for benchmark rows and bug reports */
 } vka_device_info;
 
 VKA_API vka_result vka_context_device_info(const vka_context *ctx, vka_device_info *out);
@@ -204,8 +204,7 @@ typedef struct vka_device_candidate {
 } vka_device_candidate;
 
 VKA_API uint32_t vka_context_candidate_count(const vka_context *ctx);
-VKA_API vka_result vka_context_candidate(const vka_context *ctx, uint32_t index,
-                                         vka_device_candidate *out);
+VKA_API vka_result vka_context_candidate(const vka_context *ctx, uint32_t index, vka_device_candidate *out);
 
 /* Validation messages seen since the context was created (0 without validation). */
 VKA_API uint32_t vka_context_validation_message_count(const vka_context *ctx);
@@ -231,26 +230,26 @@ typedef struct vka_tensor {
 } vka_tensor;
 
 typedef struct vka_tensor_desc {
-    const char *name;          /* inputs and constants: required, unique in the graph */
-    vka_dtype dtype;           /* F32 by default */
-    uint32_t rank;             /* 1..4 */
+    const char *name;            /* inputs and constants: required, unique in the graph */
+    vka_dtype dtype;             /* F32 by default */
+    uint32_t rank;               /* 1..4 */
     uint32_t dims[VKA_MAX_RANK]; /* attention tensors are [batch, heads, tokens, features] */
 } vka_tensor_desc;
 
 typedef struct vka_op_input {
-    const char *role;   /* "q", "k", "v", "kv_len", ... as the operation names them */
+    const char *role; /* "q", "k", "v", "kv_len", ... as the operation names them */
     vka_tensor tensor;
 } vka_op_input;
 
 typedef struct vka_op_param {
-    const char *key;    /* "causal", "scale", "kernel", ... */
-    const char *value;  /* as on the command line: "1", "0.125", "flash" */
+    const char *key;   /* "causal", "scale", "kernel", ... */
+    const char *value; /* as on the command line: "1", "0.125", "flash" */
 } vka_op_param;
 
 typedef struct vka_op_desc {
-    const char *op;                              /* "softmax", ... (see vka_op_names) */
-    vka_op_input inputs[VKA_MAX_OP_INPUTS];      /* ends at the first entry without a role */
-    vka_op_param params[VKA_MAX_OP_PARAMS];      /* ends at the first entry without a key */
+    const char *op;                         /* "softmax", ... (see vka_op_names) */
+    vka_op_input inputs[VKA_MAX_OP_INPUTS]; /* ends at the first entry without a role */
+    vka_op_param params[VKA_MAX_OP_PARAMS]; /* ends at the first entry without a key */
 } vka_op_desc;
 
 VKA_API vka_result vka_graph_create(vka_context *ctx, vka_graph **out);
@@ -259,15 +258,14 @@ VKA_API void vka_graph_destroy(vka_graph *graph);
 /* A tensor the host writes before each run (its content persists across runs). */
 VKA_API vka_result vka_graph_input(vka_graph *graph, const vka_tensor_desc *desc, vka_tensor *out);
 /* A tensor whose content is copied now and uploaded once when a plan is created. */
-VKA_API vka_result vka_graph_constant(vka_graph *graph, const vka_tensor_desc *desc,
-                                      const void *data, size_t bytes, vka_tensor *out);
+VKA_API vka_result vka_graph_constant(vka_graph *graph, const vka_tensor_desc *desc, const void *data, size_t bytes,
+                                      vka_tensor *out);
 /* Adds an operation; *out is its result. */
 VKA_API vka_result vka_graph_op(vka_graph *graph, const vka_op_desc *desc, vka_tensor *out);
 /* Names a tensor as an output the host can read after a run. */
 VKA_API vka_result vka_graph_output(vka_graph *graph, const char *name, vka_tensor tensor);
 /* Shape and dtype of any tensor of the graph (the name of an intermediate is its op's). */
-VKA_API vka_result vka_graph_tensor_desc(const vka_graph *graph, vka_tensor tensor,
-                                         vka_tensor_desc *out);
+VKA_API vka_result vka_graph_tensor_desc(const vka_graph *graph, vka_tensor tensor, vka_tensor_desc *out);
 /* Floating-point operations of one evaluation of the graph (for GFLOP/s figures). */
 VKA_API double vka_graph_flops(const vka_graph *graph);
 
@@ -280,17 +278,16 @@ typedef struct vka_host_tensor {
     size_t bytes;
 } vka_host_tensor;
 
-VKA_API vka_result vka_graph_reference(const vka_graph *graph, const vka_host_tensor *inputs,
-                                       uint32_t input_count, vka_host_tensor *outputs,
-                                       uint32_t output_count);
+VKA_API vka_result vka_graph_reference(const vka_graph *graph, const vka_host_tensor *inputs, uint32_t input_count,
+                                       vka_host_tensor *outputs, uint32_t output_count);
 
 /* The operations the engine knows, and what each takes. */
 typedef struct vka_op_info {
     const char *name;
     const char *summary;
-    const char *const *input_roles;     /* NULL-terminated; required ones first */
+    const char *const *input_roles; /* NULL-terminated; required ones first */
     uint32_t required_input_count;
-    const char *const *param_keys;      /* NULL-terminated */
+    const char *const *param_keys; /* NULL-terminated */
 } vka_op_info;
 
 VKA_API uint32_t vka_op_count(void);
@@ -302,9 +299,9 @@ VKA_API vka_result vka_op_info_named(const char *name, vka_op_info *out);
 typedef struct vka_plan vka_plan;
 
 typedef struct vka_plan_desc {
-    bool memory_only;     /* false: true lays out memory and counts dispatches but allocates
-                             nothing and creates no pipeline (for sizes too big to run) */
-    bool no_timestamps;   /* false: per-dispatch GPU times from timestamp queries */
+    bool memory_only;   /* false: true lays out memory and counts dispatches but allocates
+                           nothing and creates no pipeline (for sizes too big to run) */
+    bool no_timestamps; /* false: per-dispatch GPU times from timestamp queries */
 } vka_plan_desc;
 
 VKA_API vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan **out);
@@ -317,35 +314,34 @@ VKA_API vka_result vka_plan_read(vka_plan *plan, const char *output, void *data,
 VKA_API vka_result vka_plan_run(vka_plan *plan);
 
 typedef struct vka_plan_stats {
-    uint64_t peak_device_bytes;   /* every byte of device memory the plan holds (arena) */
-    uint64_t arena_bytes;         /* the arena, packed by lifetime */
-    uint64_t tensor_bytes;        /* sum of all tensor sizes, as if none shared bytes */
+    uint64_t peak_device_bytes; /* every byte of device memory the plan holds (arena) */
+    uint64_t arena_bytes;       /* the arena, packed by lifetime */
+    uint64_t tensor_bytes;      /* sum of all tensor sizes, as if none shared bytes */
     uint32_t tensor_count;
     uint32_t dispatch_count;
     uint32_t barrier_count;
-    uint32_t pipeline_count;      /* distinct pipelines the plan uses */
-    uint32_t pipelines_created;   /* of those, created by this plan (not cached) */
-    double plan_ms;               /* wall time of vka_plan_create, pipelines included */
-    double pipeline_create_ms;    /* of which creating pipelines */
-    double last_run_gpu_ms;       /* first to last timestamp of the last run; -1 if none */
-    double last_run_wall_ms;      /* submit to fence of the last run */
+    uint32_t pipeline_count;    /* distinct pipelines the plan uses */
+    uint32_t pipelines_created; /* of those, created by this plan (not cached) */
+    double plan_ms;             /* wall time of vka_plan_create, pipelines included */
+    double pipeline_create_ms;  /* of which creating pipelines */
+    double last_run_gpu_ms;     /* first to last timestamp of the last run; -1 if none */
+    double last_run_wall_ms;    /* submit to fence of the last run */
     uint32_t run_count;
 } vka_plan_stats;
 
 VKA_API vka_result vka_plan_stats_get(const vka_plan *plan, vka_plan_stats *out);
 
 typedef struct vka_dispatch_info {
-    const char *kernel;          /* the kernel's name */
-    const char *variant;         /* "cpu" or "gpu" */
-    const char *op;              /* the graph operation it lowers */
+    const char *kernel;  /* the kernel's name */
+    const char *variant; /* "cpu" or "gpu" */
+    const char *op;      /* the graph operation it lowers */
     uint32_t workgroups[3];
     uint32_t workgroup_size;
     bool barrier_before;
-    double gpu_ms;               /* of the last run; -1 without timestamps */
+    double gpu_ms; /* of the last run; -1 without timestamps */
 } vka_dispatch_info;
 
-VKA_API vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index,
-                                          vka_dispatch_info *out);
+VKA_API vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, vka_dispatch_info *out);
 
 /* ---------------------------------------------------------------- .npy files */
 
@@ -354,14 +350,14 @@ typedef struct vka_npy {
     vka_dtype dtype;
     uint32_t rank;
     uint32_t dims[VKA_MAX_RANK];
-    void *data;      /* owned; release with vka_npy_free */
+    void *data; /* owned; release with vka_npy_free */
     size_t bytes;
 } vka_npy;
 
 /* ctx may be NULL; then the message goes to vka_last_error(NULL). */
 VKA_API vka_result vka_npy_load(vka_context *ctx, const char *path, vka_npy *out);
-VKA_API vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dtype,
-                                uint32_t rank, const uint32_t *dims, const void *data);
+VKA_API vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dtype, uint32_t rank,
+                                const uint32_t *dims, const void *data);
 VKA_API void vka_npy_free(vka_npy *npy);
 
 #ifdef __cplusplus
@@ -384,28 +380,28 @@ typedef struct vka_embed_desc {
     VkInstance instance;
     VkPhysicalDevice physical_device;
     VkDevice device;
-    VkQueue queue;                      /* must support compute */
+    VkQueue queue; /* must support compute */
     uint32_t queue_family_index;
     PFN_vkGetInstanceProcAddr get_instance_proc_addr;
-    uint32_t api_version;               /* what the device was created with; 0: 1.1 */
-    bool storage_buffer_16bit_enabled;  /* features the host enabled (see requirements) */
+    uint32_t api_version;              /* what the device was created with; 0: 1.1 */
+    bool storage_buffer_16bit_enabled; /* features the host enabled (see requirements) */
     bool shader_float16_enabled;
-    void (*lock_queue)(void *user);     /* NULL: the engine assumes exclusive use while it submits */
+    void (*lock_queue)(void *user); /* NULL: the engine assumes exclusive use while it submits */
     void (*unlock_queue)(void *user);
     void *queue_user;
 } vka_embed_desc;
 
 typedef struct vka_device_requirements {
-    uint32_t min_api_version;                 /* VK_API_VERSION_1_1 */
-    VkQueueFlags queue_flags;                 /* VK_QUEUE_COMPUTE_BIT */
+    uint32_t min_api_version; /* VK_API_VERSION_1_1 */
+    VkQueueFlags queue_flags; /* VK_QUEUE_COMPUTE_BIT */
     uint32_t required_extension_count;
     const char *const *required_extensions;
-    uint32_t optional_extension_count;        /* enable those the device offers */
+    uint32_t optional_extension_count; /* enable those the device offers */
     const char *const *optional_extensions;
-    bool want_storage_buffer_16bit;           /* features to enable where supported */
+    bool want_storage_buffer_16bit; /* features to enable where supported */
     bool want_shader_float16;
-    bool supported;                           /* this physical device meets the requirements */
-    char reason[256];                         /* if not, why */
+    bool supported;   /* this physical device meets the requirements */
+    char reason[256]; /* if not, why */
 } vka_device_requirements;
 
 /* What the host should enable on its device before handing it to vka_context_embed. */
@@ -414,8 +410,7 @@ VKA_API vka_result vka_query_device_requirements(VkInstance instance, VkPhysical
                                                  vka_device_requirements *out);
 
 /* desc may be NULL; its device, validation and force_staging fields do not apply. */
-VKA_API vka_result vka_context_embed(const vka_context_desc *desc, const vka_embed_desc *embed,
-                                     vka_context **out);
+VKA_API vka_result vka_context_embed(const vka_context_desc *desc, const vka_embed_desc *embed, vka_context **out);
 
 /* Appends the plan's work to the host's command buffer (which must be recording, on a
  * queue of the context's family). Entry: the inputs were written with vka_plan_write or

@@ -82,8 +82,7 @@ bool attn_data_make(vka_context *ctx, const attn_case *c, attn_data *data)
     return r == VKA_SUCCESS;
 }
 
-vka_result attn_run_gpu(vka_context *ctx, const attn_case *c, const attn_data *data, float *out,
-                        vka_plan_stats *stats)
+vka_result attn_run_gpu(vka_context *ctx, const attn_case *c, const attn_data *data, float *out, vka_plan_stats *stats)
 {
     vka_graph *g = attn_graph(ctx, c);
     if (!g)

@@ -7,10 +7,10 @@
 typedef struct attn_case {
     uint32_t batch, heads, nq, nk, d, dv; /* dv 0: = d */
     bool causal;
-    const int32_t *kv_len;                /* [batch] or NULL */
-    const char *scale;                    /* NULL: the default 1/sqrt(d) */
-    const char *kernel;                   /* NULL: the default (flash) */
-    float input_scale;                    /* inputs ~ N(0, input_scale²); 0: 1 */
+    const int32_t *kv_len; /* [batch] or NULL */
+    const char *scale;     /* NULL: the default 1/sqrt(d) */
+    const char *kernel;    /* NULL: the default (flash) */
+    float input_scale;     /* inputs ~ N(0, input_scale²); 0: 1 */
     uint64_t seed;
 } attn_case;
 
@@ -27,8 +27,7 @@ void attn_data_free(attn_data *data);
 vka_graph *attn_graph(vka_context *ctx, const attn_case *c);
 
 /* Plans, writes, runs and reads; out must hold data->out_bytes. */
-vka_result attn_run_gpu(vka_context *ctx, const attn_case *c, const attn_data *data, float *out,
-                        vka_plan_stats *stats);
+vka_result attn_run_gpu(vka_context *ctx, const attn_case *c, const attn_data *data, float *out, vka_plan_stats *stats);
 
 /* GPU against the reference with |gpu − ref| ≤ atol + rtol·|ref|. */
 bool attn_check(vka_context *ctx, const attn_case *c, const attn_data *data, double atol, double rtol,

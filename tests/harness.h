@@ -21,30 +21,30 @@ typedef struct test_case {
 /* Set by CHECK failures in the running case. */
 extern int test_failures;
 
-#define CHECK(cond)                                                                                        \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);                     \
-            test_failures++;                                                                               \
-        }                                                                                                  \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);                                 \
+            test_failures++;                                                                                           \
+        }                                                                                                              \
     } while (0)
 
-#define CHECK_MSG(cond, ...)                                                                               \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                                              \
-            fprintf(stderr, __VA_ARGS__);                                                                  \
-            fputc('\n', stderr);                                                                           \
-            test_failures++;                                                                               \
-        }                                                                                                  \
+#define CHECK_MSG(cond, ...)                                                                                           \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                                                          \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+            test_failures++;                                                                                           \
+        }                                                                                                              \
     } while (0)
 
 /* A vka call that must succeed; on failure prints the context's message. */
-#define CHECK_OK(ctx, call)                                                                                \
-    do {                                                                                                   \
-        vka_result check_ok_r = (call);                                                                    \
-        CHECK_MSG(check_ok_r == VKA_SUCCESS, "%s -> %s: %s", #call, vka_result_string(check_ok_r),        \
-                  vka_last_error(ctx));                                                                    \
+#define CHECK_OK(ctx, call)                                                                                            \
+    do {                                                                                                               \
+        vka_result check_ok_r = (call);                                                                                \
+        CHECK_MSG(check_ok_r == VKA_SUCCESS, "%s -> %s: %s", #call, vka_result_string(check_ok_r),                     \
+                  vka_last_error(ctx));                                                                                \
     } while (0)
 
 /* Runs the cases named on the command line (all if none), prints the summary line and

@@ -51,8 +51,7 @@ static vka_result softmax_op(vka_graph *g, const shapes *s, const vka_op_param *
     return vka_graph_op(g, &op, out);
 }
 
-static void expect_op_failure(const shapes *s, const vka_op_param *params, vka_result want,
-                              const char *const *needles)
+static void expect_op_failure(const shapes *s, const vka_op_param *params, vka_result want, const char *const *needles)
 {
     vka_graph *g;
     CHECK_OK(ctx, vka_graph_create(ctx, &g));
@@ -67,7 +66,8 @@ static void shape_mismatch_names_tensor_and_axis(void)
     shapes heads = {{2, 4, 16, 32}, {2, 3, 16, 32}, {2, 4, 16, 32}};
     expect_op_failure(&heads, NULL, VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"k", "heads 3", "axis 1", NULL});
     shapes tokens = {{1, 1, 16, 32}, {1, 1, 20, 32}, {1, 1, 19, 32}};
-    expect_op_failure(&tokens, NULL, VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"v", "tokens 19", "axis 2", "20", NULL});
+    expect_op_failure(&tokens, NULL, VKA_ERROR_SHAPE_MISMATCH,
+                      (const char *[]){"v", "tokens 19", "axis 2", "20", NULL});
     shapes dims = {{1, 1, 16, 32}, {1, 1, 16, 40}, {1, 1, 16, 32}};
     expect_op_failure(&dims, NULL, VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"k", "head dim 40", "axis 3", NULL});
     shapes batch = {{2, 1, 16, 32}, {2, 1, 16, 32}, {3, 1, 16, 32}};
@@ -109,9 +109,10 @@ static void rank_and_dtype_are_checked(void)
     expect_failure(vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", k}, {"v", v}}}, &out),
                    VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"q must be", "[1, 16, 8]", NULL});
     vka_graph_input(g, &(vka_tensor_desc){.name = "q4", .rank = 4, .dims = {1, 1, 16, 8}}, &q);
-    expect_failure(vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"kv_len", kv}}},
-                                &out),
-                   VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"kv_len", "int32", "float32", NULL});
+    expect_failure(
+        vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"kv_len", kv}}},
+                     &out),
+        VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"kv_len", "int32", "float32", NULL});
     vka_graph_destroy(g);
     still_works();
 }
@@ -177,7 +178,8 @@ static void kv_len_out_of_range_is_refused(void)
     if (g) {
         float x[2 * 300 * 8] = {0};
         float o[2 * 4 * 8];
-        vka_host_tensor in[] = {{"q", x, 2 * 4 * 8 * 4}, {"k", x, sizeof x}, {"v", x, sizeof x}, {"kv_len", (void *)too_long, 8}};
+        vka_host_tensor in[] = {
+            {"q", x, 2 * 4 * 8 * 4}, {"k", x, sizeof x}, {"v", x, sizeof x}, {"kv_len", (void *)too_long, 8}};
         vka_host_tensor out[] = {{"out", o, sizeof o}};
         expect_failure(vka_graph_reference(g, in, 4, out, 1), VKA_ERROR_INVALID_ARGUMENT,
                        (const char *[]){"kv_len[1] = 301", NULL});
@@ -190,11 +192,12 @@ static void kv_len_out_of_range_is_refused(void)
     vka_graph_input(g, &(vka_tensor_desc){.name = "q", .rank = 4, .dims = {2, 1, 4, 8}}, &q);
     vka_graph_input(g, &(vka_tensor_desc){.name = "k", .rank = 4, .dims = {2, 1, 300, 8}}, &k);
     vka_graph_input(g, &(vka_tensor_desc){.name = "v", .rank = 4, .dims = {2, 1, 300, 8}}, &v);
-    vka_graph_constant(g, &(vka_tensor_desc){.name = "kv_len", .dtype = VKA_DTYPE_I32, .rank = 1, .dims = {2}}, too_long,
-                       sizeof too_long, &kv);
-    expect_failure(vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"kv_len", kv}}},
-                                &out),
-                   VKA_ERROR_INVALID_ARGUMENT, (const char *[]){"kv_len[1] = 301", NULL});
+    vka_graph_constant(g, &(vka_tensor_desc){.name = "kv_len", .dtype = VKA_DTYPE_I32, .rank = 1, .dims = {2}},
+                       too_long, sizeof too_long, &kv);
+    expect_failure(
+        vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"kv_len", kv}}},
+                     &out),
+        VKA_ERROR_INVALID_ARGUMENT, (const char *[]){"kv_len[1] = 301", NULL});
     vka_graph_destroy(g);
     still_works();
 }
@@ -256,7 +259,8 @@ static void plan_transfers_check_names_and_sizes(void)
         expect_failure(vka_plan_write(plan, "x", buf, 12), VKA_ERROR_NOT_FOUND, (const char *[]){"'x'", NULL});
         expect_failure(vka_plan_write(plan, "out", buf, 160), VKA_ERROR_NOT_FOUND, (const char *[]){"input", NULL});
         expect_failure(vka_plan_read(plan, "q", buf, 160), VKA_ERROR_NOT_FOUND, (const char *[]){"output", NULL});
-        expect_failure(vka_plan_write(plan, "q", NULL, 160), VKA_ERROR_INVALID_ARGUMENT, (const char *[]){"NULL", NULL});
+        expect_failure(vka_plan_write(plan, "q", NULL, 160), VKA_ERROR_INVALID_ARGUMENT,
+                       (const char *[]){"NULL", NULL});
     }
     vka_plan_destroy(plan);
     vka_graph_destroy(g);
@@ -395,7 +399,8 @@ static void expect_cli_failure(const char *args, const char *needle)
     for (const char *c = err; *c; c++)
         lines += *c == '\n';
     CHECK_MSG(status != 0, "`vkattn %s` succeeded", args);
-    CHECK_MSG(lines == 1 && strstr(err, needle), "`vkattn %s`: expected one line naming '%s', got: %s", args, needle, err);
+    CHECK_MSG(lines == 1 && strstr(err, needle), "`vkattn %s`: expected one line naming '%s', got: %s", args, needle,
+              err);
 }
 
 static void command_line_errors_are_one_line(void)

@@ -110,8 +110,8 @@ static void limits_clamp_lowers_what_the_planner_sees(void)
         vka_context_device_info(ctx, &info);
         const vka_device_limits *l = &info.limits, *d = &info.device_limits;
         CHECK(strcmp(info.limits_profile, expect[i].profile) == 0);
-        CHECK(l->max_shared_memory_bytes == (d->max_shared_memory_bytes < expect[i].shared ? d->max_shared_memory_bytes
-                                                                                           : expect[i].shared));
+        CHECK(l->max_shared_memory_bytes ==
+              (d->max_shared_memory_bytes < expect[i].shared ? d->max_shared_memory_bytes : expect[i].shared));
         CHECK(l->max_workgroup_invocations <= expect[i].invocations);
         CHECK(l->max_storage_buffers_per_stage <= expect[i].storage_buffers);
         CHECK(l->min_storage_buffer_offset_alignment >= expect[i].alignment);

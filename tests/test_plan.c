@@ -89,8 +89,9 @@ static void chain_of_two_matches_reference_and_packs_by_lifetime(void)
          * o1, and for the materialized kernel two score matrices whose lifetimes do not
          * overlap, so they share bytes. Largest first; the last table ends the arena. */
         uint64_t expected = 5 * tensor + (materialized ? scores : 0) + kv_len + 16;
-        CHECK_MSG(s.arena_bytes == expected, "%s: arena %llu bytes, expected %llu", materialized ? "materialized" : "flash",
-                  (unsigned long long)s.arena_bytes, (unsigned long long)expected);
+        CHECK_MSG(s.arena_bytes == expected, "%s: arena %llu bytes, expected %llu",
+                  materialized ? "materialized" : "flash", (unsigned long long)s.arena_bytes,
+                  (unsigned long long)expected);
         CHECK(s.tensor_bytes == 5ull * count * 4 + (materialized ? 2ull * heads * n * n * 4 : 0) + 32);
         CHECK(s.peak_device_bytes >= s.arena_bytes);
         /* flash: o2 reads o1 → 1 barrier. materialized: scores → softmax → P·V per op,
@@ -249,7 +250,8 @@ static void dispatch_timings_add_up(void)
 /* VKATTN_SYNC=full and the staging path must give bit-identical results. */
 static void full_sync_and_staging_change_nothing(void)
 {
-    attn_case c = {.batch = 2, .heads = 3, .nq = 70, .nk = 90, .d = 24, .causal = true, .kernel = "materialized", .seed = 6};
+    attn_case c = {
+        .batch = 2, .heads = 3, .nq = 70, .nk = 90, .d = 24, .causal = true, .kernel = "materialized", .seed = 6};
     attn_data data = {0};
     CHECK(attn_data_make(ctx, &c, &data));
     float *base = malloc(data.out_bytes), *other = malloc(data.out_bytes);

@@ -53,15 +53,26 @@ static void grid_for(vka_context **ctx, uint32_t n)
     for (size_t i = 0; i < sizeof dims / sizeof *dims; i++)
         for (int causal = 0; causal < 2; causal++) {
             uint32_t heads = n >= 300 ? 1 : 2;
-            attn_case c = {.batch = 1, .heads = heads, .nq = n, .nk = n, .d = dims[i], .causal = causal,
+            attn_case c = {.batch = 1,
+                           .heads = heads,
+                           .nq = n,
+                           .nk = n,
+                           .d = dims[i],
+                           .causal = causal,
                            .seed = n * 1000 + dims[i] * 10 + causal};
             check_all_variants(ctx, c, ATOL, RTOL);
         }
 }
 
-#define GRID_CASE(N)                                                                                       \
-    static void grid_n##N##_body(vka_context **ctx) { grid_for(ctx, N); }                                  \
-    static void grid_n##N(void) { with_contexts(grid_n##N##_body); }
+#define GRID_CASE(N)                                                                                                   \
+    static void grid_n##N##_body(vka_context **ctx)                                                                    \
+    {                                                                                                                  \
+        grid_for(ctx, N);                                                                                              \
+    }                                                                                                                  \
+    static void grid_n##N(void)                                                                                        \
+    {                                                                                                                  \
+        with_contexts(grid_n##N##_body);                                                                               \
+    }
 GRID_CASE(1)
 GRID_CASE(17)
 GRID_CASE(129)
@@ -73,27 +84,39 @@ static void cross_body(vka_context **ctx)
     static const uint32_t shapes[][3] = {{5, 300, 64}, {300, 17, 40}, {129, 1000, 16}, {1, 129, 128}, {64, 1, 256}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
         for (int causal = 0; causal < 2; causal++) {
-            attn_case c = {.batch = 2, .heads = 2, .nq = shapes[i][0], .nk = shapes[i][1], .d = shapes[i][2],
-                           .causal = causal, .seed = 77 + i};
+            attn_case c = {.batch = 2,
+                           .heads = 2,
+                           .nq = shapes[i][0],
+                           .nk = shapes[i][1],
+                           .d = shapes[i][2],
+                           .causal = causal,
+                           .seed = 77 + i};
             check_all_variants(ctx, c, ATOL, RTOL);
         }
 }
-static void cross_attention(void) { with_contexts(cross_body); }
+static void cross_attention(void)
+{
+    with_contexts(cross_body);
+}
 
 static void kv_len_body(vka_context **ctx)
 {
     /* A batch with no keys at all (rows give 0), one with some, one with every key. */
     static const int32_t lens[] = {0, 150, 300};
     for (int causal = 0; causal < 2; causal++) {
-        attn_case c = {.batch = 3, .heads = 2, .nq = 129, .nk = 300, .d = 40, .causal = causal, .kv_len = lens,
-                       .seed = 5};
+        attn_case c = {
+            .batch = 3, .heads = 2, .nq = 129, .nk = 300, .d = 40, .causal = causal, .kv_len = lens, .seed = 5};
         check_all_variants(ctx, c, ATOL, RTOL);
     }
     static const int32_t short_lens[] = {1, 17};
-    attn_case c = {.batch = 2, .heads = 3, .nq = 17, .nk = 17, .d = 64, .causal = true, .kv_len = short_lens, .seed = 6};
+    attn_case c = {
+        .batch = 2, .heads = 3, .nq = 17, .nk = 17, .d = 64, .causal = true, .kv_len = short_lens, .seed = 6};
     check_all_variants(ctx, c, ATOL, RTOL);
 }
-static void kv_len(void) { with_contexts(kv_len_body); }
+static void kv_len(void)
+{
+    with_contexts(kv_len_body);
+}
 
 static void empty_rows_body(vka_context **ctx)
 {
@@ -117,34 +140,54 @@ static void empty_rows_body(vka_context **ctx)
     free(out);
     attn_data_free(&data);
 }
-static void empty_rows(void) { with_contexts(empty_rows_body); }
+static void empty_rows(void)
+{
+    with_contexts(empty_rows_body);
+}
 
 static void large_logits_body(vka_context **ctx)
 {
     /* q, k ~ N(0, 2.5²) with scale 1 and D = 64: logits reach ±100 and beyond. */
     for (int causal = 0; causal < 2; causal++) {
-        attn_case c = {.batch = 1, .heads = 2, .nq = 129, .nk = 300, .d = 64, .causal = causal, .scale = "1",
-                       .input_scale = 2.5f, .seed = 11};
+        attn_case c = {.batch = 1,
+                       .heads = 2,
+                       .nq = 129,
+                       .nk = 300,
+                       .d = 64,
+                       .causal = causal,
+                       .scale = "1",
+                       .input_scale = 2.5f,
+                       .seed = 11};
         check_all_variants(ctx, c, 1e-4, 1e-3);
     }
 }
-static void large_logits(void) { with_contexts(large_logits_body); }
+static void large_logits(void)
+{
+    with_contexts(large_logits_body);
+}
 
 static void value_dim_body(vka_context **ctx)
 {
     attn_case c = {.batch = 2, .heads = 3, .nq = 33, .nk = 45, .d = 40, .dv = 24, .seed = 13};
     check_all_variants(ctx, c, ATOL, RTOL);
-    attn_case d = {.batch = 1, .heads = 1, .nq = 7, .nk = 9, .d = 3, .dv = 256, .causal = true, .scale = "0.3", .seed = 14};
+    attn_case d = {
+        .batch = 1, .heads = 1, .nq = 7, .nk = 9, .d = 3, .dv = 256, .causal = true, .scale = "0.3", .seed = 14};
     check_all_variants(ctx, d, ATOL, RTOL);
 }
-static void value_dim_differs(void) { with_contexts(value_dim_body); }
+static void value_dim_differs(void)
+{
+    with_contexts(value_dim_body);
+}
 
 static void batches_and_heads_body(vka_context **ctx)
 {
     attn_case c = {.batch = 3, .heads = 5, .nq = 31, .nk = 31, .d = 20, .causal = true, .seed = 15};
     check_all_variants(ctx, c, ATOL, RTOL);
 }
-static void many_batches_and_heads(void) { with_contexts(batches_and_heads_body); }
+static void many_batches_and_heads(void)
+{
+    with_contexts(batches_and_heads_body);
+}
 
 static void deterministic_body(vka_context **ctx)
 {
@@ -162,7 +205,10 @@ static void deterministic_body(vka_context **ctx)
     free(b);
     attn_data_free(&data);
 }
-static void deterministic(void) { with_contexts(deterministic_body); }
+static void deterministic(void)
+{
+    with_contexts(deterministic_body);
+}
 
 int main(int argc, char **argv)
 {

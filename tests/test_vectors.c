@@ -108,7 +108,10 @@ static void run_scheme(const char *prefix, const char *except, bool required)
         int before = test_failures;
         bool implemented = run_case(ids[i], &skipped);
         ran++;
-        printf("  %-50s %s\n", ids[i], !implemented ? "not implemented yet" : test_failures == before ? "ok" : "FAILED");
+        printf("  %-50s %s\n", ids[i],
+               !implemented              ? "not implemented yet"
+               : test_failures == before ? "ok"
+                                         : "FAILED");
     }
     if (skipped)
         printf("  (%d case(s) of schemes this build does not implement yet)\n", skipped);
@@ -117,8 +120,14 @@ static void run_scheme(const char *prefix, const char *except, bool required)
     free(index);
 }
 
-static void softmax_vectors(void) { run_scheme("softmax/", NULL, true); }
-static void other_implemented_vectors(void) { run_scheme("", "softmax/", false); }
+static void softmax_vectors(void)
+{
+    run_scheme("softmax/", NULL, true);
+}
+static void other_implemented_vectors(void)
+{
+    run_scheme("", "softmax/", false);
+}
 
 int main(int argc, char **argv)
 {

@@ -22,8 +22,7 @@ static const char *type_word(vka_device_type t)
 }
 
 static void fill_limits(vka_device_limits *l, const VkPhysicalDeviceLimits *vk,
-                        const VkPhysicalDeviceMaintenance3Properties *m3, uint64_t max_buffer,
-                        uint64_t heap)
+                        const VkPhysicalDeviceMaintenance3Properties *m3, uint64_t max_buffer, uint64_t heap)
 {
     l->max_shared_memory_bytes = vk->maxComputeSharedMemorySize;
     l->max_workgroup_invocations = vk->maxComputeWorkGroupInvocations;
@@ -75,10 +74,10 @@ static void probe_features(vka_context *ctx)
 void vka_write_device_summary(vka_device_info *info)
 {
     snprintf(info->summary, sizeof info->summary,
-             "%.160s | %.160s | Vulkan %u.%u.%u | %s | subgroup %u | shared %u KiB | fp16 %s | limits %s",
-             info->name, info->driver[0] ? info->driver : "driver ?", VK_API_VERSION_MAJOR(info->api_version),
-             VK_API_VERSION_MINOR(info->api_version), VK_API_VERSION_PATCH(info->api_version),
-             type_word(info->type), info->subgroup_size, info->limits.max_shared_memory_bytes / 1024,
+             "%.160s | %.160s | Vulkan %u.%u.%u | %s | subgroup %u | shared %u KiB | fp16 %s | limits %s", info->name,
+             info->driver[0] ? info->driver : "driver ?", VK_API_VERSION_MAJOR(info->api_version),
+             VK_API_VERSION_MINOR(info->api_version), VK_API_VERSION_PATCH(info->api_version), type_word(info->type),
+             info->subgroup_size, info->limits.max_shared_memory_bytes / 1024,
              info->storage_buffer_16bit ? (info->shader_float16 ? "storage+arith" : "storage") : "no",
              info->limits_profile);
 }
@@ -89,7 +88,8 @@ vka_result vka_probe_device(vka_context *ctx)
     VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
     VkPhysicalDeviceMaintenance4Properties m4 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES};
     VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
-    VkPhysicalDeviceSubgroupProperties sub = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &m3};
+    VkPhysicalDeviceSubgroupProperties sub = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
+                                              .pNext = &m3};
     VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sub};
     void **tail = &m3.pNext;
     if (ctx->api_version >= VK_API_VERSION_1_2) {

@@ -119,7 +119,8 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageS
         snprintf(ctx->first_validation_message, sizeof ctx->first_validation_message, "%s", text);
     mtx_unlock(&ctx->message_lock);
     if (ctx->desc.log) {
-        vka_log_level level = (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? VKA_LOG_ERROR : VKA_LOG_WARNING;
+        vka_log_level level =
+            (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? VKA_LOG_ERROR : VKA_LOG_WARNING;
         ctx->desc.log(ctx->desc.log_user, level, text);
     }
     return VK_FALSE;
@@ -139,7 +140,8 @@ static VkDebugUtilsMessengerCreateInfoEXT messenger_info(vka_context *ctx)
 {
     return (VkDebugUtilsMessengerCreateInfoEXT){
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageSeverity =
+            VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
         .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
                        VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
         .pfnUserCallback = on_validation_message,
@@ -183,8 +185,7 @@ static bool has_instance_extension(PFN_vkGetInstanceProcAddr gipa, const char *l
 
 static uint32_t loader_version(PFN_vkGetInstanceProcAddr gipa)
 {
-    PFN_vkEnumerateInstanceVersion enumerate =
-        (PFN_vkEnumerateInstanceVersion)gipa(NULL, "vkEnumerateInstanceVersion");
+    PFN_vkEnumerateInstanceVersion enumerate = (PFN_vkEnumerateInstanceVersion)gipa(NULL, "vkEnumerateInstanceVersion");
     uint32_t version = VK_API_VERSION_1_0;
     if (enumerate && enumerate(&version) != VK_SUCCESS)
         version = VK_API_VERSION_1_0;
@@ -404,7 +405,7 @@ vka_result vka_context_create(const vka_context_desc *desc, vka_context **out)
     PFN_vkGetInstanceProcAddr gipa = vka_loader_get_instance_proc_addr();
     if (!gipa)
         return vka_context_abandon(ctx, vka_fail(ctx, VKA_ERROR_NO_DEVICE,
-                                     "no Vulkan loader found (libvulkan.so.1; Debian package libvulkan1)"));
+                                                 "no Vulkan loader found (libvulkan.so.1; Debian package libvulkan1)"));
     r = create_instance(ctx, gipa);
     if (r == VKA_SUCCESS)
         r = vka_choose_physical_device(ctx);

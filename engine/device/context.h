@@ -12,13 +12,13 @@ struct vka_pipeline_cache; /* engine/kernels */
 
 typedef struct vka_context {
     vka_error_sink error;
-    vka_context_desc desc;       /* resolved: defaults and environment applied */
-    char device_request[128];    /* copies of the desc's strings, owned */
+    vka_context_desc desc;    /* resolved: defaults and environment applied */
+    char device_request[128]; /* copies of the desc's strings, owned */
     char limits_request[32];
 
-    bool owned;                  /* we created instance and device (and destroy them) */
-    bool lost;                   /* VK_ERROR_DEVICE_LOST was seen: every call fails */
-    uint32_t api_version;        /* of the device as used */
+    bool owned;           /* we created instance and device (and destroy them) */
+    bool lost;            /* VK_ERROR_DEVICE_LOST was seen: every call fails */
+    uint32_t api_version; /* of the device as used */
     VkInstance instance;
     VkPhysicalDevice physical_device;
     VkDevice device;

@@ -79,8 +79,8 @@ static vka_result adopt(vka_context *ctx, const vka_embed_desc *e)
     n = n > 32 ? 32 : n;
     ctx->vki.vkGetPhysicalDeviceQueueFamilyProperties(e->physical_device, &n, families);
     if (e->queue_family_index >= n || !(families[e->queue_family_index].queueFlags & VK_QUEUE_COMPUTE_BIT))
-        return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "queue family %u of the host's device does not support compute",
-                        e->queue_family_index);
+        return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "queue family %u of the host's device does not support compute", e->queue_family_index);
     ctx->timestamp_valid_bits = families[e->queue_family_index].timestampValidBits;
     vka_load_device_table(&ctx->vkd, e->device, ctx->vki.vkGetDeviceProcAddr);
     /* One candidate: the host's device, chosen by the host. */

@@ -7,8 +7,8 @@
 #include <string.h>
 
 typedef struct quirk_row {
-    VkDriverId driver;          /* 0: match by name */
-    const char *name_contains;  /* device name fallback where driver ids are unavailable */
+    VkDriverId driver;         /* 0: match by name */
+    const char *name_contains; /* device name fallback where driver ids are unavailable */
     uint32_t loop_iteration_budget;
     const char *why;
 } quirk_row;

@@ -42,8 +42,7 @@ static int type_rank(vka_device_type t)
 }
 
 /* Why pd cannot be used at all, or NULL if it can. */
-static const char *unusable_reason(vka_context *ctx, VkPhysicalDevice pd,
-                                   const VkPhysicalDeviceProperties *props)
+static const char *unusable_reason(vka_context *ctx, VkPhysicalDevice pd, const VkPhysicalDeviceProperties *props)
 {
     if (props->apiVersion < VK_API_VERSION_1_1)
         return "supports only Vulkan 1.0; vkattn needs 1.1";
@@ -100,8 +99,7 @@ static void describe_choice(vka_context *ctx, uint32_t chosen, const char *reque
         if (i == chosen) {
             c->chosen = true;
             if (request)
-                snprintf(c->reason, sizeof c->reason, "chosen: matches VKATTN_DEVICE/desc.device \"%s\"",
-                         request);
+                snprintf(c->reason, sizeof c->reason, "chosen: matches VKATTN_DEVICE/desc.device \"%s\"", request);
             else
                 snprintf(c->reason, sizeof c->reason, "chosen: %s, the most preferred type present",
                          device_type_name(c->type));
@@ -113,8 +111,8 @@ static void describe_choice(vka_context *ctx, uint32_t chosen, const char *reque
                 snprintf(c->reason, sizeof c->reason, "passed over: a %s is preferred to a %s",
                          device_type_name(w->type), device_type_name(c->type));
             else
-                snprintf(c->reason, sizeof c->reason,
-                         "passed over: same type as device %u, which comes first", w->index);
+                snprintf(c->reason, sizeof c->reason, "passed over: same type as device %u, which comes first",
+                         w->index);
         }
     }
 }

@@ -31,8 +31,7 @@ PFN_vkGetInstanceProcAddr vka_loader_get_instance_proc_addr(void)
 
 #define LOAD_INSTANCE(name) table->name = (PFN_##name)gipa(instance, #name)
 
-bool vka_load_instance_table(vka_instance_table *table, VkInstance instance,
-                             PFN_vkGetInstanceProcAddr gipa)
+bool vka_load_instance_table(vka_instance_table *table, VkInstance instance, PFN_vkGetInstanceProcAddr gipa)
 {
     table->vkGetInstanceProcAddr = gipa;
     LOAD_INSTANCE(vkDestroyInstance);
@@ -47,12 +46,10 @@ bool vka_load_instance_table(vka_instance_table *table, VkInstance instance,
     LOAD_INSTANCE(vkGetDeviceProcAddr);
     LOAD_INSTANCE(vkCreateDebugUtilsMessengerEXT);
     LOAD_INSTANCE(vkDestroyDebugUtilsMessengerEXT);
-    return table->vkDestroyInstance && table->vkEnumeratePhysicalDevices &&
-           table->vkGetPhysicalDeviceProperties && table->vkGetPhysicalDeviceProperties2 &&
-           table->vkGetPhysicalDeviceFeatures2 && table->vkGetPhysicalDeviceMemoryProperties &&
-           table->vkGetPhysicalDeviceQueueFamilyProperties &&
-           table->vkEnumerateDeviceExtensionProperties && table->vkCreateDevice &&
-           table->vkGetDeviceProcAddr;
+    return table->vkDestroyInstance && table->vkEnumeratePhysicalDevices && table->vkGetPhysicalDeviceProperties &&
+           table->vkGetPhysicalDeviceProperties2 && table->vkGetPhysicalDeviceFeatures2 &&
+           table->vkGetPhysicalDeviceMemoryProperties && table->vkGetPhysicalDeviceQueueFamilyProperties &&
+           table->vkEnumerateDeviceExtensionProperties && table->vkCreateDevice && table->vkGetDeviceProcAddr;
 }
 
 typedef struct device_loader {
@@ -66,8 +63,7 @@ static PFN_vkVoidFunction load_device_entry(void *context, const char *name)
     return loader->gdpa(loader->device, name);
 }
 
-void vka_load_device_table(struct VolkDeviceTable *table, VkDevice device,
-                           PFN_vkGetDeviceProcAddr gdpa)
+void vka_load_device_table(struct VolkDeviceTable *table, VkDevice device, PFN_vkGetDeviceProcAddr gdpa)
 {
     device_loader loader = {gdpa, device};
     volkGenLoadDeviceTable(table, &loader, load_device_entry);

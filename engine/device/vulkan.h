@@ -38,11 +38,9 @@ typedef struct vka_instance_table {
 PFN_vkGetInstanceProcAddr vka_loader_get_instance_proc_addr(void);
 
 /* Fills the table from gipa for `instance`; false if a required entry point is missing. */
-bool vka_load_instance_table(vka_instance_table *table, VkInstance instance,
-                             PFN_vkGetInstanceProcAddr gipa);
+bool vka_load_instance_table(vka_instance_table *table, VkInstance instance, PFN_vkGetInstanceProcAddr gipa);
 
 /* Fills volk's device table through the given vkGetDeviceProcAddr. */
-void vka_load_device_table(struct VolkDeviceTable *table, VkDevice device,
-                           PFN_vkGetDeviceProcAddr gdpa);
+void vka_load_device_table(struct VolkDeviceTable *table, VkDevice device, PFN_vkGetDeviceProcAddr gdpa);
 
 #endif

@@ -101,11 +101,10 @@ static vka_result check_name(vka_graph *g, const char *what, const char *name)
 static vka_result check_desc(vka_graph *g, const char *what, const vka_tensor_desc *d)
 {
     if (d->dtype != VKA_DTYPE_F32 && d->dtype != VKA_DTYPE_I32)
-        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': unknown dtype %d", what, d->name,
-                        (int)d->dtype);
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': unknown dtype %d", what, d->name, (int)d->dtype);
     if (d->rank < 1 || d->rank > VKA_MAX_RANK)
-        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': rank %u, must be 1..%d", what, d->name,
-                        d->rank, VKA_MAX_RANK);
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': rank %u, must be 1..%d", what, d->name, d->rank,
+                        VKA_MAX_RANK);
     for (uint32_t i = 0; i < d->rank; i++)
         if (d->dims[i] == 0)
             return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': axis %u has size 0", what, d->name, i);
@@ -197,12 +196,11 @@ static vka_result bind_inputs(vka_graph *g, const vka_op_class *cls, const vka_o
 }
 
 static vka_result build_node(vka_graph *g, const vka_op_class *cls, const vka_op_desc *desc, vka_op_node *node,
-                             vka_op_build *b)
+                             vka_op_build *b, vka_param_reader *params)
 {
-    vka_param_reader params;
     vka_result r = bind_inputs(g, cls, desc, node, b);
     if (r == VKA_SUCCESS)
-        r = vka_params_begin(&params, g->ctx, cls->name, desc->params);
+        r = vka_params_begin(params, g->ctx, cls->name, desc->params);
     if (r != VKA_SUCCESS)
         return r;
     node->params = calloc(1, cls->params_size ? cls->params_size : 1);
@@ -210,11 +208,11 @@ static vka_result build_node(vka_graph *g, const vka_op_class *cls, const vka_op
         return vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building %s", cls->name);
     b->ctx = g->ctx;
     b->op = cls->name;
-    b->params = &params;
+    b->params = params;
     b->parsed = node->params;
     r = cls->build(b);
     if (r == VKA_SUCCESS)
-        r = vka_params_end(&params);
+        r = vka_params_end(params);
     return r;
 }
 
@@ -233,8 +231,8 @@ vka_result vka_check_int_range(vka_context *ctx, const char *op, const char *nam
     int64_t bad = find_out_of_range(values, count, min, max);
     if (bad < 0)
         return VKA_SUCCESS;
-    return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s[%lld] = %d is outside [%d, %d]", op, name,
-                    (long long)bad, values[bad], min, max);
+    return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s[%lld] = %d is outside [%d, %d]", op, name, (long long)bad,
+                    values[bad], min, max);
 }
 
 /* Records the value ranges an op asks of its int32 inputs; constants are checked now. */
@@ -266,20 +264,25 @@ static vka_result apply_int_ranges(vka_graph *g, const vka_op_node *node, const 
 vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
 {
     if (!g || !desc || !out)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_op: graph, desc and out must not be NULL");
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_op: graph, desc and out must not be NULL");
     out->id = 0;
     const vka_op_class *cls = desc->op ? vka_op_class_named(desc->op) : NULL;
     if (!cls)
         return vka_fail(g->ctx, VKA_ERROR_NOT_FOUND, "unknown operation '%s'", desc->op ? desc->op : "(null)");
     vka_op_node node = {.cls = cls};
     vka_op_build b = {0};
-    vka_result r = build_node(g, cls, desc, &node, &b);
+    vka_param_reader params;
+    vka_result r = build_node(g, cls, desc, &node, &b, &params);
     if (r == VKA_SUCCESS)
         r = apply_int_ranges(g, &node, &b);
     if (r == VKA_SUCCESS && !vka_array_reserve((void **)&g->ops, &g->op_capacity, g->op_count + 1, sizeof node))
         r = vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory adding %s", cls->name);
-    vka_graph_tensor result = {.kind = VKA_TENSOR_RESULT, .dtype = b.output_dtype, .rank = b.output_rank,
-                               .producer = g->op_count, .name = vka_strdup(cls->name)};
+    vka_graph_tensor result = {.kind = VKA_TENSOR_RESULT,
+                               .dtype = b.output_dtype,
+                               .rank = b.output_rank,
+                               .producer = g->op_count,
+                               .name = vka_strdup(cls->name)};
     memcpy(result.dims, b.output_dims, sizeof result.dims);
     if (r == VKA_SUCCESS && !result.name)
         r = vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory adding %s", cls->name);

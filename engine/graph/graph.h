@@ -8,24 +8,24 @@
 struct vka_op_class; /* engine/ops/op.h */
 
 typedef enum vka_tensor_kind {
-    VKA_TENSOR_INPUT,     /* written by the host before runs */
-    VKA_TENSOR_CONSTANT,  /* host data copied into the graph, uploaded at plan time */
-    VKA_TENSOR_RESULT,    /* an operation's result */
+    VKA_TENSOR_INPUT,    /* written by the host before runs */
+    VKA_TENSOR_CONSTANT, /* host data copied into the graph, uploaded at plan time */
+    VKA_TENSOR_RESULT,   /* an operation's result */
 } vka_tensor_kind;
 
 typedef struct vka_graph_tensor {
-    char *name;                 /* inputs and constants: the caller's; results: the op's */
+    char *name; /* inputs and constants: the caller's; results: the op's */
     vka_tensor_kind kind;
     vka_dtype dtype;
     uint32_t rank;
     uint32_t dims[VKA_MAX_RANK];
-    void *data;                 /* constants: dense host data */
+    void *data; /* constants: dense host data */
     size_t data_bytes;
-    uint32_t producer;          /* results: index of the op */
-    char *output_name;          /* set when the caller named it an output */
-    bool int_ranged;            /* int32 values must lie in [int_min, int_max] */
+    uint32_t producer; /* results: index of the op */
+    char *output_name; /* set when the caller named it an output */
+    bool int_ranged;   /* int32 values must lie in [int_min, int_max] */
     int32_t int_min, int_max;
-    const char *int_range_op;   /* the operation that asked for the range */
+    const char *int_range_op; /* the operation that asked for the range */
 } vka_graph_tensor;
 
 typedef struct vka_op_node {
@@ -37,7 +37,7 @@ typedef struct vka_op_node {
 
 struct vka_graph {
     vka_context *ctx;
-    vka_graph_tensor *tensors;  /* index 0 is unused: tensor id 0 means "none" */
+    vka_graph_tensor *tensors; /* index 0 is unused: tensor id 0 means "none" */
     uint32_t tensor_count, tensor_capacity;
     vka_op_node *ops;
     uint32_t op_count, op_capacity;

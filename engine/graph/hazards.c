@@ -31,7 +31,8 @@ static byte_range binding_range(const vka_plan *plan, const vka_plan_piece *piec
         return (byte_range){t->offset, t->offset + t->bytes};
     uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
     uint64_t begin = t->offset + (uint64_t)piece->slice_begin * t->slice_stride * 4;
-    uint64_t end = t->offset + (uint64_t)(piece->slice_begin + piece->slice_count - 1) * t->slice_stride * 4 + slice_bytes;
+    uint64_t end =
+        t->offset + (uint64_t)(piece->slice_begin + piece->slice_count - 1) * t->slice_stride * 4 + slice_bytes;
     return (byte_range){begin, end};
 }
 

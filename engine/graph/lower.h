@@ -15,18 +15,18 @@ typedef enum vka_access {
 } vka_access;
 
 typedef struct vka_binding_desc {
-    uint32_t tensor;     /* a plan tensor id; 0 ends the list */
+    uint32_t tensor; /* a plan tensor id; 0 ends the list */
     vka_access access;
-    bool whole;          /* the whole tensor for every slice (e.g. kv_len, shared weights);
-                            otherwise slice z of the dispatch sees slice z of the tensor */
+    bool whole; /* the whole tensor for every slice (e.g. kv_len, shared weights);
+                   otherwise slice z of the dispatch sees slice z of the tensor */
 } vka_binding_desc;
 
 typedef struct vka_dispatch_desc {
     vka_kernel_id kernel;
-    uint32_t spec[VKA_MAX_SPEC_CONSTANTS];     /* spec[0] is the workgroup size */
-    uint32_t push[VKA_MAX_OP_PUSH_WORDS];      /* after the recorder's header */
+    uint32_t spec[VKA_MAX_SPEC_CONSTANTS]; /* spec[0] is the workgroup size */
+    uint32_t push[VKA_MAX_OP_PUSH_WORDS];  /* after the recorder's header */
     uint32_t groups_x, groups_y;
-    uint32_t slices;                           /* gl_NumWorkGroups.z: [batch, head] pairs */
+    uint32_t slices; /* gl_NumWorkGroups.z: [batch, head] pairs */
     vka_binding_desc bindings[VKA_MAX_BINDINGS];
 } vka_dispatch_desc;
 
@@ -38,8 +38,8 @@ uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node);
 vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
                                   const uint32_t *dims, uint32_t *out);
 /* A tensor with content known now, uploaded once at plan time (data is copied). */
-vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
-                              const uint32_t *dims, const void *data, uint32_t *out);
+vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
+                              const void *data, uint32_t *out);
 vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc);
 
 vka_context *vka_lower_context(const vka_lowering *lw);

@@ -18,7 +18,8 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
     const char *what = NULL;
     uint32_t need = 0, have = 0;
     if (wg > l->max_workgroup_invocations || wg > l->max_workgroup_size[0])
-        what = "workgroup invocations", need = wg, have = VKA_MIN(l->max_workgroup_invocations, l->max_workgroup_size[0]);
+        what = "workgroup invocations", need = wg,
+        have = VKA_MIN(l->max_workgroup_invocations, l->max_workgroup_size[0]);
     else if (shared > l->max_shared_memory_bytes)
         what = "bytes of shared memory", need = shared, have = l->max_shared_memory_bytes;
     else if (storage > l->max_storage_buffers_per_stage)
@@ -39,8 +40,9 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
                         d->op_name, k->name, k->variant, (unsigned long long)loops, budget, plan->ctx->info.quirks);
     if (!what)
         return VKA_SUCCESS;
-    return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED, "%s: kernel %s (%s) needs %u %s; the device allows %u (limits: %s)",
-                    d->op_name, k->name, k->variant, need, what, have, plan->ctx->info.limits_profile);
+    return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED,
+                    "%s: kernel %s (%s) needs %u %s; the device allows %u (limits: %s)", d->op_name, k->name,
+                    k->variant, need, what, have, plan->ctx->info.limits_profile);
 }
 
 static vka_result plan_build(vka_plan *plan, vka_graph *graph)
@@ -61,7 +63,8 @@ static vka_result plan_build(vka_plan *plan, vka_graph *graph)
 vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan **out)
 {
     if (!graph || !out)
-        return vka_fail(graph ? graph->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_create: graph and out must not be NULL");
+        return vka_fail(graph ? graph->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_plan_create: graph and out must not be NULL");
     *out = NULL;
     vka_context *ctx = graph->ctx;
     if (ctx->lost)
@@ -73,7 +76,8 @@ vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan
     plan->ctx = ctx;
     plan->desc = desc ? *desc : (vka_plan_desc){0};
     const vka_device_limits *l = &ctx->info.limits;
-    plan->alignment = VKA_MAX(16, VKA_MAX(l->min_storage_buffer_offset_alignment, l->min_uniform_buffer_offset_alignment));
+    plan->alignment =
+        VKA_MAX(16, VKA_MAX(l->min_storage_buffer_offset_alignment, l->min_uniform_buffer_offset_alignment));
     vka_result r = plan_build(plan, graph);
     if (r != VKA_SUCCESS) {
         /* The message is already in the context; destroying must not overwrite it. */
@@ -129,7 +133,8 @@ static vka_result find_for_transfer(vka_plan *plan, const char *name, bool outpu
 vka_result vka_plan_write(vka_plan *plan, const char *input, const void *data, size_t bytes)
 {
     if (!plan || !data)
-        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_write: plan and data must not be NULL");
+        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_plan_write: plan and data must not be NULL");
     const vka_plan_tensor *t = NULL;
     vka_result r = find_for_transfer(plan, input, false, bytes, &t);
     if (r == VKA_SUCCESS && t->int_ranged)
@@ -141,7 +146,8 @@ vka_result vka_plan_write(vka_plan *plan, const char *input, const void *data, s
 vka_result vka_plan_read(vka_plan *plan, const char *output, void *data, size_t bytes)
 {
     if (!plan || !data)
-        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_read: plan and data must not be NULL");
+        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_plan_read: plan and data must not be NULL");
     const vka_plan_tensor *t = NULL;
     vka_result r = find_for_transfer(plan, output, true, bytes, &t);
     return r == VKA_SUCCESS ? vka_plan_download(plan, t, data) : r;
@@ -191,7 +197,8 @@ vka_result vka_plan_run(vka_plan *plan)
 vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
 {
     if (!plan || !command_buffer)
-        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_record: plan and command buffer must not be NULL");
+        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_plan_record: plan and command buffer must not be NULL");
     if (plan->desc.memory_only)
         return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_record: this plan was made with memory_only");
     vka_plan_record_commands(plan, command_buffer);

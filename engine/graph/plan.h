@@ -10,11 +10,11 @@
 #define VKA_LIFETIME_FOREVER INT32_MAX
 
 typedef struct vka_plan_tensor {
-    char *name;               /* inputs, constants: their name; results: "op" or "op.part" */
-    char *output_name;        /* set when the caller named it an output */
+    char *name;        /* inputs, constants: their name; results: "op" or "op.part" */
+    char *output_name; /* set when the caller named it an output */
     vka_tensor_kind kind;
     bool is_output;
-    bool is_intermediate;     /* made by a lowering */
+    bool is_intermediate; /* made by a lowering */
     vka_dtype dtype;
     uint32_t rank;
     uint32_t dims[VKA_MAX_RANK];
@@ -23,14 +23,14 @@ typedef struct vka_plan_tensor {
      * elements. */
     uint32_t slices, rows, row_elems;
     uint64_t slice_stride;
-    bool aligned_slices;      /* slice_stride padded so that every slice starts aligned */
+    bool aligned_slices; /* slice_stride padded so that every slice starts aligned */
     uint64_t bytes;
     /* Lifetime in dispatch indices, and placement. */
     int32_t first_use, last_use;
     uint64_t offset;
-    const void *data;         /* constants: dense host data */
+    const void *data; /* constants: dense host data */
     void *owned_data;
-    bool int_ranged;          /* int32 values written must lie in [int_min, int_max] */
+    bool int_ranged; /* int32 values written must lie in [int_min, int_max] */
     int32_t int_min, int_max;
     const char *int_range_op;
 } vka_plan_tensor;
@@ -41,12 +41,12 @@ typedef struct vka_plan_piece {
     uint32_t slice_begin, slice_count;
     bool barrier_before;
     VkDescriptorSet set;
-    double gpu_ms;            /* of the last run */
+    double gpu_ms; /* of the last run */
 } vka_plan_piece;
 
 typedef struct vka_plan_dispatch {
     vka_dispatch_desc desc;
-    uint32_t op;              /* the graph operation it lowers */
+    uint32_t op; /* the graph operation it lowers */
     const char *op_name;
     vka_pipeline pipeline;
     uint32_t first_piece, piece_count;
@@ -61,13 +61,13 @@ struct vka_plan {
     uint32_t dispatch_count, dispatch_capacity;
     vka_plan_piece *pieces;
     uint32_t piece_count;
-    uint64_t alignment;       /* of every tensor's offset in the arena */
+    uint64_t alignment; /* of every tensor's offset in the arena */
 
     vka_buffer arena;
-    vka_buffer staging;       /* created on first need */
+    vka_buffer staging; /* created on first need */
     VkDescriptorPool descriptor_pool;
     VkCommandBuffer cmd;
-    VkQueryPool queries;      /* piece_count + 1 timestamps, or none */
+    VkQueryPool queries; /* piece_count + 1 timestamps, or none */
     vka_plan_stats stats;
 };
 
@@ -82,8 +82,8 @@ void vka_tensor_layout(vka_plan_tensor *t, uint64_t alignment);
  * bytes. Returns the arena size. Pure C. */
 typedef struct vka_pack_item {
     uint64_t bytes;
-    int32_t first, last;      /* inclusive */
-    uint64_t offset;          /* out */
+    int32_t first, last; /* inclusive */
+    uint64_t offset;     /* out */
 } vka_pack_item;
 vka_result vka_pack(vka_pack_item *items, uint32_t count, uint64_t alignment, uint64_t *arena_bytes);
 

@@ -32,9 +32,15 @@ static vka_result copy_graph_tensors(vka_plan *plan, const vka_graph *g)
     vka_result r = add_tensor(plan, (vka_plan_tensor){0}, &unused); /* id 0: none */
     for (uint32_t i = 1; r == VKA_SUCCESS && i < g->tensor_count; i++) {
         const vka_graph_tensor *gt = &g->tensors[i];
-        vka_plan_tensor t = {.kind = gt->kind, .is_output = gt->output_name != NULL, .dtype = gt->dtype,
-                             .rank = gt->rank, .data = gt->data, .int_ranged = gt->int_ranged,
-                             .int_min = gt->int_min, .int_max = gt->int_max, .int_range_op = gt->int_range_op};
+        vka_plan_tensor t = {.kind = gt->kind,
+                             .is_output = gt->output_name != NULL,
+                             .dtype = gt->dtype,
+                             .rank = gt->rank,
+                             .data = gt->data,
+                             .int_ranged = gt->int_ranged,
+                             .int_min = gt->int_min,
+                             .int_max = gt->int_max,
+                             .int_range_op = gt->int_range_op};
         memcpy(t.dims, gt->dims, sizeof t.dims);
         /* The plan outlives the graph: keep its own copies. */
         t.name = vka_strdup(gt->name);
@@ -91,14 +97,14 @@ const vka_device_info *vka_lower_device(const vka_lowering *lw)
     return &lw->plan->ctx->info;
 }
 
-static vka_result new_tensor(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
-                             const uint32_t *dims, const void *data, uint32_t *out)
+static vka_result new_tensor(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
+                             const void *data, uint32_t *out)
 {
     const char *op = lw->graph->ops[lw->op].cls->name;
     char full[96];
     snprintf(full, sizeof full, "%s.%s", op, name);
-    vka_plan_tensor t = {.kind = data ? VKA_TENSOR_CONSTANT : VKA_TENSOR_RESULT, .is_intermediate = true,
-                         .dtype = dtype, .rank = rank};
+    vka_plan_tensor t = {
+        .kind = data ? VKA_TENSOR_CONSTANT : VKA_TENSOR_RESULT, .is_intermediate = true, .dtype = dtype, .rank = rank};
     memcpy(t.dims, dims, rank * sizeof *dims);
     t.name = vka_strdup(full);
     size_t bytes = vka_dense_bytes(dtype, rank, dims);
@@ -127,8 +133,8 @@ vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype 
     return new_tensor(lw, name, dtype, rank, dims, NULL, out);
 }
 
-vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
-                              const uint32_t *dims, const void *data, uint32_t *out)
+vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
+                              const void *data, uint32_t *out)
 {
     return new_tensor(lw, name, dtype, rank, dims, data, out);
 }
@@ -208,8 +214,7 @@ static void align_split_tensors(vka_plan *plan)
     }
 }
 
-static vka_result too_big(vka_plan *plan, const vka_plan_tensor *t, uint64_t bytes, uint64_t limit,
-                          const char *why)
+static vka_result too_big(vka_plan *plan, const vka_plan_tensor *t, uint64_t bytes, uint64_t limit, const char *why)
 {
     const double mib = 1.0 / (1024 * 1024);
     return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED,

@@ -41,8 +41,7 @@ static vka_result initialise_arena(vka_plan *plan)
     return VKA_SUCCESS;
 }
 
-static VkDescriptorBufferInfo binding_info(const vka_plan *plan, const vka_plan_piece *piece,
-                                           const vka_binding_desc *b)
+static VkDescriptorBufferInfo binding_info(const vka_plan *plan, const vka_plan_piece *piece, const vka_binding_desc *b)
 {
     const vka_plan_tensor *t = &plan->tensors[b->tensor];
     if (b->whole)
@@ -128,8 +127,8 @@ static vka_result create_queries(vka_plan *plan)
 static void barrier(const vka_context *ctx, VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
                     VkAccessFlags src_access, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
 {
-    VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = src_access,
-                         .dstAccessMask = dst_access};
+    VkMemoryBarrier b = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = src_access, .dstAccessMask = dst_access};
     ctx->vkd.vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &b, 0, NULL, 0, NULL);
 }
 

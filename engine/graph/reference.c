@@ -64,8 +64,8 @@ static vka_result check_bytes(const vka_graph *g, const vka_graph_tensor *t, con
     size_t need = vka_dense_bytes(t->dtype, t->rank, t->dims);
     if (bytes == need)
         return VKA_SUCCESS;
-    return vka_fail(g->ctx, VKA_ERROR_SHAPE_MISMATCH, "reference: '%s' has %zu bytes; its shape needs %zu", name,
-                    bytes, need);
+    return vka_fail(g->ctx, VKA_ERROR_SHAPE_MISMATCH, "reference: '%s' has %zu bytes; its shape needs %zu", name, bytes,
+                    need);
 }
 
 static vka_result load_leaves(ref_state *st, const vka_host_tensor *inputs, uint32_t input_count)
@@ -83,8 +83,8 @@ static vka_result load_leaves(ref_state *st, const vka_host_tensor *inputs, uint
                 return vka_fail(g->ctx, VKA_ERROR_NOT_FOUND, "reference: no data for input '%s'", t->name);
             vka_result r = check_bytes(g, t, t->name, h->bytes);
             if (r == VKA_SUCCESS && t->int_ranged)
-                r = vka_check_int_range(g->ctx, t->int_range_op, t->name, h->data,
-                                        vka_element_count(t->rank, t->dims), t->int_min, t->int_max);
+                r = vka_check_int_range(g->ctx, t->int_range_op, t->name, h->data, vka_element_count(t->rank, t->dims),
+                                        t->int_min, t->int_max);
             if (r == VKA_SUCCESS)
                 r = load_view(st, i, h->data);
             if (r != VKA_SUCCESS)

@@ -212,8 +212,8 @@ vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dtype, uin
     memset(header, ' ', header_len);
     memcpy(header, dict, (size_t)n);
     header[header_len - 1] = '\n';
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(header_len & 0xff),
-                             (unsigned char)(header_len >> 8)};
+    unsigned char pre[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(header_len & 0xff), (unsigned char)(header_len >> 8)};
     FILE *f = fopen(path, "wb");
     if (!f)
         return vka_fail(ctx, VKA_ERROR_IO, "%s: cannot create: %s", path, strerror(errno));

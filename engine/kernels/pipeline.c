@@ -108,8 +108,8 @@ static vka_result make_layout(vka_context *ctx, const vka_kernel *k, kernel_layo
     return VKA_SUCCESS;
 }
 
-static vka_result make_pipeline(vka_context *ctx, vka_pipeline_cache *cache, vka_kernel_id id,
-                                const uint32_t *spec, VkPipeline *out)
+static vka_result make_pipeline(vka_context *ctx, vka_pipeline_cache *cache, vka_kernel_id id, const uint32_t *spec,
+                                VkPipeline *out)
 {
     const vka_kernel *k = vka_kernel_get(id);
     VkSpecializationMapEntry entries[VKA_MAX_SPEC_CONSTANTS];
@@ -177,8 +177,8 @@ static vka_result get_locked(vka_context *ctx, vka_pipeline_cache *cache, vka_ke
     return VKA_SUCCESS;
 }
 
-vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id id, const uint32_t *spec, vka_pipeline *out,
-                            bool *created, double *create_ms)
+vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id id, const uint32_t *spec, vka_pipeline *out, bool *created,
+                            double *create_ms)
 {
     vka_pipeline_cache *cache = ctx->pipelines;
     double start = vka_now_ms();

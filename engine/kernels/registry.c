@@ -71,16 +71,23 @@ static uint64_t softmax_rows_loops(const uint32_t *spec, const uint32_t *push)
 #define U VKA_BINDING_UNIFORM
 
 static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
-    [VKA_KERNEL_FLASH_ATTN_CPU] = {"flash_attn", "cpu", SPIRV(flash_attn_cpu), 5, {S, S, S, S, U}, 5, 6,
-                                   no_shared_memory, flash_attn_cpu_loops},
-    [VKA_KERNEL_FLASH_ATTN_GPU] = {"flash_attn", "gpu", SPIRV(flash_attn_gpu), 5, {S, S, S, S, U}, 5, 7,
-                                   flash_attn_gpu_shared_bytes, flash_attn_gpu_loops},
-    [VKA_KERNEL_MATMUL_CPU] = {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 4, 4, no_shared_memory,
-                              matmul_cpu_loops},
-    [VKA_KERNEL_MATMUL_GPU] = {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 4, 2,
-                              matmul_gpu_shared_bytes, matmul_gpu_loops},
-    [VKA_KERNEL_SOFTMAX_ROWS] = {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2,
-                                 no_shared_memory, softmax_rows_loops},
+    [VKA_KERNEL_FLASH_ATTN_CPU] =
+        {"flash_attn", "cpu", SPIRV(flash_attn_cpu), 5, {S, S, S, S, U}, 5, 6, no_shared_memory, flash_attn_cpu_loops},
+    [VKA_KERNEL_FLASH_ATTN_GPU] = {"flash_attn",
+                                   "gpu",
+                                   SPIRV(flash_attn_gpu),
+                                   5,
+                                   {S, S, S, S, U},
+                                   5,
+                                   7,
+                                   flash_attn_gpu_shared_bytes,
+                                   flash_attn_gpu_loops},
+    [VKA_KERNEL_MATMUL_CPU] =
+        {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 4, 4, no_shared_memory, matmul_cpu_loops},
+    [VKA_KERNEL_MATMUL_GPU] =
+        {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 4, 2, matmul_gpu_shared_bytes, matmul_gpu_loops},
+    [VKA_KERNEL_SOFTMAX_ROWS] =
+        {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2, no_shared_memory, softmax_rows_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -34,13 +34,13 @@ typedef enum vka_kernel_id {
 } vka_kernel_id;
 
 typedef struct vka_kernel {
-    const char *name;     /* family: "flash_attn" */
-    const char *variant;  /* "cpu", "gpu" or "any" */
+    const char *name;    /* family: "flash_attn" */
+    const char *variant; /* "cpu", "gpu" or "any" */
     const uint32_t *spirv;
     size_t spirv_bytes;
     uint32_t binding_count;
     vka_binding_kind bindings[VKA_MAX_BINDINGS];
-    uint32_t op_push_words;      /* after the header */
+    uint32_t op_push_words; /* after the header */
     uint32_t spec_constant_count;
     /* Shared memory the kernel declares for these specialization constants. */
     uint32_t (*shared_bytes)(const uint32_t *spec);

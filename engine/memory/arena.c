@@ -115,9 +115,9 @@ vka_result vka_arena_create(vka_context *ctx, VkDeviceSize size, vka_buffer *out
 vka_result vka_staging_create(vka_context *ctx, VkDeviceSize size, vka_buffer *out)
 {
     VkMemoryPropertyFlags required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    vka_result r = create_buffer(ctx, size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                 required, required | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, true, "a staging buffer",
-                                 out);
+    vka_result r =
+        create_buffer(ctx, size, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, required,
+                      required | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, true, "a staging buffer", out);
     if (r == VKA_SUCCESS && !out->mapped) {
         vka_buffer_destroy(ctx, out);
         return vka_fail(ctx, VKA_ERROR_UNSUPPORTED, "a staging buffer could not be mapped");
@@ -161,10 +161,9 @@ vka_result vka_buffer_copy(vka_context *ctx, const vka_buffer *src, VkDeviceSize
                          VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_HOST_WRITE_BIT,
         .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
     };
-    ctx->vkd.vkCmdPipelineBarrier(cmd,
-                                  VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
-                                      VK_PIPELINE_STAGE_HOST_BIT,
-                                  VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
+    ctx->vkd.vkCmdPipelineBarrier(
+        cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+        VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
     VkBufferCopy region = {.srcOffset = src_offset, .dstOffset = dst_offset, .size = bytes};
     ctx->vkd.vkCmdCopyBuffer(cmd, src->buffer, dst->buffer, 1, &region);
     VkMemoryBarrier after = {
@@ -178,7 +177,8 @@ vka_result vka_buffer_copy(vka_context *ctx, const vka_buffer *src, VkDeviceSize
                                       VK_PIPELINE_STAGE_TRANSFER_BIT,
                                   0, 1, &after, 0, NULL, 0, NULL);
     vr = ctx->vkd.vkEndCommandBuffer(cmd);
-    vka_result r = vr == VK_SUCCESS ? vka_context_submit_and_wait(ctx, cmd) : vka_vk_fail(ctx, vr, "vkEndCommandBuffer");
+    vka_result r =
+        vr == VK_SUCCESS ? vka_context_submit_and_wait(ctx, cmd) : vka_vk_fail(ctx, vr, "vkEndCommandBuffer");
     ctx->vkd.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &cmd);
     return r;
 }

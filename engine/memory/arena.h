@@ -9,9 +9,9 @@
 typedef struct vka_buffer {
     VkBuffer buffer;
     VkDeviceMemory memory;
-    VkDeviceSize size;     /* bytes requested */
-    VkDeviceSize allocated;/* bytes the driver asked for (memory requirements) */
-    void *mapped;          /* host pointer when the memory is host-visible and mapped, else NULL */
+    VkDeviceSize size;      /* bytes requested */
+    VkDeviceSize allocated; /* bytes the driver asked for (memory requirements) */
+    void *mapped;           /* host pointer when the memory is host-visible and mapped, else NULL */
 } vka_buffer;
 
 /* The arena: device-local memory, mapped when host-visible and coherent (UMA: lavapipe,
@@ -24,7 +24,7 @@ vka_result vka_staging_create(vka_context *ctx, VkDeviceSize size, vka_buffer *o
 void vka_buffer_destroy(vka_context *ctx, vka_buffer *buffer);
 
 /* Copies between buffers with a one-shot command buffer, and waits. */
-vka_result vka_buffer_copy(vka_context *ctx, const vka_buffer *src, VkDeviceSize src_offset,
-                           const vka_buffer *dst, VkDeviceSize dst_offset, VkDeviceSize bytes);
+vka_result vka_buffer_copy(vka_context *ctx, const vka_buffer *src, VkDeviceSize src_offset, const vka_buffer *dst,
+                           VkDeviceSize dst_offset, VkDeviceSize bytes);
 
 #endif

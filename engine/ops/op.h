@@ -16,8 +16,8 @@ typedef struct vka_op_build {
     const char *op;
     const vka_graph_tensor *inputs[VKA_MAX_OP_INPUTS]; /* by role index; NULL if absent */
     vka_param_reader *params;
-    void *parsed;                                      /* params_size bytes, zeroed */
-    vka_dtype output_dtype;                            /* to fill */
+    void *parsed;           /* params_size bytes, zeroed */
+    vka_dtype output_dtype; /* to fill */
     uint32_t output_rank;
     uint32_t output_dims[VKA_MAX_RANK];
     /* Optional: the values an int32 input may hold (checked on every write of it). */
@@ -32,8 +32,8 @@ typedef struct vka_ref_view {
     vka_dtype dtype;
     uint32_t rank;
     uint32_t dims[VKA_MAX_RANK];
-    double *data;       /* f32 tensors */
-    int32_t *ints;      /* i32 tensors */
+    double *data;  /* f32 tensors */
+    int32_t *ints; /* i32 tensors */
 } vka_ref_view;
 
 typedef struct vka_op_class {
@@ -41,7 +41,7 @@ typedef struct vka_op_class {
     const char *summary;
     const char *const *input_roles; /* NULL-terminated, required first */
     uint32_t required_inputs;
-    const char *const *param_keys;  /* NULL-terminated */
+    const char *const *param_keys; /* NULL-terminated */
     size_t params_size;
     vka_result (*build)(vka_op_build *b);
     vka_result (*lower)(vka_lowering *lw, const vka_op_node *node);

@@ -50,8 +50,8 @@ vka_result vka_param_bool(vka_param_reader *r, const char *key, bool fallback, b
     else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
         *out = false;
     else
-        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be 0 or 1, got '%s'", r->op,
-                        key, v);
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be 0 or 1, got '%s'", r->op, key,
+                        v);
     return VKA_SUCCESS;
 }
 
@@ -65,11 +65,11 @@ vka_result vka_param_number(vka_param_reader *r, const char *key, double fallbac
     errno = 0;
     double x = strtod(v, &end);
     if (end == v || *end != '\0' || errno == ERANGE)
-        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be a number, got '%s'", r->op,
-                        key, v);
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be a number, got '%s'", r->op, key,
+                        v);
     if (!isfinite(x))
-        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be finite, got '%s'", r->op,
-                        key, v);
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be finite, got '%s'", r->op, key,
+                        v);
     *out = x;
     return VKA_SUCCESS;
 }
@@ -91,8 +91,7 @@ vka_result vka_param_uint(vka_param_reader *r, const char *key, uint32_t fallbac
     return VKA_SUCCESS;
 }
 
-vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *const *choices, int fallback,
-                            int *out)
+vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *const *choices, int fallback, int *out)
 {
     const char *v = take(r, key);
     *out = fallback;
@@ -107,15 +106,13 @@ vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *co
         size_t used = strlen(list);
         snprintf(list + used, sizeof list - used, "%s%s", i ? " or " : "", choices[i]);
     }
-    return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be %s, got '%s'", r->op, key, list,
-                    v);
+    return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be %s, got '%s'", r->op, key, list, v);
 }
 
 vka_result vka_params_end(vka_param_reader *r)
 {
     for (uint32_t i = 0; i < r->count; i++)
         if (!(r->used & (1u << i)))
-            return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: unknown parameter '%s'", r->op,
-                            r->params[i].key);
+            return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: unknown parameter '%s'", r->op, r->params[i].key);
     return VKA_SUCCESS;
 }

@@ -22,8 +22,7 @@ vka_result vka_param_number(vka_param_reader *r, const char *key, double fallbac
 vka_result vka_param_uint(vka_param_reader *r, const char *key, uint32_t fallback, uint32_t min, uint32_t max,
                           uint32_t *out);
 /* One of choices (NULL-terminated); *out is its index. */
-vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *const *choices, int fallback,
-                            int *out);
+vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *const *choices, int fallback, int *out);
 /* Whether the key was given at all (it is not consumed). */
 bool vka_param_given(const vka_param_reader *r, const char *key);
 /* Fails on any parameter no call consumed. */

@@ -3,6 +3,7 @@
  * kernel=materialized: q kᵀ into a B·H·Nq·Nk score tensor, a masked row softmax in
  * place, then P v — the quadratic-memory baseline. */
 #include "op.h"
+#include "shapes.h"
 
 #include "../graph/lower.h"
 #include "../ref/ref.h"
@@ -29,74 +30,43 @@ static const char *const kernels[] = {"flash", "materialized", NULL};
 
 /* ------------------------------------------------------------------ build */
 
-static vka_result expect_rank(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout)
-{
-    const vka_graph_tensor *t = b->inputs[role];
-    if (t->rank != rank || t->dtype != dtype) {
-        char shape[64];
-        vka_format_shape(shape, sizeof shape, t->rank, t->dims);
-        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s must be %s %s; got %s %s", b->op, roles[role],
-                        vka_dtype_name(dtype), layout, vka_dtype_name(t->dtype), shape);
-    }
-    return VKA_SUCCESS;
-}
-
-static vka_result expect_axis(vka_op_build *b, int role, uint32_t axis, const char *axis_name, uint32_t want,
-                              const char *because)
-{
-    uint32_t got = b->inputs[role]->dims[axis];
-    if (got == want)
-        return VKA_SUCCESS;
-    return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s has %s %u (axis %u) but %s", b->op, roles[role],
-                    axis_name, got, axis, because);
-}
+static const vka_axis_rule axis_rules[] = {
+    {ROLE_K, 0, "batch", ROLE_Q, 0},    {ROLE_K, 1, "heads", ROLE_Q, 1},      {ROLE_V, 0, "batch", ROLE_Q, 0},
+    {ROLE_V, 1, "heads", ROLE_Q, 1},    {ROLE_K, 3, "head dim", ROLE_Q, 3},   {ROLE_V, 2, "tokens", ROLE_K, 2},
+    {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
+};
 
 static vka_result check_shapes(vka_op_build *b, softmax_params *p)
 {
-    vka_result r = VKA_SUCCESS;
-    for (int role = ROLE_Q; role <= ROLE_V && r == VKA_SUCCESS; role++)
-        r = expect_rank(b, role, 4, VKA_DTYPE_F32, "[batch, heads, tokens, head_dim]");
-    if (r != VKA_SUCCESS)
+    const char *layout = "[batch, heads, tokens, head_dim]";
+    vka_result r;
+    if ((r = vka_expect_tensor(b, ROLE_Q, 4, VKA_DTYPE_F32, layout)) ||
+        (r = vka_expect_tensor(b, ROLE_K, 4, VKA_DTYPE_F32, layout)) ||
+        (r = vka_expect_tensor(b, ROLE_V, 4, VKA_DTYPE_F32, layout)) ||
+        (b->inputs[ROLE_KV_LEN] && (r = vka_expect_tensor(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]"))) ||
+        (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))))
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, *k = b->inputs[ROLE_K]->dims, *v = b->inputs[ROLE_V]->dims;
-    char because[96];
-    snprintf(because, sizeof because, "q has batch %u, heads %u", q[0], q[1]);
-    if (!r) r = expect_axis(b, ROLE_K, 0, "batch", q[0], because);
-    if (!r) r = expect_axis(b, ROLE_K, 1, "heads", q[1], because);
-    if (!r) r = expect_axis(b, ROLE_V, 0, "batch", q[0], because);
-    if (!r) r = expect_axis(b, ROLE_V, 1, "heads", q[1], because);
-    snprintf(because, sizeof because, "q has head dim %u", q[3]);
-    if (!r) r = expect_axis(b, ROLE_K, 3, "head dim", q[3], because);
-    snprintf(because, sizeof because, "k has %u tokens", k[2]);
-    if (!r) r = expect_axis(b, ROLE_V, 2, "tokens", k[2], because);
-    if (r != VKA_SUCCESS)
-        return r;
     if (q[3] > MAX_HEAD_DIM || v[3] > MAX_HEAD_DIM)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
                         q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
     *p = (softmax_params){.batch = q[0], .heads = q[1], .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
-    if (b->inputs[ROLE_KV_LEN]) {
-        r = expect_rank(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]");
-        if (!r) {
-            snprintf(because, sizeof because, "q has batch %u", q[0]);
-            r = expect_axis(b, ROLE_KV_LEN, 0, "batch", q[0], because);
-        }
-        b->int_range[ROLE_KV_LEN].active = true;
-        b->int_range[ROLE_KV_LEN].min = 0;
-        b->int_range[ROLE_KV_LEN].max = (int32_t)p->nk;
-    }
-    return r;
+    /* kv_len[b] counts keys: 0..Nk. */
+    b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
+    b->int_range[ROLE_KV_LEN].min = 0;
+    b->int_range[ROLE_KV_LEN].max = (int32_t)p->nk;
+    return VKA_SUCCESS;
 }
 
 static vka_result build(vka_op_build *b)
 {
     softmax_params *p = b->parsed;
-    vka_result r = check_shapes(b, p);
     double scale;
-    if (!r) r = vka_param_number(b->params, "scale", 1.0 / sqrt((double)p->d), &scale);
-    if (!r) r = vka_param_bool(b->params, "causal", false, &p->causal);
-    if (!r) r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel);
-    if (r != VKA_SUCCESS)
+    vka_result r;
+    if ((r = check_shapes(b, p)) ||
+        (r = vka_param_number(b->params, "scale", 1.0 / sqrt((double)p->d), &scale)) ||
+        (r = vka_param_bool(b->params, "causal", false, &p->causal)) ||
+        (r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel)))
         return r;
     if (fabs(scale) > 3.0e38)
         return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: scale %g does not fit in float32", b->op, scale);
@@ -151,8 +121,7 @@ static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t d
     *br = *bc = 1;
 }
 
-static void flash_dispatch(const vka_device_info *dev, const softmax_params *p, uint32_t kv_vec4,
-                           vka_dispatch_desc *d)
+static void flash_dispatch(const vka_device_info *dev, const softmax_params *p, uint32_t kv_vec4, vka_dispatch_desc *d)
 {
     uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
     if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
@@ -196,8 +165,8 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const s
 }
 
 /* C = alpha · A · op(B) per slice, M×K times K×N. */
-static vka_result matmul(vka_lowering *lw, uint32_t a, uint32_t b, uint32_t c, uint32_t slices, uint32_t m,
-                         uint32_t n, uint32_t k, float alpha, bool trans_b)
+static vka_result matmul(vka_lowering *lw, uint32_t a, uint32_t b, uint32_t c, uint32_t slices, uint32_t m, uint32_t n,
+                         uint32_t k, float alpha, bool trans_b)
 {
     const vka_device_info *dev = vka_lower_device(lw);
     vka_dispatch_desc d = {
@@ -224,8 +193,8 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
                                      uint32_t kv_len)
 {
     uint32_t slices = p->batch * p->heads, scores;
-    vka_result r = vka_lower_intermediate(lw, "scores", VKA_DTYPE_F32, 4,
-                                          (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &scores);
+    vka_result r =
+        vka_lower_intermediate(lw, "scores", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &scores);
     if (!r)
         r = matmul(lw, vka_lower_input(lw, node, ROLE_Q), vka_lower_input(lw, node, ROLE_K), scores, slices, p->nq,
                    p->nk, p->d, p->scale, true);
@@ -264,8 +233,15 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
 {
     const softmax_params *p = node->params;
     vka_ref_attention a = {
-        .batch = p->batch, .heads = p->heads, .nq = p->nq, .nk = p->nk, .d = p->d, .dv = p->dv,
-        .q = in[ROLE_Q].data, .k = in[ROLE_K].data, .v = in[ROLE_V].data,
+        .batch = p->batch,
+        .heads = p->heads,
+        .nq = p->nq,
+        .nk = p->nk,
+        .d = p->d,
+        .dv = p->dv,
+        .q = in[ROLE_Q].data,
+        .k = in[ROLE_K].data,
+        .v = in[ROLE_V].data,
         .kv_len = in[ROLE_KV_LEN].ints,
         .scale = p->scale,
         .causal = p->causal,

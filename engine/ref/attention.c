@@ -16,8 +16,8 @@ uint32_t vka_ref_visible_keys(uint32_t i, uint32_t nq, uint32_t nk, int32_t kv_l
     return (uint32_t)limit;
 }
 
-static void attend_row(const vka_ref_attention *a, const double *q, const double *k, const double *v,
-                       uint32_t visible, double *scores, double *out)
+static void attend_row(const vka_ref_attention *a, const double *q, const double *k, const double *v, uint32_t visible,
+                       double *scores, double *out)
 {
     for (uint32_t c = 0; c < a->dv; c++)
         out[c] = 0.0;

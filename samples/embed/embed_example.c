@@ -24,7 +24,7 @@ typedef struct host {
     uint32_t family;
     VkCommandPool pool;
     int validation_messages;
-    int queue_locks;
+    unsigned queue_locks;
 } host;
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
@@ -57,7 +57,8 @@ static bool create_instance(host *h)
     const char *layer = "VK_LAYER_KHRONOS_validation", *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
     VkDebugUtilsMessengerCreateInfoEXT messenger = {
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageSeverity =
+            VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
         .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT,
         .pfnUserCallback = on_message,
         .pUserData = h,
@@ -119,8 +120,8 @@ static bool create_device(host *h)
                                      .queueFamilyIndex = h->family,
                                      .queueCount = 1,
                                      .pQueuePriorities = &priority};
-    VkDeviceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
-                               .pQueueCreateInfos = &queue};
+    VkDeviceCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1, .pQueueCreateInfos = &queue};
     if (vkCreateDevice(h->physical_device, &info, NULL, &h->device) != VK_SUCCESS)
         return false;
     vkGetDeviceQueue(h->device, h->family, 0, &h->queue);
@@ -154,7 +155,8 @@ static bool submit_recorded(host *h, vka_plan *plan)
     bool ok = vka_plan_record(plan, cmd) == VKA_SUCCESS;
     vkEndCommandBuffer(cmd);
     VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
-    ok = ok && vkQueueSubmit(h->queue, 1, &submit, VK_NULL_HANDLE) == VK_SUCCESS && vkQueueWaitIdle(h->queue) == VK_SUCCESS;
+    ok = ok && vkQueueSubmit(h->queue, 1, &submit, VK_NULL_HANDLE) == VK_SUCCESS &&
+         vkQueueWaitIdle(h->queue) == VK_SUCCESS;
     vkFreeCommandBuffers(h->device, h->pool, 1, &cmd);
     return ok && vka_plan_collect_timings(plan) == VKA_SUCCESS;
 }
@@ -188,13 +190,16 @@ static bool run_attention(host *h, vka_context *ctx)
     ok = ok && vka_graph_input(g, &desc, &tk) == VKA_SUCCESS;
     desc.name = "v";
     ok = ok && vka_graph_input(g, &desc, &tv) == VKA_SUCCESS;
-    ok = ok && vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", tq}, {"k", tk}, {"v", tv}},
-                                              .params = {{"causal", "1"}}}, &to) == VKA_SUCCESS;
+    ok = ok &&
+         vka_graph_op(
+             g,
+             &(vka_op_desc){.op = "softmax", .inputs = {{"q", tq}, {"k", tk}, {"v", tv}}, .params = {{"causal", "1"}}},
+             &to) == VKA_SUCCESS;
     ok = ok && vka_graph_output(g, "o", to) == VKA_SUCCESS;
     vka_plan *plan = NULL;
     ok = ok && vka_plan_create(g, NULL, &plan) == VKA_SUCCESS;
-    ok = ok && vka_plan_write(plan, "q", q, sizeof q) == VKA_SUCCESS && vka_plan_write(plan, "k", k, sizeof k) == VKA_SUCCESS &&
-         vka_plan_write(plan, "v", v, sizeof v) == VKA_SUCCESS;
+    ok = ok && vka_plan_write(plan, "q", q, sizeof q) == VKA_SUCCESS &&
+         vka_plan_write(plan, "k", k, sizeof k) == VKA_SUCCESS && vka_plan_write(plan, "v", v, sizeof v) == VKA_SUCCESS;
     vka_host_tensor in[] = {{"q", q, sizeof q}, {"k", k, sizeof k}, {"v", v, sizeof v}};
     vka_host_tensor outs[] = {{"o", ref, sizeof ref}};
     ok = ok && vka_graph_reference(g, in, 3, outs, 1) == VKA_SUCCESS;

@@ -24,7 +24,7 @@ typedef struct bench_row {
     bool ran;
     int reps;
     double median_gpu_ms, min_gpu_ms, median_wall_ms;
-    double gflops;       /* per second, at the median */
+    double gflops; /* per second, at the median */
     double flops;
     double peak_mib;
     uint32_t dispatches;
@@ -39,9 +39,9 @@ typedef struct bench_options {
     const char *json_path, *csv_path;
     uint32_t sizes[16], size_count;
     uint32_t heads, head_dim, batch;
-    int causal;          /* -1: the sweep's choice */
+    int causal; /* -1: the sweep's choice */
     int min_reps, max_reps;
-    double seconds;      /* measured time to aim for per case */
+    double seconds; /* measured time to aim for per case */
 } bench_options;
 
 /* ------------------------------------------------------------------ inputs */
@@ -102,16 +102,15 @@ static vka_result build_graph(vka_context *ctx, const bench_case *c, uint32_t nq
     vka_result r = vka_graph_create(ctx, &g);
     if (r != VKA_SUCCESS)
         return r;
-    vka_tensor q, k, v, o;
+    vka_tensor q = {0}, k = {0}, v = {0}, o = {0};
     vka_tensor_desc dq = {.name = "q", .rank = 4, .dims = {c->batch, c->heads, nq, c->d}};
     vka_tensor_desc dk = {.name = "k", .rank = 4, .dims = {c->batch, c->heads, c->nk, c->d}};
     vka_tensor_desc dv = dk;
     dv.name = "v";
     if ((r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
         (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS) {
-        vka_op_desc op = {.op = c->scheme,
-                          .inputs = {{"q", q}, {"k", k}, {"v", v}},
-                          .params = {{"causal", c->causal ? "1" : "0"}}};
+        vka_op_desc op = {
+            .op = c->scheme, .inputs = {{"q", q}, {"k", k}, {"v", v}}, .params = {{"causal", c->causal ? "1" : "0"}}};
         if (c->kernel)
             op.params[1] = (vka_op_param){"kernel", c->kernel};
         r = vka_graph_op(g, &op, &o);
@@ -258,12 +257,13 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
         if (o->only_kernel && strcmp(o->only_kernel, kernels[k]) != 0)
             continue;
         for (uint32_t s = 0; s < size_count && n < MAX_CASES; s++)
-            cases[n++] = (bench_case){"softmax", kernels[k], o->batch, o->heads, sizes[s], sizes[s], o->head_dim,
-                                      o->causal == 1};
+            cases[n++] = (bench_case){"softmax", kernels[k], o->batch,    o->heads,
+                                      sizes[s],  sizes[s],   o->head_dim, o->causal == 1};
         /* The causal form at the middle size, unless the caller chose. */
         if (o->causal == -1 && !o->size_count && n < MAX_CASES)
-            cases[n++] = (bench_case){"softmax", kernels[k], o->batch, o->heads, sizes[size_count / 2],
-                                      sizes[size_count / 2], o->head_dim, true};
+            cases[n++] =
+                (bench_case){"softmax",   kernels[k], o->batch, o->heads, sizes[size_count / 2], sizes[size_count / 2],
+                             o->head_dim, true};
     }
     if (o->only_scheme && strcmp(o->only_scheme, "softmax") != 0)
         return 0;
@@ -272,8 +272,8 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
 
 static void print_header(void)
 {
-    printf("%-8s %-13s %2s %3s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s\n", "scheme", "kernel", "B", "H", "Nq",
-           "Nk", "D", "causal", "gpu_ms(med)", "GFLOP/s", "peak_MiB", "disp", "max_err", "plan_ms");
+    printf("%-8s %-13s %2s %3s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s\n", "scheme", "kernel", "B", "H", "Nq", "Nk",
+           "D", "causal", "gpu_ms(med)", "GFLOP/s", "peak_MiB", "disp", "max_err", "plan_ms");
 }
 
 static void print_row(const bench_row *r)
@@ -299,10 +299,11 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
-        fprintf(f, "  {\"scheme\":\"%s\",\"kernel\":\"%s\",\"batch\":%u,\"heads\":%u,\"nq\":%u,\"nk\":%u,\"d\":%u,"
-                   "\"causal\":%s,\"ran\":%s,\"reps\":%d,\"median_gpu_ms\":%.6f,\"median_wall_ms\":%.6f,"
-                   "\"gflops\":%.6f,\"flops\":%.0f,\"peak_device_bytes_mib\":%.6f,\"dispatches\":%u,"
-                   "\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"max_abs_error\":",
+        fprintf(f,
+                "  {\"scheme\":\"%s\",\"kernel\":\"%s\",\"batch\":%u,\"heads\":%u,\"nq\":%u,\"nk\":%u,\"d\":%u,"
+                "\"causal\":%s,\"ran\":%s,\"reps\":%d,\"median_gpu_ms\":%.6f,\"median_wall_ms\":%.6f,"
+                "\"gflops\":%.6f,\"flops\":%.0f,\"peak_device_bytes_mib\":%.6f,\"dispatches\":%u,"
+                "\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"max_abs_error\":",
                 c->scheme, c->kernel ? c->kernel : "", c->batch, c->heads, c->nq, c->nk, c->d,
                 c->causal ? "true" : "false", r->ran ? "true" : "false", r->reps, r->median_gpu_ms, r->median_wall_ms,
                 r->gflops, r->flops, r->peak_mib, r->dispatches, r->plan_ms, r->pipeline_ms);
@@ -314,12 +315,13 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
         cli_json_string(f, info->name);
         fprintf(f, ",\"driver\":");
         cli_json_string(f, info->driver);
-        fprintf(f, ",\"api_version\":\"%u.%u.%u\",\"subgroup_size\":%u,\"shared_memory_bytes\":%u,"
-                   "\"fp16_storage\":%s,\"fp16_arithmetic\":%s,\"limits\":\"%s\",\"kernel_class\":\"%s\"}}%s\n",
+        fprintf(f,
+                ",\"api_version\":\"%u.%u.%u\",\"subgroup_size\":%u,\"shared_memory_bytes\":%u,"
+                "\"fp16_storage\":%s,\"fp16_arithmetic\":%s,\"limits\":\"%s\",\"kernel_class\":\"%s\"}}%s\n",
                 info->api_version >> 22, (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff,
-                info->subgroup_size, info->limits.max_shared_memory_bytes, info->storage_buffer_16bit ? "true" : "false",
-                info->shader_float16 ? "true" : "false", info->limits_profile,
-                info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu" : "gpu", i + 1 < n ? "," : "");
+                info->subgroup_size, info->limits.max_shared_memory_bytes,
+                info->storage_buffer_16bit ? "true" : "false", info->shader_float16 ? "true" : "false",
+                info->limits_profile, info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu" : "gpu", i + 1 < n ? "," : "");
     }
     fprintf(f, "]\n");
 }
@@ -332,12 +334,13 @@ static void write_csv(FILE *f, const bench_row *rows, uint32_t n, const vka_devi
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
-        fprintf(f, "%s,%s,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%d,%s\n",
-                c->scheme, c->kernel ? c->kernel : "", c->batch, c->heads, c->nq, c->nk, c->d, c->causal, r->ran,
-                r->reps, r->median_gpu_ms, r->gflops, r->peak_mib, r->dispatches, r->max_abs_error, r->plan_ms,
-                r->pipeline_ms, info->name, info->driver, info->api_version >> 22, (info->api_version >> 12) & 0x3ff,
-                info->api_version & 0xfff, info->subgroup_size, info->limits.max_shared_memory_bytes,
-                info->storage_buffer_16bit, info->shader_float16, info->limits_profile);
+        fprintf(
+            f, "%s,%s,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%d,%s\n",
+            c->scheme, c->kernel ? c->kernel : "", c->batch, c->heads, c->nq, c->nk, c->d, c->causal, r->ran, r->reps,
+            r->median_gpu_ms, r->gflops, r->peak_mib, r->dispatches, r->max_abs_error, r->plan_ms, r->pipeline_ms,
+            info->name, info->driver, info->api_version >> 22, (info->api_version >> 12) & 0x3ff,
+            info->api_version & 0xfff, info->subgroup_size, info->limits.max_shared_memory_bytes,
+            info->storage_buffer_16bit, info->shader_float16, info->limits_profile);
     }
 }
 
@@ -377,8 +380,8 @@ static int parse_sizes(const char *list, bench_options *o)
 
 static int parse_options(int argc, char **argv, bench_options *o)
 {
-    *o = (bench_options){.batch = 1, .heads = 8, .head_dim = 64, .causal = -1, .min_reps = 3, .max_reps = 50,
-                         .seconds = 1.0};
+    *o = (bench_options){
+        .batch = 1, .heads = 8, .head_dim = 64, .causal = -1, .min_reps = 3, .max_reps = 50, .seconds = 1.0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;

@@ -20,8 +20,10 @@ static void print_limits(const vka_device_info *info)
     print_limit("maxComputeWorkGroupInvocations", d->max_workgroup_invocations, p->max_workgroup_invocations);
     print_limit("maxComputeWorkGroupSize[0]", d->max_workgroup_size[0], p->max_workgroup_size[0]);
     print_limit("maxComputeWorkGroupCount[0]", d->max_workgroup_count[0], p->max_workgroup_count[0]);
-    print_limit("maxPerStageDescriptorStorageBuffers", d->max_storage_buffers_per_stage, p->max_storage_buffers_per_stage);
-    print_limit("maxPerStageDescriptorUniformBuffers", d->max_uniform_buffers_per_stage, p->max_uniform_buffers_per_stage);
+    print_limit("maxPerStageDescriptorStorageBuffers", d->max_storage_buffers_per_stage,
+                p->max_storage_buffers_per_stage);
+    print_limit("maxPerStageDescriptorUniformBuffers", d->max_uniform_buffers_per_stage,
+                p->max_uniform_buffers_per_stage);
     print_limit("maxStorageBufferRange", d->max_storage_buffer_range, p->max_storage_buffer_range);
     print_limit("maxUniformBufferRange", d->max_uniform_buffer_range, p->max_uniform_buffer_range);
     print_limit("minStorageBufferOffsetAlignment", d->min_storage_buffer_offset_alignment,
@@ -34,7 +36,7 @@ static void print_limits(const vka_device_info *info)
 
 static void print_capabilities(const vka_device_info *info)
 {
-    static const char *const ops[] = {"basic", "vote", "arithmetic", "ballot", "shuffle", "shuffle_relative",
+    static const char *const ops[] = {"basic",     "vote", "arithmetic", "ballot", "shuffle", "shuffle_relative",
                                       "clustered", "quad"};
     printf("capabilities:\n");
     printf("  %-34s %u\n", "subgroup size", info->subgroup_size);
@@ -46,8 +48,10 @@ static void print_capabilities(const vka_device_info *info)
     printf("  %-34s %s\n", "fp16 arithmetic", info->shader_float16 ? "yes" : "no");
     printf("  %-34s %s (period %.3g ns)\n", "timestamps", info->timestamps ? "yes" : "no", info->timestamp_period_ns);
     printf("  %-34s %s\n", "host-visible device memory", info->host_visible_device_memory ? "yes" : "no");
-    printf("  %-34s %s\n", "kernel class", info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu (register-blocked, barrier-free)"
-                                                                                    : "gpu (shared-memory tiles)");
+    printf("  %-34s %s\n", "driver quirks", info->quirks[0] ? info->quirks : "none");
+    printf("  %-34s %s\n", "kernel class",
+           info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu (register-blocked, barrier-free)"
+                                                      : "gpu (shared-memory tiles)");
 }
 
 int cmd_info(int argc, char **argv)

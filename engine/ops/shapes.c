@@ -1,0 +1,33 @@
+#include "shapes.h"
+
+#include <stdio.h>
+
+static const char *role_name(const vka_op_build *b, int role)
+{
+    return vka_op_class_named(b->op)->input_roles[role];
+}
+
+vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout)
+{
+    const vka_graph_tensor *t = b->inputs[role];
+    if (t->rank == rank && t->dtype == dtype)
+        return VKA_SUCCESS;
+    char shape[64];
+    vka_format_shape(shape, sizeof shape, t->rank, t->dims);
+    return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s must be %s %s; got %s %s", b->op, role_name(b, role),
+                    vka_dtype_name(dtype), layout, vka_dtype_name(t->dtype), shape);
+}
+
+vka_result vka_expect_axes(vka_op_build *b, const vka_axis_rule *rules, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const vka_axis_rule *rule = &rules[i];
+        const vka_graph_tensor *t = b->inputs[rule->role], *ref = b->inputs[rule->ref_role];
+        if (!t || !ref || t->dims[rule->axis] == ref->dims[rule->ref_axis])
+            continue;
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s has %s %u (axis %u) but %s has %s %u", b->op,
+                        role_name(b, rule->role), rule->axis_name, t->dims[rule->axis], rule->axis,
+                        role_name(b, rule->ref_role), rule->axis_name, ref->dims[rule->ref_axis]);
+    }
+    return VKA_SUCCESS;
+}

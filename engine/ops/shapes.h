@@ -1,0 +1,23 @@
+/* Shape checks every operation family needs, with messages that name the tensor, the
+ * axis and what it should have matched. */
+#ifndef VKA_OPS_SHAPES_H
+#define VKA_OPS_SHAPES_H
+
+#include "op.h"
+
+/* The input in role `role` must have this rank and dtype; `layout` describes it for the
+ * message ("[batch, heads, tokens, head_dim]"). */
+vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout);
+
+/* Axis `axis` of input `role` must equal axis `ref_axis` of input `ref_role`. */
+typedef struct vka_axis_rule {
+    int role;
+    uint32_t axis;
+    const char *axis_name;
+    int ref_role;
+    uint32_t ref_axis;
+} vka_axis_rule;
+
+vka_result vka_expect_axes(vka_op_build *b, const vka_axis_rule *rules, size_t count);
+
+#endif
