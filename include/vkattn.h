@@ -312,11 +312,15 @@ VKA_API vka_result vka_plan_write(vka_plan *plan, const char *input, const void 
 VKA_API vka_result vka_plan_read(vka_plan *plan, const char *output, void *data, size_t bytes);
 /* Submits the recorded work on the context's queue and waits for it. */
 VKA_API vka_result vka_plan_run(vka_plan *plan);
+/* Puts every persistent state (decoding ops, `decode=1`) back to its start. States are
+ * named tensors too: vka_plan_read/vka_plan_write save and restore them. */
+VKA_API vka_result vka_plan_reset_states(vka_plan *plan);
 
 typedef struct vka_plan_stats {
     uint64_t peak_device_bytes; /* every byte of device memory the plan holds (arena) */
     uint64_t arena_bytes;       /* the arena, packed by lifetime */
     uint64_t tensor_bytes;      /* sum of all tensor sizes, as if none shared bytes */
+    uint64_t state_bytes;       /* of which persistent states (decoding) */
     uint32_t tensor_count;
     uint32_t dispatch_count;
     uint32_t barrier_count;
@@ -342,6 +346,16 @@ typedef struct vka_dispatch_info {
 } vka_dispatch_info;
 
 VKA_API vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, vka_dispatch_info *out);
+
+/* ---------------------------------------------------------------- random features */
+
+/* A Performer projection W (features × head_dim, row-major) from seed: orthogonal
+ * Gaussian blocks of head_dim rows (QR of a Gaussian matrix) with rows rescaled by
+ * χ-distributed norms, or iid Gaussian rows. The same seed gives the same matrix. To
+ * redraw during training, give the `performer` op a `projection` input and write a new
+ * matrix from a new seed with vka_plan_write before the next run. */
+VKA_API vka_result vka_random_projection(uint64_t seed, uint32_t features, uint32_t head_dim, bool orthogonal,
+                                         float *out);
 
 /* ---------------------------------------------------------------- .npy files */
 

@@ -25,21 +25,37 @@ layout(push_constant) uniform Push {
     uint n;
     uint k;
     float alpha;
+    uint lda;      // vec4 from one row of A to the next
+    uint ldb;      // of B (rows of length K when TRANS_B, else N)
+    uint ldc;      // of C
+    uint b_offset; // vec4 from the start of B's slice to B
+    uint c_offset; // and of C's
+    // Groups (gl_WorkGroupID.y): group g multiplies rows [g·m, g·m + m) of A by B number
+    // clamp(g + b_group_base, 0, b_group_last); rows at or past m_total do not exist.
+    uint a_group_stride;
+    uint b_group_stride;
+    uint c_group_stride;
+    int b_group_base;
+    uint b_group_last;
+    uint m_total;
 } pc;
 
 void main()
 {
     const uint slice = gl_WorkGroupID.z;
-    const uint a_base = slice * pc.slice_stride[0];
-    const uint b_base = slice * pc.slice_stride[1];
-    const uint c_base = slice * pc.slice_stride[2];
+    const uint a_base = slice * pc.slice_stride[0] + gl_WorkGroupID.y * pc.a_group_stride;
+    const uint group = gl_WorkGroupID.y;
+    const uint b_group = uint(clamp(int(group) + pc.b_group_base, 0, int(pc.b_group_last)));
+    const uint b_base = slice * pc.slice_stride[1] + pc.b_offset + b_group * pc.b_group_stride;
+    const uint rows = min(pc.m, pc.m_total - min(group * pc.m, pc.m_total)); // of this group
+    const uint c_base = slice * pc.slice_stride[2] + pc.c_offset + gl_WorkGroupID.y * pc.c_group_stride;
     const uint k4 = (pc.k + 3) / 4;
     const uint n4 = (pc.n + 3) / 4;
     const uint col_tiles = (n4 + TN4 - 1) / TN4;
     const uint tile = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     const uint row0 = (tile / col_tiles) * TM;
     const uint col0 = (tile % col_tiles) * TN4; // in vec4
-    if (row0 >= pc.m)
+    if (row0 >= rows)
         return;
 
     vec4 acc[TM][TN4];
@@ -52,11 +68,11 @@ void main()
         for (uint d = 0; d < k4; d++) {
             vec4 ar[TM];
             [[unroll]] for (uint i = 0; i < TM; i++)
-                ar[i] = a[a_base + min(row0 + i, pc.m - 1) * k4 + d];
+                ar[i] = a[a_base + min(row0 + i, rows - 1) * pc.lda + d];
             [[unroll]] for (uint j = 0; j < TN4; j++) {
                 [[unroll]] for (uint e = 0; e < 4; e++) {
                     const uint col = min((col0 + j) * 4 + e, pc.n - 1);
-                    const vec4 bv = b[b_base + col * k4 + d];
+                    const vec4 bv = b[b_base + col * pc.ldb + d];
                     [[unroll]] for (uint i = 0; i < TM; i++)
                         acc[i][j][e] += dot(ar[i], bv);
                 }
@@ -67,11 +83,11 @@ void main()
         for (uint d = 0; d < k4; d++) {
             vec4 ar[TM];
             [[unroll]] for (uint i = 0; i < TM; i++)
-                ar[i] = a[a_base + min(row0 + i, pc.m - 1) * k4 + d];
+                ar[i] = a[a_base + min(row0 + i, rows - 1) * pc.lda + d];
             [[unroll]] for (uint e = 0; e < 4; e++) {
                 const uint kk = min(d * 4 + e, pc.k - 1);
                 [[unroll]] for (uint j = 0; j < TN4; j++) {
-                    const vec4 bv = b[b_base + kk * n4 + min(col0 + j, n4 - 1)];
+                    const vec4 bv = b[b_base + kk * pc.ldb + min(col0 + j, n4 - 1)];
                     [[unroll]] for (uint i = 0; i < TM; i++)
                         acc[i][j] += ar[i][e] * bv;
                 }
@@ -80,7 +96,7 @@ void main()
     }
 
     [[unroll]] for (uint i = 0; i < TM; i++) {
-        if (row0 + i >= pc.m)
+        if (row0 + i >= rows)
             break;
         [[unroll]] for (uint j = 0; j < TN4; j++) {
             if (col0 + j >= n4)
@@ -90,7 +106,7 @@ void main()
             [[unroll]] for (uint e = 0; e < 4; e++)
                 if ((col0 + j) * 4 + e >= pc.n)
                     value[e] = 0.0;
-            c[c_base + (row0 + i) * n4 + col0 + j] = value;
+            c[c_base + (row0 + i) * pc.ldc + col0 + j] = value;
         }
     }
 }

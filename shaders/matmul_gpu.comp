@@ -21,6 +21,19 @@ layout(push_constant) uniform Push {
     uint n;
     uint k;
     float alpha;
+    uint lda;      // vec4 from one row of A to the next
+    uint ldb;      // of B (rows of length K when TRANS_B, else N)
+    uint ldc;      // of C
+    uint b_offset; // vec4 from the start of B's slice to B
+    uint c_offset; // and of C's
+    // Groups (gl_WorkGroupID.y): group g multiplies rows [g·m, g·m + m) of A by B number
+    // clamp(g + b_group_base, 0, b_group_last); rows at or past m_total do not exist.
+    uint a_group_stride;
+    uint b_group_stride;
+    uint c_group_stride;
+    int b_group_base;
+    uint b_group_last;
+    uint m_total;
 } pc;
 
 const uint BM = 32, BN4 = 8, BK4 = 4; // 32 rows, 32 columns, 16 values of K
@@ -32,9 +45,12 @@ void main()
 {
     const uint tid = gl_LocalInvocationID.x;
     const uint slice = gl_WorkGroupID.z;
-    const uint a_base = slice * pc.slice_stride[0];
-    const uint b_base = slice * pc.slice_stride[1];
-    const uint c_base = slice * pc.slice_stride[2];
+    const uint a_base = slice * pc.slice_stride[0] + gl_WorkGroupID.y * pc.a_group_stride;
+    const uint group = gl_WorkGroupID.y;
+    const uint b_group = uint(clamp(int(group) + pc.b_group_base, 0, int(pc.b_group_last)));
+    const uint b_base = slice * pc.slice_stride[1] + pc.b_offset + b_group * pc.b_group_stride;
+    const uint rows = min(pc.m, pc.m_total - min(group * pc.m, pc.m_total)); // of this group
+    const uint c_base = slice * pc.slice_stride[2] + pc.c_offset + gl_WorkGroupID.y * pc.c_group_stride;
     const uint k4 = (pc.k + 3) / 4;
     const uint n4 = (pc.n + 3) / 4;
     const uint col_tiles = (n4 + BN4 - 1) / BN4;
@@ -50,7 +66,7 @@ void main()
         [[unroll]] for (uint u = 0; u < 2; u++) {
             const uint i = tid + u * 64;
             const uint r = tile_row0 + i / BK4, d = d0 + i % BK4;
-            a_tile[i] = (r < pc.m && d < k4) ? a[a_base + r * k4 + d] : vec4(0.0);
+            a_tile[i] = (r < rows && d < k4) ? a[a_base + r * pc.lda + d] : vec4(0.0);
         }
         [[unroll]] for (uint u = 0; u < 2; u++) {
             const uint i = tid + u * 64;
@@ -61,10 +77,10 @@ void main()
                     [[unroll]] for (uint e = 0; e < 4; e++) {
                         const uint col = col4 * 4 + e;
                         if (col < pc.n)
-                            value[e] = b[b_base + col * k4 + kk / 4][kk % 4];
+                            value[e] = b[b_base + col * pc.ldb + kk / 4][kk % 4];
                     }
                 } else {
-                    value = b[b_base + kk * n4 + col4];
+                    value = b[b_base + kk * pc.ldb + col4];
                 }
             }
             b_tile[i] = value;
@@ -85,12 +101,12 @@ void main()
         return;
     [[unroll]] for (uint i = 0; i < 4; i++) {
         const uint r = tile_row0 + my_row + i;
-        if (r >= pc.m)
+        if (r >= rows)
             break;
         vec4 value = acc[i] * pc.alpha;
         [[unroll]] for (uint e = 0; e < 4; e++)
             if (col4 * 4 + e >= pc.n)
                 value[e] = 0.0;
-        c[c_base + r * n4 + col4] = value;
+        c[c_base + r * pc.ldc + col4] = value;
     }
 }

@@ -40,6 +40,13 @@ vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype 
 /* A tensor with content known now, uploaded once at plan time (data is copied). */
 vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
                               const void *data, uint32_t *out);
+/* A tensor that keeps its content across runs (a decoding state), named `name` for
+ * vka_plan_read/vka_plan_write; it starts as `initial` (copied) and returns to it on
+ * vka_plan_reset_states. */
+vka_result vka_lower_state(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
+                           const void *initial, uint32_t *out);
+/* A 16-byte tensor of zeros to bind where a kernel's binding is unused in this variant. */
+vka_result vka_lower_dummy(vka_lowering *lw, uint32_t *out);
 vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc);
 
 vka_context *vka_lower_context(const vka_lowering *lw);

@@ -53,6 +53,8 @@ static vka_result plan_build(vka_plan *plan, vka_graph *graph)
     if (r == VKA_SUCCESS)
         r = vka_plan_layout(plan);
     plan->stats.dispatch_count = plan->piece_count;
+    for (uint32_t i = 1; i < plan->tensor_count; i++)
+        plan->stats.state_bytes += plan->tensors[i].is_state ? plan->tensors[i].bytes : 0;
     plan->stats.peak_device_bytes = plan->stats.arena_bytes;
     plan->stats.last_run_gpu_ms = -1;
     if (r == VKA_SUCCESS && !plan->desc.memory_only)
@@ -192,6 +194,16 @@ vka_result vka_plan_run(vka_plan *plan)
     plan->stats.last_run_wall_ms = vka_now_ms() - start;
     plan->stats.run_count++;
     return collect_timings(plan, true);
+}
+
+vka_result vka_plan_reset_states(vka_plan *plan)
+{
+    if (!plan)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_reset_states: plan is NULL");
+    if (plan->desc.memory_only)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_plan_reset_states: this plan was made with memory_only");
+    return vka_plan_initialise(plan, true);
 }
 
 vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)

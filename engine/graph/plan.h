@@ -15,6 +15,7 @@ typedef struct vka_plan_tensor {
     vka_tensor_kind kind;
     bool is_output;
     bool is_intermediate; /* made by a lowering */
+    bool is_state;        /* keeps its content across runs; data holds its initial value */
     vka_dtype dtype;
     uint32_t rank;
     uint32_t dims[VKA_MAX_RANK];
@@ -62,6 +63,7 @@ struct vka_plan {
     vka_plan_piece *pieces;
     uint32_t piece_count;
     uint64_t alignment; /* of every tensor's offset in the arena */
+    uint32_t dummy;     /* the shared unused-binding tensor, 0 until asked for */
 
     vka_buffer arena;
     vka_buffer staging; /* created on first need */
@@ -92,6 +94,8 @@ void vka_plan_barriers(vka_plan *plan);
 
 /* record.c: Vulkan objects — pipelines, arena, descriptors, command buffer. */
 vka_result vka_plan_realize(vka_plan *plan);
+/* Uploads constants, states' initial values and zeroed inputs (or only the states). */
+vka_result vka_plan_initialise(vka_plan *plan, bool states_only);
 void vka_plan_release(vka_plan *plan);
 void vka_plan_record_commands(const vka_plan *plan, VkCommandBuffer cmd);
 

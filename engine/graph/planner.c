@@ -97,14 +97,26 @@ const vka_device_info *vka_lower_device(const vka_lowering *lw)
     return &lw->plan->ctx->info;
 }
 
+/* Intermediates and constants are named "op.name"; states keep the name they are given
+ * (the host reads and writes them by it). */
 static vka_result new_tensor(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
-                             const void *data, uint32_t *out)
+                             const void *data, bool state, uint32_t *out)
 {
     const char *op = lw->graph->ops[lw->op].cls->name;
     char full[96];
-    snprintf(full, sizeof full, "%s.%s", op, name);
-    vka_plan_tensor t = {
-        .kind = data ? VKA_TENSOR_CONSTANT : VKA_TENSOR_RESULT, .is_intermediate = true, .dtype = dtype, .rank = rank};
+    if (state)
+        snprintf(full, sizeof full, "%s", name);
+    else
+        snprintf(full, sizeof full, "%s.%s", op, name);
+    if (state && vka_plan_find_tensor(lw->plan, full, true))
+        return vka_fail(lw->plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: the plan already has a tensor named '%s'; give each decoding op its own state= name", op,
+                        full);
+    vka_plan_tensor t = {.kind = data && !state ? VKA_TENSOR_CONSTANT : VKA_TENSOR_RESULT,
+                         .is_intermediate = !state,
+                         .is_state = state,
+                         .dtype = dtype,
+                         .rank = rank};
     memcpy(t.dims, dims, rank * sizeof *dims);
     t.name = vka_strdup(full);
     size_t bytes = vka_dense_bytes(dtype, rank, dims);
@@ -130,13 +142,31 @@ static vka_result new_tensor(vka_lowering *lw, const char *name, vka_dtype dtype
 vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
                                   const uint32_t *dims, uint32_t *out)
 {
-    return new_tensor(lw, name, dtype, rank, dims, NULL, out);
+    return new_tensor(lw, name, dtype, rank, dims, NULL, false, out);
 }
 
 vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
                               const void *data, uint32_t *out)
 {
-    return new_tensor(lw, name, dtype, rank, dims, data, out);
+    return new_tensor(lw, name, dtype, rank, dims, data, false, out);
+}
+
+vka_result vka_lower_state(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
+                           const void *initial, uint32_t *out)
+{
+    return new_tensor(lw, name, dtype, rank, dims, initial, true, out);
+}
+
+vka_result vka_lower_dummy(vka_lowering *lw, uint32_t *out)
+{
+    if (!lw->plan->dummy) {
+        static const float zeros[4];
+        vka_result r = new_tensor(lw, "unused", VKA_DTYPE_F32, 1, (uint32_t[]){4}, zeros, false, &lw->plan->dummy);
+        if (r != VKA_SUCCESS)
+            return r;
+    }
+    *out = lw->plan->dummy;
+    return VKA_SUCCESS;
 }
 
 vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
@@ -282,7 +312,7 @@ static bool pinned(const vka_plan_tensor *t)
 {
     /* Inputs keep their content across runs; outputs are read after a run; constants
      * are uploaded once. None of them may share bytes with anything. */
-    return t->kind == VKA_TENSOR_INPUT || t->kind == VKA_TENSOR_CONSTANT || t->is_output;
+    return t->kind == VKA_TENSOR_INPUT || t->kind == VKA_TENSOR_CONSTANT || t->is_output || t->is_state;
 }
 
 static vka_result pack_arena(vka_plan *plan)
@@ -332,6 +362,9 @@ const vka_plan_tensor *vka_plan_find_tensor(const vka_plan *plan, const char *na
 {
     for (uint32_t i = 1; i < plan->tensor_count; i++) {
         const vka_plan_tensor *t = &plan->tensors[i];
+        /* States are both: the host may read them and write them. */
+        if (t->is_state && strcmp(t->name, name) == 0)
+            return t;
         if (output ? (t->output_name && strcmp(t->output_name, name) == 0)
                    : (t->kind == VKA_TENSOR_INPUT && strcmp(t->name, name) == 0))
             return t;

@@ -26,15 +26,16 @@ static vka_result create_pipelines(vka_plan *plan)
     return VKA_SUCCESS;
 }
 
-/* Constants get their content; inputs start as zeros, so that a run before the first
- * write reads defined values. */
-static vka_result initialise_arena(vka_plan *plan)
+/* Constants and states get their (initial) content; inputs start as zeros, so that a
+ * run before the first write reads defined values. */
+vka_result vka_plan_initialise(vka_plan *plan, bool states_only)
 {
     for (uint32_t i = 1; i < plan->tensor_count; i++) {
         const vka_plan_tensor *t = &plan->tensors[i];
-        if (t->kind != VKA_TENSOR_CONSTANT && t->kind != VKA_TENSOR_INPUT)
+        bool constant = t->kind == VKA_TENSOR_CONSTANT, input = t->kind == VKA_TENSOR_INPUT;
+        if (states_only ? !t->is_state : !(constant || input || t->is_state))
             continue;
-        vka_result r = vka_plan_upload(plan, t, t->kind == VKA_TENSOR_CONSTANT ? t->data : NULL);
+        vka_result r = vka_plan_upload(plan, t, constant || t->is_state ? t->data : NULL);
         if (r != VKA_SUCCESS)
             return r;
     }
@@ -209,7 +210,7 @@ vka_result vka_plan_realize(vka_plan *plan)
         r = vka_arena_create(plan->ctx, VKA_MAX(plan->stats.arena_bytes, 16), &plan->arena);
     if (r == VKA_SUCCESS) {
         plan->stats.peak_device_bytes = plan->arena.allocated;
-        r = initialise_arena(plan);
+        r = vka_plan_initialise(plan, false);
     }
     if (r == VKA_SUCCESS && plan->piece_count)
         r = create_descriptor_pool(plan);

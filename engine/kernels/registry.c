@@ -66,6 +66,41 @@ static uint64_t softmax_rows_loops(const uint32_t *spec, const uint32_t *push)
     return 3 * (div_up(push[1], 16) + 1);
 }
 
+/* feature_map.comp: ids 4 F4; push[2] is m. Two passes over the projections/features. */
+static uint64_t feature_map_loops(const uint32_t *spec, const uint32_t *push)
+{
+    return div_up(push[2], 4) + spec[4] + 2;
+}
+
+/* kstate_blocks.comp: ids 4 T; two passes over a block's keys. */
+static uint64_t kstate_blocks_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)push;
+    return 2 * (uint64_t)spec[4] + 2;
+}
+
+/* kstate_scan.comp: one iteration per block (push[1]) and the statistics row (DV14, id 3). */
+static uint64_t kstate_scan_loops(const uint32_t *spec, const uint32_t *push)
+{
+    return (uint64_t)push[1] + spec[3] + 2;
+}
+
+/* kattn_causal.comp: ids 1 F4, 4 ROWS, 5 T. A row sees at most T − 1 keys past its
+ * prefix; two passes over them, each key's feature loop unrolled only for F4 ≤ 32. */
+static uint64_t kattn_causal_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)push;
+    uint64_t f4 = spec[1], keys = (uint64_t)spec[5] + spec[4];
+    return 2 * keys + (f4 > 32 ? keys * f4 : 0) + 2;
+}
+
+static uint64_t no_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    (void)push;
+    return 1;
+}
+
 #define SPIRV(name) vka_spv_##name, sizeof vka_spv_##name
 #define S VKA_BINDING_STORAGE
 #define U VKA_BINDING_UNIFORM
@@ -83,11 +118,22 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
                                    flash_attn_gpu_shared_bytes,
                                    flash_attn_gpu_loops},
     [VKA_KERNEL_MATMUL_CPU] =
-        {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 4, 4, no_shared_memory, matmul_cpu_loops},
+        {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 15, 4, no_shared_memory, matmul_cpu_loops},
     [VKA_KERNEL_MATMUL_GPU] =
-        {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 4, 2, matmul_gpu_shared_bytes, matmul_gpu_loops},
+        {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 15, 2, matmul_gpu_shared_bytes, matmul_gpu_loops},
     [VKA_KERNEL_SOFTMAX_ROWS] =
         {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2, no_shared_memory, softmax_rows_loops},
+    [VKA_KERNEL_FEATURE_MAP] =
+        {"feature_map", "any", SPIRV(feature_map), 4, {S, S, S, S}, 4, 5, no_shared_memory, feature_map_loops},
+    [VKA_KERNEL_KSTATE_BLOCKS] =
+        {"kstate_blocks", "any", SPIRV(kstate_blocks), 4, {S, S, S, U}, 7, 8, no_shared_memory, kstate_blocks_loops},
+    [VKA_KERNEL_KSTATE_SCAN] =
+        {"kstate_scan", "any", SPIRV(kstate_scan), 2, {S, S}, 2, 6, no_shared_memory, kstate_scan_loops},
+    [VKA_KERNEL_KATTN_CAUSAL] =
+        {"kattn_causal", "any", SPIRV(kattn_causal), 5, {S, S, S, S, U}, 9, 7, no_shared_memory, kattn_causal_loops},
+    [VKA_KERNEL_KATTN_NORMALIZE] =
+        {"kattn_normalize", "any", SPIRV(kattn_normalize), 4, {S, S, S, U}, 6, 5, no_shared_memory, no_loops},
+    [VKA_KERNEL_COPY_ROWS] = {"copy_rows", "any", SPIRV(copy_rows), 2, {S, S}, 2, 1, no_shared_memory, no_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -4,9 +4,13 @@
 #include <string.h>
 
 extern const vka_op_class vka_op_softmax;
+extern const vka_op_class vka_op_linear;
+extern const vka_op_class vka_op_performer;
 
 static const vka_op_class *const classes[] = {
     &vka_op_softmax,
+    &vka_op_linear,
+    &vka_op_performer,
 };
 
 uint32_t vka_op_class_count(void)

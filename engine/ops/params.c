@@ -109,6 +109,18 @@ vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *co
     return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be %s, got '%s'", r->op, key, list, v);
 }
 
+vka_result vka_param_name(vka_param_reader *r, const char *key, const char *fallback, char *out, size_t size)
+{
+    const char *v = take(r, key);
+    if (!v)
+        v = fallback;
+    if (!v[0] || strlen(v) >= size)
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' wants a name of 1 to %zu characters",
+                        r->op, key, size - 1);
+    memcpy(out, v, strlen(v) + 1);
+    return VKA_SUCCESS;
+}
+
 vka_result vka_params_end(vka_param_reader *r)
 {
     for (uint32_t i = 0; i < r->count; i++)

@@ -23,6 +23,8 @@ vka_result vka_param_uint(vka_param_reader *r, const char *key, uint32_t fallbac
                           uint32_t *out);
 /* One of choices (NULL-terminated); *out is its index. */
 vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *const *choices, int fallback, int *out);
+/* A name: 1..size−1 characters. */
+vka_result vka_param_name(vka_param_reader *r, const char *key, const char *fallback, char *out, size_t size);
 /* Whether the key was given at all (it is not consumed). */
 bool vka_param_given(const vka_param_reader *r, const char *key);
 /* Fails on any parameter no call consumed. */

@@ -3,6 +3,7 @@
  * kernel=materialized: q kᵀ into a B·H·Nq·Nk score tensor, a masked row softmax in
  * place, then P v — the quadratic-memory baseline. */
 #include "op.h"
+#include "matmul.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
@@ -31,8 +32,8 @@ static const char *const kernels[] = {"flash", "materialized", NULL};
 /* ------------------------------------------------------------------ build */
 
 static const vka_axis_rule axis_rules[] = {
-    {ROLE_K, 0, "batch", ROLE_Q, 0},    {ROLE_K, 1, "heads", ROLE_Q, 1},      {ROLE_V, 0, "batch", ROLE_Q, 0},
-    {ROLE_V, 1, "heads", ROLE_Q, 1},    {ROLE_K, 3, "head dim", ROLE_Q, 3},   {ROLE_V, 2, "tokens", ROLE_K, 2},
+    {ROLE_K, 0, "batch", ROLE_Q, 0},      {ROLE_K, 1, "heads", ROLE_Q, 1},    {ROLE_V, 0, "batch", ROLE_Q, 0},
+    {ROLE_V, 1, "heads", ROLE_Q, 1},      {ROLE_K, 3, "head dim", ROLE_Q, 3}, {ROLE_V, 2, "tokens", ROLE_K, 2},
     {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
 };
 
@@ -63,8 +64,7 @@ static vka_result build(vka_op_build *b)
     softmax_params *p = b->parsed;
     double scale;
     vka_result r;
-    if ((r = check_shapes(b, p)) ||
-        (r = vka_param_number(b->params, "scale", 1.0 / sqrt((double)p->d), &scale)) ||
+    if ((r = check_shapes(b, p)) || (r = vka_param_number(b->params, "scale", 1.0 / sqrt((double)p->d), &scale)) ||
         (r = vka_param_bool(b->params, "causal", false, &p->causal)) ||
         (r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel)))
         return r;
@@ -78,13 +78,6 @@ static vka_result build(vka_op_build *b)
 }
 
 /* ------------------------------------------------------------------ lowering */
-
-static uint32_t as_bits(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
 
 /* kv_len as given, or a constant table saying every key exists. */
 static vka_result kv_len_tensor(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t *out)
@@ -151,7 +144,7 @@ static void flash_dispatch(const vka_device_info *dev, const softmax_params *p, 
 static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t kv_len)
 {
     vka_dispatch_desc d = {
-        .push = {p->nq, p->nk, p->heads, p->causal, as_bits(p->scale)},
+        .push = {p->nq, p->nk, p->heads, p->causal, vka_float_bits(p->scale)},
         .groups_y = 1,
         .slices = p->batch * p->heads,
         .bindings = {{vka_lower_input(lw, node, ROLE_Q), VKA_READ, false},
@@ -164,31 +157,6 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const s
     return vka_lower_dispatch(lw, &d);
 }
 
-/* C = alpha · A · op(B) per slice, M×K times K×N. */
-static vka_result matmul(vka_lowering *lw, uint32_t a, uint32_t b, uint32_t c, uint32_t slices, uint32_t m, uint32_t n,
-                         uint32_t k, float alpha, bool trans_b)
-{
-    const vka_device_info *dev = vka_lower_device(lw);
-    vka_dispatch_desc d = {
-        .push = {m, n, k, as_bits(alpha)},
-        .groups_y = 1,
-        .slices = slices,
-        .bindings = {{a, VKA_READ, false}, {b, VKA_READ, false}, {c, VKA_WRITE, false}},
-    };
-    uint32_t n4 = vka_div_up(n, 4);
-    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
-        uint32_t wg = 64, tm = 4, tn4 = 2;
-        d.kernel = VKA_KERNEL_MATMUL_CPU;
-        memcpy(d.spec, (uint32_t[]){wg, tm, tn4, trans_b}, 4 * sizeof(uint32_t));
-        d.groups_x = vka_div_up(vka_div_up(m, tm) * vka_div_up(n4, tn4), wg);
-    } else {
-        d.kernel = VKA_KERNEL_MATMUL_GPU;
-        memcpy(d.spec, (uint32_t[]){64, trans_b}, 2 * sizeof(uint32_t));
-        d.groups_x = vka_div_up(m, 32) * vka_div_up(n4, 8);
-    }
-    return vka_lower_dispatch(lw, &d);
-}
-
 static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, const softmax_params *p,
                                      uint32_t kv_len)
 {
@@ -196,8 +164,15 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
     vka_result r =
         vka_lower_intermediate(lw, "scores", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &scores);
     if (!r)
-        r = matmul(lw, vka_lower_input(lw, node, ROLE_Q), vka_lower_input(lw, node, ROLE_K), scores, slices, p->nq,
-                   p->nk, p->d, p->scale, true);
+        r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = vka_lower_input(lw, node, ROLE_Q),
+                                                    .b = vka_lower_input(lw, node, ROLE_K),
+                                                    .c = scores,
+                                                    .slices = slices,
+                                                    .m = p->nq,
+                                                    .n = p->nk,
+                                                    .k = p->d,
+                                                    .alpha = p->scale,
+                                                    .trans_b = true});
     if (r)
         return r;
     uint32_t wg = VKA_MIN(64u, vka_lower_device(lw)->limits.max_workgroup_invocations);
@@ -212,8 +187,14 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
     };
     r = vka_lower_dispatch(lw, &softmax);
     if (!r)
-        r = matmul(lw, scores, vka_lower_input(lw, node, ROLE_V), vka_lower_result(lw, node), slices, p->nq, p->dv,
-                   p->nk, 1.0f, false);
+        r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,
+                                                    .b = vka_lower_input(lw, node, ROLE_V),
+                                                    .c = vka_lower_result(lw, node),
+                                                    .slices = slices,
+                                                    .m = p->nq,
+                                                    .n = p->dv,
+                                                    .k = p->nk,
+                                                    .alpha = 1.0f});
     return r;
 }
 

@@ -24,4 +24,37 @@ bool vka_ref_softmax_attention(const vka_ref_attention *a);
 /* Keys j < the result are visible to query i (bottom-right causal alignment). */
 uint32_t vka_ref_visible_keys(uint32_t i, uint32_t nq, uint32_t nk, int32_t kv_len, bool causal);
 
+/* Feature maps of kernel attention, SCHEMES.md §2–3. */
+typedef enum vka_ref_feature_map {
+    VKA_REF_ELU,        /* elu(x) + 1, on the raw input (D features) */
+    VKA_REF_POSITIVE,   /* exp(u − h) / √m, u = W x', h = |x'|²/2, x' = x·D^(−1/4) (m features) */
+    VKA_REF_HYPERBOLIC, /* [exp(u − h), exp(−u − h)] / √(2m) (2m features) */
+    VKA_REF_TRIG,       /* [sin u, cos u] · exp(h) / √m (2m features) */
+} vka_ref_feature_map;
+
+/* Number of features φ produces. */
+uint32_t vka_ref_feature_count(vka_ref_feature_map map, uint32_t d, uint32_t projections);
+
+/* φ(x) for one row x of length d into out (vka_ref_feature_count values); projection is
+ * m × d (row-major), unused for ELU. */
+void vka_ref_features(vka_ref_feature_map map, const double *x, uint32_t d, const double *projection, uint32_t m,
+                      double *out);
+
+/* O_i = φ(q_i)ᵀ S / (φ(q_i)ᵀ z + eps) with S = Σ_j φ(k_j) v_jᵀ, z = Σ_j φ(k_j) over the keys
+ * query i sees (all, or bottom-right causal), keys j ≥ kv_len[b] contributing nothing.
+ * A zero denominator gives 0. */
+typedef struct vka_ref_kernel_problem {
+    uint32_t batch, heads, nq, nk, d, dv;
+    const double *q, *k, *v;
+    const int32_t *kv_len;
+    vka_ref_feature_map map;
+    const double *projection; /* m × d, shared by all heads */
+    uint32_t projections;     /* m */
+    bool causal;
+    double eps;
+    double *out;
+} vka_ref_kernel_problem;
+
+bool vka_ref_kernel_attention(const vka_ref_kernel_problem *a);
+
 #endif

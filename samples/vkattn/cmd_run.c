@@ -98,7 +98,13 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
            (unsigned long long)s.peak_device_bytes, s.dispatch_count, s.barrier_count, s.last_run_gpu_ms,
            s.last_run_wall_ms, s.plan_ms, s.pipeline_create_ms);
     cli_json_string(stdout, info.name);
-    printf("}\n");
+    printf(",\"per_dispatch\":[");
+    for (uint32_t i = 0; i < s.dispatch_count; i++) {
+        vka_dispatch_info d;
+        vka_plan_dispatch_info(plan, i, &d);
+        printf("%s{\"kernel\":\"%s.%s\",\"gpu_ms\":%.4f}", i ? "," : "", d.kernel, d.variant, d.gpu_ms);
+    }
+    printf("]}\n");
 }
 
 static int execute(vka_context *ctx, run_args *a)

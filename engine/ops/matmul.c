@@ -1,0 +1,40 @@
+/* The batched matrix product as a lowering step: the kernel variant (register-blocked
+ * for CPU devices, shared-memory tiles for GPUs) and its workgroup counts. */
+#include "matmul.h"
+
+#include <string.h>
+
+uint32_t vka_float_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
+{
+    const vka_device_info *dev = vka_lower_device(lw);
+    uint32_t k4 = vka_div_up(m->k, 4), n4 = vka_div_up(m->n, 4);
+    uint32_t lda = m->lda ? m->lda : k4, ldb = m->ldb ? m->ldb : (m->trans_b ? k4 : n4), ldc = m->ldc ? m->ldc : n4;
+    uint32_t groups = m->groups ? m->groups : 1;
+    vka_dispatch_desc d = {
+        .push = {m->m, m->n, m->k, vka_float_bits(m->alpha), lda, ldb, ldc, m->b_offset, m->c_offset, m->a_group_stride,
+                 m->b_group_stride, m->c_group_stride, (uint32_t)m->b_group_base, m->b_group_last,
+                 m->groups ? m->m_total : m->m},
+        .groups_y = groups,
+        .slices = m->slices,
+        .bindings = {{m->a, VKA_READ, false}, {m->b, VKA_READ, m->b_whole}, {m->c, VKA_WRITE, false}},
+    };
+    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
+        /* 4 rows × 2 vec4 per invocation, vec4 loads, no shared memory. */
+        uint32_t wg = 64, tm = 4, tn4 = 2;
+        d.kernel = VKA_KERNEL_MATMUL_CPU;
+        memcpy(d.spec, (uint32_t[]){wg, tm, tn4, m->trans_b}, 4 * sizeof(uint32_t));
+        d.groups_x = vka_div_up(vka_div_up(m->m, tm) * vka_div_up(n4, tn4), wg);
+    } else {
+        d.kernel = VKA_KERNEL_MATMUL_GPU;
+        memcpy(d.spec, (uint32_t[]){64, m->trans_b}, 2 * sizeof(uint32_t));
+        d.groups_x = vka_div_up(m->m, 32) * vka_div_up(n4, 8);
+    }
+    return vka_lower_dispatch(lw, &d);
+}

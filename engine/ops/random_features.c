@@ -1,0 +1,97 @@
+/* Random projections for Performer's features, generated on the host from a seed:
+ * orthogonal Gaussian blocks (the Q factor of a Gaussian matrix's QR, by modified
+ * Gram–Schmidt in double) with rows rescaled by χ_D-distributed norms, or plain iid
+ * Gaussian rows. Deterministic: the same seed gives the same matrix everywhere. */
+#include "../common/common.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rng {
+    uint64_t state;
+} rng;
+
+/* splitmix64: a small, well-mixed, portable generator. */
+static uint64_t next_u64(rng *r)
+{
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double next_uniform(rng *r)
+{
+    return ((next_u64(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0); /* (0, 1) */
+}
+
+static double next_gaussian(rng *r)
+{
+    double u = next_uniform(r), v = next_uniform(r);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Orthonormalises the d rows of block (d × d) in place; a (vanishingly unlikely)
+ * dependent row is redrawn. */
+static void orthonormalise(rng *r, double *block, uint32_t d)
+{
+    for (uint32_t i = 0; i < d; i++) {
+        double *row = block + (size_t)i * d;
+        for (int attempt = 0;; attempt++) {
+            for (uint32_t j = 0; j < i; j++) {
+                const double *prev = block + (size_t)j * d;
+                double dot = 0;
+                for (uint32_t c = 0; c < d; c++)
+                    dot += row[c] * prev[c];
+                for (uint32_t c = 0; c < d; c++)
+                    row[c] -= dot * prev[c];
+            }
+            double norm = 0;
+            for (uint32_t c = 0; c < d; c++)
+                norm += row[c] * row[c];
+            norm = sqrt(norm);
+            if (norm > 1e-6 || attempt > 8) {
+                for (uint32_t c = 0; c < d; c++)
+                    row[c] /= norm;
+                break;
+            }
+            for (uint32_t c = 0; c < d; c++)
+                row[c] = next_gaussian(r);
+        }
+    }
+}
+
+static double chi_norm(rng *r, uint32_t d)
+{
+    double sum = 0;
+    for (uint32_t c = 0; c < d; c++) {
+        double g = next_gaussian(r);
+        sum += g * g;
+    }
+    return sqrt(sum);
+}
+
+vka_result vka_random_projection(uint64_t seed, uint32_t features, uint32_t head_dim, bool orthogonal, float *out)
+{
+    if (!out || features == 0 || head_dim == 0)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_random_projection: features and head_dim must be > 0");
+    rng r = {seed};
+    double *block = malloc((size_t)head_dim * head_dim * sizeof *block);
+    if (!block)
+        return vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory generating a projection");
+    for (uint32_t row0 = 0; row0 < features; row0 += head_dim) {
+        for (size_t i = 0; i < (size_t)head_dim * head_dim; i++)
+            block[i] = next_gaussian(&r);
+        if (orthogonal)
+            orthonormalise(&r, block, head_dim);
+        for (uint32_t i = 0; i < head_dim && row0 + i < features; i++) {
+            /* Orthogonal rows get the length a Gaussian row would have had. */
+            double scale = orthogonal ? chi_norm(&r, head_dim) : 1.0;
+            for (uint32_t c = 0; c < head_dim; c++)
+                out[(size_t)(row0 + i) * head_dim + c] = (float)(block[(size_t)i * head_dim + c] * scale);
+        }
+    }
+    free(block);
+    return VKA_SUCCESS;
+}

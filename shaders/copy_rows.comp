@@ -1,0 +1,26 @@
+#version 450
+// Copies COUNT vec4 per slice from one tensor to another (e.g. a decoding step's final
+// state into the persistent state). One vec4 per invocation.
+
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Src { vec4 src[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Dst { vec4 dst[]; };
+
+layout(push_constant) uniform Push {
+    VKA_PUSH_HEADER
+    uint count;       // vec4 per slice
+    uint src_offset;  // vec4 into the source slice
+} pc;
+
+void main()
+{
+    const uint i = gl_GlobalInvocationID.x;
+    if (i >= pc.count)
+        return;
+    const uint slice = gl_WorkGroupID.z;
+    dst[slice * pc.slice_stride[1] + i] = src[slice * pc.slice_stride[0] + pc.src_offset + i];
+}
