@@ -15,13 +15,15 @@ vka_graph *attn_graph(vka_context *ctx, const attn_case *c)
     vka_tensor_desc dk = {.name = "k", .rank = 4, .dims = {c->batch, c->heads, c->nk, c->d}};
     vka_tensor_desc dv = {.name = "v", .rank = 4, .dims = {c->batch, c->heads, c->nk, dv_of(c)}};
     vka_tensor_desc dl = {.name = "kv_len", .dtype = VKA_DTYPE_I32, .rank = 1, .dims = {c->batch}};
-    vka_op_desc op = {.op = "softmax", .inputs = {{"q", {0}}, {"k", {0}}, {"v", {0}}}};
+    vka_op_desc op = {.op = c->scheme ? c->scheme : "softmax", .inputs = {{"q", {0}}, {"k", {0}}, {"v", {0}}}};
     uint32_t p = 0;
     op.params[p++] = (vka_op_param){"causal", c->causal ? "1" : "0"};
     if (c->scale)
         op.params[p++] = (vka_op_param){"scale", c->scale};
     if (c->kernel)
         op.params[p++] = (vka_op_param){"kernel", c->kernel};
+    for (uint32_t i = 0; c->params && c->params[i].key && p < VKA_MAX_OP_PARAMS; i++)
+        op.params[p++] = c->params[i];
     bool ok = vka_graph_input(g, &dq, &q) == VKA_SUCCESS && vka_graph_input(g, &dk, &k) == VKA_SUCCESS &&
               vka_graph_input(g, &dv, &v) == VKA_SUCCESS;
     op.inputs[0].tensor = q;
@@ -67,6 +69,11 @@ bool attn_data_make(vka_context *ctx, const attn_case *c, attn_data *data)
     test_fill_normal(data->q, data->q_bytes / 4, s);
     test_fill_normal(data->k, data->k_bytes / 4, s);
     test_fill_normal(data->v, data->v_bytes / 4, 1.0f);
+    return attn_reference(ctx, c, data);
+}
+
+bool attn_reference(vka_context *ctx, const attn_case *c, attn_data *data)
+{
     vka_graph *g = attn_graph(ctx, c);
     if (!g)
         return false;

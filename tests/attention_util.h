@@ -5,6 +5,8 @@
 #include "harness.h"
 
 typedef struct attn_case {
+    const char *scheme;                   /* NULL: softmax */
+    const vka_op_param *params;           /* more parameters, ending with {0} (or NULL) */
     uint32_t batch, heads, nq, nk, d, dv; /* dv 0: = d */
     bool causal;
     const int32_t *kv_len; /* [batch] or NULL */
@@ -21,6 +23,8 @@ typedef struct attn_data {
 
 /* Random inputs and the reference output for the case. */
 bool attn_data_make(vka_context *ctx, const attn_case *c, attn_data *data);
+/* The reference output again, after the inputs were changed. */
+bool attn_reference(vka_context *ctx, const attn_case *c, attn_data *data);
 void attn_data_free(attn_data *data);
 
 /* Builds the graph (inputs q, k, v[, kv_len], output "out"); NULL on failure. */
