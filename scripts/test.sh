@@ -16,7 +16,7 @@ run_suite() {
   local log
   log=$(mktemp)
   echo "== $label" >&2
-  ctest --test-dir "$dir" --output-on-failure --timeout 600 2>&1 | tee "$log" >&2
+  ctest --test-dir "$dir" --output-on-failure --timeout 900 -j"$(nproc)" 2>&1 | tee "$log" >&2
   local ctest_status=${PIPESTATUS[0]}
   local p f
   p=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$dir/Testing/Temporary/LastTest.log" | awk '{s+=$1} END {print s+0}')

@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <time.h>
+
 int test_failures;
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
@@ -120,6 +122,13 @@ static bool selected(const char *name, int argc, char **argv)
     return false;
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    timespec_get(&t, TIME_UTC);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 int test_main(int argc, char **argv, const test_case *cases, size_t count)
 {
     int passed = 0, failed = 0;
@@ -127,13 +136,16 @@ int test_main(int argc, char **argv, const test_case *cases, size_t count)
         if (!selected(cases[i].name, argc, argv))
             continue;
         test_failures = 0;
+        /* Seconds per case: on lavapipe most of a first run is shader compilation. */
+        double start = seconds_now();
         cases[i].run();
+        double took = seconds_now() - start;
         if (test_failures) {
             failed++;
-            printf("FAIL %s\n", cases[i].name);
+            printf("FAIL %s (%.1f s)\n", cases[i].name, took);
         } else {
             passed++;
-            printf("ok   %s\n", cases[i].name);
+            printf("ok   %s (%.1f s)\n", cases[i].name, took);
         }
         fflush(stdout);
     }

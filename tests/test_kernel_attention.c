@@ -1,9 +1,12 @@
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 /* Kernel (feature-map) attention — `linear` and `performer` — against the double-precision
  * reference: shapes (Nq ≠ Nk, causal, kv_len, N = 1, D ∈ {16, 40, 64, 128}, m ∈ {1, 7, 64,
  * 256}), each feature map, decoding ≡ the batch causal form over 1000 steps, the
  * projection generator, inputs with large norms, and bad parameters. Both kernel
  * classes, validation layer on. */
 #include "attention_util.h"
+
+#include <unistd.h>
 
 static vka_context *contexts[2];
 static const vka_kernel_class classes[] = {VKA_KERNEL_CLASS_CPU, VKA_KERNEL_CLASS_GPU};
@@ -54,8 +57,14 @@ static void linear_shapes(void)
     for (size_t i = 0; i < 4; i++)
         for (size_t n = 0; n < 4; n++)
             for (int causal = 0; causal < 2; causal++)
-                check_case((attn_case){.scheme = "linear", .batch = 1, .heads = 2, .nq = lengths[n], .nk = lengths[n],
-                                       .d = dims[i], .causal = causal, .seed = 100 + i * 10 + n},
+                check_case((attn_case){.scheme = "linear",
+                                       .batch = 1,
+                                       .heads = 2,
+                                       .nq = lengths[n],
+                                       .nk = lengths[n],
+                                       .d = dims[i],
+                                       .causal = causal,
+                                       .seed = 100 + i * 10 + n},
                            1e-5, 1e-4);
 }
 
@@ -64,8 +73,14 @@ static void linear_cross_attention(void)
     static const uint32_t shapes[][3] = {{5, 300, 64}, {300, 17, 40}, {1, 129, 16}, {129, 1, 16}, {70, 33, 24}};
     for (size_t i = 0; i < 5; i++)
         for (int causal = 0; causal < 2; causal++)
-            check_case((attn_case){.scheme = "linear", .batch = 2, .heads = 2, .nq = shapes[i][0], .nk = shapes[i][1],
-                                   .d = shapes[i][2], .dv = shapes[i][2] == 40 ? 20 : 0, .causal = causal,
+            check_case((attn_case){.scheme = "linear",
+                                   .batch = 2,
+                                   .heads = 2,
+                                   .nq = shapes[i][0],
+                                   .nk = shapes[i][1],
+                                   .d = shapes[i][2],
+                                   .dv = shapes[i][2] == 40 ? 20 : 0,
+                                   .causal = causal,
                                    .seed = 200 + i},
                        1e-5, 1e-4);
 }
@@ -74,8 +89,15 @@ static void linear_kv_len(void)
 {
     static const int32_t lens[] = {0, 150, 300};
     for (int causal = 0; causal < 2; causal++)
-        check_case((attn_case){.scheme = "linear", .batch = 3, .heads = 2, .nq = 129, .nk = 300, .d = 40,
-                               .causal = causal, .kv_len = lens, .seed = 7},
+        check_case((attn_case){.scheme = "linear",
+                               .batch = 3,
+                               .heads = 2,
+                               .nq = 129,
+                               .nk = 300,
+                               .d = 40,
+                               .causal = causal,
+                               .kv_len = lens,
+                               .seed = 7},
                    1e-5, 1e-4);
 }
 
@@ -90,9 +112,17 @@ static void performer_feature_maps(void)
                 /* Trig features take both signs: few of them make the normaliser small and the
                  * output sensitive, as in the reference vectors' tolerances. */
                 double atol = k == 2 ? 1e-3 : 1e-4, rtol = k == 2 ? 1e-2 : 1e-3;
-                check_case((attn_case){.scheme = "performer", .kernel = kinds[k], .params = params, .batch = 1,
-                                       .heads = 2, .nq = 64, .nk = 100, .d = m % 2 ? 16 : 64, .causal = causal,
-                                       .input_scale = 0.5f, .seed = 300 + k * 10 + m},
+                check_case((attn_case){.scheme = "performer",
+                                       .kernel = kinds[k],
+                                       .params = params,
+                                       .batch = 1,
+                                       .heads = 2,
+                                       .nq = 64,
+                                       .nk = 100,
+                                       .d = m % 2 ? 16 : 64,
+                                       .causal = causal,
+                                       .input_scale = 0.5f,
+                                       .seed = 300 + k * 10 + m},
                            atol, rtol);
             }
 }
@@ -101,17 +131,47 @@ static void performer_shapes_and_kv_len(void)
 {
     static const int32_t lens[] = {1, 0, 77};
     vka_op_param params[] = {{"features", "64"}, {0}};
-    check_case((attn_case){.scheme = "performer", .params = params, .batch = 3, .heads = 1, .nq = 50, .nk = 77,
-                           .d = 40, .causal = true, .kv_len = lens, .seed = 11},
+    check_case((attn_case){.scheme = "performer",
+                           .params = params,
+                           .batch = 3,
+                           .heads = 1,
+                           .nq = 50,
+                           .nk = 77,
+                           .d = 40,
+                           .causal = true,
+                           .kv_len = lens,
+                           .seed = 11},
                1e-4, 1e-3);
-    check_case((attn_case){.scheme = "performer", .params = params, .batch = 3, .heads = 1, .nq = 50, .nk = 77,
-                           .d = 40, .kv_len = lens, .seed = 12},
+    check_case((attn_case){.scheme = "performer",
+                           .params = params,
+                           .batch = 3,
+                           .heads = 1,
+                           .nq = 50,
+                           .nk = 77,
+                           .d = 40,
+                           .kv_len = lens,
+                           .seed = 12},
                1e-4, 1e-3);
-    check_case((attn_case){.scheme = "performer", .params = params, .batch = 1, .heads = 1, .nq = 1, .nk = 1, .d = 128,
-                           .causal = true, .seed = 13},
+    check_case((attn_case){.scheme = "performer",
+                           .params = params,
+                           .batch = 1,
+                           .heads = 1,
+                           .nq = 1,
+                           .nk = 1,
+                           .d = 128,
+                           .causal = true,
+                           .seed = 13},
                1e-4, 1e-3);
-    check_case((attn_case){.scheme = "performer", .params = params, .batch = 2, .heads = 2, .nq = 200, .nk = 30,
-                           .d = 64, .dv = 16, .causal = true, .seed = 14},
+    check_case((attn_case){.scheme = "performer",
+                           .params = params,
+                           .batch = 2,
+                           .heads = 2,
+                           .nq = 200,
+                           .nk = 30,
+                           .d = 64,
+                           .dv = 16,
+                           .causal = true,
+                           .seed = 14},
                1e-4, 1e-3);
 }
 
@@ -124,9 +184,16 @@ static void large_norms_stay_finite(void)
     for (int k = 0; k < 4; k++)
         for (int causal = 0; causal < 2; causal++) {
             vka_op_param params[] = {{"features", "64"}, {0}};
-            attn_case c = {.scheme = k < 3 ? "performer" : "linear", .kernel = k < 3 ? kinds[k] : NULL,
-                           .params = k < 3 ? params : NULL, .batch = 1, .heads = 2, .nq = 40, .nk = 60, .d = 64,
-                           .causal = causal, .seed = 17};
+            attn_case c = {.scheme = k < 3 ? "performer" : "linear",
+                           .kernel = k < 3 ? kinds[k] : NULL,
+                           .params = k < 3 ? params : NULL,
+                           .batch = 1,
+                           .heads = 2,
+                           .nq = 40,
+                           .nk = 60,
+                           .d = 64,
+                           .causal = causal,
+                           .seed = 17};
             attn_data data = {0};
             CHECK(attn_data_make(contexts[0], &c, &data));
             /* Rows of norm ~10 (1.25 per element), and some rows of norm ~100. */
@@ -159,8 +226,14 @@ typedef struct decode_setup {
 /* A plan that takes `chunk` new tokens per run, with its persistent state. */
 static vka_plan *decode_plan(vka_context *ctx, const decode_setup *s)
 {
-    attn_case c = {.scheme = s->scheme, .params = s->params, .batch = 1, .heads = s->heads, .nq = s->chunk,
-                   .nk = s->chunk, .d = s->d, .causal = true};
+    attn_case c = {.scheme = s->scheme,
+                   .params = s->params,
+                   .batch = 1,
+                   .heads = s->heads,
+                   .nq = s->chunk,
+                   .nk = s->chunk,
+                   .d = s->d,
+                   .causal = true};
     vka_op_param params[VKA_MAX_OP_PARAMS] = {{"decode", "1"}};
     for (int i = 0; s->params && s->params[i].key; i++)
         params[i + 1] = s->params[i];
@@ -184,8 +257,15 @@ static void take_tokens(const float *x, uint32_t heads, uint32_t n_all, uint32_t
 static void decode_matches_batch(const decode_setup *s, vka_context *ctx)
 {
     const uint32_t n = s->steps, h = s->heads, d = s->d;
-    attn_case batch = {.scheme = s->scheme, .params = s->params, .batch = 1, .heads = h, .nq = n, .nk = n, .d = d,
-                       .causal = true, .seed = 41};
+    attn_case batch = {.scheme = s->scheme,
+                       .params = s->params,
+                       .batch = 1,
+                       .heads = h,
+                       .nq = n,
+                       .nk = n,
+                       .d = d,
+                       .causal = true,
+                       .seed = 41};
     attn_data data = {0};
     /* Growing magnitudes (input_scale, then per token) make later keys raise the running
      * stabiliser; the reference is made after the change. */
@@ -228,8 +308,10 @@ static void decode_matches_batch(const decode_setup *s, vka_context *ctx)
             }
             free(expected);
         }
-        CHECK_MSG(worst <= 1e-5, "%s decoding %u tokens %u at a time: rows differ from the batch causal form by %.3g "
-                  "(relative)", s->scheme, n, s->chunk, worst);
+        CHECK_MSG(worst <= 1e-5,
+                  "%s decoding %u tokens %u at a time: rows differ from the batch causal form by %.3g "
+                  "(relative)",
+                  s->scheme, n, s->chunk, worst);
         /* The batch form itself against the reference. */
         test_close("batch causal", batch_out, data.expected, data.out_bytes / 4, 1e-4, 1e-3);
     }
@@ -312,6 +394,84 @@ static void decode_state_save_reset_restore(void)
     validation_quiet();
 }
 
+/* `vkattn run … decode=1` feeds a whole sequence through a decoding plan, `chunk` tokens
+ * per run, and writes the batch causal outputs; a chunk that does not divide the
+ * sequence is refused with a message. */
+static int run_cli(const char *args, const char *err_path)
+{
+    char command[2048];
+    snprintf(command, sizeof command, "VKATTN_VALIDATION=1 '%s' %s >/dev/null 2>'%s'", VKATTN_CLI_PATH, args, err_path);
+    return system(command);
+}
+
+static void cli_decode_matches_batch(void)
+{
+    if (!have_contexts())
+        return;
+    char dir[] = "/tmp/vkattn_decode_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK_MSG(0, "mkdtemp failed");
+        return;
+    }
+    vka_op_param performer[] = {{"features", "16"}, {"seed", "9"}, {0}};
+    attn_case cases[] = {
+        {.scheme = "linear", .batch = 2, .heads = 2, .nq = 48, .nk = 48, .d = 16, .causal = true, .seed = 61},
+        {.scheme = "performer",
+         .params = performer,
+         .batch = 1,
+         .heads = 2,
+         .nq = 30,
+         .nk = 30,
+         .d = 8,
+         .causal = true,
+         .input_scale = 0.7f,
+         .seed = 62},
+    };
+    const char *const chunks[] = {"4", "1"};
+    for (int i = 0; i < 2; i++) {
+        attn_case *c = &cases[i];
+        attn_data data = {0};
+        CHECK(attn_data_make(contexts[0], c, &data));
+        char path[3][256], out_path[256], err_path[256], args[1536];
+        const char *const roles[] = {"q", "k", "v"};
+        float *inputs[] = {data.q, data.k, data.v};
+        uint32_t dims[4] = {c->batch, c->heads, c->nq, c->d};
+        for (int r = 0; r < 3; r++) {
+            snprintf(path[r], sizeof path[r], "%s/%s.npy", dir, roles[r]);
+            CHECK_OK(NULL, vka_npy_save(NULL, path[r], VKA_DTYPE_F32, 4, dims, inputs[r]));
+        }
+        snprintf(out_path, sizeof out_path, "%s/o.npy", dir);
+        snprintf(err_path, sizeof err_path, "%s/err.txt", dir);
+        snprintf(args, sizeof args, "run %s q=%s k=%s v=%s causal=1 decode=1 chunk=%s out=%s%s", c->scheme, path[0],
+                 path[1], path[2], chunks[i], out_path, i == 1 ? " features=16 seed=9" : "");
+        CHECK_MSG(run_cli(args, err_path) == 0, "vkattn %s failed", args);
+        vka_npy out = {0};
+        if (vka_npy_load(NULL, out_path, &out) == VKA_SUCCESS && out.bytes == data.out_bytes)
+            test_close(c->scheme, out.data, data.expected, data.out_bytes / 4, 1e-5, 1e-4);
+        else
+            CHECK_MSG(0, "%s: no output of the right size from vkattn run decode=1", c->scheme);
+        vka_npy_free(&out);
+        /* Neither 48 nor 30 tokens split into chunks of 7. */
+        snprintf(args, sizeof args, "run %s q=%s k=%s v=%s causal=1 decode=1 chunk=7 out=%s", c->scheme, path[0],
+                 path[1], path[2], out_path);
+        CHECK_MSG(run_cli(args, err_path) != 0, "chunk=7 over %u tokens was accepted", c->nq);
+        FILE *f = fopen(err_path, "r");
+        char message[512] = "";
+        if (f) {
+            size_t used = fread(message, 1, sizeof message - 1, f);
+            message[used] = '\0';
+            fclose(f);
+        }
+        CHECK_MSG(strstr(message, "chunk=7 must divide"), "unclear message for a bad chunk: '%s'", message);
+        attn_data_free(&data);
+        for (int r = 0; r < 3; r++)
+            remove(path[r]);
+        remove(out_path);
+        remove(err_path);
+    }
+    rmdir(dir);
+}
+
 /* ------------------------------------------------------------------ projections */
 
 static void projection_rows_are_orthogonal_within_blocks(void)
@@ -377,11 +537,14 @@ static void projection_input_and_redraw(void)
     desc.name = "v";
     vka_graph_input(g, &desc, &v);
     vka_graph_input(g, &(vka_tensor_desc){.name = "w", .rank = 4, .dims = {1, 1, m, d}}, &w);
-    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "performer", .inputs = {{"q", q}, {"k", k}, {"v", v}},
-                                                 .params = {{"features", "16"}, {"seed", "9"}}},
+    CHECK_OK(ctx, vka_graph_op(g,
+                               &(vka_op_desc){.op = "performer",
+                                              .inputs = {{"q", q}, {"k", k}, {"v", v}},
+                                              .params = {{"features", "16"}, {"seed", "9"}}},
                                &o1));
-    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "performer", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"projection", w}}},
-                               &o2));
+    CHECK_OK(ctx, vka_graph_op(
+                      g, &(vka_op_desc){.op = "performer", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"projection", w}}},
+                      &o2));
     vka_graph_output(g, "generated", o1);
     vka_graph_output(g, "given", o2);
     vka_plan *plan = NULL;
@@ -431,7 +594,8 @@ static void bad_parameters_are_refused(void)
         {"linear", {{"scale", "2"}}, "unknown parameter 'scale'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        attn_case c = {.scheme = cases[i].op, .params = cases[i].params, .batch = 1, .heads = 1, .nq = 4, .nk = 4, .d = 8};
+        attn_case c = {
+            .scheme = cases[i].op, .params = cases[i].params, .batch = 1, .heads = 1, .nq = 4, .nk = 4, .d = 8};
         vka_graph *g;
         vka_graph_create(ctx, &g);
         vka_tensor q, out;
@@ -452,14 +616,19 @@ static void bad_parameters_are_refused(void)
     vka_graph_input(g, &(vka_tensor_desc){.name = "k", .rank = 4, .dims = {1, 1, 5, 8}}, &k);
     vka_graph_input(g, &(vka_tensor_desc){.name = "kv", .dtype = VKA_DTYPE_I32, .rank = 1, .dims = {1}}, &kv);
     vka_graph_input(g, &(vka_tensor_desc){.name = "w", .rank = 4, .dims = {1, 1, 16, 6}}, &w);
-    vka_result r = vka_graph_op(g, &(vka_op_desc){.op = "linear", .inputs = {{"q", q}, {"k", k}, {"v", k}, {"kv_len", kv}},
-                                                  .params = {{"causal", "1"}, {"decode", "1"}}},
+    vka_result r = vka_graph_op(g,
+                                &(vka_op_desc){.op = "linear",
+                                               .inputs = {{"q", q}, {"k", k}, {"v", k}, {"kv_len", kv}},
+                                               .params = {{"causal", "1"}, {"decode", "1"}}},
                                 &out);
     CHECK_MSG(r == VKA_ERROR_INVALID_ARGUMENT && strstr(vka_last_error(ctx), "kv_len"), "%s", vka_last_error(ctx));
-    r = vka_graph_op(g, &(vka_op_desc){.op = "linear", .inputs = {{"q", q}, {"k", k}, {"v", k}},
-                                       .params = {{"causal", "1"}, {"decode", "1"}}},
+    r = vka_graph_op(g,
+                     &(vka_op_desc){.op = "linear",
+                                    .inputs = {{"q", q}, {"k", k}, {"v", k}},
+                                    .params = {{"causal", "1"}, {"decode", "1"}}},
                      &out);
-    CHECK_MSG(r == VKA_ERROR_SHAPE_MISMATCH && strstr(vka_last_error(ctx), "same new tokens"), "%s", vka_last_error(ctx));
+    CHECK_MSG(r == VKA_ERROR_SHAPE_MISMATCH && strstr(vka_last_error(ctx), "same new tokens"), "%s",
+              vka_last_error(ctx));
     r = vka_graph_op(g, &(vka_op_desc){.op = "performer", .inputs = {{"q", q}, {"k", k}, {"v", k}, {"projection", w}}},
                      &out);
     CHECK_MSG(r == VKA_ERROR_SHAPE_MISMATCH && strstr(vka_last_error(ctx), "projection"), "%s", vka_last_error(ctx));
@@ -479,6 +648,7 @@ int main(int argc, char **argv)
         {"decoding_one_token_matches_batch_over_1000_steps", decoding_one_token_matches_batch_over_1000_steps},
         {"decoding_in_chunks_matches_batch", decoding_in_chunks_matches_batch},
         {"decode_state_save_reset_restore", decode_state_save_reset_restore},
+        {"cli_decode_matches_batch", cli_decode_matches_batch},
         {"projection_rows_are_orthogonal_within_blocks", projection_rows_are_orthogonal_within_blocks},
         {"projection_input_and_redraw", projection_input_and_redraw},
         {"bad_parameters_are_refused", bad_parameters_are_refused},

@@ -119,16 +119,19 @@ static void flash_dispatch(const vka_device_info *dev, const softmax_params *p, 
     uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
     if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
         /* 8 invocations fill llvmpipe's 8-lane SIMD. Each invocation's rows share every K/V
-         * load, so more rows mean fewer loads, the cost that dominates on lavapipe: with
-         * D = 64, 32 rows ran at 43 GFLOP/s, 8 rows at 20, 4 at 11 (N = 1024, H = 8). The
-         * rows' q and accumulators live in registers and stack, up to 1024 vec4; beyond
-         * that the unrolled kernel grows slower and compiles for seconds. Keep at least
-         * four workgroups for lavapipe's threads where the problem has them. */
-        uint32_t wg = 8, rows = 32, keys_per_block = 4;
-        while (rows > 1 && rows * (d4 + dv4) > 1024)
+         * load, so more rows mean fewer loads, the cost that dominates on lavapipe; but the
+         * rows' q and accumulators, rows·(D + Dv)/4 vec4, are unrolled code, and llvmpipe's
+         * compile time grows steeply with it. Measured (N = 1024, H = 8, D = 64, cold
+         * shader cache): 32 rows 48 GFLOP/s after a 70 s compile, 16 rows 32–37 GFLOP/s
+         * after 15–18 s, 8 rows 23 GFLOP/s after 6 s: 512 vec4 is the knee. A problem too
+         * small to give lavapipe's threads four workgroups takes one row per invocation
+         * (a one-query decoding step must not do 16 rows' work); two row counts per head
+         * dimension keep the variants, and so the compiles, few. */
+        uint32_t wg = 8, rows = 16, keys_per_block = 4;
+        while (rows > 1 && rows * (d4 + dv4) > 512)
             rows /= 2;
-        while (rows > 1 && vka_div_up(p->nq, wg * rows) * p->batch * p->heads < 4)
-            rows /= 2;
+        if (vka_div_up(p->nq, wg * rows) * p->batch * p->heads < 4)
+            rows = 1;
         d->kernel = VKA_KERNEL_FLASH_ATTN_CPU;
         memcpy(d->spec, (uint32_t[]){wg, d4, dv4, rows, kv_vec4, keys_per_block}, 6 * sizeof(uint32_t));
         d->groups_x = vka_div_up(p->nq, wg * rows);

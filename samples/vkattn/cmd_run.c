@@ -1,7 +1,10 @@
 /* vkattn run SCHEME key=value...: one operation on .npy files.
  *   vkattn run softmax q=q.npy k=k.npy v=v.npy causal=1 kv_len=kv.npy kernel=flash out=o.npy stats=1
- * Keys that name one of the operation's inputs are .npy paths; `out` and `stats` belong
- * to the tool; everything else is passed to the operation as a parameter. */
+ *   vkattn run linear q=q.npy k=k.npy v=v.npy causal=1 decode=1 chunk=1 out=o.npy
+ * Keys that name one of the operation's inputs are .npy paths; `out`, `stats` and
+ * `chunk` belong to the tool; everything else is passed to the operation as a parameter.
+ * With decode=1 the tool feeds the sequence to a decoding plan `chunk` tokens per run
+ * (default 1), the state carried across runs, and writes every step's output. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -10,7 +13,8 @@
 typedef struct run_args {
     const char *scheme;
     const char *out_path;
-    bool stats;
+    bool stats, decode;
+    uint32_t chunk; /* decode=1: tokens per run */
     vka_op_desc op;
     uint32_t input_count, param_count;
     const char *input_paths[VKA_MAX_OP_INPUTS];
@@ -36,7 +40,13 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
             a->out_path = value;
         else if (strcmp(key, "stats") == 0)
             a->stats = strcmp(value, "0") != 0;
-        else if (is_role(info, key)) {
+        else if (strcmp(key, "chunk") == 0) {
+            char *end;
+            unsigned long chunk = strtoul(value, &end, 10);
+            if (*end || chunk == 0 || chunk > 1u << 20)
+                return cli_fail("chunk=%s: want a token count in 1..1048576", value);
+            a->chunk = (uint32_t)chunk;
+        } else if (is_role(info, key)) {
             if (a->input_count == VKA_MAX_OP_INPUTS)
                 return cli_fail("too many inputs");
             a->op.inputs[a->input_count].role = key;
@@ -45,24 +55,65 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
             if (a->param_count == VKA_MAX_OP_PARAMS)
                 return cli_fail("too many parameters");
             a->op.params[a->param_count++] = (vka_op_param){key, value};
+            if (strcmp(key, "decode") == 0)
+                a->decode = strcmp(value, "0") != 0;
         }
     }
     return 0;
 }
 
-static int load_inputs(vka_context *ctx, vka_graph *g, run_args *a)
+static bool is_sequence_role(const char *role)
+{
+    return strcmp(role, "q") == 0 || strcmp(role, "k") == 0 || strcmp(role, "v") == 0;
+}
+
+static int load_inputs(vka_context *ctx, run_args *a)
 {
     for (uint32_t i = 0; i < a->input_count; i++) {
         vka_result r = vka_npy_load(ctx, a->input_paths[i], &a->inputs[i]);
         if (r != VKA_SUCCESS)
             return cli_fail_result(ctx, r, "reading input");
+    }
+    return 0;
+}
+
+/* The graph's inputs as loaded; when decoding, q, k and v carry `tokens` tokens. */
+static int declare_inputs(vka_context *ctx, vka_graph *g, run_args *a, uint32_t tokens)
+{
+    for (uint32_t i = 0; i < a->input_count; i++) {
         vka_tensor_desc desc = {.name = a->op.inputs[i].role, .dtype = a->inputs[i].dtype, .rank = a->inputs[i].rank};
         memcpy(desc.dims, a->inputs[i].dims, sizeof desc.dims);
-        r = vka_graph_input(g, &desc, &a->op.inputs[i].tensor);
+        if (tokens && desc.rank == 4 && is_sequence_role(desc.name))
+            desc.dims[2] = tokens;
+        vka_result r = vka_graph_input(g, &desc, &a->op.inputs[i].tensor);
         if (r != VKA_SUCCESS)
             return cli_fail_result(ctx, r, "building the graph");
     }
     return 0;
+}
+
+/* Graph and plan of the operation; tokens as in declare_inputs. */
+static int build_plan(vka_context *ctx, run_args *a, uint32_t tokens, vka_graph **g, vka_plan **plan, vka_tensor *out)
+{
+    vka_result r = vka_graph_create(ctx, g);
+    if (r != VKA_SUCCESS)
+        return cli_fail_result(ctx, r, "creating a graph");
+    int status = declare_inputs(ctx, *g, a, tokens);
+    if (!status && (r = vka_graph_op(*g, &a->op, out)) != VKA_SUCCESS)
+        status = cli_fail_result(ctx, r, a->scheme);
+    if (!status && (r = vka_graph_output(*g, "out", *out)) != VKA_SUCCESS)
+        status = cli_fail_result(ctx, r, "building the graph");
+    if (!status && (r = vka_plan_create(*g, &(vka_plan_desc){0}, plan)) != VKA_SUCCESS)
+        status = cli_fail_result(ctx, r, "planning");
+    return status;
+}
+
+static size_t tensor_bytes(const vka_tensor_desc *desc)
+{
+    size_t bytes = 4;
+    for (uint32_t i = 0; i < desc->rank; i++)
+        bytes *= desc->dims[i];
+    return bytes;
 }
 
 /* The distinct kernels the plan uses, as "name.variant+...". */
@@ -107,21 +158,20 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
     printf("]}\n");
 }
 
+static int save_output(vka_context *ctx, const run_args *a, const vka_tensor_desc *desc, const void *host)
+{
+    vka_result r = vka_npy_save(ctx, a->out_path, desc->dtype, desc->rank, desc->dims, host);
+    return r == VKA_SUCCESS ? 0 : cli_fail_result(ctx, r, "writing the output");
+}
+
+/* The whole operation in one run. */
 static int execute(vka_context *ctx, run_args *a)
 {
-    vka_graph *g;
+    vka_graph *g = NULL;
     vka_plan *plan = NULL;
     vka_tensor out;
-    vka_result r = vka_graph_create(ctx, &g);
-    if (r != VKA_SUCCESS)
-        return cli_fail_result(ctx, r, "creating a graph");
-    int status = load_inputs(ctx, g, a);
-    if (!status && (r = vka_graph_op(g, &a->op, &out)) != VKA_SUCCESS)
-        status = cli_fail_result(ctx, r, a->scheme);
-    if (!status && (r = vka_graph_output(g, "out", out)) != VKA_SUCCESS)
-        status = cli_fail_result(ctx, r, "building the graph");
-    if (!status && (r = vka_plan_create(g, &(vka_plan_desc){0}, &plan)) != VKA_SUCCESS)
-        status = cli_fail_result(ctx, r, "planning");
+    vka_result r;
+    int status = build_plan(ctx, a, 0, &g, &plan, &out);
     for (uint32_t i = 0; !status && i < a->input_count; i++)
         if ((r = vka_plan_write(plan, a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes)) != VKA_SUCCESS)
             status = cli_fail_result(ctx, r, "writing input");
@@ -130,20 +180,153 @@ static int execute(vka_context *ctx, run_args *a)
     if (!status && a->out_path) {
         vka_tensor_desc desc;
         vka_graph_tensor_desc(g, out, &desc);
-        size_t bytes = 4;
-        for (uint32_t i = 0; i < desc.rank; i++)
-            bytes *= desc.dims[i];
-        void *host = malloc(bytes);
+        void *host = malloc(tensor_bytes(&desc));
         if (!host)
             status = cli_fail("out of host memory");
-        else if ((r = vka_plan_read(plan, "out", host, bytes)) != VKA_SUCCESS)
+        else if ((r = vka_plan_read(plan, "out", host, tensor_bytes(&desc))) != VKA_SUCCESS)
             status = cli_fail_result(ctx, r, "reading the output");
-        else if ((r = vka_npy_save(ctx, a->out_path, desc.dtype, desc.rank, desc.dims, host)) != VKA_SUCCESS)
-            status = cli_fail_result(ctx, r, "writing the output");
+        else
+            status = save_output(ctx, a, &desc, host);
         free(host);
     }
     if (!status && a->stats)
         print_stats(ctx, plan, a->scheme);
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    return status;
+}
+
+/* ------------------------------------------------------------------ decoding */
+
+/* Moves tokens [t0, t0 + n) of every [batch, head] between a whole sequence
+ * ([slices, total, width]) and a chunk ([slices, n, width]). */
+static void copy_tokens(float *seq, float *chunk, uint32_t slices, uint32_t total, uint32_t width, uint32_t t0,
+                        uint32_t n, bool to_chunk)
+{
+    for (uint32_t s = 0; s < slices; s++) {
+        float *a = seq + ((size_t)s * total + t0) * width, *b = chunk + (size_t)s * n * width;
+        memcpy(to_chunk ? b : a, to_chunk ? a : b, (size_t)n * width * sizeof(float));
+    }
+}
+
+/* The sequence length the q, k and v files share, or 0 after saying why not. */
+static uint32_t sequence_length(const run_args *a)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < a->input_count; i++) {
+        if (!is_sequence_role(a->op.inputs[i].role))
+            continue;
+        const vka_npy *x = &a->inputs[i];
+        if (x->rank != 4 || x->dtype != VKA_DTYPE_F32) {
+            cli_fail("decode=1: %s must be float32 [B, H, N, D]", a->op.inputs[i].role);
+            return 0;
+        }
+        if (n && x->dims[2] != n) {
+            cli_fail("decode=1: q, k and v must carry the same tokens; %s has %u, another has %u", a->op.inputs[i].role,
+                     x->dims[2], n);
+            return 0;
+        }
+        n = x->dims[2];
+    }
+    if (!n)
+        cli_fail("decode=1 needs q, k and v");
+    return n;
+}
+
+typedef struct decode_run {
+    uint32_t total, chunk, slices;
+    float *chunk_in[VKA_MAX_OP_INPUTS], *chunk_out, *whole_out;
+    size_t out_width;
+    double gpu_ms_sum, gpu_ms_first, gpu_ms_last;
+} decode_run;
+
+/* One run: the chunk of tokens starting at t0 in, its outputs out. */
+static int decode_step(vka_context *ctx, run_args *a, vka_plan *plan, decode_run *d, uint32_t t0)
+{
+    vka_result r;
+    for (uint32_t i = 0; i < a->input_count; i++) {
+        vka_npy *x = &a->inputs[i];
+        const void *data = x->data;
+        size_t bytes = x->bytes;
+        if (d->chunk_in[i]) {
+            copy_tokens(x->data, d->chunk_in[i], d->slices, d->total, x->dims[3], t0, d->chunk, true);
+            data = d->chunk_in[i];
+            bytes = (size_t)d->slices * d->chunk * x->dims[3] * sizeof(float);
+        } else if (t0 > 0) {
+            continue; /* other inputs (a projection) were written once */
+        }
+        if ((r = vka_plan_write(plan, a->op.inputs[i].role, data, bytes)) != VKA_SUCCESS)
+            return cli_fail_result(ctx, r, "writing input");
+    }
+    if ((r = vka_plan_run(plan)) != VKA_SUCCESS)
+        return cli_fail_result(ctx, r, "running");
+    size_t out_bytes = (size_t)d->slices * d->chunk * d->out_width * sizeof(float);
+    if ((r = vka_plan_read(plan, "out", d->chunk_out, out_bytes)) != VKA_SUCCESS)
+        return cli_fail_result(ctx, r, "reading the output");
+    copy_tokens(d->whole_out, d->chunk_out, d->slices, d->total, (uint32_t)d->out_width, t0, d->chunk, false);
+    vka_plan_stats s;
+    vka_plan_stats_get(plan, &s);
+    d->gpu_ms_sum += s.last_run_gpu_ms;
+    d->gpu_ms_last = s.last_run_gpu_ms;
+    if (t0 == 0)
+        d->gpu_ms_first = s.last_run_gpu_ms;
+    return 0;
+}
+
+static void print_decode_stats(vka_context *ctx, const vka_plan *plan, const run_args *a, const decode_run *d)
+{
+    vka_plan_stats s;
+    vka_plan_stats_get(plan, &s);
+    vka_device_info info;
+    vka_context_device_info(ctx, &info);
+    uint32_t steps = d->total / d->chunk;
+    printf("{\"scheme\":");
+    cli_json_string(stdout, a->scheme);
+    printf(",\"decode\":true,\"tokens\":%u,\"chunk\":%u,\"steps\":%u,\"peak_device_bytes\":%llu,"
+           "\"state_bytes\":%llu,\"dispatches_per_step\":%u,\"gpu_ms_per_step\":%.4f,\"gpu_ms_first_step\":%.4f,"
+           "\"gpu_ms_last_step\":%.4f,\"plan_ms\":%.3f,\"device\":",
+           d->total, d->chunk, steps, (unsigned long long)s.peak_device_bytes, (unsigned long long)s.state_bytes,
+           s.dispatch_count, d->gpu_ms_sum / steps, d->gpu_ms_first, d->gpu_ms_last, s.plan_ms);
+    cli_json_string(stdout, info.name);
+    printf("}\n");
+}
+
+/* The sequence through a decoding plan, `chunk` tokens per run. */
+static int execute_decode(vka_context *ctx, run_args *a)
+{
+    decode_run d = {.chunk = a->chunk ? a->chunk : 1};
+    if (!(d.total = sequence_length(a)))
+        return 1;
+    if (d.total % d.chunk)
+        return cli_fail("decode=1: chunk=%u must divide the %u tokens of the sequence", d.chunk, d.total);
+    vka_graph *g = NULL;
+    vka_plan *plan = NULL;
+    vka_tensor out;
+    int status = build_plan(ctx, a, d.chunk, &g, &plan, &out);
+    vka_tensor_desc desc = {0};
+    if (!status) {
+        vka_graph_tensor_desc(g, out, &desc);
+        d.slices = desc.dims[0] * desc.dims[1];
+        d.out_width = desc.dims[3];
+        d.chunk_out = malloc(tensor_bytes(&desc));
+        d.whole_out = malloc(tensor_bytes(&desc) / d.chunk * d.total);
+        status = d.chunk_out && d.whole_out ? 0 : cli_fail("out of host memory");
+    }
+    for (uint32_t i = 0; !status && i < a->input_count; i++)
+        if (is_sequence_role(a->op.inputs[i].role) && !(d.chunk_in[i] = malloc(a->inputs[i].bytes / d.total * d.chunk)))
+            status = cli_fail("out of host memory");
+    for (uint32_t t0 = 0; !status && t0 < d.total; t0 += d.chunk)
+        status = decode_step(ctx, a, plan, &d, t0);
+    if (!status && a->out_path) {
+        desc.dims[2] = d.total;
+        status = save_output(ctx, a, &desc, d.whole_out);
+    }
+    if (!status && a->stats)
+        print_decode_stats(ctx, plan, a, &d);
+    for (uint32_t i = 0; i < a->input_count; i++)
+        free(d.chunk_in[i]);
+    free(d.chunk_out);
+    free(d.whole_out);
     vka_plan_destroy(plan);
     vka_graph_destroy(g);
     return status;
@@ -160,11 +343,15 @@ int cmd_run(int argc, char **argv)
     int status = parse_args(argc, argv, &info, &a);
     if (status)
         return status;
+    if (a.chunk && !a.decode)
+        return cli_fail("chunk=%u applies to decoding: add decode=1 (and causal=1)", a.chunk);
     vka_context *ctx;
     vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
     if (r != VKA_SUCCESS)
         return cli_fail_result(NULL, r, "creating a context");
-    status = execute(ctx, &a);
+    status = load_inputs(ctx, &a);
+    if (!status)
+        status = a.decode ? execute_decode(ctx, &a) : execute(ctx, &a);
     if (!status && vka_context_validation_message_count(ctx))
         status = cli_fail("validation: %s", vka_context_first_validation_message(ctx));
     for (uint32_t i = 0; i < a.input_count; i++)

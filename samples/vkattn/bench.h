@@ -1,0 +1,76 @@
+/* Shared pieces of `vkattn bench`: the case/row vocabulary, measuring one case (plan,
+ * warm-up, timed runs, error against the reference), the table, and the modes built on
+ * them (the default sweep in cmd_bench.c, --sweep in bench_sweep.c, --quality in
+ * bench_quality.c). */
+#ifndef VKATTN_BENCH_H
+#define VKATTN_BENCH_H
+
+#include "cli.h"
+
+#define BENCH_MAX_PARAMS 6
+#define BENCH_MAX_SIZES 16
+
+typedef struct bench_case {
+    const char *scheme;
+    const char *kernel; /* the op's `kernel` parameter (softmax kernel, performer feature kind); NULL: default */
+    uint32_t batch, heads, nq, nk, d;
+    bool causal;
+    vka_op_param extra[BENCH_MAX_PARAMS]; /* more parameters, ending at the first without a key */
+    float input_sigma;                    /* standard deviation of q and k; 0: 1 */
+    uint64_t input_seed;                  /* 0: from the shape */
+} bench_case;
+
+typedef struct bench_row {
+    bench_case c;
+    bool ran;
+    int reps;
+    double median_gpu_ms, min_gpu_ms, median_wall_ms;
+    double gflops; /* per second, at the median */
+    double flops;
+    double peak_mib;
+    uint32_t dispatches;
+    double plan_ms, pipeline_ms;
+    double first_run_ms;  /* the warm-up run, wall: includes a lazy driver's shader compilation */
+    double max_abs_error; /* NaN if not checked */
+    char note[160];
+} bench_row;
+
+typedef struct bench_options {
+    bool quick, no_check, memory_only;
+    const char *only_scheme, *only_kernel;
+    const char *json_path, *csv_path, *plot_path;
+    uint32_t sizes[BENCH_MAX_SIZES], size_count;
+    uint32_t heads, head_dim, batch;
+    int causal; /* -1: the mode's choice */
+    int min_reps, max_reps;
+    double seconds;     /* measured time to aim for per case */
+    const char *sweep;  /* --sweep: comma-separated schemes, NULL: not sweeping */
+    uint32_t run_limit; /* --sweep: softmax runs up to this N, memory only above */
+    bool quality;       /* --quality */
+    uint32_t seeds;     /* --quality: projections averaged per point */
+} bench_options;
+
+/* Measures one case: plans it (memory only if o->memory_only or memory_only), and
+ * unless memory only, runs it (a warm-up, then until min_reps and o->seconds), reads
+ * the output into *out_copy if given (caller frees), and checks it against the
+ * reference unless o->no_check. On failure the row's note says why. */
+vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_only, bench_row *row, float **out_copy);
+
+/* The case's graph with nq queries: inputs q, k, v, output "out". */
+vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_graph **out);
+
+/* Fills the case's q, k, v (malloc'd; caller frees) as the case says. */
+bool bench_inputs(const bench_case *c, float **q, float **k, float **v);
+
+void bench_print_header(void);
+void bench_print_row(const bench_row *r);
+int bench_write_reports(const bench_options *o, const bench_row *rows, uint32_t n, const vka_device_info *info);
+
+/* The slope of log y against log x by least squares over the points with x >= x_min
+ * and y > 0; NaN with fewer than two such points. */
+double bench_fit_exponent(const double *x, const double *y, uint32_t n, double x_min);
+
+int bench_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info);
+int bench_quality(vka_context *ctx, const bench_options *o, const vka_device_info *info);
+
+#endif

@@ -1,0 +1,361 @@
+/* Measuring one benchmark case, and the table and report files every mode shares. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK_ROWS 64 /* query rows compared against the reference per [batch, head] */
+
+/* ------------------------------------------------------------------ inputs */
+
+typedef struct xorshift {
+    uint64_t state;
+} xorshift;
+
+static double uniform01(xorshift *r)
+{
+    r->state ^= r->state << 13;
+    r->state ^= r->state >> 7;
+    r->state ^= r->state << 17;
+    return ((r->state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+static void fill_normal(xorshift *r, float *x, size_t n, float sigma)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = sigma * (float)(sqrt(-2.0 * log(uniform01(r))) * cos(6.283185307179586 * uniform01(r)));
+}
+
+bool bench_inputs(const bench_case *c, float **q, float **k, float **v)
+{
+    size_t bh = (size_t)c->batch * c->heads;
+    size_t q_count = bh * c->nq * c->d, kv_count = bh * c->nk * c->d;
+    *q = malloc(q_count * sizeof(float));
+    *k = malloc(kv_count * sizeof(float));
+    *v = malloc(kv_count * sizeof(float));
+    if (!*q || !*k || !*v)
+        return false;
+    xorshift r = {c->input_seed ? c->input_seed : 0x9E3779B97F4A7C15ull ^ ((uint64_t)c->nq << 20) ^ c->d};
+    float sigma = c->input_sigma > 0 ? c->input_sigma : 1.0f;
+    fill_normal(&r, *q, q_count, sigma);
+    fill_normal(&r, *k, kv_count, sigma);
+    fill_normal(&r, *v, kv_count, 1.0f);
+    return true;
+}
+
+/* ------------------------------------------------------------------ graphs */
+
+vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_graph **out)
+{
+    vka_graph *g;
+    vka_result r = vka_graph_create(ctx, &g);
+    if (r != VKA_SUCCESS)
+        return r;
+    vka_tensor q = {0}, k = {0}, v = {0}, o = {0};
+    vka_tensor_desc dq = {.name = "q", .rank = 4, .dims = {c->batch, c->heads, nq, c->d}};
+    vka_tensor_desc dk = {.name = "k", .rank = 4, .dims = {c->batch, c->heads, c->nk, c->d}};
+    vka_tensor_desc dv = dk;
+    dv.name = "v";
+    if ((r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
+        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS) {
+        vka_op_desc op = {
+            .op = c->scheme, .inputs = {{"q", q}, {"k", k}, {"v", v}}, .params = {{"causal", c->causal ? "1" : "0"}}};
+        uint32_t p = 1;
+        if (c->kernel)
+            op.params[p++] = (vka_op_param){"kernel", c->kernel};
+        for (uint32_t i = 0; i < BENCH_MAX_PARAMS && c->extra[i].key; i++)
+            op.params[p++] = c->extra[i];
+        r = vka_graph_op(g, &op, &o);
+    }
+    if (r == VKA_SUCCESS)
+        r = vka_graph_output(g, "out", o);
+    if (r != VKA_SUCCESS) {
+        vka_graph_destroy(g);
+        return r;
+    }
+    *out = g;
+    return VKA_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ error check */
+
+/* Copies the last `rows` query rows of every [batch, head] slice. The last rows keep
+ * the bottom-right causal alignment, so a reference over them equals the full one. */
+static void last_rows(const float *x, uint32_t slices, uint32_t n, uint32_t rows, uint32_t width, float *out)
+{
+    for (uint32_t s = 0; s < slices; s++)
+        memcpy(out + (size_t)s * rows * width, x + ((size_t)s * n + (n - rows)) * width,
+               (size_t)rows * width * sizeof(float));
+}
+
+/* The largest |GPU − reference| over the checked rows. */
+static vka_result check_error(vka_context *ctx, const bench_case *c, const float *q, const float *k, const float *v,
+                              const float *gpu_out, double *max_error)
+{
+    uint32_t rows = c->nq < CHECK_ROWS ? c->nq : CHECK_ROWS;
+    uint32_t slices = c->batch * c->heads;
+    size_t sub_bytes = (size_t)slices * rows * c->d * sizeof(float);
+    size_t kv_bytes = (size_t)slices * c->nk * c->d * sizeof(float);
+    float *q_sub = malloc(sub_bytes), *gpu_sub = malloc(sub_bytes), *ref = malloc(sub_bytes);
+    vka_graph *g = NULL;
+    vka_result r = q_sub && gpu_sub && ref ? bench_graph(ctx, c, rows, &g) : VKA_ERROR_OUT_OF_HOST_MEMORY;
+    if (r == VKA_SUCCESS) {
+        last_rows(q, slices, c->nq, rows, c->d, q_sub);
+        last_rows(gpu_out, slices, c->nq, rows, c->d, gpu_sub);
+        vka_host_tensor in[] = {{"q", q_sub, sub_bytes}, {"k", (void *)k, kv_bytes}, {"v", (void *)v, kv_bytes}};
+        vka_host_tensor out[] = {{"out", ref, sub_bytes}};
+        r = vka_graph_reference(g, in, 3, out, 1);
+    }
+    if (r == VKA_SUCCESS) {
+        double worst = 0;
+        for (size_t i = 0; i < sub_bytes / sizeof(float); i++) {
+            double e = fabs((double)gpu_sub[i] - ref[i]);
+            if (!(e <= worst)) /* NaN propagates */
+                worst = e;
+        }
+        *max_error = worst;
+    }
+    vka_graph_destroy(g);
+    free(q_sub);
+    free(gpu_sub);
+    free(ref);
+    return r;
+}
+
+/* ------------------------------------------------------------------ timing */
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, compare_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static vka_result time_runs(vka_plan *plan, const bench_options *o, bench_row *row)
+{
+    double gpu[256], wall[256];
+    vka_result r = vka_plan_run(plan); /* warm-up: the first dispatch of a pipeline pays its JIT */
+    vka_plan_stats first;
+    vka_plan_stats_get(plan, &first);
+    row->first_run_ms = first.last_run_wall_ms;
+    int n = 0;
+    double spent = 0;
+    while (r == VKA_SUCCESS && n < o->max_reps && (n < o->min_reps || spent < o->seconds * 1e3)) {
+        r = vka_plan_run(plan);
+        vka_plan_stats s;
+        vka_plan_stats_get(plan, &s);
+        gpu[n] = s.last_run_gpu_ms >= 0 ? s.last_run_gpu_ms : s.last_run_wall_ms;
+        wall[n] = s.last_run_wall_ms;
+        spent += wall[n++];
+    }
+    if (r != VKA_SUCCESS)
+        return r;
+    row->reps = n;
+    row->min_gpu_ms = gpu[0];
+    for (int i = 1; i < n; i++)
+        row->min_gpu_ms = gpu[i] < row->min_gpu_ms ? gpu[i] : row->min_gpu_ms;
+    row->median_gpu_ms = median(gpu, n);
+    row->median_wall_ms = median(wall, n);
+    row->gflops = row->flops / (row->median_gpu_ms * 1e6);
+    return VKA_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ one case */
+
+static void record_plan_stats(const vka_plan *plan, bench_row *row)
+{
+    vka_plan_stats s;
+    vka_plan_stats_get(plan, &s);
+    row->peak_mib = s.peak_device_bytes / (1024.0 * 1024.0);
+    row->dispatches = s.dispatch_count;
+    row->plan_ms = s.plan_ms;
+    row->pipeline_ms = s.pipeline_create_ms;
+}
+
+static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *plan, bench_row *row, float **out_copy)
+{
+    const bench_case *c = &row->c;
+    float *q = NULL, *k = NULL, *v = NULL, *out = NULL;
+    size_t q_bytes = (size_t)c->batch * c->heads * c->nq * c->d * sizeof(float);
+    size_t kv_bytes = (size_t)c->batch * c->heads * c->nk * c->d * sizeof(float);
+    vka_result r = bench_inputs(c, &q, &k, &v) && (out = malloc(q_bytes)) ? VKA_SUCCESS : VKA_ERROR_OUT_OF_HOST_MEMORY;
+    if (r == VKA_SUCCESS && (r = vka_plan_write(plan, "q", q, q_bytes)) == VKA_SUCCESS &&
+        (r = vka_plan_write(plan, "k", k, kv_bytes)) == VKA_SUCCESS)
+        r = vka_plan_write(plan, "v", v, kv_bytes);
+    if (r == VKA_SUCCESS)
+        r = time_runs(plan, o, row);
+    if (r == VKA_SUCCESS)
+        r = vka_plan_read(plan, "out", out, q_bytes);
+    row->ran = r == VKA_SUCCESS;
+    if (r == VKA_SUCCESS && !o->no_check)
+        r = check_error(ctx, c, q, k, v, out, &row->max_abs_error);
+    if (r == VKA_SUCCESS && out_copy) {
+        *out_copy = out;
+        out = NULL;
+    }
+    free(q);
+    free(k);
+    free(v);
+    free(out);
+    return r;
+}
+
+vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_only, bench_row *row, float **out_copy)
+{
+    vka_graph *g = NULL;
+    vka_plan *plan = NULL;
+    memory_only = memory_only || o->memory_only;
+    vka_result r = bench_graph(ctx, &row->c, row->c.nq, &g);
+    if (r == VKA_SUCCESS) {
+        row->flops = vka_graph_flops(g);
+        r = vka_plan_create(g, &(vka_plan_desc){.memory_only = memory_only}, &plan);
+    }
+    if (r == VKA_SUCCESS) {
+        record_plan_stats(plan, row);
+        if (!memory_only)
+            r = run_case(ctx, o, plan, row, out_copy);
+    }
+    if (r != VKA_SUCCESS)
+        snprintf(row->note, sizeof row->note, "failed: %s", vka_last_error(ctx));
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    return r;
+}
+
+/* ------------------------------------------------------------------ exponents */
+
+double bench_fit_exponent(const double *x, const double *y, uint32_t n, double x_min)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (x[i] < x_min || !(y[i] > 0))
+            continue;
+        double lx = log(x[i]), ly = log(y[i]);
+        sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly, m++;
+    }
+    double denominator = m * sxx - sx * sx;
+    return m < 2 || denominator <= 0 ? NAN : (m * sxy - sx * sy) / denominator;
+}
+
+/* ------------------------------------------------------------------ the table */
+
+void bench_print_header(void)
+{
+    printf("%-9s %-13s %2s %3s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s %9s\n", "scheme", "kernel", "B", "H", "Nq",
+           "Nk", "D", "causal", "gpu_ms(med)", "GFLOP/s", "peak_MiB", "disp", "max_err", "plan_ms", "1st_ms");
+}
+
+void bench_print_row(const bench_row *r)
+{
+    const bench_case *c = &r->c;
+    printf("%-9s %-13s %2u %3u %6u %6u %4u %6s ", c->scheme, c->kernel ? c->kernel : "-", c->batch, c->heads, c->nq,
+           c->nk, c->d, c->causal ? "yes" : "no");
+    if (r->ran)
+        printf("%11.3f %9.3f ", r->median_gpu_ms, r->gflops);
+    else
+        printf("%11s %9s ", "-", "-");
+    printf("%10.2f %5u ", r->peak_mib, r->dispatches);
+    if (r->ran && !isnan(r->max_abs_error))
+        printf("%10.2e ", r->max_abs_error);
+    else
+        printf("%10s ", "-");
+    printf("%9.1f ", r->plan_ms);
+    if (r->ran)
+        printf("%9.1f", r->first_run_ms);
+    else
+        printf("%9s", "-");
+    printf("%s%s\n", r->note[0] ? "  " : "", r->note);
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ report files */
+
+static void write_params_json(FILE *f, const bench_case *c)
+{
+    fputc('{', f);
+    for (uint32_t i = 0; i < BENCH_MAX_PARAMS && c->extra[i].key; i++) {
+        fprintf(f, "%s", i ? "," : "");
+        cli_json_string(f, c->extra[i].key);
+        fputc(':', f);
+        cli_json_string(f, c->extra[i].value);
+    }
+    fputc('}', f);
+}
+
+static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_device_info *info)
+{
+    fprintf(f, "[\n");
+    for (uint32_t i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        const bench_case *c = &r->c;
+        fprintf(f,
+                "  {\"scheme\":\"%s\",\"kernel\":\"%s\",\"batch\":%u,\"heads\":%u,\"nq\":%u,\"nk\":%u,\"d\":%u,"
+                "\"causal\":%s,\"params\":",
+                c->scheme, c->kernel ? c->kernel : "", c->batch, c->heads, c->nq, c->nk, c->d,
+                c->causal ? "true" : "false");
+        write_params_json(f, c);
+        fprintf(f,
+                ",\"ran\":%s,\"reps\":%d,\"median_gpu_ms\":%.6f,\"median_wall_ms\":%.6f,"
+                "\"gflops\":%.6f,\"flops\":%.0f,\"peak_device_bytes_mib\":%.6f,\"dispatches\":%u,"
+                "\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"first_run_ms\":%.3f,\"max_abs_error\":",
+                r->ran ? "true" : "false", r->reps, r->median_gpu_ms, r->median_wall_ms, r->gflops, r->flops,
+                r->peak_mib, r->dispatches, r->plan_ms, r->pipeline_ms, r->first_run_ms);
+        if (r->ran && !isnan(r->max_abs_error) && !isinf(r->max_abs_error))
+            fprintf(f, "%.6e", r->max_abs_error);
+        else
+            fprintf(f, "null");
+        fprintf(f, ",\"device\":{\"name\":");
+        cli_json_string(f, info->name);
+        fprintf(f, ",\"driver\":");
+        cli_json_string(f, info->driver);
+        fprintf(f,
+                ",\"api_version\":\"%u.%u.%u\",\"subgroup_size\":%u,\"shared_memory_bytes\":%u,"
+                "\"fp16_storage\":%s,\"fp16_arithmetic\":%s,\"limits\":\"%s\",\"kernel_class\":\"%s\"}}%s\n",
+                info->api_version >> 22, (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff,
+                info->subgroup_size, info->limits.max_shared_memory_bytes,
+                info->storage_buffer_16bit ? "true" : "false", info->shader_float16 ? "true" : "false",
+                info->limits_profile, info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu" : "gpu", i + 1 < n ? "," : "");
+    }
+    fprintf(f, "]\n");
+}
+
+static void write_csv(FILE *f, const bench_row *rows, uint32_t n, const vka_device_info *info)
+{
+    fprintf(f, "scheme,kernel,batch,heads,nq,nk,d,causal,ran,reps,median_gpu_ms,gflops,peak_device_mib,dispatches,"
+               "max_abs_error,plan_ms,pipeline_create_ms,device,driver,api_version,subgroup_size,shared_memory_bytes,"
+               "fp16_storage,fp16_arithmetic,limits\n");
+    for (uint32_t i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        const bench_case *c = &r->c;
+        fprintf(
+            f, "%s,%s,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%d,%s\n",
+            c->scheme, c->kernel ? c->kernel : "", c->batch, c->heads, c->nq, c->nk, c->d, c->causal, r->ran, r->reps,
+            r->median_gpu_ms, r->gflops, r->peak_mib, r->dispatches, r->max_abs_error, r->plan_ms, r->pipeline_ms,
+            info->name, info->driver, info->api_version >> 22, (info->api_version >> 12) & 0x3ff,
+            info->api_version & 0xfff, info->subgroup_size, info->limits.max_shared_memory_bytes,
+            info->storage_buffer_16bit, info->shader_float16, info->limits_profile);
+    }
+}
+
+int bench_write_reports(const bench_options *o, const bench_row *rows, uint32_t n, const vka_device_info *info)
+{
+    const char *paths[2] = {o->json_path, o->csv_path};
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i])
+            continue;
+        FILE *f = fopen(paths[i], "w");
+        if (!f)
+            return cli_fail("cannot write %s", paths[i]);
+        (i == 0 ? write_json : write_csv)(f, rows, n, info);
+        if (fclose(f) != 0)
+            return cli_fail("cannot write %s", paths[i]);
+    }
+    return 0;
+}
