@@ -351,11 +351,16 @@ VKA_API vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, 
 
 /* A Performer projection W (features × head_dim, row-major) from seed: orthogonal
  * Gaussian blocks of head_dim rows (QR of a Gaussian matrix) with rows rescaled by
- * χ-distributed norms, or iid Gaussian rows. The same seed gives the same matrix. To
- * redraw during training, give the `performer` op a `projection` input and write a new
- * matrix from a new seed with vka_plan_write before the next run. */
+ * χ-distributed norms, or iid Gaussian rows. The same seed gives the same matrix. */
 VKA_API vka_result vka_random_projection(uint64_t seed, uint32_t features, uint32_t head_dim, bool orthogonal,
                                          float *out);
+
+/* Training-style redraw: every projection the plan generated from a `seed` parameter is
+ * drawn again — the i-th (in graph order) from seed + i, as vka_random_projection would
+ * draw it — and uploaded; later runs use the new matrices. NOT_FOUND if the plan
+ * generated none (an op given a `projection` input takes new matrices through
+ * vka_plan_write instead). */
+VKA_API vka_result vka_plan_redraw(vka_plan *plan, uint64_t seed);
 
 /* ---------------------------------------------------------------- .npy files */
 

@@ -404,6 +404,16 @@ static int run_cli(const char *args, const char *err_path)
     return system(command);
 }
 
+/* The start of a file as a string ("" if it cannot be read). */
+static void read_text(const char *path, char *text, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t used = f ? fread(text, 1, size - 1, f) : 0;
+    text[used] = '\0';
+    if (f)
+        fclose(f);
+}
+
 static void cli_decode_matches_batch(void)
 {
     if (!have_contexts())
@@ -455,13 +465,8 @@ static void cli_decode_matches_batch(void)
         snprintf(args, sizeof args, "run %s q=%s k=%s v=%s causal=1 decode=1 chunk=7 out=%s", c->scheme, path[0],
                  path[1], path[2], out_path);
         CHECK_MSG(run_cli(args, err_path) != 0, "chunk=7 over %u tokens was accepted", c->nq);
-        FILE *f = fopen(err_path, "r");
-        char message[512] = "";
-        if (f) {
-            size_t used = fread(message, 1, sizeof message - 1, f);
-            message[used] = '\0';
-            fclose(f);
-        }
+        char message[512];
+        read_text(err_path, message, sizeof message);
         CHECK_MSG(strstr(message, "chunk=7 must divide"), "unclear message for a bad chunk: '%s'", message);
         attn_data_free(&data);
         for (int r = 0; r < 3; r++)
@@ -470,6 +475,63 @@ static void cli_decode_matches_batch(void)
         remove(err_path);
     }
     rmdir(dir);
+}
+
+/* ------------------------------------------------------------------ memory in N */
+
+/* Peak device bytes of planned (not run) kernel attention grow linearly in N: the
+ * least-squares exponent over N = 1k … 32k is within [0.95, 1.05]. */
+static void peak_bytes_grow_linearly(void)
+{
+    if (!have_contexts())
+        return;
+    static const uint32_t sizes[] = {1024, 4096, 16384, 32768};
+    vka_op_param performer[] = {{"features", "256"}, {0}};
+    for (int scheme = 0; scheme < 2; scheme++)
+        for (int causal = 0; causal < 2; causal++) {
+            double sx = 0, sy = 0, sxx = 0, sxy = 0;
+            for (int i = 0; i < 4; i++) {
+                attn_case c = {.scheme = scheme ? "performer" : "linear",
+                               .params = scheme ? performer : NULL,
+                               .batch = 1,
+                               .heads = 8,
+                               .nq = sizes[i],
+                               .nk = sizes[i],
+                               .d = 64,
+                               .causal = causal};
+                vka_graph *g = attn_graph(contexts[0], &c);
+                vka_plan *plan = NULL;
+                vka_plan_stats stats = {0};
+                if (g)
+                    CHECK_OK(contexts[0], vka_plan_create(g, &(vka_plan_desc){.memory_only = true}, &plan));
+                if (plan)
+                    vka_plan_stats_get(plan, &stats);
+                vka_plan_destroy(plan);
+                vka_graph_destroy(g);
+                double x = log((double)sizes[i]), y = log((double)stats.peak_device_bytes + 1);
+                sx += x, sy += y, sxx += x * x, sxy += x * y;
+            }
+            double slope = (4 * sxy - sx * sy) / (4 * sxx - sx * sx);
+            CHECK_MSG(slope >= 0.95 && slope <= 1.05, "%s causal=%d: peak bytes grow as N^%.3f",
+                      scheme ? "performer" : "linear", causal, slope);
+        }
+}
+
+/* The benchmark's sweep and its SVG figure, planned only (no shader compiles). */
+static void bench_sweep_draws_a_plot(void)
+{
+    char svg[64], err[64], args[512];
+    snprintf(svg, sizeof svg, "/tmp/vkattn_sweep_%d.svg", (int)getpid());
+    snprintf(err, sizeof err, "/tmp/vkattn_sweep_%d.txt", (int)getpid());
+    snprintf(args, sizeof args, "bench --sweep linear,performer --memory-only --n 1024,2048,4096 --plot %s", svg);
+    CHECK_MSG(run_cli(args, err) == 0, "vkattn %s failed", args);
+    static char text[65536];
+    read_text(svg, text, sizeof text);
+    const char *const needles[] = {"<svg", "<polyline", "linear causal", "performer", "softmax flash", "</svg>", NULL};
+    CHECK_MSG(test_contains_all(text, needles), "the sweep's SVG lacks its series");
+    CHECK_MSG(run_cli("bench --plot x.svg", err) != 0, "--plot without --sweep or --quality was accepted");
+    remove(svg);
+    remove(err);
 }
 
 /* ------------------------------------------------------------------ projections */
@@ -567,7 +629,26 @@ static void projection_input_and_redraw(void)
         CHECK_OK(ctx, vka_plan_run(plan));
         vka_plan_read(plan, "given", c, sizeof c);
         CHECK_MSG(memcmp(b, c, sizeof b) != 0, "a redrawn projection left the output unchanged");
+        /* The explicit redraw: the generated projection drawn again from seed 10 now
+         * equals the given one drawn from 10. */
+        CHECK_OK(ctx, vka_plan_redraw(plan, 10));
+        CHECK_OK(ctx, vka_plan_run(plan));
+        vka_plan_read(plan, "generated", a, sizeof a);
+        CHECK_MSG(memcmp(a, c, sizeof a) == 0, "vka_plan_redraw(10) differs from a projection drawn from seed 10");
     }
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    /* A plan that draws nothing says so. */
+    attn_case lin = {.scheme = "linear", .batch = 1, .heads = 1, .nq = 4, .nk = 4, .d = 8};
+    g = attn_graph(ctx, &lin);
+    plan = NULL;
+    if (g)
+        CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+    if (plan) {
+        CHECK(vka_plan_redraw(plan, 1) == VKA_ERROR_NOT_FOUND);
+        CHECK_MSG(strstr(vka_last_error(ctx), "draws no constant"), "unclear message: %s", vka_last_error(ctx));
+    }
+    CHECK(vka_plan_redraw(NULL, 1) == VKA_ERROR_INVALID_ARGUMENT);
     vka_plan_destroy(plan);
     vka_graph_destroy(g);
     validation_quiet();
@@ -649,6 +730,8 @@ int main(int argc, char **argv)
         {"decoding_in_chunks_matches_batch", decoding_in_chunks_matches_batch},
         {"decode_state_save_reset_restore", decode_state_save_reset_restore},
         {"cli_decode_matches_batch", cli_decode_matches_batch},
+        {"peak_bytes_grow_linearly", peak_bytes_grow_linearly},
+        {"bench_sweep_draws_a_plot", bench_sweep_draws_a_plot},
         {"projection_rows_are_orthogonal_within_blocks", projection_rows_are_orthogonal_within_blocks},
         {"projection_input_and_redraw", projection_input_and_redraw},
         {"bad_parameters_are_refused", bad_parameters_are_refused},

@@ -40,6 +40,11 @@ vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype 
 /* A tensor with content known now, uploaded once at plan time (data is copied). */
 vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
                               const void *data, uint32_t *out);
+/* A constant drawn by `draw` from a seed (random projections): made now from `seed`, and
+ * drawn again from a new seed by vka_plan_redraw. `args` go to `draw` unchanged. */
+typedef vka_result (*vka_constant_draw)(uint64_t seed, const uint32_t args[4], float *out);
+vka_result vka_lower_drawn_constant(vka_lowering *lw, const char *name, uint32_t rank, const uint32_t *dims,
+                                    vka_constant_draw draw, const uint32_t args[4], uint64_t seed, uint32_t *out);
 /* A tensor that keeps its content across runs (a decoding state), named `name` for
  * vka_plan_read/vka_plan_write; it starts as `initial` (copied) and returns to it on
  * vka_plan_reset_states. */

@@ -206,6 +206,29 @@ vka_result vka_plan_reset_states(vka_plan *plan)
     return vka_plan_initialise(plan, true);
 }
 
+vka_result vka_plan_redraw(vka_plan *plan, uint64_t seed)
+{
+    if (!plan)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_redraw: plan is NULL");
+    uint32_t drawn = 0;
+    for (uint32_t i = 1; i < plan->tensor_count; i++) {
+        vka_plan_tensor *t = &plan->tensors[i];
+        if (!t->draw)
+            continue;
+        /* The i-th drawn constant from seed + i: two operations never share a draw. */
+        vka_result r = t->draw(seed + drawn++, t->draw_args, t->owned_data);
+        if (r == VKA_SUCCESS && !plan->desc.memory_only)
+            r = vka_plan_upload(plan, t, t->owned_data);
+        if (r != VKA_SUCCESS)
+            return r;
+    }
+    if (!drawn)
+        return vka_fail(plan->ctx, VKA_ERROR_NOT_FOUND,
+                        "vka_plan_redraw: the plan draws no constant from a seed (a performer op given a "
+                        "projection input takes new matrices through vka_plan_write)");
+    return VKA_SUCCESS;
+}
+
 vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
 {
     if (!plan || !command_buffer)

@@ -31,6 +31,8 @@ typedef struct vka_plan_tensor {
     uint64_t offset;
     const void *data; /* constants: dense host data */
     void *owned_data;
+    vka_constant_draw draw; /* drawn constants: how to draw them again (vka_plan_redraw) */
+    uint32_t draw_args[4];
     bool int_ranged; /* int32 values written must lie in [int_min, int_max] */
     int32_t int_min, int_max;
     const char *int_range_op;

@@ -151,6 +151,24 @@ vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtyp
     return new_tensor(lw, name, dtype, rank, dims, data, false, out);
 }
 
+vka_result vka_lower_drawn_constant(vka_lowering *lw, const char *name, uint32_t rank, const uint32_t *dims,
+                                    vka_constant_draw draw, const uint32_t args[4], uint64_t seed, uint32_t *out)
+{
+    float *data = malloc(vka_dense_bytes(VKA_DTYPE_F32, rank, dims));
+    if (!data)
+        return vka_fail(lw->plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory drawing %s", name);
+    vka_result r = draw(seed, args, data);
+    if (r == VKA_SUCCESS)
+        r = new_tensor(lw, name, VKA_DTYPE_F32, rank, dims, data, false, out);
+    if (r == VKA_SUCCESS) {
+        vka_plan_tensor *t = &lw->plan->tensors[*out];
+        t->draw = draw;
+        memcpy(t->draw_args, args, sizeof t->draw_args);
+    }
+    free(data);
+    return r;
+}
+
 vka_result vka_lower_state(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
                            const void *initial, uint32_t *out)
 {

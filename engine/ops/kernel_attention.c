@@ -201,7 +201,14 @@ static vka_result kv_len_tensor(vka_lowering *lw, const vka_op_node *node, const
     return r;
 }
 
-/* The projection as given, generated from the seed, or (linear) an unused binding. */
+/* args: features, head dim, orthogonal. */
+static vka_result draw_projection(uint64_t seed, const uint32_t args[4], float *out)
+{
+    return vka_random_projection(seed, args[0], args[1], args[2] != 0, out);
+}
+
+/* The projection as given, generated from the seed (vka_plan_redraw draws it again), or
+ * (linear) an unused binding. */
 static vka_result projection_tensor(vka_lowering *lw, const vka_op_node *node, const kernel_params *p, uint32_t *out)
 {
     if (p->map == MAP_ELU)
@@ -209,14 +216,9 @@ static vka_result projection_tensor(vka_lowering *lw, const vka_op_node *node, c
     *out = vka_lower_input(lw, node, ROLE_PROJECTION);
     if (*out)
         return VKA_SUCCESS;
-    float *w = malloc((size_t)p->projections * p->d * sizeof *w);
-    if (!w)
-        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering performer");
-    vka_result r = vka_random_projection(p->seed, p->projections, p->d, p->orthogonal, w);
-    if (r == VKA_SUCCESS)
-        r = vka_lower_constant(lw, "projection", VKA_DTYPE_F32, 2, (uint32_t[]){p->projections, p->d}, w, out);
-    free(w);
-    return r;
+    const uint32_t args[4] = {p->projections, p->d, p->orthogonal};
+    return vka_lower_drawn_constant(lw, "projection", 2, (uint32_t[]){p->projections, p->d}, draw_projection, args,
+                                    p->seed, out);
 }
 
 static vka_result dispatch_features(vka_lowering *lw, const vka_op_node *node, const kernel_plan *kp)
