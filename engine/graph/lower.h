@@ -18,7 +18,9 @@ typedef struct vka_binding_desc {
     uint32_t tensor; /* a plan tensor id; 0 ends the list */
     vka_access access;
     bool whole; /* the whole tensor for every slice (e.g. kv_len, shared weights);
-                   otherwise slice z of the dispatch sees slice z of the tensor */
+                   otherwise slice z of the dispatch sees slice z + slice_offset of the tensor */
+    uint32_t slice_offset; /* for a tensor with more slices than the dispatch: the first one
+                              it sees (its slices are then aligned so any can start a binding) */
 } vka_binding_desc;
 
 typedef struct vka_dispatch_desc {

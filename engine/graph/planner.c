@@ -193,10 +193,16 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
     int32_t index = (int32_t)plan->dispatch_count;
     for (uint32_t b = 0; b < VKA_MAX_BINDINGS && desc->bindings[b].tensor; b++) {
         vka_plan_tensor *t = &plan->tensors[desc->bindings[b].tensor];
-        if (!desc->bindings[b].whole && t->slices != desc->slices)
+        const vka_binding_desc *bd = &desc->bindings[b];
+        bool sub_range = !bd->whole && (bd->slice_offset || t->slices != desc->slices);
+        if (!bd->whole && (uint64_t)bd->slice_offset + desc->slices > t->slices)
             return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED,
-                            "internal: %s binds %s per slice, but it has %u slices and the dispatch %u",
-                            vka_kernel_get(desc->kernel)->name, t->name, t->slices, desc->slices);
+                            "internal: %s binds slices %u..%u of %s, which has %u", vka_kernel_get(desc->kernel)->name,
+                            bd->slice_offset, bd->slice_offset + desc->slices - 1, t->name, t->slices);
+        if (sub_range && !t->aligned_slices) { /* its bindings start at slices other than 0 */
+            t->aligned_slices = true;
+            vka_tensor_layout(t, plan->alignment);
+        }
         t->first_use = VKA_MIN(t->first_use, index);
         t->last_use = VKA_MAX(t->last_use, index);
     }

@@ -49,7 +49,7 @@ static VkDescriptorBufferInfo binding_info(const vka_plan *plan, const vka_plan_
         return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset, t->bytes};
     uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
     uint64_t stride = t->slice_stride * 4;
-    return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset + piece->slice_begin * stride,
+    return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset + (piece->slice_begin + b->slice_offset) * stride,
                                     (piece->slice_count - 1) * stride + slice_bytes};
 }
 

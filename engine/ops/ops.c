@@ -6,11 +6,13 @@
 extern const vka_op_class vka_op_softmax;
 extern const vka_op_class vka_op_linear;
 extern const vka_op_class vka_op_performer;
+extern const vka_op_class vka_op_inducing;
 
 static const vka_op_class *const classes[] = {
     &vka_op_softmax,
     &vka_op_linear,
     &vka_op_performer,
+    &vka_op_inducing,
 };
 
 uint32_t vka_op_class_count(void)

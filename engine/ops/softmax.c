@@ -3,6 +3,7 @@
  * kernel=materialized: q kᵀ into a B·H·Nq·Nk score tensor, a masked row softmax in
  * place, then P v — the quadratic-memory baseline. */
 #include "op.h"
+#include "flash.h"
 #include "matmul.h"
 #include "shapes.h"
 
@@ -83,81 +84,24 @@ static vka_result build(vka_op_build *b)
 static vka_result kv_len_tensor(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t *out)
 {
     *out = vka_lower_input(lw, node, ROLE_KV_LEN);
-    if (*out)
-        return VKA_SUCCESS;
-    int32_t *all = malloc(p->batch * sizeof *all);
-    if (!all)
-        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering softmax");
-    for (uint32_t b = 0; b < p->batch; b++)
-        all[b] = (int32_t)p->nk;
-    vka_result r = vka_lower_constant(lw, "kv_len", VKA_DTYPE_I32, 1, &p->batch, all, out);
-    free(all);
-    return r;
-}
-
-/* Largest BR (query rows) and BC (keys per tile) whose tiles fit in shared memory. */
-static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t dv4, uint32_t *br, uint32_t *bc)
-{
-    static const uint32_t sizes[] = {32, 16, 8, 4, 2, 1};
-    const vka_kernel *k = vka_kernel_get(VKA_KERNEL_FLASH_ATTN_GPU);
-    for (size_t i = 0; i < VKA_ARRAY_LEN(sizes); i++) {
-        *br = sizes[i];
-        if (*br * d4 > 256 && *br > 1) /* bound the accumulators each invocation holds */
-            continue;
-        for (size_t j = 0; j < VKA_ARRAY_LEN(sizes); j++) {
-            *bc = sizes[j];
-            uint32_t spec[VKA_MAX_SPEC_CONSTANTS] = {0, d4, dv4, *br, *bc};
-            if (k->shared_bytes(spec) <= dev->limits.max_shared_memory_bytes && *bc <= 32)
-                return;
-        }
-    }
-    *br = *bc = 1;
-}
-
-static void flash_dispatch(const vka_device_info *dev, const softmax_params *p, uint32_t kv_vec4, vka_dispatch_desc *d)
-{
-    uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
-    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
-        /* 8 invocations fill llvmpipe's 8-lane SIMD. Each invocation's rows share every K/V
-         * load, so more rows mean fewer loads, the cost that dominates on lavapipe; but the
-         * rows' q and accumulators, rows·(D + Dv)/4 vec4, are unrolled code, and llvmpipe's
-         * compile time grows steeply with it. Measured (N = 1024, H = 8, D = 64, cold
-         * shader cache): 32 rows 48 GFLOP/s after a 70 s compile, 16 rows 32–37 GFLOP/s
-         * after 15–18 s, 8 rows 23 GFLOP/s after 6 s: 512 vec4 is the knee. A problem too
-         * small to give lavapipe's threads four workgroups takes one row per invocation
-         * (a one-query decoding step must not do 16 rows' work); two row counts per head
-         * dimension keep the variants, and so the compiles, few. */
-        uint32_t wg = 8, rows = 16, keys_per_block = 4;
-        while (rows > 1 && rows * (d4 + dv4) > 512)
-            rows /= 2;
-        if (vka_div_up(p->nq, wg * rows) * p->batch * p->heads < 4)
-            rows = 1;
-        d->kernel = VKA_KERNEL_FLASH_ATTN_CPU;
-        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, rows, kv_vec4, keys_per_block}, 6 * sizeof(uint32_t));
-        d->groups_x = vka_div_up(p->nq, wg * rows);
-    } else {
-        uint32_t wg = VKA_MIN(64u, dev->limits.max_workgroup_invocations), br, bc;
-        choose_gpu_tiles(dev, d4, dv4, &br, &bc);
-        d->kernel = VKA_KERNEL_FLASH_ATTN_GPU;
-        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, br, bc, kv_vec4, vka_div_up(br * dv4, wg)}, 7 * sizeof(uint32_t));
-        d->groups_x = vka_div_up(p->nq, br);
-    }
+    return *out ? VKA_SUCCESS : vka_lower_key_counts(lw, "kv_len", p->batch, p->nk, out);
 }
 
 static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t kv_len)
 {
-    vka_dispatch_desc d = {
-        .push = {p->nq, p->nk, p->heads, p->causal, vka_float_bits(p->scale)},
-        .groups_y = 1,
-        .slices = p->batch * p->heads,
-        .bindings = {{vka_lower_input(lw, node, ROLE_Q), VKA_READ, false},
-                     {vka_lower_input(lw, node, ROLE_K), VKA_READ, false},
-                     {vka_lower_input(lw, node, ROLE_V), VKA_READ, false},
-                     {vka_lower_result(lw, node), VKA_WRITE, false},
-                     {kv_len, VKA_READ, true}},
-    };
-    flash_dispatch(vka_lower_device(lw), p, vka_div_up(p->batch, 4), &d);
-    return vka_lower_dispatch(lw, &d);
+    return vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
+                                                 .k = vka_lower_input(lw, node, ROLE_K),
+                                                 .v = vka_lower_input(lw, node, ROLE_V),
+                                                 .out = vka_lower_result(lw, node),
+                                                 .kv_len = kv_len,
+                                                 .batch = p->batch,
+                                                 .heads = p->heads,
+                                                 .nq = p->nq,
+                                                 .nk = p->nk,
+                                                 .d = p->d,
+                                                 .dv = p->dv,
+                                                 .causal = p->causal,
+                                                 .scale = p->scale});
 }
 
 static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, const softmax_params *p,

@@ -9,6 +9,7 @@
 
 #define BENCH_MAX_PARAMS 6
 #define BENCH_MAX_SIZES 16
+#define BENCH_LATENTS 32 /* M of schemes with learned latents (inducing) */
 
 typedef struct bench_case {
     const char *scheme;

@@ -46,22 +46,53 @@ bool bench_inputs(const bench_case *c, float **q, float **k, float **v)
 
 /* ------------------------------------------------------------------ graphs */
 
+static bool op_has(const char *const *names, const char *name)
+{
+    for (uint32_t i = 0; names && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Schemes with learned latents (`inducing`) get BENCH_LATENTS of them as a constant,
+ * drawn from a fixed seed, so the reference graph holds the same values. */
+static vka_result add_latents(vka_graph *g, const bench_case *c, vka_tensor *out)
+{
+    size_t count = (size_t)c->heads * BENCH_LATENTS * c->d;
+    float *latents = malloc(count * sizeof *latents);
+    if (!latents)
+        return VKA_ERROR_OUT_OF_HOST_MEMORY;
+    xorshift r = {0x5EED1A7E27ull};
+    fill_normal(&r, latents, count, 1.0f);
+    vka_tensor_desc desc = {.name = "latents", .rank = 4, .dims = {1, c->heads, BENCH_LATENTS, c->d}};
+    vka_result result = vka_graph_constant(g, &desc, latents, count * sizeof *latents, out);
+    free(latents);
+    return result;
+}
+
 vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_graph **out)
 {
-    vka_graph *g;
-    vka_result r = vka_graph_create(ctx, &g);
+    vka_op_info info;
+    vka_result r = vka_op_info_named(c->scheme, &info);
+    vka_graph *g = NULL;
+    if (r == VKA_SUCCESS)
+        r = vka_graph_create(ctx, &g);
     if (r != VKA_SUCCESS)
         return r;
-    vka_tensor q = {0}, k = {0}, v = {0}, o = {0};
+    vka_tensor q = {0}, k = {0}, v = {0}, latents = {0}, o = {0};
     vka_tensor_desc dq = {.name = "q", .rank = 4, .dims = {c->batch, c->heads, nq, c->d}};
     vka_tensor_desc dk = {.name = "k", .rank = 4, .dims = {c->batch, c->heads, c->nk, c->d}};
     vka_tensor_desc dv = dk;
     dv.name = "v";
     if ((r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
-        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS) {
-        vka_op_desc op = {
-            .op = c->scheme, .inputs = {{"q", q}, {"k", k}, {"v", v}}, .params = {{"causal", c->causal ? "1" : "0"}}};
-        uint32_t p = 1;
+        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS &&
+        (!op_has(info.input_roles, "latents") || (r = add_latents(g, c, &latents)) == VKA_SUCCESS)) {
+        vka_op_desc op = {.op = c->scheme, .inputs = {{"q", q}, {"k", k}, {"v", v}}};
+        if (latents.id)
+            op.inputs[3] = (vka_op_input){"latents", latents};
+        uint32_t p = 0;
+        if (op_has(info.param_keys, "causal"))
+            op.params[p++] = (vka_op_param){"causal", c->causal ? "1" : "0"};
         if (c->kernel)
             op.params[p++] = (vka_op_param){"kernel", c->kernel};
         for (uint32_t i = 0; i < BENCH_MAX_PARAMS && c->extra[i].key; i++)

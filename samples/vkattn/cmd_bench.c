@@ -51,12 +51,11 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
     bool extra_causal = o->causal == -1 && !o->size_count;
     struct {
         const char *scheme, *kernel;
-        bool causal_everywhere;
+        bool causal_everywhere, no_causal;
     } const schemes[] = {
-        {"softmax", "flash", false},
-        {"softmax", "materialized", false},
-        {"linear", NULL, true},
-        {"performer", "positive", false},
+        {"softmax", "flash", false, false}, {"softmax", "materialized", false, false},
+        {"linear", NULL, true, false},      {"performer", "positive", false, false},
+        {"inducing", NULL, false, true},
     };
     uint32_t n = 0;
     for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
@@ -65,7 +64,7 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
             if (extra_causal && schemes[s].causal_everywhere)
                 add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, sizes[i], true);
         }
-        if (extra_causal && !schemes[s].causal_everywhere)
+        if (extra_causal && !schemes[s].causal_everywhere && !schemes[s].no_causal)
             add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, middle, true);
     }
     return n;
@@ -94,6 +93,7 @@ static void print_ratios(const bench_row *rows, uint32_t n)
     const bench_row *lin = find_row(rows, n, "linear", NULL, largest, false);
     const bench_row *lin_causal = find_row(rows, n, "linear", NULL, largest, true);
     const bench_row *perf = find_row(rows, n, "performer", NULL, largest, false);
+    const bench_row *ind = find_row(rows, n, "inducing", NULL, largest, false);
     if (!flash)
         return;
     printf("\nat N = %u:\n", largest);
@@ -104,6 +104,9 @@ static void print_ratios(const bench_row *rows, uint32_t n)
                lin_causal->median_gpu_ms / lin->median_gpu_ms);
     if (perf)
         printf("  softmax flash time / performer (m = 256) time  = %.2f\n", flash->median_gpu_ms / perf->median_gpu_ms);
+    if (ind)
+        printf("  softmax flash time / inducing (M = %d) time     = %.2f\n", BENCH_LATENTS,
+               flash->median_gpu_ms / ind->median_gpu_ms);
 }
 
 static int default_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info)
