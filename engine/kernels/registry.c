@@ -1,6 +1,6 @@
 /* The kernel table. Specialization-constant order and shared-memory formulas here must
  * match the `constant_id`s and `shared` declarations of each shader (named beside
- * each entry); tests/test_kernels.c checks every entry against the device limits. */
+ * each entry); the planner checks every dispatch against the device limits and loop budget. */
 #include "registry.h"
 
 #include "shaders_spv.h" /* generated: vka_spv_<shader>[] and vka_spv_<shader>_bytes */
@@ -134,6 +134,8 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
     [VKA_KERNEL_KATTN_NORMALIZE] =
         {"kattn_normalize", "any", SPIRV(kattn_normalize), 4, {S, S, S, U}, 6, 5, no_shared_memory, no_loops},
     [VKA_KERNEL_COPY_ROWS] = {"copy_rows", "any", SPIRV(copy_rows), 2, {S, S}, 2, 1, no_shared_memory, no_loops},
+    /* pointwise.comp: ids 0 workgroup size, 1 MODE; no loops. */
+    [VKA_KERNEL_POINTWISE] = {"pointwise", "any", SPIRV(pointwise), 3, {S, S, S}, 3, 2, no_shared_memory, no_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -36,6 +36,7 @@ typedef enum vka_kernel_id {
     VKA_KERNEL_KATTN_CAUSAL,
     VKA_KERNEL_KATTN_NORMALIZE,
     VKA_KERNEL_COPY_ROWS,
+    VKA_KERNEL_POINTWISE,
     VKA_KERNEL_COUNT
 } vka_kernel_id;
 

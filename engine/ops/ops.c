@@ -7,12 +7,14 @@ extern const vka_op_class vka_op_softmax;
 extern const vka_op_class vka_op_linear;
 extern const vka_op_class vka_op_performer;
 extern const vka_op_class vka_op_inducing;
+extern const vka_op_class vka_op_gelu;
+extern const vka_op_class vka_op_relu;
+extern const vka_op_class vka_op_softplus;
+extern const vka_op_class vka_op_add;
 
 static const vka_op_class *const classes[] = {
-    &vka_op_softmax,
-    &vka_op_linear,
-    &vka_op_performer,
-    &vka_op_inducing,
+    &vka_op_softmax, &vka_op_linear, &vka_op_performer, &vka_op_inducing,
+    &vka_op_gelu,    &vka_op_relu,   &vka_op_softplus,  &vka_op_add,
 };
 
 uint32_t vka_op_class_count(void)

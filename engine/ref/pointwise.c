@@ -1,0 +1,22 @@
+/* Element-wise references in double. */
+#include "ref.h"
+
+#include <math.h>
+#include <stddef.h>
+
+static double apply(vka_ref_unary f, double x, double y)
+{
+    switch (f) {
+    case VKA_REF_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case VKA_REF_RELU: return x > 0 ? x : 0.0;
+    case VKA_REF_SOFTPLUS: return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
+    case VKA_REF_ADD: return x + y;
+    }
+    return x;
+}
+
+void vka_ref_elementwise(vka_ref_unary f, const double *x, const double *y, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = apply(f, x[i], y ? y[i] : 0.0);
+}

@@ -1,0 +1,169 @@
+/* Model building blocks against the double-precision reference: the element-wise ops
+ * (gelu, relu, softplus, add) on every rank with odd widths and values out to ±150, a
+ * chain of them feeding attention, and bad shapes. Validation layer on. */
+#include "attention_util.h"
+
+static vka_context *ctx;
+
+static bool have_context(void)
+{
+    if (!ctx)
+        ctx = test_context(NULL);
+    return ctx != NULL;
+}
+
+static size_t count_of(uint32_t rank, const uint32_t *dims)
+{
+    size_t n = 1;
+    for (uint32_t i = 0; i < rank; i++)
+        n *= dims[i];
+    return n;
+}
+
+/* One element-wise op on random x (and y for add) of this shape, against the reference. */
+static void check_op(const char *op, uint32_t rank, const uint32_t *dims, float scale)
+{
+    size_t n = count_of(rank, dims);
+    float *x = malloc(n * 4), *y = malloc(n * 4), *gpu = malloc(n * 4), *ref = malloc(n * 4);
+    vka_graph *g = NULL;
+    vka_plan *plan = NULL;
+    bool binary = strcmp(op, "add") == 0;
+    if (!x || !y || !gpu || !ref || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
+        CHECK_MSG(0, "set-up failed");
+    } else {
+        test_fill_normal(x, n, scale);
+        test_fill_normal(y, n, scale);
+        vka_tensor_desc desc = {.name = "x", .rank = rank};
+        memcpy(desc.dims, dims, rank * sizeof *dims);
+        vka_tensor tx, ty = {0}, o;
+        vka_graph_input(g, &desc, &tx);
+        desc.name = "y";
+        if (binary)
+            vka_graph_input(g, &desc, &ty);
+        vka_op_desc d = {.op = op, .inputs = {{binary ? "a" : "x", tx}}};
+        if (binary)
+            d.inputs[1] = (vka_op_input){"b", ty};
+        CHECK_OK(ctx, vka_graph_op(g, &d, &o));
+        CHECK_OK(ctx, vka_graph_output(g, "out", o));
+        CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+    }
+    if (plan) {
+        vka_plan_write(plan, "x", x, n * 4);
+        if (binary)
+            vka_plan_write(plan, "y", y, n * 4);
+        CHECK_OK(ctx, vka_plan_run(plan));
+        CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, n * 4));
+        vka_host_tensor in[] = {{"x", x, n * 4}, {"y", y, n * 4}};
+        vka_host_tensor out[] = {{"out", ref, n * 4}};
+        CHECK_OK(ctx, vka_graph_reference(g, in, binary ? 2 : 1, out, 1));
+        char label[96];
+        snprintf(label, sizeof label, "%s rank %u last %u scale %g", op, rank, dims[rank - 1], scale);
+        /* gelu's erf approximation is good to 1.5e-7 absolute (times |x|/2). */
+        test_close(label, gpu, ref, n, 2e-6 * (scale > 1 ? scale : 1), 1e-6);
+    }
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    free(x);
+    free(y);
+    free(gpu);
+    free(ref);
+}
+
+static void elementwise_ops(void)
+{
+    if (!have_context())
+        return;
+    static const char *const ops[] = {"gelu", "relu", "softplus", "add"};
+    static const struct {
+        uint32_t rank, dims[4];
+    } shapes[] = {{1, {1}}, {1, {1001}}, {2, {7, 5}}, {3, {3, 17, 3}}, {4, {2, 3, 33, 6}}, {4, {1, 1, 4, 64}}};
+    test_seed(71);
+    for (int o = 0; o < 4; o++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            check_op(ops[o], shapes[s].rank, shapes[s].dims, 1.0f);
+            check_op(ops[o], shapes[s].rank, shapes[s].dims, 40.0f); /* out to about ±150 */
+        }
+    test_check_validation(ctx);
+}
+
+/* relu and gelu of x, added, through softplus, as q and k of softmax attention (D = 5,
+ * so rows are padded): four element-wise dispatches and the flash one, in order. */
+static void chain_into_attention(void)
+{
+    if (!have_context())
+        return;
+    enum { N = 24, D = 5 };
+    float x[N * D], v[N * D], gpu[N * D], ref[N * D];
+    test_seed(72);
+    test_fill_normal(x, N * D, 1.0f);
+    test_fill_normal(v, N * D, 1.0f);
+    vka_graph *g = NULL;
+    vka_plan *plan = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    if (!g)
+        return;
+    vka_tensor tx, tv, a, b, c, q, o;
+    vka_tensor_desc desc = {.name = "x", .rank = 4, .dims = {1, 1, N, D}};
+    vka_graph_input(g, &desc, &tx);
+    desc.name = "v";
+    vka_graph_input(g, &desc, &tv);
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "relu", .inputs = {{"x", tx}}}, &a));
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "gelu", .inputs = {{"x", tx}}}, &b));
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "add", .inputs = {{"a", a}, {"b", b}}}, &c));
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "softplus", .inputs = {{"x", c}}}, &q));
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", q}, {"v", tv}}}, &o));
+    CHECK_OK(ctx, vka_graph_output(g, "out", o));
+    CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+    if (plan) {
+        vka_plan_write(plan, "x", x, sizeof x);
+        vka_plan_write(plan, "v", v, sizeof v);
+        CHECK_OK(ctx, vka_plan_run(plan));
+        CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, sizeof gpu));
+        vka_host_tensor in[] = {{"x", x, sizeof x}, {"v", v, sizeof v}};
+        vka_host_tensor out[] = {{"out", ref, sizeof ref}};
+        CHECK_OK(ctx, vka_graph_reference(g, in, 2, out, 1));
+        test_close("relu + gelu -> softplus -> attention", gpu, ref, N * D, 2e-5, 2e-4);
+        vka_plan_stats s;
+        vka_plan_stats_get(plan, &s);
+        CHECK_MSG(s.dispatch_count == 5, "%u dispatches for 4 element-wise ops and a flash attention",
+                  s.dispatch_count);
+    }
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    test_check_validation(ctx);
+}
+
+static void bad_shapes_are_refused(void)
+{
+    if (!have_context())
+        return;
+    vka_graph *g = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    if (!g)
+        return;
+    vka_tensor a, b, c, i, o;
+    vka_graph_input(g, &(vka_tensor_desc){.name = "a", .rank = 2, .dims = {3, 4}}, &a);
+    vka_graph_input(g, &(vka_tensor_desc){.name = "b", .rank = 2, .dims = {3, 5}}, &b);
+    vka_graph_input(g, &(vka_tensor_desc){.name = "c", .rank = 3, .dims = {1, 3, 4}}, &c);
+    vka_graph_input(g, &(vka_tensor_desc){.name = "i", .dtype = VKA_DTYPE_I32, .rank = 1, .dims = {3}}, &i);
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "add", .inputs = {{"a", a}, {"b", b}}}, &o) == VKA_ERROR_SHAPE_MISMATCH);
+    CHECK_MSG(strstr(vka_last_error(ctx), "b axis 1 is 5 but a axis 1 is 4"), "message: %s", vka_last_error(ctx));
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "add", .inputs = {{"a", a}, {"b", c}}}, &o) == VKA_ERROR_SHAPE_MISMATCH);
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "gelu", .inputs = {{"x", i}}}, &o) != VKA_SUCCESS);
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "relu", .inputs = {{"x", a}}, .params = {{"alpha", "1"}}}, &o) ==
+          VKA_ERROR_INVALID_ARGUMENT);
+    vka_graph_destroy(g);
+    test_check_validation(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        {"elementwise_ops", elementwise_ops},
+        {"chain_into_attention", chain_into_attention},
+        {"bad_shapes_are_refused", bad_shapes_are_refused},
+    };
+    int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
+    vka_context_destroy(ctx);
+    return status;
+}
