@@ -1,6 +1,7 @@
 #version 450
 // Element-wise building blocks, one vec4 per invocation: MODE 0 gelu (the exact erf
-// form), 1 relu, 2 softplus, 3 add (a + b, same shapes). Rows keep their zero padding:
+// form), 1 relu, 2 softplus, 3 add (a + b, same shapes), 4 bias (a + b, b one row
+// added to every row: bound whole). Rows keep their zero padding:
 // lanes past the last axis's width are written as 0 whatever f(0) is (softplus(0) ≠ 0),
 // since other kernels run dot products over the padding.
 
@@ -43,7 +44,7 @@ vec4 apply(vec4 x, vec4 y)
         const vec4 ax = abs(x);
         return max(x, vec4(0.0)) + log(1.0 + mix(exp(-ax), vec4(0.0), greaterThan(ax, vec4(80.0))));
     }
-    return x + y;
+    return x + y; // add, bias
 }
 
 void main()
@@ -54,7 +55,7 @@ void main()
         return;
     const uint slice = gl_WorkGroupID.z;
     const vec4 x = a[slice * pc.slice_stride[0] + i];
-    const vec4 y = MODE == 3 ? b[slice * pc.slice_stride[1] + i] : vec4(0.0);
+    const vec4 y = MODE == 3 ? b[slice * pc.slice_stride[1] + i] : MODE == 4 ? b[i % pc.row_vec4] : vec4(0.0);
     const uint col = (i % pc.row_vec4) * 4;
     const bvec4 live = lessThan(uvec4(col) + uvec4(0, 1, 2, 3), uvec4(pc.width));
     o[slice * pc.slice_stride[2] + i] = mix(vec4(0.0), apply(x, y), live);

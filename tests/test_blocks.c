@@ -1,14 +1,15 @@
 /* Model building blocks against the double-precision reference: the element-wise ops
  * (gelu, relu, softplus, add) on every rank with odd widths and values out to ±150, a
- * chain of them feeding attention, and bad shapes. Validation layer on. */
+ * chain of them feeding attention, dense layers on every rank with and without bias, an
+ * MLP, and bad shapes. Both kernel classes, validation layer on. */
 #include "attention_util.h"
 
-static vka_context *ctx;
+/* The context of the kernel class the running pass uses (every case runs under both). */
+static vka_context *ctx, *contexts[2];
 
 static bool have_context(void)
 {
-    if (!ctx)
-        ctx = test_context(NULL);
+    CHECK_MSG(ctx != NULL, "no context of this kernel class");
     return ctx != NULL;
 }
 
@@ -133,6 +134,114 @@ static void chain_into_attention(void)
     test_check_validation(ctx);
 }
 
+/* dense on ranks 1..4, with and without bias, weights as constants; then an MLP
+ * (dense → gelu → dense) as one graph. */
+static void dense_layers(void)
+{
+    if (!have_context())
+        return;
+    static const struct {
+        uint32_t rank, dims[4], out;
+        bool bias;
+    } cases[] = {
+        {1, {7}, 3, true},        {2, {5, 13}, 1, false},        {2, {40, 64}, 33, true},
+        {3, {2, 3, 17}, 6, true}, {4, {2, 2, 9, 64}, 64, false}, {4, {1, 3, 1, 5}, 8, true},
+    };
+    test_seed(73);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        uint32_t rank = cases[c].rank, in = cases[c].dims[rank - 1], out_width = cases[c].out;
+        size_t n = count_of(rank, cases[c].dims), rows = n / in, m = rows * out_width;
+        float *x = malloc(n * 4), *w = malloc((size_t)in * out_width * 4), *bias = malloc(out_width * 4);
+        float *gpu = malloc(m * 4), *ref = malloc(m * 4);
+        vka_graph *g = NULL;
+        vka_plan *plan = NULL;
+        if (!x || !w || !bias || !gpu || !ref || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
+            CHECK_MSG(0, "set-up failed");
+        } else {
+            test_fill_normal(x, n, 1.0f);
+            test_fill_normal(w, (size_t)in * out_width, 0.3f);
+            test_fill_normal(bias, out_width, 1.0f);
+            vka_tensor tx, tw, tb = {0}, o;
+            vka_tensor_desc dx = {.name = "x", .rank = rank};
+            memcpy(dx.dims, cases[c].dims, sizeof dx.dims);
+            vka_graph_input(g, &dx, &tx);
+            vka_graph_constant(g, &(vka_tensor_desc){.name = "w", .rank = 2, .dims = {in, out_width}}, w,
+                               (size_t)in * out_width * 4, &tw);
+            vka_op_desc d = {.op = "dense", .inputs = {{"x", tx}, {"weight", tw}}};
+            if (cases[c].bias) {
+                vka_graph_constant(g, &(vka_tensor_desc){.name = "b", .rank = 1, .dims = {out_width}}, bias,
+                                   out_width * 4, &tb);
+                d.inputs[2] = (vka_op_input){"bias", tb};
+            }
+            CHECK_OK(ctx, vka_graph_op(g, &d, &o));
+            CHECK_OK(ctx, vka_graph_output(g, "out", o));
+            CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+        }
+        if (plan) {
+            vka_plan_write(plan, "x", x, n * 4);
+            CHECK_OK(ctx, vka_plan_run(plan));
+            CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, m * 4));
+            vka_host_tensor hin[] = {{"x", x, n * 4}};
+            vka_host_tensor hout[] = {{"out", ref, m * 4}};
+            CHECK_OK(ctx, vka_graph_reference(g, hin, 1, hout, 1));
+            char label[96];
+            snprintf(label, sizeof label, "dense rank %u in %u out %u bias %d", rank, in, out_width, cases[c].bias);
+            test_close(label, gpu, ref, m, 1e-5, 1e-5);
+        }
+        vka_plan_destroy(plan);
+        vka_graph_destroy(g);
+        free(x);
+        free(w);
+        free(bias);
+        free(gpu);
+        free(ref);
+    }
+    test_check_validation(ctx);
+}
+
+static void mlp_of_dense_and_gelu(void)
+{
+    if (!have_context())
+        return;
+    enum { ROWS = 50, IN = 24, HIDDEN = 40, OUT = 12 };
+    static float x[ROWS * IN], w1[IN * HIDDEN], b1[HIDDEN], w2[HIDDEN * OUT], gpu[ROWS * OUT], ref[ROWS * OUT];
+    test_seed(74);
+    test_fill_normal(x, ROWS * IN, 1.0f);
+    test_fill_normal(w1, IN * HIDDEN, 0.3f);
+    test_fill_normal(b1, HIDDEN, 0.5f);
+    test_fill_normal(w2, HIDDEN * OUT, 0.3f);
+    vka_graph *g = NULL;
+    vka_plan *plan = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    if (!g)
+        return;
+    vka_tensor tx, tw1, tb1, tw2, h, a, o;
+    vka_graph_input(g, &(vka_tensor_desc){.name = "x", .rank = 2, .dims = {ROWS, IN}}, &tx);
+    vka_graph_input(g, &(vka_tensor_desc){.name = "w1", .rank = 2, .dims = {IN, HIDDEN}}, &tw1);
+    vka_graph_input(g, &(vka_tensor_desc){.name = "b1", .rank = 1, .dims = {HIDDEN}}, &tb1);
+    vka_graph_input(g, &(vka_tensor_desc){.name = "w2", .rank = 2, .dims = {HIDDEN, OUT}}, &tw2);
+    CHECK_OK(ctx,
+             vka_graph_op(g, &(vka_op_desc){.op = "dense", .inputs = {{"x", tx}, {"weight", tw1}, {"bias", tb1}}}, &h));
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "gelu", .inputs = {{"x", h}}}, &a));
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "dense", .inputs = {{"x", a}, {"weight", tw2}}}, &o));
+    CHECK_OK(ctx, vka_graph_output(g, "out", o));
+    CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+    if (plan) {
+        vka_host_tensor in[] = {
+            {"x", x, sizeof x}, {"w1", w1, sizeof w1}, {"b1", b1, sizeof b1}, {"w2", w2, sizeof w2}};
+        for (int i = 0; i < 4; i++)
+            CHECK_OK(ctx, vka_plan_write(plan, in[i].name, in[i].data, in[i].bytes));
+        CHECK_OK(ctx, vka_plan_run(plan));
+        CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, sizeof gpu));
+        vka_host_tensor out[] = {{"out", ref, sizeof ref}};
+        CHECK_OK(ctx, vka_graph_reference(g, in, 4, out, 1));
+        test_close("dense -> gelu -> dense", gpu, ref, ROWS * OUT, 1e-5, 1e-5);
+    }
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    test_check_validation(ctx);
+}
+
 static void bad_shapes_are_refused(void)
 {
     if (!have_context())
@@ -152,18 +261,48 @@ static void bad_shapes_are_refused(void)
     CHECK(vka_graph_op(g, &(vka_op_desc){.op = "gelu", .inputs = {{"x", i}}}, &o) != VKA_SUCCESS);
     CHECK(vka_graph_op(g, &(vka_op_desc){.op = "relu", .inputs = {{"x", a}}, .params = {{"alpha", "1"}}}, &o) ==
           VKA_ERROR_INVALID_ARGUMENT);
+    /* dense: weight axis 0 must be x's width; bias must match weight axis 1. */
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "dense", .inputs = {{"x", a}, {"weight", b}}}, &o) ==
+          VKA_ERROR_SHAPE_MISMATCH);
+    CHECK_MSG(strstr(vka_last_error(ctx), "weight axis 0 is 3 but x's last axis (in) is 4"), "message: %s",
+              vka_last_error(ctx));
+    vka_tensor w, bias;
+    vka_graph_input(g, &(vka_tensor_desc){.name = "w", .rank = 2, .dims = {4, 6}}, &w);
+    vka_graph_input(g, &(vka_tensor_desc){.name = "bias", .rank = 1, .dims = {5}}, &bias);
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "dense", .inputs = {{"x", a}, {"weight", w}, {"bias", bias}}}, &o) ==
+          VKA_ERROR_SHAPE_MISMATCH);
+    CHECK_MSG(strstr(vka_last_error(ctx), "bias has 5 entries"), "message: %s", vka_last_error(ctx));
     vka_graph_destroy(g);
     test_check_validation(ctx);
 }
 
+#define BOTH_CLASSES(NAME)                                                                                             \
+    static void NAME##_both(void)                                                                                      \
+    {                                                                                                                  \
+        for (int cls = 0; cls < 2; cls++) {                                                                            \
+            ctx = contexts[cls];                                                                                       \
+            NAME();                                                                                                    \
+        }                                                                                                              \
+    }
+BOTH_CLASSES(elementwise_ops)
+BOTH_CLASSES(chain_into_attention)
+BOTH_CLASSES(dense_layers)
+BOTH_CLASSES(mlp_of_dense_and_gelu)
+BOTH_CLASSES(bad_shapes_are_refused)
+
 int main(int argc, char **argv)
 {
+    contexts[0] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_CPU});
+    contexts[1] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_GPU});
     static const test_case cases[] = {
-        {"elementwise_ops", elementwise_ops},
-        {"chain_into_attention", chain_into_attention},
-        {"bad_shapes_are_refused", bad_shapes_are_refused},
+        {"elementwise_ops", elementwise_ops_both},
+        {"chain_into_attention", chain_into_attention_both},
+        {"dense_layers", dense_layers_both},
+        {"mlp_of_dense_and_gelu", mlp_of_dense_and_gelu_both},
+        {"bad_shapes_are_refused", bad_shapes_are_refused_both},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
-    vka_context_destroy(ctx);
+    for (int i = 0; i < 2; i++)
+        vka_context_destroy(contexts[i]);
     return status;
 }

@@ -3,14 +3,13 @@
  * Any rank 1..4; one pointwise.comp dispatch, one vec4 per invocation, the rows' zero
  * padding kept. */
 #include "op.h"
+#include "pointwise.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
 #include "../ref/ref.h"
 
 #include <string.h>
-
-enum { MODE_GELU, MODE_RELU, MODE_SOFTPLUS, MODE_ADD }; /* = pointwise.comp's MODE */
 
 typedef struct pointwise_params {
     uint32_t rank;
@@ -63,46 +62,58 @@ static vka_result build_add(vka_op_build *b)
 
 /* ------------------------------------------------------------------ lowering */
 
-static vka_result lower_mode(vka_lowering *lw, const vka_op_node *node, uint32_t mode)
+vka_result vka_lower_pointwise(vka_lowering *lw, const vka_pointwise_desc *p)
 {
-    const pointwise_params *p = node->params;
     const uint32_t *d = p->dims, n = p->rank;
     uint32_t slices = 1, rows = n >= 2 ? d[n - 2] : 1, row_vec4 = vka_div_up(d[n - 1], 4);
     for (uint32_t i = 0; i + 2 < n; i++)
         slices *= d[i];
     uint32_t wg = 64, count = rows * row_vec4, groups = vka_div_up(count, wg);
     uint32_t groups_x = VKA_MIN(groups, vka_lower_device(lw)->limits.max_workgroup_count[0]);
-    uint32_t a = vka_lower_input(lw, node, 0), b = mode == MODE_ADD ? vka_lower_input(lw, node, 1) : a;
     vka_dispatch_desc desc = {
         .kernel = VKA_KERNEL_POINTWISE,
-        .spec = {wg, mode},
+        .spec = {wg, p->mode},
         .push = {count, row_vec4, d[n - 1]},
         .groups_x = groups_x,
         .groups_y = vka_div_up(groups, groups_x),
         .slices = slices,
-        .bindings = {{a, VKA_READ, false}, {b, VKA_READ, false}, {vka_lower_result(lw, node), VKA_WRITE, false}},
+        .bindings = {{p->a, VKA_READ, false},
+                     {p->b ? p->b : p->a, VKA_READ, p->mode == VKA_POINTWISE_BIAS},
+                     {p->out, VKA_WRITE, false}},
     };
     return vka_lower_dispatch(lw, &desc);
 }
 
+static vka_result lower_mode(vka_lowering *lw, const vka_op_node *node, vka_pointwise_mode mode)
+{
+    const pointwise_params *p = node->params;
+    vka_pointwise_desc desc = {.mode = mode,
+                               .a = vka_lower_input(lw, node, 0),
+                               .b = mode == VKA_POINTWISE_ADD ? vka_lower_input(lw, node, 1) : 0,
+                               .out = vka_lower_result(lw, node),
+                               .rank = p->rank};
+    memcpy(desc.dims, p->dims, sizeof desc.dims);
+    return vka_lower_pointwise(lw, &desc);
+}
+
 static vka_result lower_gelu(vka_lowering *lw, const vka_op_node *node)
 {
-    return lower_mode(lw, node, MODE_GELU);
+    return lower_mode(lw, node, VKA_POINTWISE_GELU);
 }
 
 static vka_result lower_relu(vka_lowering *lw, const vka_op_node *node)
 {
-    return lower_mode(lw, node, MODE_RELU);
+    return lower_mode(lw, node, VKA_POINTWISE_RELU);
 }
 
 static vka_result lower_softplus(vka_lowering *lw, const vka_op_node *node)
 {
-    return lower_mode(lw, node, MODE_SOFTPLUS);
+    return lower_mode(lw, node, VKA_POINTWISE_SOFTPLUS);
 }
 
 static vka_result lower_add(vka_lowering *lw, const vka_op_node *node)
 {
-    return lower_mode(lw, node, MODE_ADD);
+    return lower_mode(lw, node, VKA_POINTWISE_ADD);
 }
 
 /* ------------------------------------------------------------------ reference, flops */

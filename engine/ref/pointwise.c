@@ -1,4 +1,4 @@
-/* Element-wise references in double. */
+/* Element-wise and dense-layer references in double. */
 #include "ref.h"
 
 #include <math.h>
@@ -19,4 +19,16 @@ void vka_ref_elementwise(vka_ref_unary f, const double *x, const double *y, size
 {
     for (size_t i = 0; i < n; i++)
         out[i] = apply(f, x[i], y ? y[i] : 0.0);
+}
+
+void vka_ref_dense(const double *x, const double *w, const double *bias, size_t rows, uint32_t in, uint32_t out,
+                   double *y)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (uint32_t o = 0; o < out; o++) {
+            double sum = bias ? bias[o] : 0.0;
+            for (uint32_t i = 0; i < in; i++)
+                sum += x[r * in + i] * w[(size_t)i * out + o];
+            y[r * out + o] = sum;
+        }
 }

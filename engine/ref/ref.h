@@ -63,4 +63,8 @@ typedef enum vka_ref_unary { VKA_REF_GELU, VKA_REF_RELU, VKA_REF_SOFTPLUS, VKA_R
 
 void vka_ref_elementwise(vka_ref_unary f, const double *x, const double *y, size_t n, double *out);
 
+/* y = x W + bias: x rows × in, W in × out (row-major), bias [out] or NULL. */
+void vka_ref_dense(const double *x, const double *w, const double *bias, size_t rows, uint32_t in, uint32_t out,
+                   double *y);
+
 #endif

@@ -1,0 +1,111 @@
+/* `dense` (SCHEMES.md §11): y = x W + b over the last axis of x. x [..., in] of rank 1..4,
+ * `weight` [in, out] (shared by every leading index), optional `bias` [out]. One matrix
+ * product per slice with W bound whole, then the bias as an element-wise pass. */
+#include "matmul.h"
+#include "op.h"
+#include "pointwise.h"
+#include "shapes.h"
+
+#include "../graph/lower.h"
+#include "../ref/ref.h"
+
+#include <string.h>
+
+enum { ROLE_X, ROLE_WEIGHT, ROLE_BIAS };
+
+typedef struct dense_params {
+    uint32_t rank;
+    uint32_t dims[VKA_MAX_RANK]; /* of x */
+    uint32_t in, out;
+    size_t rows; /* product of x's leading axes */
+} dense_params;
+
+static const char *const roles[] = {"x", "weight", "bias", NULL};
+static const char *const no_keys[] = {NULL};
+
+static vka_result build(vka_op_build *b)
+{
+    dense_params *p = b->parsed;
+    const vka_graph_tensor *x = b->inputs[ROLE_X], *w = b->inputs[ROLE_WEIGHT], *bias = b->inputs[ROLE_BIAS];
+    vka_result r;
+    if ((r = vka_expect_tensor(b, ROLE_X, x->rank, VKA_DTYPE_F32, "float32 [..., in]")) ||
+        (r = vka_expect_tensor(b, ROLE_WEIGHT, 2, VKA_DTYPE_F32, "[in, out]")) ||
+        (bias && (r = vka_expect_tensor(b, ROLE_BIAS, 1, VKA_DTYPE_F32, "[out]"))))
+        return r;
+    p->rank = x->rank;
+    memcpy(p->dims, x->dims, sizeof p->dims);
+    p->in = x->dims[x->rank - 1];
+    p->out = w->dims[1];
+    if (w->dims[0] != p->in)
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: weight axis 0 is %u but x's last axis (in) is %u", b->op,
+                        w->dims[0], p->in);
+    if (bias && bias->dims[0] != p->out)
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: bias has %u entries but weight axis 1 (out) is %u",
+                        b->op, bias->dims[0], p->out);
+    p->rows = 1;
+    for (uint32_t i = 0; i + 1 < x->rank; i++)
+        p->rows *= x->dims[i];
+    b->output_dtype = VKA_DTYPE_F32;
+    b->output_rank = x->rank;
+    memcpy(b->output_dims, x->dims, sizeof b->output_dims);
+    b->output_dims[x->rank - 1] = p->out;
+    return VKA_SUCCESS;
+}
+
+static vka_result lower(vka_lowering *lw, const vka_op_node *node)
+{
+    const dense_params *p = node->params;
+    uint32_t slices = 1, bias = vka_lower_input(lw, node, ROLE_BIAS), result = vka_lower_result(lw, node), product;
+    for (uint32_t i = 0; i + 2 < p->rank; i++)
+        slices *= p->dims[i];
+    uint32_t out_dims[VKA_MAX_RANK];
+    memcpy(out_dims, p->dims, sizeof out_dims);
+    out_dims[p->rank - 1] = p->out;
+    vka_result r = bias ? vka_lower_intermediate(lw, "xw", VKA_DTYPE_F32, p->rank, out_dims, &product) : VKA_SUCCESS;
+    if (!bias)
+        product = result;
+    if (r == VKA_SUCCESS)
+        r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = vka_lower_input(lw, node, ROLE_X),
+                                                    .b = vka_lower_input(lw, node, ROLE_WEIGHT),
+                                                    .c = product,
+                                                    .slices = slices,
+                                                    .m = p->rank >= 2 ? p->dims[p->rank - 2] : 1,
+                                                    .n = p->out,
+                                                    .k = p->in,
+                                                    .alpha = 1.0f,
+                                                    .b_whole = true});
+    if (r == VKA_SUCCESS && bias) {
+        vka_pointwise_desc add = {.mode = VKA_POINTWISE_BIAS, .a = product, .b = bias, .out = result, .rank = p->rank};
+        memcpy(add.dims, out_dims, sizeof add.dims);
+        r = vka_lower_pointwise(lw, &add);
+    }
+    return r;
+}
+
+static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in, vka_ref_view *out)
+{
+    (void)ctx;
+    const dense_params *p = node->params;
+    vka_ref_dense(in[ROLE_X].data, in[ROLE_WEIGHT].data, in[ROLE_BIAS].data, p->rows, p->in, p->out, out->data);
+    return VKA_SUCCESS;
+}
+
+static double flops(const vka_graph *g, const vka_op_node *node)
+{
+    (void)g;
+    const dense_params *p = node->params;
+    return 2.0 * (double)p->rows * p->in * p->out;
+}
+
+const vka_op_class vka_op_dense = {
+    .name = "dense",
+    .summary = "y = x·weight + bias over x's last axis; weight [in, out], bias [out] optional",
+    .input_roles = roles,
+    .required_inputs = 2,
+    .param_keys = no_keys,
+    .params_size = sizeof(dense_params),
+    .build = build,
+    .lower = lower,
+    .reference = reference,
+    .flops = flops,
+};
