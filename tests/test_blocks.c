@@ -1,7 +1,7 @@
 /* Model building blocks against the double-precision reference: the element-wise ops
  * (gelu, relu, softplus, add) on every rank with odd widths and values out to ±150, a
  * chain of them feeding attention, dense layers on every rank with and without bias, an
- * MLP, and bad shapes. Both kernel classes, validation layer on. */
+ * MLP, layer norms, and bad shapes. Both kernel classes, validation layer on. */
 #include "attention_util.h"
 
 /* The context of the kernel class the running pass uses (every case runs under both). */
@@ -19,6 +19,29 @@ static size_t count_of(uint32_t rank, const uint32_t *dims)
     for (uint32_t i = 0; i < rank; i++)
         n *= dims[i];
     return n;
+}
+
+/* Plans g (whose output is "out"), writes the inputs, runs, and compares the output
+ * (out_count floats) with the reference on the same inputs. */
+static void run_and_compare(vka_graph *g, const vka_host_tensor *in, uint32_t in_count, size_t out_count,
+                            const char *label, double atol, double rtol)
+{
+    vka_plan *plan = NULL;
+    float *gpu = malloc(out_count * 4), *ref = malloc(out_count * 4);
+    if (gpu && ref)
+        CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+    if (plan) {
+        for (uint32_t i = 0; i < in_count; i++)
+            CHECK_OK(ctx, vka_plan_write(plan, in[i].name, in[i].data, in[i].bytes));
+        CHECK_OK(ctx, vka_plan_run(plan));
+        CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, out_count * 4));
+        vka_host_tensor out[] = {{"out", ref, out_count * 4}};
+        CHECK_OK(ctx, vka_graph_reference(g, in, in_count, out, 1));
+        test_close(label, gpu, ref, out_count, atol, rtol);
+    }
+    vka_plan_destroy(plan);
+    free(gpu);
+    free(ref);
 }
 
 /* One element-wise op on random x (and y for add) of this shape, against the reference. */
@@ -152,10 +175,8 @@ static void dense_layers(void)
         uint32_t rank = cases[c].rank, in = cases[c].dims[rank - 1], out_width = cases[c].out;
         size_t n = count_of(rank, cases[c].dims), rows = n / in, m = rows * out_width;
         float *x = malloc(n * 4), *w = malloc((size_t)in * out_width * 4), *bias = malloc(out_width * 4);
-        float *gpu = malloc(m * 4), *ref = malloc(m * 4);
         vka_graph *g = NULL;
-        vka_plan *plan = NULL;
-        if (!x || !w || !bias || !gpu || !ref || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
+        if (!x || !w || !bias || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
             CHECK_MSG(0, "set-up failed");
         } else {
             test_fill_normal(x, n, 1.0f);
@@ -175,26 +196,14 @@ static void dense_layers(void)
             }
             CHECK_OK(ctx, vka_graph_op(g, &d, &o));
             CHECK_OK(ctx, vka_graph_output(g, "out", o));
-            CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
-        }
-        if (plan) {
-            vka_plan_write(plan, "x", x, n * 4);
-            CHECK_OK(ctx, vka_plan_run(plan));
-            CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, m * 4));
-            vka_host_tensor hin[] = {{"x", x, n * 4}};
-            vka_host_tensor hout[] = {{"out", ref, m * 4}};
-            CHECK_OK(ctx, vka_graph_reference(g, hin, 1, hout, 1));
             char label[96];
             snprintf(label, sizeof label, "dense rank %u in %u out %u bias %d", rank, in, out_width, cases[c].bias);
-            test_close(label, gpu, ref, m, 1e-5, 1e-5);
+            run_and_compare(g, (vka_host_tensor[]){{"x", x, n * 4}}, 1, m, label, 1e-5, 1e-5);
         }
-        vka_plan_destroy(plan);
         vka_graph_destroy(g);
         free(x);
         free(w);
         free(bias);
-        free(gpu);
-        free(ref);
     }
     test_check_validation(ctx);
 }
@@ -242,6 +251,70 @@ static void mlp_of_dense_and_gelu(void)
     test_check_validation(ctx);
 }
 
+/* layernorm on ranks 1..4 and odd widths, affine or not (or half: weight only), rows
+ * with a large mean (the two-pass variance), and a custom eps. */
+static void layer_norms(void)
+{
+    if (!have_context())
+        return;
+    static const struct {
+        uint32_t rank, dims[4];
+        int affine; /* 0 none, 1 weight and bias, 2 weight only */
+        float offset;
+        const char *eps;
+    } cases[] = {
+        {1, {257}, 1, 0, NULL},
+        {2, {9, 5}, 0, 0, NULL},
+        {3, {2, 7, 64}, 1, 1000.0f, NULL},
+        {4, {2, 2, 3, 1}, 1, 0, NULL},
+        {4, {1, 2, 33, 40}, 2, 3.0f, "0.1"},
+    };
+    test_seed(75);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        uint32_t rank = cases[c].rank, width = cases[c].dims[rank - 1];
+        size_t n = count_of(rank, cases[c].dims);
+        float *x = malloc(n * 4), *w = malloc(width * 4), *b = malloc(width * 4);
+        vka_graph *g = NULL;
+        if (!x || !w || !b || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
+            CHECK_MSG(0, "set-up failed");
+        } else {
+            test_fill_normal(x, n, 2.0f);
+            for (size_t i = 0; i < n; i++)
+                x[i] += cases[c].offset;
+            test_fill_normal(w, width, 1.0f);
+            test_fill_normal(b, width, 1.0f);
+            vka_tensor tx, tw, tb, o;
+            vka_tensor_desc dx = {.name = "x", .rank = rank};
+            memcpy(dx.dims, cases[c].dims, sizeof dx.dims);
+            vka_graph_input(g, &dx, &tx);
+            vka_op_desc d = {.op = "layernorm", .inputs = {{"x", tx}}};
+            if (cases[c].affine) {
+                vka_graph_constant(g, &(vka_tensor_desc){.name = "w", .rank = 1, .dims = {width}}, w, width * 4, &tw);
+                d.inputs[1] = (vka_op_input){"weight", tw};
+            }
+            if (cases[c].affine == 1) {
+                vka_graph_constant(g, &(vka_tensor_desc){.name = "b", .rank = 1, .dims = {width}}, b, width * 4, &tb);
+                d.inputs[2] = (vka_op_input){"bias", tb};
+            }
+            if (cases[c].eps)
+                d.params[0] = (vka_op_param){"eps", cases[c].eps};
+            CHECK_OK(ctx, vka_graph_op(g, &d, &o));
+            CHECK_OK(ctx, vka_graph_output(g, "out", o));
+            char label[96];
+            snprintf(label, sizeof label, "layernorm rank %u width %u affine %d offset %g", rank, width,
+                     cases[c].affine, cases[c].offset);
+            /* An offset of 1000 costs f32 inputs about 1000·2^-24 ≈ 6e-5 absolute, over a std of 2. */
+            run_and_compare(g, (vka_host_tensor[]){{"x", x, n * 4}}, 1, n, label, cases[c].offset > 100 ? 1e-4 : 1e-5,
+                            1e-5);
+        }
+        vka_graph_destroy(g);
+        free(x);
+        free(w);
+        free(b);
+    }
+    test_check_validation(ctx);
+}
+
 static void bad_shapes_are_refused(void)
 {
     if (!have_context())
@@ -272,6 +345,12 @@ static void bad_shapes_are_refused(void)
     CHECK(vka_graph_op(g, &(vka_op_desc){.op = "dense", .inputs = {{"x", a}, {"weight", w}, {"bias", bias}}}, &o) ==
           VKA_ERROR_SHAPE_MISMATCH);
     CHECK_MSG(strstr(vka_last_error(ctx), "bias has 5 entries"), "message: %s", vka_last_error(ctx));
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "layernorm", .inputs = {{"x", a}, {"bias", bias}}}, &o) ==
+          VKA_ERROR_SHAPE_MISMATCH);
+    CHECK_MSG(strstr(vka_last_error(ctx), "bias has 5 entries but x's last axis is 4"), "message: %s",
+              vka_last_error(ctx));
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "layernorm", .inputs = {{"x", a}}, .params = {{"eps", "-1"}}}, &o) ==
+          VKA_ERROR_INVALID_ARGUMENT);
     vka_graph_destroy(g);
     test_check_validation(ctx);
 }
@@ -288,6 +367,7 @@ BOTH_CLASSES(elementwise_ops)
 BOTH_CLASSES(chain_into_attention)
 BOTH_CLASSES(dense_layers)
 BOTH_CLASSES(mlp_of_dense_and_gelu)
+BOTH_CLASSES(layer_norms)
 BOTH_CLASSES(bad_shapes_are_refused)
 
 int main(int argc, char **argv)
@@ -295,11 +375,9 @@ int main(int argc, char **argv)
     contexts[0] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_CPU});
     contexts[1] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_GPU});
     static const test_case cases[] = {
-        {"elementwise_ops", elementwise_ops_both},
-        {"chain_into_attention", chain_into_attention_both},
-        {"dense_layers", dense_layers_both},
-        {"mlp_of_dense_and_gelu", mlp_of_dense_and_gelu_both},
-        {"bad_shapes_are_refused", bad_shapes_are_refused_both},
+        {"elementwise_ops", elementwise_ops_both}, {"chain_into_attention", chain_into_attention_both},
+        {"dense_layers", dense_layers_both},       {"mlp_of_dense_and_gelu", mlp_of_dense_and_gelu_both},
+        {"layer_norms", layer_norms_both},         {"bad_shapes_are_refused", bad_shapes_are_refused_both},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

@@ -19,6 +19,13 @@ static uint32_t matmul_gpu_shared_bytes(const uint32_t *spec)
     return 16 * (32 * 4 + 16 * 8);
 }
 
+/* layernorm.comp: three passes over a row of push[1] vec4. */
+static uint64_t layernorm_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    return 3ull * push[1] + 1;
+}
+
 static uint32_t no_shared_memory(const uint32_t *spec)
 {
     (void)spec;
@@ -136,6 +143,9 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
     [VKA_KERNEL_COPY_ROWS] = {"copy_rows", "any", SPIRV(copy_rows), 2, {S, S}, 2, 1, no_shared_memory, no_loops},
     /* pointwise.comp: ids 0 workgroup size, 1 MODE; no loops. */
     [VKA_KERNEL_POINTWISE] = {"pointwise", "any", SPIRV(pointwise), 3, {S, S, S}, 3, 2, no_shared_memory, no_loops},
+    /* layernorm.comp: ids 0 workgroup size, 1 AFFINE. */
+    [VKA_KERNEL_LAYERNORM] =
+        {"layernorm", "any", SPIRV(layernorm), 4, {S, S, S, S}, 4, 2, no_shared_memory, layernorm_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -37,6 +37,7 @@ typedef enum vka_kernel_id {
     VKA_KERNEL_KATTN_NORMALIZE,
     VKA_KERNEL_COPY_ROWS,
     VKA_KERNEL_POINTWISE,
+    VKA_KERNEL_LAYERNORM,
     VKA_KERNEL_COUNT
 } vka_kernel_id;
 

@@ -1,4 +1,4 @@
-/* Element-wise and dense-layer references in double. */
+/* Element-wise, dense-layer and layer-norm references in double. */
 #include "ref.h"
 
 #include <math.h>
@@ -31,4 +31,21 @@ void vka_ref_dense(const double *x, const double *w, const double *bias, size_t 
                 sum += x[r * in + i] * w[(size_t)i * out + o];
             y[r * out + o] = sum;
         }
+}
+
+void vka_ref_layernorm(const double *x, const double *weight, const double *bias, size_t rows, uint32_t width,
+                       double eps, double *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const double *row = x + r * width;
+        double mean = 0, var = 0;
+        for (uint32_t i = 0; i < width; i++)
+            mean += row[i];
+        mean /= width;
+        for (uint32_t i = 0; i < width; i++)
+            var += (row[i] - mean) * (row[i] - mean);
+        double inv = 1.0 / sqrt(var / width + eps);
+        for (uint32_t i = 0; i < width; i++)
+            y[r * width + i] = (row[i] - mean) * inv * (weight ? weight[i] : 1.0) + (bias ? bias[i] : 0.0);
+    }
 }

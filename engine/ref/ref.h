@@ -67,4 +67,8 @@ void vka_ref_elementwise(vka_ref_unary f, const double *x, const double *y, size
 void vka_ref_dense(const double *x, const double *w, const double *bias, size_t rows, uint32_t in, uint32_t out,
                    double *y);
 
+/* Layer normalisation of each row of `width` (biased variance); weight, bias or NULL. */
+void vka_ref_layernorm(const double *x, const double *weight, const double *bias, size_t rows, uint32_t width,
+                       double eps, double *y);
+
 #endif
