@@ -1,6 +1,7 @@
 #version 450
-// Copies COUNT vec4 per slice from one tensor to another (e.g. a decoding step's final
-// state into the persistent state). One vec4 per invocation.
+// Copies COUNT vec4 per slice from one tensor to another, each at its own offset into
+// the slice (a decoding step's final state into the persistent state, one part of a
+// concatenation). One vec4 per invocation.
 
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -14,6 +15,7 @@ layout(push_constant) uniform Push {
     VKA_PUSH_HEADER
     uint count;       // vec4 per slice
     uint src_offset;  // vec4 into the source slice
+    uint dst_offset;  // vec4 into the destination slice
 } pc;
 
 void main()
@@ -22,5 +24,5 @@ void main()
     if (i >= pc.count)
         return;
     const uint slice = gl_WorkGroupID.z;
-    dst[slice * pc.slice_stride[1] + i] = src[slice * pc.slice_stride[0] + pc.src_offset + i];
+    dst[slice * pc.slice_stride[1] + pc.dst_offset + i] = src[slice * pc.slice_stride[0] + pc.src_offset + i];
 }

@@ -1,7 +1,7 @@
 /* Model building blocks against the double-precision reference: the element-wise ops
  * (gelu, relu, softplus, add) on every rank with odd widths and values out to ±150, a
  * chain of them feeding attention, dense layers on every rank with and without bias, an
- * MLP, layer norms, and bad shapes. Both kernel classes, validation layer on. */
+ * MLP, layer norms, concatenation along tokens, and bad shapes. Both kernel classes, validation layer on. */
 #include "attention_util.h"
 
 /* The context of the kernel class the running pass uses (every case runs under both). */
@@ -315,6 +315,71 @@ static void layer_norms(void)
     test_check_validation(ctx);
 }
 
+/* concat along tokens on ranks 2..4 with odd widths; then concatenated keys and values
+ * feeding attention. */
+static void concatenation(void)
+{
+    if (!have_context())
+        return;
+    static const struct {
+        uint32_t rank, a[4];
+        uint32_t rows_b;
+    } cases[] = {{2, {3, 5}, 4}, {3, {2, 1, 17}, 9}, {4, {2, 3, 7, 64}, 1}, {4, {1, 2, 30, 3}, 33}};
+    test_seed(76);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        uint32_t rank = cases[c].rank;
+        uint32_t bdims[4];
+        memcpy(bdims, cases[c].a, sizeof bdims);
+        bdims[rank - 2] = cases[c].rows_b;
+        size_t na = count_of(rank, cases[c].a), nb = count_of(rank, bdims);
+        float *a = malloc(na * 4), *b = malloc(nb * 4);
+        vka_graph *g = NULL;
+        if (!a || !b || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
+            CHECK_MSG(0, "set-up failed");
+        } else {
+            test_fill_normal(a, na, 1.0f);
+            test_fill_normal(b, nb, 1.0f);
+            vka_tensor ta, tb, o;
+            vka_tensor_desc da = {.name = "a", .rank = rank}, db = {.name = "b", .rank = rank};
+            memcpy(da.dims, cases[c].a, sizeof da.dims);
+            memcpy(db.dims, bdims, sizeof db.dims);
+            vka_graph_input(g, &da, &ta);
+            vka_graph_input(g, &db, &tb);
+            CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "concat", .inputs = {{"a", ta}, {"b", tb}}}, &o));
+            CHECK_OK(ctx, vka_graph_output(g, "out", o));
+            char label[96];
+            snprintf(label, sizeof label, "concat rank %u rows %u + %u", rank, cases[c].a[rank - 2], cases[c].rows_b);
+            vka_host_tensor in[] = {{"a", a, na * 4}, {"b", b, nb * 4}};
+            run_and_compare(g, in, 2, na + nb, label, 0, 0); /* a copy is exact */
+        }
+        vka_graph_destroy(g);
+        free(a);
+        free(b);
+    }
+    /* Memory tokens and new tokens as the keys and values of one attention. */
+    enum { NQ = 20, NM = 7, NN = 13, D = 16 };
+    static float q[NQ * D], m[NM * D], x[NN * D];
+    test_fill_normal(q, NQ * D, 1.0f);
+    test_fill_normal(m, NM * D, 1.0f);
+    test_fill_normal(x, NN * D, 1.0f);
+    vka_graph *g = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    if (g) {
+        vka_tensor tq, tm, tx, kv, o;
+        vka_graph_input(g, &(vka_tensor_desc){.name = "q", .rank = 4, .dims = {1, 1, NQ, D}}, &tq);
+        vka_graph_input(g, &(vka_tensor_desc){.name = "m", .rank = 4, .dims = {1, 1, NM, D}}, &tm);
+        vka_graph_input(g, &(vka_tensor_desc){.name = "x", .rank = 4, .dims = {1, 1, NN, D}}, &tx);
+        CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "concat", .inputs = {{"a", tm}, {"b", tx}}}, &kv));
+        CHECK_OK(ctx,
+                 vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", tq}, {"k", kv}, {"v", kv}}}, &o));
+        CHECK_OK(ctx, vka_graph_output(g, "out", o));
+        vka_host_tensor in[] = {{"q", q, sizeof q}, {"m", m, sizeof m}, {"x", x, sizeof x}};
+        run_and_compare(g, in, 3, NQ * D, "attention over concatenated tokens", 2e-5, 2e-4);
+        vka_graph_destroy(g);
+    }
+    test_check_validation(ctx);
+}
+
 static void bad_shapes_are_refused(void)
 {
     if (!have_context())
@@ -351,6 +416,12 @@ static void bad_shapes_are_refused(void)
               vka_last_error(ctx));
     CHECK(vka_graph_op(g, &(vka_op_desc){.op = "layernorm", .inputs = {{"x", a}}, .params = {{"eps", "-1"}}}, &o) ==
           VKA_ERROR_INVALID_ARGUMENT);
+    /* concat: every axis but the tokens must agree; rank 1 has no tokens axis. */
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "concat", .inputs = {{"a", a}, {"b", b}}}, &o) ==
+          VKA_ERROR_SHAPE_MISMATCH);
+    CHECK_MSG(strstr(vka_last_error(ctx), "b axis 1 is 5 but a axis 1 is 4"), "message: %s", vka_last_error(ctx));
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "concat", .inputs = {{"a", bias}, {"b", bias}}}, &o) ==
+          VKA_ERROR_SHAPE_MISMATCH);
     vka_graph_destroy(g);
     test_check_validation(ctx);
 }
@@ -368,6 +439,7 @@ BOTH_CLASSES(chain_into_attention)
 BOTH_CLASSES(dense_layers)
 BOTH_CLASSES(mlp_of_dense_and_gelu)
 BOTH_CLASSES(layer_norms)
+BOTH_CLASSES(concatenation)
 BOTH_CLASSES(bad_shapes_are_refused)
 
 int main(int argc, char **argv)
@@ -375,9 +447,13 @@ int main(int argc, char **argv)
     contexts[0] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_CPU});
     contexts[1] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_GPU});
     static const test_case cases[] = {
-        {"elementwise_ops", elementwise_ops_both}, {"chain_into_attention", chain_into_attention_both},
-        {"dense_layers", dense_layers_both},       {"mlp_of_dense_and_gelu", mlp_of_dense_and_gelu_both},
-        {"layer_norms", layer_norms_both},         {"bad_shapes_are_refused", bad_shapes_are_refused_both},
+        {"elementwise_ops", elementwise_ops_both},
+        {"chain_into_attention", chain_into_attention_both},
+        {"dense_layers", dense_layers_both},
+        {"mlp_of_dense_and_gelu", mlp_of_dense_and_gelu_both},
+        {"layer_norms", layer_norms_both},
+        {"concatenation", concatenation_both},
+        {"bad_shapes_are_refused", bad_shapes_are_refused_both},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

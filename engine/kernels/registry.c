@@ -140,7 +140,7 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
         {"kattn_causal", "any", SPIRV(kattn_causal), 5, {S, S, S, S, U}, 9, 7, no_shared_memory, kattn_causal_loops},
     [VKA_KERNEL_KATTN_NORMALIZE] =
         {"kattn_normalize", "any", SPIRV(kattn_normalize), 4, {S, S, S, U}, 6, 5, no_shared_memory, no_loops},
-    [VKA_KERNEL_COPY_ROWS] = {"copy_rows", "any", SPIRV(copy_rows), 2, {S, S}, 2, 1, no_shared_memory, no_loops},
+    [VKA_KERNEL_COPY_ROWS] = {"copy_rows", "any", SPIRV(copy_rows), 2, {S, S}, 3, 1, no_shared_memory, no_loops},
     /* pointwise.comp: ids 0 workgroup size, 1 MODE; no loops. */
     [VKA_KERNEL_POINTWISE] = {"pointwise", "any", SPIRV(pointwise), 3, {S, S, S}, 3, 2, no_shared_memory, no_loops},
     /* layernorm.comp: ids 0 workgroup size, 1 AFFINE. */

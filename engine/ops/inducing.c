@@ -112,7 +112,7 @@ static vka_result latents_per_batch(vka_lowering *lw, const vka_op_node *node, c
         vka_dispatch_desc copy = {
             .kernel = VKA_KERNEL_COPY_ROWS,
             .spec = {wg},
-            .push = {count, 0},
+            .push = {count, 0, 0},
             .groups_x = vka_div_up(count, wg),
             .groups_y = 1,
             .slices = p->heads,

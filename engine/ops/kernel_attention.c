@@ -372,7 +372,7 @@ static vka_result dispatch_commit(vka_lowering *lw, const kernel_plan *kp)
     vka_dispatch_desc d = {
         .kernel = VKA_KERNEL_COPY_ROWS,
         .spec = {kp->wg},
-        .push = {count, kp->nblocks * count},
+        .push = {count, kp->nblocks * count, 0},
         .groups_x = vka_div_up(count, kp->wg),
         .groups_y = 1,
         .slices = kp->slices,

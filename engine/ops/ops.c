@@ -13,10 +13,11 @@ extern const vka_op_class vka_op_softplus;
 extern const vka_op_class vka_op_add;
 extern const vka_op_class vka_op_dense;
 extern const vka_op_class vka_op_layernorm;
+extern const vka_op_class vka_op_concat;
 
 static const vka_op_class *const classes[] = {
-    &vka_op_softmax, &vka_op_linear,   &vka_op_performer, &vka_op_inducing, &vka_op_gelu,
-    &vka_op_relu,    &vka_op_softplus, &vka_op_add,       &vka_op_dense,    &vka_op_layernorm,
+    &vka_op_softmax,  &vka_op_linear, &vka_op_performer, &vka_op_inducing,  &vka_op_gelu,   &vka_op_relu,
+    &vka_op_softplus, &vka_op_add,    &vka_op_dense,     &vka_op_layernorm, &vka_op_concat,
 };
 
 uint32_t vka_op_class_count(void)

@@ -1,8 +1,9 @@
-/* Element-wise, dense-layer and layer-norm references in double. */
+/* Building-block references in double: element-wise, dense, layer norm, concatenation. */
 #include "ref.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 static double apply(vka_ref_unary f, double x, double y)
 {
@@ -47,5 +48,15 @@ void vka_ref_layernorm(const double *x, const double *weight, const double *bias
         double inv = 1.0 / sqrt(var / width + eps);
         for (uint32_t i = 0; i < width; i++)
             y[r * width + i] = (row[i] - mean) * inv * (weight ? weight[i] : 1.0) + (bias ? bias[i] : 0.0);
+    }
+}
+
+void vka_ref_concat_rows(const double *a, const double *b, size_t slices, uint32_t rows_a, uint32_t rows_b,
+                         uint32_t width, double *out)
+{
+    for (size_t s = 0; s < slices; s++) {
+        double *o = out + s * (size_t)(rows_a + rows_b) * width;
+        memcpy(o, a + s * (size_t)rows_a * width, (size_t)rows_a * width * sizeof *o);
+        memcpy(o + (size_t)rows_a * width, b + s * (size_t)rows_b * width, (size_t)rows_b * width * sizeof *o);
     }
 }

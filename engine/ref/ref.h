@@ -71,4 +71,8 @@ void vka_ref_dense(const double *x, const double *w, const double *bias, size_t 
 void vka_ref_layernorm(const double *x, const double *weight, const double *bias, size_t rows, uint32_t width,
                        double eps, double *y);
 
+/* Per slice: the rows of a, then the rows of b (each `width` wide). */
+void vka_ref_concat_rows(const double *a, const double *b, size_t slices, uint32_t rows_a, uint32_t rows_b,
+                         uint32_t width, double *out);
+
 #endif
