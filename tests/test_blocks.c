@@ -1,7 +1,8 @@
 /* Model building blocks against the double-precision reference: the element-wise ops
  * (gelu, relu, softplus, add) on every rank with odd widths and values out to ±150, a
  * chain of them feeding attention, dense layers on every rank with and without bias, an
- * MLP, layer norms, concatenation along tokens, and bad shapes. Both kernel classes, validation layer on. */
+ * MLP, layer norms, concatenation along tokens, head split and merge, and bad shapes. Both kernel classes, validation
+ * layer on. */
 #include "attention_util.h"
 
 /* The context of the kernel class the running pass uses (every case runs under both). */
@@ -380,6 +381,88 @@ static void concatenation(void)
     test_check_validation(ctx);
 }
 
+/* split_heads / merge_heads on odd head widths (exact), and the multi-head core:
+ * split q, k, v → softmax per head → merge. */
+static void head_split_and_merge(void)
+{
+    if (!have_context())
+        return;
+    static const struct {
+        uint32_t batch, tokens, heads, head_width; /* batch 0: rank-2 input */
+    } cases[] = {{0, 5, 3, 7}, {2, 9, 2, 5}, {3, 17, 4, 16}, {1, 1, 1, 3}, {2, 33, 8, 8}};
+    test_seed(77);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        uint32_t b = cases[c].batch ? cases[c].batch : 1, n = cases[c].tokens, h = cases[c].heads,
+                 dh = cases[c].head_width;
+        size_t count = (size_t)b * n * h * dh;
+        float *x = malloc(count * 4), *apart = malloc(count * 4);
+        vka_graph *g = NULL;
+        if (!x || !apart || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
+            CHECK_MSG(0, "set-up failed");
+        } else {
+            test_fill_normal(x, count, 1.0f);
+            vka_tensor tx, split, merged;
+            vka_tensor_desc dx = {.name = "x", .rank = cases[c].batch ? 3 : 2};
+            memcpy(dx.dims, cases[c].batch ? (uint32_t[]){b, n, h * dh} : (uint32_t[]){n, h * dh}, dx.rank * 4);
+            vka_graph_input(g, &dx, &tx);
+            char heads[16];
+            snprintf(heads, sizeof heads, "%u", h);
+            CHECK_OK(ctx,
+                     vka_graph_op(
+                         g, &(vka_op_desc){.op = "split_heads", .inputs = {{"x", tx}}, .params = {{"heads", heads}}},
+                         &split));
+            CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", split}}}, &merged));
+            CHECK_OK(ctx, vka_graph_output(g, "out", split));
+            CHECK_OK(ctx, vka_graph_output(g, "merged", merged));
+            char label[96];
+            snprintf(label, sizeof label, "split_heads B%u N%u H%u Dh%u", b, n, h, dh);
+            run_and_compare(g, (vka_host_tensor[]){{"x", x, count * 4}}, 1, count, label, 0, 0);
+            vka_plan *plan = NULL;
+            CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+            if (plan) {
+                CHECK_OK(ctx, vka_plan_write(plan, "x", x, count * 4));
+                CHECK_OK(ctx, vka_plan_run(plan));
+                CHECK_OK(ctx, vka_plan_read(plan, "merged", apart, count * 4));
+                CHECK_MSG(memcmp(apart, x, count * 4) == 0, "%s: merge_heads(split_heads(x)) != x", label);
+            }
+            vka_plan_destroy(plan);
+        }
+        vka_graph_destroy(g);
+        free(x);
+        free(apart);
+    }
+    /* Multi-head attention's core on [B, N, H·Dh] activations. */
+    enum { B = 2, N = 21, H = 3, DH = 8 };
+    static float q[B * N * H * DH], k[B * N * H * DH], v[B * N * H * DH];
+    test_fill_normal(q, B * N * H * DH, 1.0f);
+    test_fill_normal(k, B * N * H * DH, 1.0f);
+    test_fill_normal(v, B * N * H * DH, 1.0f);
+    vka_graph *g = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    if (g) {
+        vka_tensor in[3], apart[3], att, o;
+        const char *names[] = {"q", "k", "v"};
+        for (int i = 0; i < 3; i++) {
+            vka_graph_input(g, &(vka_tensor_desc){.name = names[i], .rank = 3, .dims = {B, N, H * DH}}, &in[i]);
+            CHECK_OK(ctx,
+                     vka_graph_op(
+                         g, &(vka_op_desc){.op = "split_heads", .inputs = {{"x", in[i]}}, .params = {{"heads", "3"}}},
+                         &apart[i]));
+        }
+        CHECK_OK(ctx, vka_graph_op(g,
+                                   &(vka_op_desc){.op = "softmax",
+                                                  .inputs = {{"q", apart[0]}, {"k", apart[1]}, {"v", apart[2]}},
+                                                  .params = {{"causal", "1"}}},
+                                   &att));
+        CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", att}}}, &o));
+        CHECK_OK(ctx, vka_graph_output(g, "out", o));
+        vka_host_tensor host[] = {{"q", q, sizeof q}, {"k", k, sizeof k}, {"v", v, sizeof v}};
+        run_and_compare(g, host, 3, B * N * H * DH, "split -> causal softmax -> merge", 2e-5, 2e-4);
+        vka_graph_destroy(g);
+    }
+    test_check_validation(ctx);
+}
+
 static void bad_shapes_are_refused(void)
 {
     if (!have_context())
@@ -422,6 +505,11 @@ static void bad_shapes_are_refused(void)
     CHECK_MSG(strstr(vka_last_error(ctx), "b axis 1 is 5 but a axis 1 is 4"), "message: %s", vka_last_error(ctx));
     CHECK(vka_graph_op(g, &(vka_op_desc){.op = "concat", .inputs = {{"a", bias}, {"b", bias}}}, &o) ==
           VKA_ERROR_SHAPE_MISMATCH);
+    /* split_heads: the width must split evenly. */
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "split_heads", .inputs = {{"x", b}}, .params = {{"heads", "2"}}}, &o) ==
+          VKA_ERROR_SHAPE_MISMATCH);
+    CHECK_MSG(strstr(vka_last_error(ctx), "width 5 does not split into 2 heads"), "message: %s", vka_last_error(ctx));
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", a}}}, &o) == VKA_ERROR_SHAPE_MISMATCH);
     vka_graph_destroy(g);
     test_check_validation(ctx);
 }
@@ -440,6 +528,7 @@ BOTH_CLASSES(dense_layers)
 BOTH_CLASSES(mlp_of_dense_and_gelu)
 BOTH_CLASSES(layer_norms)
 BOTH_CLASSES(concatenation)
+BOTH_CLASSES(head_split_and_merge)
 BOTH_CLASSES(bad_shapes_are_refused)
 
 int main(int argc, char **argv)
@@ -453,6 +542,7 @@ int main(int argc, char **argv)
         {"mlp_of_dense_and_gelu", mlp_of_dense_and_gelu_both},
         {"layer_norms", layer_norms_both},
         {"concatenation", concatenation_both},
+        {"head_split_and_merge", head_split_and_merge_both},
         {"bad_shapes_are_refused", bad_shapes_are_refused_both},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);

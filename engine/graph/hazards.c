@@ -30,9 +30,10 @@ static byte_range binding_range(const vka_plan *plan, const vka_plan_piece *piec
     if (b->whole)
         return (byte_range){t->offset, t->offset + t->bytes};
     uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
-    uint64_t first = (uint64_t)piece->slice_begin + b->slice_offset;
-    uint64_t begin = t->offset + first * t->slice_stride * 4;
-    uint64_t end = t->offset + (first + piece->slice_count - 1) * t->slice_stride * 4 + slice_bytes;
+    uint32_t first, last;
+    vka_binding_slices(piece, b, &first, &last);
+    uint64_t begin = t->offset + (uint64_t)first * t->slice_stride * 4;
+    uint64_t end = t->offset + (uint64_t)last * t->slice_stride * 4 + slice_bytes;
     return (byte_range){begin, end};
 }
 

@@ -17,10 +17,13 @@ typedef enum vka_access {
 typedef struct vka_binding_desc {
     uint32_t tensor; /* a plan tensor id; 0 ends the list */
     vka_access access;
-    bool whole; /* the whole tensor for every slice (e.g. kv_len, shared weights);
-                   otherwise slice z of the dispatch sees slice z + slice_offset of the tensor */
-    uint32_t slice_offset; /* for a tensor with more slices than the dispatch: the first one
-                              it sees (its slices are then aligned so any can start a binding) */
+    bool whole;             /* the whole tensor for every slice (e.g. kv_len, shared weights);
+                               otherwise slice z of the dispatch sees slice z + slice_offset of the tensor */
+    uint32_t slice_offset;  /* for a tensor with more slices than the dispatch: the first one
+                               it sees (its slices are then aligned so any can start a binding) */
+    uint32_t slice_divisor; /* > 1: dispatch slice z sees tensor slice z / slice_divisor (one
+                               [batch] slice shared by `divisor` [batch, head] slices); the
+                               kernel then indexes the binding itself (see heads.comp) */
 } vka_binding_desc;
 
 typedef struct vka_dispatch_desc {

@@ -55,6 +55,16 @@ typedef struct vka_plan_dispatch {
     uint32_t first_piece, piece_count;
 } vka_plan_dispatch;
 
+/* The first and last tensor slices a piece's per-slice binding covers (slice offset and
+ * divisor applied). */
+static inline void vka_binding_slices(const vka_plan_piece *piece, const vka_binding_desc *b, uint32_t *first,
+                                      uint32_t *last)
+{
+    uint32_t divisor = b->slice_divisor > 1 ? b->slice_divisor : 1;
+    *first = piece->slice_begin / divisor + b->slice_offset;
+    *last = (piece->slice_begin + piece->slice_count - 1) / divisor + b->slice_offset;
+}
+
 struct vka_plan {
     vka_context *ctx;
     vka_plan_desc desc;

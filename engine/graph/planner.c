@@ -194,11 +194,16 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
     for (uint32_t b = 0; b < VKA_MAX_BINDINGS && desc->bindings[b].tensor; b++) {
         vka_plan_tensor *t = &plan->tensors[desc->bindings[b].tensor];
         const vka_binding_desc *bd = &desc->bindings[b];
-        bool sub_range = !bd->whole && (bd->slice_offset || t->slices != desc->slices);
-        if (!bd->whole && (uint64_t)bd->slice_offset + desc->slices > t->slices)
+        uint32_t divisor = bd->slice_divisor > 1 ? bd->slice_divisor : 1;
+        if (divisor > 1 && (bd->whole || bd->slice_offset || (uint64_t)t->slices * divisor != desc->slices))
             return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED,
-                            "internal: %s binds slices %u..%u of %s, which has %u", vka_kernel_get(desc->kernel)->name,
-                            bd->slice_offset, bd->slice_offset + desc->slices - 1, t->name, t->slices);
+                            "internal: %s binds %s with slice divisor %u, but it has %u slices and the dispatch %u",
+                            vka_kernel_get(desc->kernel)->name, t->name, divisor, t->slices, desc->slices);
+        bool sub_range = !bd->whole && (bd->slice_offset || divisor > 1 || t->slices != desc->slices);
+        if (!bd->whole && divisor == 1 && (uint64_t)bd->slice_offset + desc->slices > t->slices)
+            return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED, "internal: %s binds slices %u..%u of %s, which has %u",
+                            vka_kernel_get(desc->kernel)->name, bd->slice_offset, bd->slice_offset + desc->slices - 1,
+                            t->name, t->slices);
         if (sub_range && !t->aligned_slices) { /* its bindings start at slices other than 0 */
             t->aligned_slices = true;
             vka_tensor_layout(t, plan->alignment);

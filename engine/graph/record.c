@@ -49,8 +49,10 @@ static VkDescriptorBufferInfo binding_info(const vka_plan *plan, const vka_plan_
         return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset, t->bytes};
     uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
     uint64_t stride = t->slice_stride * 4;
-    return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset + (piece->slice_begin + b->slice_offset) * stride,
-                                    (piece->slice_count - 1) * stride + slice_bytes};
+    uint32_t first, last;
+    vka_binding_slices(piece, b, &first, &last);
+    return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset + first * stride,
+                                    (last - first) * stride + slice_bytes};
 }
 
 static vka_result create_descriptor_pool(vka_plan *plan)

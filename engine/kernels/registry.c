@@ -26,6 +26,14 @@ static uint64_t layernorm_loops(const uint32_t *spec, const uint32_t *push)
     return 3ull * push[1] + 1;
 }
 
+/* heads.comp: clearing a merged row's padding, at most 3 floats. */
+static uint64_t heads_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    (void)push;
+    return 4;
+}
+
 static uint32_t no_shared_memory(const uint32_t *spec)
 {
     (void)spec;
@@ -146,6 +154,8 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
     /* layernorm.comp: ids 0 workgroup size, 1 AFFINE. */
     [VKA_KERNEL_LAYERNORM] =
         {"layernorm", "any", SPIRV(layernorm), 4, {S, S, S, S}, 4, 2, no_shared_memory, layernorm_loops},
+    /* heads.comp: ids 0 workgroup size, 1 SPLIT. */
+    [VKA_KERNEL_HEADS] = {"heads", "any", SPIRV(heads), 2, {S, S}, 3, 2, no_shared_memory, heads_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -38,6 +38,7 @@ typedef enum vka_kernel_id {
     VKA_KERNEL_COPY_ROWS,
     VKA_KERNEL_POINTWISE,
     VKA_KERNEL_LAYERNORM,
+    VKA_KERNEL_HEADS,
     VKA_KERNEL_COUNT
 } vka_kernel_id;
 

@@ -1,4 +1,5 @@
-/* Building-block references in double: element-wise, dense, layer norm, concatenation. */
+/* Building-block references in double: element-wise, dense, layer norm, concatenation,
+ * head split and merge. */
 #include "ref.h"
 
 #include <math.h>
@@ -59,4 +60,21 @@ void vka_ref_concat_rows(const double *a, const double *b, size_t slices, uint32
         memcpy(o, a + s * (size_t)rows_a * width, (size_t)rows_a * width * sizeof *o);
         memcpy(o + (size_t)rows_a * width, b + s * (size_t)rows_b * width, (size_t)rows_b * width * sizeof *o);
     }
+}
+
+void vka_ref_heads(const double *x, uint32_t batch, uint32_t heads, uint32_t tokens, uint32_t head_width, bool split,
+                   double *y)
+{
+    size_t width = (size_t)heads * head_width;
+    for (uint32_t b = 0; b < batch; b++)
+        for (uint32_t h = 0; h < heads; h++)
+            for (uint32_t n = 0; n < tokens; n++)
+                for (uint32_t d = 0; d < head_width; d++) {
+                    size_t merged = ((size_t)b * tokens + n) * width + (size_t)h * head_width + d;
+                    size_t apart = (((size_t)b * heads + h) * tokens + n) * head_width + d;
+                    if (split)
+                        y[apart] = x[merged];
+                    else
+                        y[merged] = x[apart];
+                }
 }

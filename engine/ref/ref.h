@@ -75,4 +75,8 @@ void vka_ref_layernorm(const double *x, const double *weight, const double *bias
 void vka_ref_concat_rows(const double *a, const double *b, size_t slices, uint32_t rows_a, uint32_t rows_b,
                          uint32_t width, double *out);
 
+/* split: x [B, N, H·Dh] → y [B, H, N, Dh]; else the reverse. */
+void vka_ref_heads(const double *x, uint32_t batch, uint32_t heads, uint32_t tokens, uint32_t head_width, bool split,
+                   double *y);
+
 #endif
