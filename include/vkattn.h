@@ -269,6 +269,25 @@ VKA_API vka_result vka_graph_tensor_desc(const vka_graph *graph, vka_tensor tens
 /* Floating-point operations of one evaluation of the graph (for GFLOP/s figures). */
 VKA_API double vka_graph_flops(const vka_graph *graph);
 
+/* A multi-head attention block built from graph operations: projections in (dense),
+ * split into heads, any attention scheme, merge, projection out (dense):
+ *   out = merge(scheme(split(x_q W_q + b_q), split(x_kv W_k + b_k), split(x_kv W_v + b_v))) W_o + b_o
+ * x_q [B, Nq, model] (or [Nq, model]), x_kv likewise (x_kv = x_q when absent: self
+ * attention); W_q, W_k [model, H·Dh], W_v [model, H·Dv], W_o [H·Dv, out]; biases optional.
+ * `inputs` adds the scheme's other inputs (kv_len, latents, projection …) and `params`
+ * its parameters (causal, scale, kernel …). */
+typedef struct vka_mha_desc {
+    vka_tensor x_q, x_kv;
+    vka_tensor w_q, w_k, w_v, w_o;
+    vka_tensor b_q, b_k, b_v, b_o; /* {0}: no bias */
+    uint32_t heads;
+    const char *scheme;                         /* NULL: "softmax" */
+    vka_op_input inputs[VKA_MAX_OP_INPUTS - 3]; /* besides q, k, v; ends at the first without a role */
+    vka_op_param params[VKA_MAX_OP_PARAMS];     /* ends at the first without a key */
+} vka_mha_desc;
+
+VKA_API vka_result vka_graph_mha(vka_graph *graph, const vka_mha_desc *desc, vka_tensor *out);
+
 /* Evaluates the graph with the engine's double-precision CPU reference (engine/ref),
  * the oracle for tests and for the benchmark's error column. Host tensors are dense,
  * C-order, with exactly the bytes their shape needs. */

@@ -1,7 +1,8 @@
 /* Model building blocks against the double-precision reference: the element-wise ops
  * (gelu, relu, softplus, add) on every rank with odd widths and values out to ±150, a
  * chain of them feeding attention, dense layers on every rank with and without bias, an
- * MLP, layer norms, concatenation along tokens, head split and merge, and bad shapes. Both kernel classes, validation
+ * MLP, layer norms, concatenation along tokens, head split and merge, the multi-head
+ * attention block, and bad shapes. Both kernel classes, validation
  * layer on. */
 #include "attention_util.h"
 
@@ -463,6 +464,63 @@ static void head_split_and_merge(void)
     test_check_validation(ctx);
 }
 
+/* vka_graph_mha: projections, heads, a scheme, merge, output projection — self attention
+ * (causal softmax) and cross attention (linear), against the reference. */
+static void multi_head_attention_block(void)
+{
+    if (!have_context())
+        return;
+    enum { B = 2, NQ = 13, NK = 17, MODEL = 24, H = 3, DH = 8, OUT = 10 };
+    static float xq[B * NQ * MODEL], xkv[B * NK * MODEL], w[4][MODEL * MODEL], bias[4][MODEL];
+    test_seed(78);
+    test_fill_normal(xq, B * NQ * MODEL, 1.0f);
+    test_fill_normal(xkv, B * NK * MODEL, 1.0f);
+    for (int i = 0; i < 4; i++) {
+        test_fill_normal(w[i], MODEL * MODEL, 0.25f);
+        test_fill_normal(bias[i], MODEL, 0.5f);
+    }
+    for (int cross = 0; cross < 2; cross++) {
+        vka_graph *g = NULL;
+        CHECK_OK(ctx, vka_graph_create(ctx, &g));
+        if (!g)
+            return;
+        vka_mha_desc m = {.heads = H, .scheme = cross ? "linear" : "softmax"};
+        vka_graph_input(g, &(vka_tensor_desc){.name = "xq", .rank = 3, .dims = {B, NQ, MODEL}}, &m.x_q);
+        if (cross)
+            vka_graph_input(g, &(vka_tensor_desc){.name = "xkv", .rank = 3, .dims = {B, NK, MODEL}}, &m.x_kv);
+        vka_tensor *weights[] = {&m.w_q, &m.w_k, &m.w_v, &m.w_o}, *biases[] = {&m.b_q, &m.b_k, &m.b_v, &m.b_o};
+        for (int i = 0; i < 4; i++) {
+            char name[8];
+            snprintf(name, sizeof name, "w%d", i);
+            vka_graph_constant(g, &(vka_tensor_desc){.name = name, .rank = 2, .dims = {MODEL, i == 3 ? OUT : MODEL}},
+                               w[i], (size_t)MODEL * (i == 3 ? OUT : MODEL) * 4, weights[i]);
+            snprintf(name, sizeof name, "b%d", i);
+            if (i != 1) /* one projection without a bias */
+                vka_graph_constant(g, &(vka_tensor_desc){.name = name, .rank = 1, .dims = {i == 3 ? OUT : MODEL}},
+                                   bias[i], (size_t)(i == 3 ? OUT : MODEL) * 4, biases[i]);
+        }
+        m.params[0] = (vka_op_param){"causal", cross ? "0" : "1"};
+        vka_tensor o;
+        CHECK_OK(ctx, vka_graph_mha(g, &m, &o));
+        CHECK_OK(ctx, vka_graph_output(g, "out", o));
+        vka_tensor_desc od;
+        CHECK_OK(ctx, vka_graph_tensor_desc(g, o, &od));
+        CHECK(od.rank == 3 && od.dims[0] == B && od.dims[1] == NQ && od.dims[2] == OUT);
+        vka_host_tensor in[] = {{"xq", xq, sizeof xq}, {"xkv", xkv, sizeof xkv}};
+        run_and_compare(g, in, cross ? 2 : 1, B * NQ * OUT, cross ? "mha cross, linear" : "mha self, causal softmax",
+                        2e-5, 2e-4);
+        vka_graph_destroy(g);
+    }
+    vka_mha_desc empty = {0};
+    vka_tensor o;
+    vka_graph *g = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    CHECK(vka_graph_mha(g, &empty, &o) == VKA_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG(strstr(vka_last_error(ctx), "required"), "message: %s", vka_last_error(ctx));
+    vka_graph_destroy(g);
+    test_check_validation(ctx);
+}
+
 static void bad_shapes_are_refused(void)
 {
     if (!have_context())
@@ -529,6 +587,7 @@ BOTH_CLASSES(mlp_of_dense_and_gelu)
 BOTH_CLASSES(layer_norms)
 BOTH_CLASSES(concatenation)
 BOTH_CLASSES(head_split_and_merge)
+BOTH_CLASSES(multi_head_attention_block)
 BOTH_CLASSES(bad_shapes_are_refused)
 
 int main(int argc, char **argv)
@@ -543,6 +602,7 @@ int main(int argc, char **argv)
         {"layer_norms", layer_norms_both},
         {"concatenation", concatenation_both},
         {"head_split_and_merge", head_split_and_merge_both},
+        {"multi_head_attention_block", multi_head_attention_block_both},
         {"bad_shapes_are_refused", bad_shapes_are_refused_both},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
