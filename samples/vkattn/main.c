@@ -10,7 +10,9 @@ static int usage(FILE *f)
 {
     fputs("usage: vkattn info\n"
           "       vkattn run SCHEME key=value... [out=o.npy] [stats=1]\n"
-          "       vkattn bench [--quick] [--scheme NAME] [--json FILE] [--csv FILE] [--reps N]\n"
+          "       vkattn bench [--quick] [--scheme NAME] [--kernel NAME] [--n N,...] [--json FILE] [--csv FILE]\n"
+          "       vkattn bench --sweep SCHEME[,SCHEME] [--n N,...] [--run-limit N] [--plot FILE.svg]\n"
+          "       vkattn bench --quality [--n N] [--seeds K] [--plot FILE.svg] [--csv FILE]\n"
           "environment: VKATTN_DEVICE=index|name  VKATTN_LIMITS=android-2021|roadmap-2022|vulkan-1.0-min\n"
           "             VKATTN_VALIDATION=1  VKATTN_KERNEL_CLASS=gpu|cpu  VKATTN_SYNC=full  VKATTN_FORCE_STAGING=1\n",
           f);
