@@ -2,6 +2,7 @@
  * rank 2..4, every other axis equal: [..., Na, D] + [..., Nb, D] → [..., Na + Nb, D].
  * Two copy_rows dispatches, each into its own rows of every slice of the result. */
 #include "op.h"
+#include "rows.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
@@ -54,19 +55,12 @@ static vka_result build(vka_op_build *b)
 static vka_result copy_part(vka_lowering *lw, const concat_params *p, uint32_t src, uint32_t dst, uint32_t rows,
                             uint32_t first_row)
 {
-    uint32_t row_vec4 = vka_div_up(p->dims[p->rank - 1], 4), count = rows * row_vec4, wg = 64;
-    if (count == 0)
-        return VKA_SUCCESS;
-    vka_dispatch_desc d = {
-        .kernel = VKA_KERNEL_COPY_ROWS,
-        .spec = {wg},
-        .push = {count, 0, first_row * row_vec4},
-        .groups_x = vka_div_up(count, wg),
-        .groups_y = 1,
-        .slices = (uint32_t)p->slices,
-        .bindings = {{src, VKA_READ, false}, {dst, VKA_WRITE, false}},
-    };
-    return vka_lower_dispatch(lw, &d);
+    uint32_t row_vec4 = vka_div_up(p->dims[p->rank - 1], 4);
+    return vka_lower_copy_rows(lw, &(vka_copy_desc){.src = src,
+                                                    .dst = dst,
+                                                    .slices = (uint32_t)p->slices,
+                                                    .count = rows * row_vec4,
+                                                    .dst_offset = first_row * row_vec4});
 }
 
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)

@@ -3,7 +3,6 @@
 #include "flash.h"
 #include "matmul.h" /* vka_float_bits */
 
-#include <stdlib.h>
 #include <string.h>
 
 /* Largest BR (query rows) and BC (keys per tile) whose tiles fit in shared memory. */
@@ -69,16 +68,4 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
     };
     flash_dispatch(vka_lower_device(lw), f, vka_div_up(f->batch, 4), &d);
     return vka_lower_dispatch(lw, &d);
-}
-
-vka_result vka_lower_key_counts(vka_lowering *lw, const char *name, uint32_t batch, uint32_t keys, uint32_t *out)
-{
-    int32_t *all = malloc(batch * sizeof *all);
-    if (!all)
-        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering %s", name);
-    for (uint32_t b = 0; b < batch; b++)
-        all[b] = (int32_t)keys;
-    vka_result r = vka_lower_constant(lw, name, VKA_DTYPE_I32, 1, &batch, all, out);
-    free(all);
-    return r;
 }

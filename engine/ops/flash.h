@@ -7,15 +7,12 @@
 
 typedef struct vka_flash_desc {
     uint32_t q, k, v, out; /* plan tensors [batch, heads, tokens, features] */
-    uint32_t kv_len;       /* int32 [batch]: keys that exist per batch (vka_lower_key_counts) */
+    uint32_t kv_len;       /* int32 [batch]: keys that exist per batch (vka_lower_key_counts, rows.h) */
     uint32_t batch, heads, nq, nk, d, dv;
     bool causal; /* bottom-right aligned */
     float scale;
 } vka_flash_desc;
 
 vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f);
-
-/* A constant int32 [batch] table holding `keys` everywhere: every key exists. */
-vka_result vka_lower_key_counts(vka_lowering *lw, const char *name, uint32_t batch, uint32_t keys, uint32_t *out);
 
 #endif

@@ -10,12 +10,12 @@
  * kernel sees one slice per [batch, head]. */
 #include "flash.h"
 #include "op.h"
+#include "rows.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
 #include "../ref/ref.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,13 +82,9 @@ static vka_result check_shapes(vka_op_build *b, inducing_params *p)
 static vka_result build(vka_op_build *b)
 {
     inducing_params *p = b->parsed;
-    double scale;
     vka_result r;
-    if ((r = check_shapes(b, p)) || (r = vka_param_number(b->params, "scale", 1.0 / sqrt((double)p->d), &scale)))
+    if ((r = check_shapes(b, p)) || (r = vka_param_scale(b->params, "scale", p->d, &p->scale)))
         return r;
-    if (!(fabs(scale) <= 3.0e38))
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: scale %g does not fit in float32", b->op, scale);
-    p->scale = (float)scale;
     b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
@@ -107,19 +103,12 @@ static vka_result latents_per_batch(vka_lowering *lw, const vka_op_node *node, c
     }
     vka_result r = vka_lower_intermediate(lw, "latents", VKA_DTYPE_F32, 4,
                                           (uint32_t[]){p->batch, p->heads, p->latents, p->d}, out);
-    uint32_t count = p->latents * vka_div_up(p->d, 4), wg = 64; /* vec4 per slice */
-    for (uint32_t b = 0; r == VKA_SUCCESS && b < p->batch; b++) {
-        vka_dispatch_desc copy = {
-            .kernel = VKA_KERNEL_COPY_ROWS,
-            .spec = {wg},
-            .push = {count, 0, 0},
-            .groups_x = vka_div_up(count, wg),
-            .groups_y = 1,
-            .slices = p->heads,
-            .bindings = {{given, VKA_READ, false}, {*out, VKA_WRITE, false, b * p->heads}},
-        };
-        r = vka_lower_dispatch(lw, &copy);
-    }
+    for (uint32_t b = 0; r == VKA_SUCCESS && b < p->batch; b++)
+        r = vka_lower_copy_rows(lw, &(vka_copy_desc){.src = given,
+                                                     .dst = *out,
+                                                     .slices = p->heads,
+                                                     .count = p->latents * vka_div_up(p->d, 4),
+                                                     .dst_slice_offset = b * p->heads});
     return r;
 }
 

@@ -19,6 +19,7 @@
  * O(state) work however many came before. */
 #include "op.h"
 #include "matmul.h"
+#include "rows.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
@@ -188,17 +189,7 @@ typedef struct kernel_plan {
 static vka_result kv_len_tensor(vka_lowering *lw, const vka_op_node *node, const kernel_params *p, uint32_t *out)
 {
     *out = vka_lower_input(lw, node, ROLE_KV_LEN);
-    if (*out)
-        return VKA_SUCCESS;
-    int32_t *all = malloc(p->batch * sizeof *all);
-    if (!all)
-        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering %s",
-                        node->cls->name);
-    for (uint32_t i = 0; i < p->batch; i++)
-        all[i] = (int32_t)p->nk;
-    vka_result r = vka_lower_constant(lw, "kv_len", VKA_DTYPE_I32, 1, &p->batch, all, out);
-    free(all);
-    return r;
+    return *out ? VKA_SUCCESS : vka_lower_key_counts(lw, "kv_len", p->batch, p->nk, out);
 }
 
 /* args: features, head dim, orthogonal. */
@@ -369,16 +360,11 @@ static vka_result dispatch_normalize(vka_lowering *lw, const vka_op_node *node, 
 static vka_result dispatch_commit(vka_lowering *lw, const kernel_plan *kp)
 {
     uint32_t count = (kp->p->features + 1) * kp->dv14;
-    vka_dispatch_desc d = {
-        .kernel = VKA_KERNEL_COPY_ROWS,
-        .spec = {kp->wg},
-        .push = {count, kp->nblocks * count, 0},
-        .groups_x = vka_div_up(count, kp->wg),
-        .groups_y = 1,
-        .slices = kp->slices,
-        .bindings = {{kp->scratch, VKA_READ, false}, {kp->persistent, VKA_WRITE, false}},
-    };
-    return vka_lower_dispatch(lw, &d);
+    return vka_lower_copy_rows(lw, &(vka_copy_desc){.src = kp->scratch,
+                                                    .dst = kp->persistent,
+                                                    .slices = kp->slices,
+                                                    .count = count,
+                                                    .src_offset = kp->nblocks * count});
 }
 
 /* A fresh state: nothing accumulated, on the smallest stabiliser (so the first key

@@ -74,6 +74,16 @@ vka_result vka_param_number(vka_param_reader *r, const char *key, double fallbac
     return VKA_SUCCESS;
 }
 
+vka_result vka_param_scale(vka_param_reader *r, const char *key, uint32_t head_dim, float *out)
+{
+    double scale;
+    vka_result result = vka_param_number(r, key, 1.0 / sqrt((double)head_dim), &scale);
+    if (result == VKA_SUCCESS && fabs(scale) > 3.0e38)
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s %g does not fit in float32", r->op, key, scale);
+    *out = (float)scale;
+    return result;
+}
+
 vka_result vka_param_uint(vka_param_reader *r, const char *key, uint32_t fallback, uint32_t min, uint32_t max,
                           uint32_t *out)
 {

@@ -18,6 +18,8 @@ vka_result vka_params_begin(vka_param_reader *r, vka_context *ctx, const char *o
 vka_result vka_param_bool(vka_param_reader *r, const char *key, bool fallback, bool *out);
 /* A finite number. */
 vka_result vka_param_number(vka_param_reader *r, const char *key, double fallback, double *out);
+/* An attention scale: `key`, default 1/√head_dim, finite and within float32. */
+vka_result vka_param_scale(vka_param_reader *r, const char *key, uint32_t head_dim, float *out);
 /* An integer in [min, max]. */
 vka_result vka_param_uint(vka_param_reader *r, const char *key, uint32_t fallback, uint32_t min, uint32_t max,
                           uint32_t *out);

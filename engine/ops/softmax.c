@@ -5,12 +5,12 @@
 #include "op.h"
 #include "flash.h"
 #include "matmul.h"
+#include "rows.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
 #include "../ref/ref.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,15 +63,11 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
 static vka_result build(vka_op_build *b)
 {
     softmax_params *p = b->parsed;
-    double scale;
     vka_result r;
-    if ((r = check_shapes(b, p)) || (r = vka_param_number(b->params, "scale", 1.0 / sqrt((double)p->d), &scale)) ||
+    if ((r = check_shapes(b, p)) || (r = vka_param_scale(b->params, "scale", p->d, &p->scale)) ||
         (r = vka_param_bool(b->params, "causal", false, &p->causal)) ||
         (r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel)))
         return r;
-    if (fabs(scale) > 3.0e38)
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: scale %g does not fit in float32", b->op, scale);
-    p->scale = (float)scale;
     b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
