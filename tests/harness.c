@@ -101,6 +101,15 @@ void test_check_validation(vka_context *ctx)
         *seen = n;
 }
 
+bool test_class_contexts(vka_context *contexts[2])
+{
+    static const vka_kernel_class classes[] = {VKA_KERNEL_CLASS_CPU, VKA_KERNEL_CLASS_GPU};
+    for (int i = 0; i < 2; i++)
+        if (!contexts[i])
+            contexts[i] = test_context(&(vka_context_desc){.kernel_class = classes[i]});
+    return contexts[0] && contexts[1];
+}
+
 void test_context_done(vka_context *ctx)
 {
     if (!ctx)

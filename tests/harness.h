@@ -53,6 +53,10 @@ int test_main(int argc, char **argv, const test_case *cases, size_t count);
 
 /* A context with validation on (desc fields from `base`, which may be NULL). */
 vka_context *test_context(const vka_context_desc *base);
+/* One validated context per kernel class — [0] CPU class, [1] GPU class — made where
+ * the slot is still NULL (suites keep them for the whole program: pipelines compile
+ * once). True when both exist. */
+bool test_class_contexts(vka_context *contexts[2]);
 /* Fails the case if the context saw validation messages; then destroys it. */
 void test_context_done(vka_context *ctx);
 /* Fails the case if the context saw validation messages since the last call. */

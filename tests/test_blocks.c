@@ -592,8 +592,7 @@ BOTH_CLASSES(bad_shapes_are_refused)
 
 int main(int argc, char **argv)
 {
-    contexts[0] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_CPU});
-    contexts[1] = test_context(&(vka_context_desc){.kernel_class = VKA_KERNEL_CLASS_GPU});
+    test_class_contexts(contexts);
     static const test_case cases[] = {
         {"elementwise_ops", elementwise_ops_both},
         {"chain_into_attention", chain_into_attention_both},

@@ -8,15 +8,11 @@
 
 #include <unistd.h>
 
-static vka_context *contexts[2];
-static const vka_kernel_class classes[] = {VKA_KERNEL_CLASS_CPU, VKA_KERNEL_CLASS_GPU};
+static vka_context *contexts[2]; /* CPU class, GPU class */
 
 static bool have_contexts(void)
 {
-    for (int i = 0; i < 2; i++)
-        if (!contexts[i])
-            contexts[i] = test_context(&(vka_context_desc){.kernel_class = classes[i]});
-    return contexts[0] && contexts[1];
+    return test_class_contexts(contexts);
 }
 
 static void validation_quiet(void)

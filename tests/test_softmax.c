@@ -9,7 +9,6 @@
 #define RTOL 2e-4
 
 static const char *const kernels[] = {"flash", "materialized"};
-static const vka_kernel_class classes[] = {VKA_KERNEL_CLASS_CPU, VKA_KERNEL_CLASS_GPU};
 static const char *const class_names[] = {"cpu", "gpu"};
 
 /* Every kernel × class on the same inputs and reference. */
@@ -38,10 +37,7 @@ static vka_context *contexts[2];
 
 static void with_contexts(void (*body)(vka_context **))
 {
-    for (int i = 0; i < 2; i++)
-        if (!contexts[i])
-            contexts[i] = test_context(&(vka_context_desc){.kernel_class = classes[i]});
-    if (contexts[0] && contexts[1])
+    if (test_class_contexts(contexts))
         body(contexts);
     for (int i = 0; i < 2; i++)
         test_check_validation(contexts[i]);
