@@ -29,19 +29,20 @@ static vka_result build_split(vka_op_build *b)
                         "%s: x must be [tokens, width] or [batch, tokens, width]; "
                         "it has rank %u",
                         b->op, x->rank);
+    uint32_t heads;
     vka_result r = vka_expect_tensor(b, 0, x->rank, VKA_DTYPE_F32, "[batch, tokens, width]");
     if (r == VKA_SUCCESS)
-        r = vka_param_uint(b->params, "heads", 1, 1, 4096, &p->heads);
+        r = vka_param_uint(b->params, "heads", 1, 1, 4096, &heads);
     if (r != VKA_SUCCESS)
         return r;
     uint32_t width = x->dims[x->rank - 1];
-    if (width % p->heads)
+    if (width % heads)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: width %u does not split into %u heads", b->op, width,
-                        p->heads);
+                        heads);
     *p = (heads_params){.batch = x->rank == 3 ? x->dims[0] : 1,
-                        .heads = p->heads,
+                        .heads = heads,
                         .tokens = x->dims[x->rank - 2],
-                        .head_width = width / p->heads,
+                        .head_width = width / heads,
                         .split = true};
     b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = x->rank + 1;

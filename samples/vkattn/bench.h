@@ -60,6 +60,9 @@ vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_o
 /* The case's graph with nq queries: inputs q, k, v, output "out". */
 vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_graph **out);
 
+/* Whether the scheme takes a `causal` parameter. */
+bool bench_scheme_has_causal(const char *scheme);
+
 /* Fills the case's q, k, v (malloc'd; caller frees) as the case says. */
 bool bench_inputs(const bench_case *c, float **q, float **k, float **v);
 

@@ -46,12 +46,18 @@ bool bench_inputs(const bench_case *c, float **q, float **k, float **v)
 
 /* ------------------------------------------------------------------ graphs */
 
-static bool op_has(const char *const *names, const char *name)
+static bool contains(const char *const *names, const char *name)
 {
     for (uint32_t i = 0; names && names[i]; i++)
         if (strcmp(names[i], name) == 0)
             return true;
     return false;
+}
+
+bool bench_scheme_has_causal(const char *scheme)
+{
+    vka_op_info info;
+    return vka_op_info_named(scheme, &info) == VKA_SUCCESS && contains(info.param_keys, "causal");
 }
 
 /* Schemes with learned latents (`inducing`) get BENCH_LATENTS of them as a constant,
@@ -86,12 +92,12 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_g
     dv.name = "v";
     if ((r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
         (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS &&
-        (!op_has(info.input_roles, "latents") || (r = add_latents(g, c, &latents)) == VKA_SUCCESS)) {
+        (!contains(info.input_roles, "latents") || (r = add_latents(g, c, &latents)) == VKA_SUCCESS)) {
         vka_op_desc op = {.op = c->scheme, .inputs = {{"q", q}, {"k", k}, {"v", v}}};
         if (latents.id)
             op.inputs[3] = (vka_op_input){"latents", latents};
         uint32_t p = 0;
-        if (op_has(info.param_keys, "causal"))
+        if (contains(info.param_keys, "causal"))
             op.params[p++] = (vka_op_param){"causal", c->causal ? "1" : "0"};
         if (c->kernel)
             op.params[p++] = (vka_op_param){"kernel", c->kernel};

@@ -50,9 +50,7 @@ static int plan_series(const bench_options *o, char *list, sweep *w)
         bool is_softmax = strcmp(name, "softmax") == 0;
         const char *kernel = is_softmax ? "flash" : NULL;
         softmax_named |= is_softmax;
-        bool ok = true, has_causal = false;
-        for (uint32_t k = 0; info.param_keys[k]; k++)
-            has_causal |= strcmp(info.param_keys[k], "causal") == 0;
+        bool ok = true, has_causal = bench_scheme_has_causal(name);
         if (!has_causal && o->causal == 1)
             return cli_fail("--sweep: %s has no causal form", name);
         if (o->causal != 1)

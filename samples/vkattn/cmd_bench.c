@@ -51,20 +51,20 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
     bool extra_causal = o->causal == -1 && !o->size_count;
     struct {
         const char *scheme, *kernel;
-        bool causal_everywhere, no_causal;
+        bool causal_everywhere;
     } const schemes[] = {
-        {"softmax", "flash", false, false}, {"softmax", "materialized", false, false},
-        {"linear", NULL, true, false},      {"performer", "positive", false, false},
-        {"inducing", NULL, false, true},
+        {"softmax", "flash", false},      {"softmax", "materialized", false}, {"linear", NULL, true},
+        {"performer", "positive", false}, {"inducing", NULL, false},
     };
     uint32_t n = 0;
     for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
+        bool has_causal = bench_scheme_has_causal(schemes[s].scheme);
         for (uint32_t i = 0; i < size_count; i++) {
-            add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, sizes[i], o->causal == 1);
-            if (extra_causal && schemes[s].causal_everywhere)
+            add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, sizes[i], o->causal == 1 && has_causal);
+            if (extra_causal && has_causal && schemes[s].causal_everywhere)
                 add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, sizes[i], true);
         }
-        if (extra_causal && !schemes[s].causal_everywhere && !schemes[s].no_causal)
+        if (extra_causal && has_causal && !schemes[s].causal_everywhere)
             add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, middle, true);
     }
     return n;
