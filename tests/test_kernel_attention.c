@@ -127,48 +127,18 @@ static void performer_shapes_and_kv_len(void)
 {
     static const int32_t lens[] = {1, 0, 77};
     vka_op_param params[] = {{"features", "64"}, {0}};
-    check_case((attn_case){.scheme = "performer",
-                           .params = params,
-                           .batch = 3,
-                           .heads = 1,
-                           .nq = 50,
-                           .nk = 77,
-                           .d = 40,
-                           .causal = true,
-                           .kv_len = lens,
-                           .seed = 11},
-               1e-4, 1e-3);
-    check_case((attn_case){.scheme = "performer",
-                           .params = params,
-                           .batch = 3,
-                           .heads = 1,
-                           .nq = 50,
-                           .nk = 77,
-                           .d = 40,
-                           .kv_len = lens,
-                           .seed = 12},
-               1e-4, 1e-3);
-    check_case((attn_case){.scheme = "performer",
-                           .params = params,
-                           .batch = 1,
-                           .heads = 1,
-                           .nq = 1,
-                           .nk = 1,
-                           .d = 128,
-                           .causal = true,
-                           .seed = 13},
-               1e-4, 1e-3);
-    check_case((attn_case){.scheme = "performer",
-                           .params = params,
-                           .batch = 2,
-                           .heads = 2,
-                           .nq = 200,
-                           .nk = 30,
-                           .d = 64,
-                           .dv = 16,
-                           .causal = true,
-                           .seed = 14},
-               1e-4, 1e-3);
+    const attn_case shapes[] = {
+        {.batch = 3, .heads = 1, .nq = 50, .nk = 77, .d = 40, .causal = true, .kv_len = lens, .seed = 11},
+        {.batch = 3, .heads = 1, .nq = 50, .nk = 77, .d = 40, .kv_len = lens, .seed = 12},
+        {.batch = 1, .heads = 1, .nq = 1, .nk = 1, .d = 128, .causal = true, .seed = 13},
+        {.batch = 2, .heads = 2, .nq = 200, .nk = 30, .d = 64, .dv = 16, .causal = true, .seed = 14},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        attn_case c = shapes[i];
+        c.scheme = "performer";
+        c.params = params;
+        check_case(c, 1e-4, 1e-3);
+    }
 }
 
 /* |x| ≈ 10 and far beyond: the stabilisers keep every output finite. */
