@@ -216,7 +216,7 @@ VKA_API const char *vka_context_first_validation_message(const vka_context *ctx)
 typedef struct vka_graph vka_graph;
 
 #define VKA_MAX_RANK 4
-#define VKA_MAX_OP_INPUTS 8
+#define VKA_MAX_OP_INPUTS 12
 #define VKA_MAX_OP_PARAMS 16
 
 typedef enum vka_dtype {
@@ -288,6 +288,71 @@ typedef struct vka_mha_desc {
 
 VKA_API vka_result vka_graph_mha(vka_graph *graph, const vka_mha_desc *desc, vka_tensor *out);
 
+/* Set Transformer's multihead attention block (Lee et al. 2019, as its code computes it):
+ *   H = Q + merge(softmax(split(Q) split(K)ᵀ · scale) split(V)),  Q = x W_q + b_q,
+ *       K = y W_k + b_k, V = y W_v + b_v        (the residual adds the *projected* queries)
+ *   H = LN0(H);  out = LN1(H + relu(H W_o + b_o))   (each LN only when its weight is given)
+ * x [B, Nx, in_x], y [B, Ny, in_y] (y = x when absent: SAB); W_q [in_x, d], W_k and W_v
+ * [in_y, d], W_o [d, d]; heads divide d. `scale` 0 means 1/√d — the model width, not the
+ * head width, as the Set Transformer code has it (weight compatibility). */
+typedef struct vka_mab_desc {
+    vka_tensor x, y;
+    vka_tensor w_q, b_q, w_k, b_k, w_v, b_v, w_o, b_o; /* biases {0}: none */
+    vka_tensor ln0_weight, ln0_bias, ln1_weight, ln1_bias;
+    uint32_t heads;
+    float scale;
+} vka_mab_desc;
+
+VKA_API vka_result vka_graph_mab(vka_graph *graph, const vka_mab_desc *desc, vka_tensor *out);
+
+/* ISAB_m(X) = MAB1(X, MAB0(I, X)) with m learned inducing points I [1 or B, m, d] (one
+ * shared set is broadcast over the batch); PMA_k(Z) = MAB(S, Z) with k learned seeds S
+ * (as the Set Transformer code has it: no feed-forward on Z). The blocks' `x`/`y` are
+ * set by these calls. */
+VKA_API vka_result vka_graph_isab(vka_graph *graph, vka_tensor x, vka_tensor inducing, const vka_mab_desc *mab0,
+                                  const vka_mab_desc *mab1, vka_tensor *out);
+VKA_API vka_result vka_graph_pma(vka_graph *graph, vka_tensor z, vka_tensor seeds, const vka_mab_desc *mab,
+                                 vka_tensor *out);
+
+/* A pre-norm transformer layer (TNP, Perceiver, LBANP, IST):
+ *   hq = LN1(x), hc = LN1(context) (the same norm; hc = hq when context is absent)
+ *   x  = r(x) + MHA(hq, hc);  x = x + fc2(relu(fc1(LN2(x))))
+ * with r(x) = x, or LN1(x) when residual_normalized (LBANP's PreNorm adds the normalised
+ * input). `attention` holds the projections, heads and scheme (its x_q/x_kv are set
+ * here); layer norms with eps (0: 1e-5); fc biases optional. */
+typedef struct vka_transformer_layer_desc {
+    vka_tensor x, context;
+    vka_mha_desc attention;
+    vka_tensor norm1_weight, norm1_bias, norm2_weight, norm2_bias;
+    vka_tensor fc1_weight, fc1_bias, fc2_weight, fc2_bias;
+    float eps;
+    bool residual_normalized;
+} vka_transformer_layer_desc;
+
+VKA_API vka_result vka_graph_transformer_layer(vka_graph *graph, const vka_transformer_layer_desc *desc,
+                                               vka_tensor *out);
+
+/* Pseudo-token encoders of M latents U between context tokens C and targets T, per layer
+ * (every step a transformer layer; layer i's steps are steps[3i … 3i+2]):
+ *   PERCEIVER (TNP's PerceiverEncoder, the LBANP order):  U ← CA(U, C); U ← SA(U); T ← CA(T, U)
+ *   IST (Ashman et al. 2024):  U ← CA(U, C); T ← CA(T, U); C ← CA(C, U) (not in the last layer)
+ * latents [1 or B, M, d] (a shared set is broadcast); context [B, Nc, d]; targets
+ * [B, Nt, d]. *out is T after the last layer. */
+typedef enum vka_encoder_order {
+    VKA_ENCODER_PERCEIVER,
+    VKA_ENCODER_IST,
+} vka_encoder_order;
+
+typedef struct vka_pseudo_token_encoder_desc {
+    vka_encoder_order order;
+    vka_tensor latents, context, targets;
+    uint32_t layers;
+    const vka_transformer_layer_desc *steps; /* 3 · layers; x and context are set here */
+} vka_pseudo_token_encoder_desc;
+
+VKA_API vka_result vka_graph_pseudo_token_encoder(vka_graph *graph, const vka_pseudo_token_encoder_desc *desc,
+                                                  vka_tensor *out);
+
 /* Evaluates the graph with the engine's double-precision CPU reference (engine/ref),
  * the oracle for tests and for the benchmark's error column. Host tensors are dense,
  * C-order, with exactly the bytes their shape needs. */
@@ -321,6 +386,9 @@ typedef struct vka_plan_desc {
     bool memory_only;   /* false: true lays out memory and counts dispatches but allocates
                            nothing and creates no pipeline (for sizes too big to run) */
     bool no_timestamps; /* false: per-dispatch GPU times from timestamp queries */
+    bool no_fusion;     /* false: an element-wise activation (gelu, relu, softplus) of a
+                           `dense` result read by nothing else runs in the product's
+                           epilogue; true: every operation is its own dispatch (comparisons) */
 } vka_plan_desc;
 
 VKA_API vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan **out);
@@ -342,6 +410,7 @@ typedef struct vka_plan_stats {
     uint64_t state_bytes;       /* of which persistent states (decoding) */
     uint32_t tensor_count;
     uint32_t dispatch_count;
+    uint32_t fused_ops; /* operations run inside another's dispatch (vka_plan_desc.no_fusion) */
     uint32_t barrier_count;
     uint32_t pipeline_count;    /* distinct pipelines the plan uses */
     uint32_t pipelines_created; /* of those, created by this plan (not cached) */

@@ -5,6 +5,8 @@
 // registers from vec4 loads, with no shared memory and no barriers — the shape that
 // reached 16.5 GFLOP/s on lavapipe (research/lavapipe-performance.md). Only the loop over
 // K is a loop (ceil(K / 4) iterations: llvmpipe's loop budget, flash_attn_cpu.comp).
+// TRANS_A (with TM = 4): A is stored K×M, as HyperMixer's Wkᵀv reads it; the epilogue
+// (matmul_epilogue.glsl) adds a bias, accumulates into C and applies an activation.
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -14,10 +16,11 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 4;        // rows of C per invocation
 layout(constant_id = 2) const uint TN4 = 2;       // vec4 columns of C per invocation
 layout(constant_id = 3) const bool TRANS_B = false;
+layout(constant_id = 4) const bool TRANS_A = false; // needs TM = 4
 
 layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
 layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
-layout(std430, set = 0, binding = 2) writeonly buffer C { vec4 c[]; };
+layout(std430, set = 0, binding = 2) buffer C { vec4 c[]; };
 
 layout(push_constant) uniform Push {
     VKA_PUSH_HEADER
@@ -38,18 +41,25 @@ layout(push_constant) uniform Push {
     int b_group_base;
     uint b_group_last;
     uint m_total;
+    uint epilogue; // matmul_epilogue.glsl: activation, bias, accumulate, key limit
+    uint heads;    // slices per batch, for the key limit
+    uint k_base;   // the first key of this chunk, for the key limit
+    uint a_offset; // vec4 from the start of A's slice to A
 } pc;
+
+#include "matmul_epilogue.glsl"
 
 void main()
 {
     const uint slice = gl_WorkGroupID.z;
-    const uint a_base = slice * pc.slice_stride[0] + gl_WorkGroupID.y * pc.a_group_stride;
+    const uint a_base = slice * pc.slice_stride[0] + pc.a_offset + gl_WorkGroupID.y * pc.a_group_stride;
     const uint group = gl_WorkGroupID.y;
     const uint b_group = uint(clamp(int(group) + pc.b_group_base, 0, int(pc.b_group_last)));
     const uint b_base = slice * pc.slice_stride[1] + pc.b_offset + b_group * pc.b_group_stride;
     const uint rows = min(pc.m, pc.m_total - min(group * pc.m, pc.m_total)); // of this group
     const uint c_base = slice * pc.slice_stride[2] + pc.c_offset + gl_WorkGroupID.y * pc.c_group_stride;
-    const uint k4 = (pc.k + 3) / 4;
+    const uint k_end = matmul_k_limit(slice); // the contraction stops here
+    const uint k4 = (k_end + 3) / 4;
     const uint n4 = (pc.n + 3) / 4;
     const uint col_tiles = (n4 + TN4 - 1) / TN4;
     const uint tile = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
@@ -78,6 +88,21 @@ void main()
                 }
             }
         }
+    } else if (TRANS_A) {
+        // C[i][j] += A[d][i] · B[d][j]: one vec4 of A (the tile's 4 rows of C) per key.
+        for (uint d = 0; d < k4; d++) {
+            [[unroll]] for (uint e = 0; e < 4; e++) {
+                const uint kk = d * 4 + e;
+                const bool live = kk < k_end; // past it: selected away, never multiplied
+                const uint row = min(kk, k_end - 1);
+                const vec4 av = live ? a[a_base + row * pc.lda + row0 / 4] : vec4(0.0);
+                [[unroll]] for (uint j = 0; j < TN4; j++) {
+                    const vec4 bv = live ? b[b_base + row * pc.ldb + min(col0 + j, n4 - 1)] : vec4(0.0);
+                    [[unroll]] for (uint i = 0; i < TM; i++)
+                        acc[i][j] += av[i] * bv;
+                }
+            }
+        }
     } else {
         // C[i][j] += A[i][d] · B[d][j], four values of d per vec4 of A.
         for (uint d = 0; d < k4; d++) {
@@ -101,12 +126,8 @@ void main()
         [[unroll]] for (uint j = 0; j < TN4; j++) {
             if (col0 + j >= n4)
                 break;
-            // Columns past n are padding and must hold zeros.
-            vec4 value = acc[i][j] * pc.alpha;
-            [[unroll]] for (uint e = 0; e < 4; e++)
-                if ((col0 + j) * 4 + e >= pc.n)
-                    value[e] = 0.0;
-            c[c_base + (row0 + i) * pc.ldc + col0 + j] = value;
+            const uint at = c_base + (row0 + i) * pc.ldc + col0 + j;
+            c[at] = matmul_epilogue(acc[i][j], col0 + j, at);
         }
     }
 }

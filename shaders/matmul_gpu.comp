@@ -2,7 +2,8 @@
 // Batched matrix product C = alpha · A · op(B) per slice — the GPU-class variant.
 // A 64-invocation workgroup computes a 32×32 tile of C; the K axis is walked in
 // steps of 16 with A and B tiles staged in shared memory (4 KiB). Each invocation
-// holds a 4-row × 1-vec4 block of C. Rows are vec4-padded (common.glsl).
+// holds a 4-row × 1-vec4 block of C. Rows are vec4-padded (common.glsl). TRANS_A: A is
+// stored K×M; the epilogue is matmul_epilogue.glsl's (bias, accumulate, activation).
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -10,10 +11,11 @@
 
 layout(local_size_x_id = 0) in;                    // must be 64 (8×8 invocations)
 layout(constant_id = 1) const bool TRANS_B = false;
+layout(constant_id = 2) const bool TRANS_A = false;
 
 layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
 layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
-layout(std430, set = 0, binding = 2) writeonly buffer C { vec4 c[]; };
+layout(std430, set = 0, binding = 2) buffer C { vec4 c[]; };
 
 layout(push_constant) uniform Push {
     VKA_PUSH_HEADER
@@ -34,7 +36,13 @@ layout(push_constant) uniform Push {
     int b_group_base;
     uint b_group_last;
     uint m_total;
+    uint epilogue; // matmul_epilogue.glsl: activation, bias, accumulate, key limit
+    uint heads;    // slices per batch, for the key limit
+    uint k_base;   // the first key of this chunk, for the key limit
+    uint a_offset; // vec4 from the start of A's slice to A
 } pc;
+
+#include "matmul_epilogue.glsl"
 
 const uint BM = 32, BN4 = 8, BK4 = 4; // 32 rows, 32 columns, 16 values of K
 
@@ -45,13 +53,14 @@ void main()
 {
     const uint tid = gl_LocalInvocationID.x;
     const uint slice = gl_WorkGroupID.z;
-    const uint a_base = slice * pc.slice_stride[0] + gl_WorkGroupID.y * pc.a_group_stride;
+    const uint a_base = slice * pc.slice_stride[0] + pc.a_offset + gl_WorkGroupID.y * pc.a_group_stride;
     const uint group = gl_WorkGroupID.y;
     const uint b_group = uint(clamp(int(group) + pc.b_group_base, 0, int(pc.b_group_last)));
     const uint b_base = slice * pc.slice_stride[1] + pc.b_offset + b_group * pc.b_group_stride;
     const uint rows = min(pc.m, pc.m_total - min(group * pc.m, pc.m_total)); // of this group
     const uint c_base = slice * pc.slice_stride[2] + pc.c_offset + gl_WorkGroupID.y * pc.c_group_stride;
-    const uint k4 = (pc.k + 3) / 4;
+    const uint k_end = matmul_k_limit(slice); // the contraction stops here
+    const uint k4 = (k_end + 3) / 4;
     const uint n4 = (pc.n + 3) / 4;
     const uint col_tiles = (n4 + BN4 - 1) / BN4;
     const uint tile_row0 = (gl_WorkGroupID.x / col_tiles) * BM;
@@ -66,13 +75,23 @@ void main()
         [[unroll]] for (uint u = 0; u < 2; u++) {
             const uint i = tid + u * 64;
             const uint r = tile_row0 + i / BK4, d = d0 + i % BK4;
-            a_tile[i] = (r < rows && d < k4) ? a[a_base + r * pc.lda + d] : vec4(0.0);
+            vec4 value = vec4(0.0);
+            if (r < rows && d < k4) {
+                if (TRANS_A) {
+                    [[unroll]] for (uint e = 0; e < 4; e++)
+                        if (d * 4 + e < k_end)
+                            value[e] = a[a_base + (d * 4 + e) * pc.lda + r / 4][r % 4];
+                } else {
+                    value = a[a_base + r * pc.lda + d];
+                }
+            }
+            a_tile[i] = value;
         }
         [[unroll]] for (uint u = 0; u < 2; u++) {
             const uint i = tid + u * 64;
             const uint kk = d0 * 4 + i / BN4, col4 = tile_col0 + i % BN4;
             vec4 value = vec4(0.0);
-            if (kk < pc.k && col4 < n4) {
+            if (kk < k_end && col4 < n4) {
                 if (TRANS_B) {
                     [[unroll]] for (uint e = 0; e < 4; e++) {
                         const uint col = col4 * 4 + e;
@@ -103,10 +122,7 @@ void main()
         const uint r = tile_row0 + my_row + i;
         if (r >= rows)
             break;
-        vec4 value = acc[i] * pc.alpha;
-        [[unroll]] for (uint e = 0; e < 4; e++)
-            if (col4 * 4 + e >= pc.n)
-                value[e] = 0.0;
-        c[c_base + r * pc.ldc + col4] = value;
+        const uint at = c_base + r * pc.ldc + col4;
+        c[at] = matmul_epilogue(acc[i], col4, at);
     }
 }

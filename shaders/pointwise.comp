@@ -7,6 +7,7 @@
 
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "activation.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint MODE = 0;
@@ -22,29 +23,11 @@ layout(push_constant) uniform Push {
     uint width;    // elements per row (the last axis)
 } pc;
 
-// erf by Abramowitz & Stegun 7.1.26: |error| < 1.5e-7. GLSL has no erf.
-vec4 erf4(vec4 x)
-{
-    const vec4 ax = abs(x);
-    const vec4 t = 1.0 / (1.0 + 0.3275911 * ax);
-    const vec4 poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-    // exp(−x²) underflows to a denormal past |x| ≈ 9.4, slow on CPUs: it is 0 there.
-    const vec4 e = mix(exp(-ax * ax), vec4(0.0), greaterThan(ax, vec4(9.0)));
-    return sign(x) * (1.0 - poly * e);
-}
-
 vec4 apply(vec4 x, vec4 y)
 {
-    if (MODE == 0)
-        return 0.5 * x * (1.0 + erf4(x * 0.70710678118654752));
-    if (MODE == 1)
-        return max(x, vec4(0.0));
-    if (MODE == 2) {
-        // max(x, 0) + log(1 + e^−|x|); e^−|x| is 0 past 80 (no denormals).
-        const vec4 ax = abs(x);
-        return max(x, vec4(0.0)) + log(1.0 + mix(exp(-ax), vec4(0.0), greaterThan(ax, vec4(80.0))));
-    }
-    return x + y; // add, bias
+    if (MODE <= 2)
+        return vka_activation(x, MODE + 1); // gelu, relu, softplus
+    return x + y;                           // add, bias
 }
 
 void main()

@@ -17,7 +17,8 @@ vka_graph *attn_graph(vka_context *ctx, const attn_case *c)
     vka_tensor_desc dl = {.name = "kv_len", .dtype = VKA_DTYPE_I32, .rank = 1, .dims = {c->batch}};
     vka_op_desc op = {.op = c->scheme ? c->scheme : "softmax", .inputs = {{"q", {0}}, {"k", {0}}, {"v", {0}}}};
     uint32_t p = 0;
-    op.params[p++] = (vka_op_param){"causal", c->causal ? "1" : "0"};
+    if (c->causal) /* schemes without a causal form take no such key */
+        op.params[p++] = (vka_op_param){"causal", "1"};
     if (c->scale)
         op.params[p++] = (vka_op_param){"scale", c->scale};
     if (c->kernel)

@@ -1,7 +1,9 @@
 /* Model-level blocks composed of graph operations (nothing here is a kernel): the
- * multi-head attention block. */
+ * multi-head attention block, Set Transformer's MAB / ISAB / PMA, the pre-norm
+ * transformer layer and the pseudo-token encoders (Perceiver / LBANP, IST). */
 #include "graph.h"
 
+#include <math.h>
 #include <stdio.h>
 
 static vka_result dense(vka_graph *g, vka_tensor x, vka_tensor w, vka_tensor b, vka_tensor *out)
@@ -42,4 +44,172 @@ vka_result vka_graph_mha(vka_graph *g, const vka_mha_desc *m, vka_tensor *out)
         (r = vka_graph_op(g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", attended}}}, &merged)))
         return r;
     return dense(g, merged, m->w_o, m->b_o, out);
+}
+
+/* ------------------------------------------------------------------ small op helpers */
+
+static vka_result unary(vka_graph *g, const char *op, vka_tensor x, vka_tensor *out)
+{
+    return vka_graph_op(g, &(vka_op_desc){.op = op, .inputs = {{"x", x}}}, out);
+}
+
+static vka_result add(vka_graph *g, vka_tensor a, vka_tensor b, vka_tensor *out)
+{
+    return vka_graph_op(g, &(vka_op_desc){.op = "add", .inputs = {{"a", a}, {"b", b}}}, out);
+}
+
+/* LayerNorm with optional affine; `weight` {0} leaves x as it is. */
+static vka_result layernorm(vka_graph *g, vka_tensor x, vka_tensor weight, vka_tensor bias, float eps, vka_tensor *out)
+{
+    if (!weight.id) {
+        *out = x;
+        return VKA_SUCCESS;
+    }
+    char text[32];
+    snprintf(text, sizeof text, "%.9g", eps > 0 ? eps : 1e-5f);
+    vka_op_desc d = {.op = "layernorm", .inputs = {{"x", x}, {"weight", weight}}, .params = {{"eps", text}}};
+    if (bias.id)
+        d.inputs[2] = (vka_op_input){"bias", bias};
+    return vka_graph_op(g, &d, out);
+}
+
+static uint32_t batch_of(const vka_graph *g, vka_tensor t)
+{
+    vka_tensor_desc d;
+    return vka_graph_tensor_desc(g, t, &d) == VKA_SUCCESS && d.rank == 3 ? d.dims[0] : 0;
+}
+
+/* A learned set [1, M, d] made [batch, M, d]; one given per batch is used as it is. */
+static vka_result per_batch(vka_graph *g, vka_tensor set, uint32_t batch, vka_tensor *out)
+{
+    if (batch_of(g, set) == batch || batch_of(g, set) != 1) {
+        *out = set; /* a wrong batch is reported by the op that meets it */
+        return VKA_SUCCESS;
+    }
+    char text[16];
+    snprintf(text, sizeof text, "%u", batch);
+    return vka_graph_op(g, &(vka_op_desc){.op = "broadcast", .inputs = {{"x", set}}, .params = {{"batch", text}}}, out);
+}
+
+/* ------------------------------------------------------------------ Set Transformer */
+
+vka_result vka_graph_mab(vka_graph *g, const vka_mab_desc *m, vka_tensor *out)
+{
+    if (!g || !m || !out)
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_mab: NULL argument");
+    if (!m->x.id || !m->w_q.id || !m->w_k.id || !m->w_v.id || !m->w_o.id || m->heads == 0)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_mab: x, w_q, w_k, w_v, w_o and heads (> 0) are required");
+    vka_tensor y = m->y.id ? m->y : m->x, q, k, v, qh, kh, vh, attended, merged, h, ff, ff_relu, sum;
+    vka_tensor_desc qd;
+    char heads[16], scale[32];
+    vka_result r;
+    if ((r = dense(g, m->x, m->w_q, m->b_q, &q)) || (r = dense(g, y, m->w_k, m->b_k, &k)) ||
+        (r = dense(g, y, m->w_v, m->b_v, &v)) || (r = vka_graph_tensor_desc(g, q, &qd)))
+        return r;
+    /* Set Transformer divides by √(model width), not √(head width). */
+    snprintf(heads, sizeof heads, "%u", m->heads);
+    snprintf(scale, sizeof scale, "%.9g", m->scale != 0 ? m->scale : 1.0 / sqrt((double)qd.dims[qd.rank - 1]));
+    if ((r = split(g, q, heads, &qh)) || (r = split(g, k, heads, &kh)) || (r = split(g, v, heads, &vh)) ||
+        (r = vka_graph_op(
+             g,
+             &(vka_op_desc){.op = "softmax", .inputs = {{"q", qh}, {"k", kh}, {"v", vh}}, .params = {{"scale", scale}}},
+             &attended)) ||
+        (r = unary(g, "merge_heads", attended, &merged)) || (r = add(g, q, merged, &h)) ||
+        (r = layernorm(g, h, m->ln0_weight, m->ln0_bias, 0, &h)) || (r = dense(g, h, m->w_o, m->b_o, &ff)) ||
+        (r = unary(g, "relu", ff, &ff_relu)) || (r = add(g, h, ff_relu, &sum)))
+        return r;
+    return layernorm(g, sum, m->ln1_weight, m->ln1_bias, 0, out);
+}
+
+vka_result vka_graph_isab(vka_graph *g, vka_tensor x, vka_tensor inducing, const vka_mab_desc *mab0,
+                          const vka_mab_desc *mab1, vka_tensor *out)
+{
+    if (!g || !mab0 || !mab1 || !out || !x.id || !inducing.id)
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_isab: x, inducing, both blocks and out are required");
+    vka_mab_desc first = *mab0, second = *mab1;
+    vka_result r = per_batch(g, inducing, batch_of(g, x), &first.x);
+    first.y = x;
+    if (r == VKA_SUCCESS)
+        r = vka_graph_mab(g, &first, &second.y); /* H = MAB0(I, X) */
+    second.x = x;
+    return r == VKA_SUCCESS ? vka_graph_mab(g, &second, out) : r;
+}
+
+vka_result vka_graph_pma(vka_graph *g, vka_tensor z, vka_tensor seeds, const vka_mab_desc *mab, vka_tensor *out)
+{
+    if (!g || !mab || !out || !z.id || !seeds.id)
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_pma: z, seeds, the block and out are required");
+    vka_mab_desc block = *mab;
+    block.y = z;
+    vka_result r = per_batch(g, seeds, batch_of(g, z), &block.x);
+    return r == VKA_SUCCESS ? vka_graph_mab(g, &block, out) : r;
+}
+
+/* ------------------------------------------------------------------ pre-norm transformer layer */
+
+vka_result vka_graph_transformer_layer(vka_graph *g, const vka_transformer_layer_desc *t, vka_tensor *out)
+{
+    if (!g || !t || !out)
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_transformer_layer: NULL argument");
+    if (!t->x.id || !t->norm1_weight.id || !t->norm2_weight.id || !t->fc1_weight.id || !t->fc2_weight.id)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_transformer_layer: x, norm1_weight, norm2_weight, fc1_weight and fc2_weight are "
+                        "required");
+    vka_mha_desc attention = t->attention;
+    vka_tensor hq, hc = {0}, attended, x1, h2, ff, ff_relu, ff_out;
+    vka_result r;
+    if ((r = layernorm(g, t->x, t->norm1_weight, t->norm1_bias, t->eps, &hq)) ||
+        (t->context.id && (r = layernorm(g, t->context, t->norm1_weight, t->norm1_bias, t->eps, &hc))))
+        return r;
+    attention.x_q = hq;
+    attention.x_kv = hc; /* {0}: self attention on hq */
+    if ((r = vka_graph_mha(g, &attention, &attended)) ||
+        (r = add(g, t->residual_normalized ? hq : t->x, attended, &x1)) ||
+        (r = layernorm(g, x1, t->norm2_weight, t->norm2_bias, t->eps, &h2)) ||
+        (r = dense(g, h2, t->fc1_weight, t->fc1_bias, &ff)) || (r = unary(g, "relu", ff, &ff_relu)) ||
+        (r = dense(g, ff_relu, t->fc2_weight, t->fc2_bias, &ff_out)))
+        return r;
+    return add(g, t->residual_normalized ? h2 : x1, ff_out, out);
+}
+
+/* ------------------------------------------------------------------ pseudo-token encoders */
+
+static vka_result step(vka_graph *g, const vka_transformer_layer_desc *s, vka_tensor x, vka_tensor context,
+                       vka_tensor *out)
+{
+    vka_transformer_layer_desc layer = *s;
+    layer.x = x;
+    layer.context = context;
+    return vka_graph_transformer_layer(g, &layer, out);
+}
+
+vka_result vka_graph_pseudo_token_encoder(vka_graph *g, const vka_pseudo_token_encoder_desc *e, vka_tensor *out)
+{
+    if (!g || !e || !out)
+        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_pseudo_token_encoder: NULL argument");
+    if (!e->latents.id || !e->context.id || !e->targets.id || e->layers == 0 || !e->steps ||
+        (e->order != VKA_ENCODER_PERCEIVER && e->order != VKA_ENCODER_IST))
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_pseudo_token_encoder: latents, context, targets, layers (> 0), 3·layers steps "
+                        "and a known order are required");
+    vka_tensor u, c = e->context, t = e->targets, none = {0};
+    vka_result r = per_batch(g, e->latents, batch_of(g, c), &u);
+    for (uint32_t i = 0; r == VKA_SUCCESS && i < e->layers; i++) {
+        const vka_transformer_layer_desc *s = &e->steps[3 * i];
+        if ((r = step(g, &s[0], u, c, &u))) /* the latents read the context */
+            break;
+        if (e->order == VKA_ENCODER_PERCEIVER) {
+            if ((r = step(g, &s[1], u, none, &u)) == VKA_SUCCESS) /* latent self-attention */
+                r = step(g, &s[2], t, u, &t);                     /* the targets read the latents */
+        } else {
+            if ((r = step(g, &s[1], t, u, &t)) == VKA_SUCCESS && i + 1 < e->layers) /* targets read the latents */
+                r = step(g, &s[2], c, u, &c);                                       /* the context reads them back */
+        }
+    }
+    if (r == VKA_SUCCESS)
+        *out = t;
+    return r;
 }

@@ -39,6 +39,18 @@ typedef struct vka_dispatch_desc {
 uint32_t vka_lower_input(const vka_lowering *lw, const vka_op_node *node, int role);
 uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node);
 
+typedef enum vka_activation { /* = shaders/activation.glsl's modes */
+                              VKA_ACTIVATION_NONE,
+                              VKA_ACTIVATION_GELU,
+                              VKA_ACTIVATION_RELU,
+                              VKA_ACTIVATION_SOFTPLUS,
+} vka_activation;
+
+/* The activation the planner fused into this node (a class with absorbs_activation): the
+ * node applies it before writing, and its result (vka_lower_result) is then the
+ * activation's. VKA_ACTIVATION_NONE when nothing was fused. */
+vka_activation vka_lower_fused_activation(const vka_lowering *lw, const vka_op_node *node);
+
 /* A tensor that lives only between dispatches of this plan. */
 vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
                                   const uint32_t *dims, uint32_t *out);

@@ -12,6 +12,10 @@ struct vka_lowering {
     vka_plan *plan;
     const vka_graph *graph;
     uint32_t op;
+    /* Fusion: absorbed[i] is the op whose activation op i applies in its epilogue (its
+     * result is then that op's), or UINT32_MAX; skipped ops lower to nothing. */
+    uint32_t *absorbed;
+    bool *skipped;
 };
 
 static vka_result add_tensor(vka_plan *plan, vka_plan_tensor t, uint32_t *out)
@@ -62,14 +66,60 @@ static vka_result copy_graph_tensors(vka_plan *plan, const vka_graph *g)
     return r;
 }
 
+/* How many operations read each graph tensor. */
+static uint32_t *count_readers(const vka_graph *g)
+{
+    uint32_t *readers = calloc(g->tensor_count, sizeof *readers);
+    for (uint32_t i = 0; readers && i < g->op_count; i++)
+        for (uint32_t r = 0; r < VKA_MAX_OP_INPUTS; r++)
+            readers[g->ops[i].inputs[r]] += g->ops[i].inputs[r] != 0;
+    return readers;
+}
+
+/* An element-wise activation whose one input is the result of an op that can absorb it,
+ * read by nothing else and not an output, becomes that op's epilogue: one dispatch and
+ * one tensor fewer. */
+static void plan_fusion(vka_lowering *lw, const uint32_t *readers)
+{
+    const vka_graph *g = lw->graph;
+    for (uint32_t i = 0; i < g->op_count; i++) {
+        const vka_op_node *act = &g->ops[i];
+        uint32_t x = act->inputs[0];
+        if (act->cls->activation == VKA_ACTIVATION_NONE || !x || g->tensors[x].kind != VKA_TENSOR_RESULT)
+            continue;
+        uint32_t producer = g->tensors[x].producer;
+        if (!g->ops[producer].cls->absorbs_activation || lw->absorbed[producer] != UINT32_MAX || readers[x] != 1 ||
+            g->tensors[x].output_name)
+            continue;
+        lw->absorbed[producer] = i;
+        lw->skipped[i] = true;
+        lw->plan->stats.fused_ops++;
+    }
+}
+
 vka_result vka_plan_lower(vka_plan *plan, const vka_graph *g)
 {
     vka_result r = copy_graph_tensors(plan, g);
     vka_lowering lw = {.plan = plan, .graph = g};
+    uint32_t n = g->op_count ? g->op_count : 1, *readers = count_readers(g);
+    lw.absorbed = malloc(n * sizeof *lw.absorbed);
+    lw.skipped = calloc(n, sizeof *lw.skipped);
+    if (r == VKA_SUCCESS && (!readers || !lw.absorbed || !lw.skipped))
+        r = vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning fusion");
+    if (r == VKA_SUCCESS) {
+        for (uint32_t i = 0; i < g->op_count; i++)
+            lw.absorbed[i] = UINT32_MAX;
+        if (!plan->desc.no_fusion)
+            plan_fusion(&lw, readers);
+    }
     for (uint32_t i = 0; r == VKA_SUCCESS && i < g->op_count; i++) {
         lw.op = i;
-        r = g->ops[i].cls->lower(&lw, &g->ops[i]);
+        if (!lw.skipped[i])
+            r = g->ops[i].cls->lower(&lw, &g->ops[i]);
     }
+    free(readers);
+    free(lw.absorbed);
+    free(lw.skipped);
     return r;
 }
 
@@ -81,10 +131,21 @@ uint32_t vka_lower_input(const vka_lowering *lw, const vka_op_node *node, int ro
     return role >= 0 && role < VKA_MAX_OP_INPUTS ? node->inputs[role] : 0;
 }
 
+static uint32_t node_index(const vka_lowering *lw, const vka_op_node *node)
+{
+    return (uint32_t)(node - lw->graph->ops);
+}
+
 uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node)
 {
-    (void)lw;
-    return node->output;
+    uint32_t fused = lw->absorbed[node_index(lw, node)];
+    return fused == UINT32_MAX ? node->output : lw->graph->ops[fused].output;
+}
+
+vka_activation vka_lower_fused_activation(const vka_lowering *lw, const vka_op_node *node)
+{
+    uint32_t fused = lw->absorbed[node_index(lw, node)];
+    return fused == UINT32_MAX ? VKA_ACTIVATION_NONE : lw->graph->ops[fused].cls->activation;
 }
 
 vka_context *vka_lower_context(const vka_lowering *lw)
@@ -354,12 +415,13 @@ static vka_result pack_arena(vka_plan *plan)
     for (uint32_t i = 1; i < plan->tensor_count; i++) {
         vka_plan_tensor *t = &plan->tensors[i];
         bool used = t->last_use >= 0;
+        /* A result nothing writes (an activation's input fused away) takes no bytes. */
         items[i - 1] = (vka_pack_item){
-            .bytes = t->bytes,
+            .bytes = pinned(t) || used ? t->bytes : 0,
             .first = pinned(t) || !used ? 0 : t->first_use,
             .last = pinned(t) || !used ? VKA_LIFETIME_FOREVER : t->last_use,
         };
-        tensor_bytes += t->bytes;
+        tensor_bytes += items[i - 1].bytes;
     }
     uint64_t arena = 0;
     vka_result r = vka_pack(items, n, plan->alignment, &arena);

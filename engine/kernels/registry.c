@@ -133,9 +133,9 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
                                    flash_attn_gpu_shared_bytes,
                                    flash_attn_gpu_loops},
     [VKA_KERNEL_MATMUL_CPU] =
-        {"matmul", "cpu", SPIRV(matmul_cpu), 3, {S, S, S}, 15, 4, no_shared_memory, matmul_cpu_loops},
+        {"matmul", "cpu", SPIRV(matmul_cpu), 4, {S, S, S, S}, 19, 5, no_shared_memory, matmul_cpu_loops},
     [VKA_KERNEL_MATMUL_GPU] =
-        {"matmul", "gpu", SPIRV(matmul_gpu), 3, {S, S, S}, 15, 2, matmul_gpu_shared_bytes, matmul_gpu_loops},
+        {"matmul", "gpu", SPIRV(matmul_gpu), 4, {S, S, S, S}, 19, 3, matmul_gpu_shared_bytes, matmul_gpu_loops},
     [VKA_KERNEL_SOFTMAX_ROWS] =
         {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2, no_shared_memory, softmax_rows_loops},
     [VKA_KERNEL_FEATURE_MAP] =

@@ -1,9 +1,9 @@
 /* `dense` (SCHEMES.md §11): y = x W + b over the last axis of x. x [..., in] of rank 1..4,
  * `weight` [in, out] (shared by every leading index), optional `bias` [out]. One matrix
- * product per slice with W bound whole, then the bias as an element-wise pass. */
+ * product per slice with W bound whole; the bias (and an activation fused into it) in the
+ * product's epilogue. */
 #include "matmul.h"
 #include "op.h"
-#include "pointwise.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
@@ -55,31 +55,21 @@ static vka_result build(vka_op_build *b)
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
     const dense_params *p = node->params;
-    uint32_t slices = 1, bias = vka_lower_input(lw, node, ROLE_BIAS), result = vka_lower_result(lw, node), product;
+    uint32_t slices = 1;
     for (uint32_t i = 0; i + 2 < p->rank; i++)
         slices *= p->dims[i];
-    uint32_t out_dims[VKA_MAX_RANK];
-    memcpy(out_dims, p->dims, sizeof out_dims);
-    out_dims[p->rank - 1] = p->out;
-    vka_result r = bias ? vka_lower_intermediate(lw, "xw", VKA_DTYPE_F32, p->rank, out_dims, &product) : VKA_SUCCESS;
-    if (!bias)
-        product = result;
-    if (r == VKA_SUCCESS)
-        r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = vka_lower_input(lw, node, ROLE_X),
-                                                    .b = vka_lower_input(lw, node, ROLE_WEIGHT),
-                                                    .c = product,
-                                                    .slices = slices,
-                                                    .m = p->rank >= 2 ? p->dims[p->rank - 2] : 1,
-                                                    .n = p->out,
-                                                    .k = p->in,
-                                                    .alpha = 1.0f,
-                                                    .b_whole = true});
-    if (r == VKA_SUCCESS && bias) {
-        vka_pointwise_desc add = {.mode = VKA_POINTWISE_BIAS, .a = product, .b = bias, .out = result, .rank = p->rank};
-        memcpy(add.dims, out_dims, sizeof add.dims);
-        r = vka_lower_pointwise(lw, &add);
-    }
-    return r;
+    /* The bias, and an activation the planner fused into this node, are the product's epilogue. */
+    return vka_lower_matmul(lw, &(vka_matmul_desc){.a = vka_lower_input(lw, node, ROLE_X),
+                                                   .b = vka_lower_input(lw, node, ROLE_WEIGHT),
+                                                   .c = vka_lower_result(lw, node),
+                                                   .slices = slices,
+                                                   .m = p->rank >= 2 ? p->dims[p->rank - 2] : 1,
+                                                   .n = p->out,
+                                                   .k = p->in,
+                                                   .alpha = 1.0f,
+                                                   .b_whole = true,
+                                                   .bias = vka_lower_input(lw, node, ROLE_BIAS),
+                                                   .activation = vka_lower_fused_activation(lw, node)});
 }
 
 static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in, vka_ref_view *out)
@@ -108,4 +98,5 @@ const vka_op_class vka_op_dense = {
     .lower = lower,
     .reference = reference,
     .flops = flops,
+    .absorbs_activation = true,
 };

@@ -11,29 +11,45 @@ uint32_t vka_float_bits(float x)
     return u;
 }
 
+static uint32_t epilogue_bits(const vka_matmul_desc *m)
+{
+    /* = matmul_epilogue.glsl's pc.epilogue */
+    return (uint32_t)m->activation | (m->bias ? 4u : 0u) | (m->accumulate ? 8u : 0u) | (m->key_counts ? 16u : 0u);
+}
+
 vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
 {
     const vka_device_info *dev = vka_lower_device(lw);
-    uint32_t k4 = vka_div_up(m->k, 4), n4 = vka_div_up(m->n, 4);
-    uint32_t lda = m->lda ? m->lda : k4, ldb = m->ldb ? m->ldb : (m->trans_b ? k4 : n4), ldc = m->ldc ? m->ldc : n4;
-    uint32_t groups = m->groups ? m->groups : 1;
+    if ((m->trans_a && (m->trans_b || m->groups)) || (m->key_counts && (!m->trans_a || !m->heads)))
+        return vka_fail(vka_lower_context(lw), VKA_ERROR_UNSUPPORTED,
+                        "matmul: trans_a excludes trans_b and groups; a key limit needs trans_a and heads");
+    uint32_t k4 = vka_div_up(m->k, 4), n4 = vka_div_up(m->n, 4), m4 = vka_div_up(m->m, 4);
+    uint32_t lda = m->lda ? m->lda : (m->trans_a ? m4 : k4), ldb = m->ldb ? m->ldb : (m->trans_b ? k4 : n4),
+             ldc = m->ldc ? m->ldc : n4;
+    uint32_t groups = m->groups ? m->groups : 1, extra = m->key_counts ? m->key_counts : m->bias, dummy = 0;
+    vka_result r = extra ? VKA_SUCCESS : vka_lower_dummy(lw, &dummy);
+    if (r != VKA_SUCCESS)
+        return r;
     vka_dispatch_desc d = {
         .push = {m->m, m->n, m->k, vka_float_bits(m->alpha), lda, ldb, ldc, m->b_offset, m->c_offset, m->a_group_stride,
                  m->b_group_stride, m->c_group_stride, (uint32_t)m->b_group_base, m->b_group_last,
-                 m->groups ? m->m_total : m->m},
+                 m->groups ? m->m_total : m->m, epilogue_bits(m), m->heads ? m->heads : 1, m->k_base, m->a_offset},
         .groups_y = groups,
         .slices = m->slices,
-        .bindings = {{m->a, VKA_READ, false}, {m->b, VKA_READ, m->b_whole}, {m->c, VKA_WRITE, false}},
+        .bindings = {{m->a, VKA_READ, false},
+                     {m->b, VKA_READ, m->b_whole},
+                     {m->c, m->accumulate ? VKA_READ_WRITE : VKA_WRITE, false},
+                     {extra ? extra : dummy, VKA_READ, true}},
     };
     if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
         /* 4 rows × 2 vec4 per invocation, vec4 loads, no shared memory. */
         uint32_t wg = 64, tm = 4, tn4 = 2;
         d.kernel = VKA_KERNEL_MATMUL_CPU;
-        memcpy(d.spec, (uint32_t[]){wg, tm, tn4, m->trans_b}, 4 * sizeof(uint32_t));
+        memcpy(d.spec, (uint32_t[]){wg, tm, tn4, m->trans_b, m->trans_a}, 5 * sizeof(uint32_t));
         d.groups_x = vka_div_up(vka_div_up(m->m, tm) * vka_div_up(n4, tn4), wg);
     } else {
         d.kernel = VKA_KERNEL_MATMUL_GPU;
-        memcpy(d.spec, (uint32_t[]){64, m->trans_b}, 2 * sizeof(uint32_t));
+        memcpy(d.spec, (uint32_t[]){64, m->trans_b, m->trans_a}, 3 * sizeof(uint32_t));
         d.groups_x = vka_div_up(m->m, 32) * vka_div_up(n4, 8);
     }
     return vka_lower_dispatch(lw, &d);

@@ -7,8 +7,7 @@
 
 #include "../graph/graph.h"
 #include "params.h"
-
-typedef struct vka_lowering vka_lowering; /* engine/graph/lower.h */
+#include "../graph/lower.h"
 
 /* What build() sees and fills. */
 typedef struct vka_op_build {
@@ -48,6 +47,10 @@ typedef struct vka_op_class {
     vka_result (*reference)(vka_context *ctx, const vka_op_node *node, const vka_ref_view *inputs,
                             vka_ref_view *output);
     double (*flops)(const vka_graph *g, const vka_op_node *node);
+    /* Fusion (the planner's): an element-wise activation of its one input, and a producer
+     * that can apply one in its epilogue (vka_lower_fused_activation). */
+    vka_activation activation;
+    bool absorbs_activation;
 } vka_op_class;
 
 const vka_op_class *vka_op_class_named(const char *name);

@@ -165,9 +165,10 @@ static double flops(const vka_graph *g, const vka_op_node *node)
     return (double)element_count(node->params);
 }
 
-#define POINTWISE_CLASS(NAME, SUMMARY, ROLES, REQUIRED, BUILD)                                                         \
+#define POINTWISE_CLASS(NAME, SUMMARY, ROLES, REQUIRED, BUILD, ACTIVATION)                                             \
     const vka_op_class vka_op_##NAME = {                                                                               \
         .name = #NAME,                                                                                                 \
+        .activation = ACTIVATION,                                                                                      \
         .summary = SUMMARY,                                                                                            \
         .input_roles = ROLES,                                                                                          \
         .required_inputs = REQUIRED,                                                                                   \
@@ -179,7 +180,7 @@ static double flops(const vka_graph *g, const vka_op_node *node)
         .flops = flops,                                                                                                \
     };
 
-POINTWISE_CLASS(gelu, "x·Φ(x), the exact erf form, element-wise", unary_roles, 1, build_unary)
-POINTWISE_CLASS(relu, "max(x, 0) element-wise", unary_roles, 1, build_unary)
-POINTWISE_CLASS(softplus, "log(1 + e^x) element-wise", unary_roles, 1, build_unary)
-POINTWISE_CLASS(add, "a + b element-wise (same shapes)", binary_roles, 2, build_add)
+POINTWISE_CLASS(gelu, "x·Φ(x), the exact erf form, element-wise", unary_roles, 1, build_unary, VKA_ACTIVATION_GELU)
+POINTWISE_CLASS(relu, "max(x, 0) element-wise", unary_roles, 1, build_unary, VKA_ACTIVATION_RELU)
+POINTWISE_CLASS(softplus, "log(1 + e^x) element-wise", unary_roles, 1, build_unary, VKA_ACTIVATION_SOFTPLUS)
+POINTWISE_CLASS(add, "a + b element-wise (same shapes)", binary_roles, 2, build_add, VKA_ACTIVATION_NONE)

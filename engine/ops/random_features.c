@@ -2,7 +2,7 @@
  * orthogonal Gaussian blocks (the Q factor of a Gaussian matrix's QR, by modified
  * Gram–Schmidt in double) with rows rescaled by χ_D-distributed norms, or plain iid
  * Gaussian rows. Deterministic: the same seed gives the same matrix everywhere. */
-#include "../common/common.h"
+#include "random.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +30,13 @@ static double next_gaussian(rng *r)
 {
     double u = next_uniform(r), v = next_uniform(r);
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+void vka_random_gaussian(uint64_t seed, size_t n, double stddev, float *out)
+{
+    rng r = {seed};
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(next_gaussian(&r) * stddev);
 }
 
 /* Orthonormalises the d rows of block (d × d) in place; a (vanishingly unlikely)

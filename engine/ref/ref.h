@@ -79,4 +79,17 @@ void vka_ref_concat_rows(const double *a, const double *b, size_t slices, uint32
 void vka_ref_heads(const double *x, uint32_t batch, uint32_t heads, uint32_t tokens, uint32_t head_width, bool split,
                    double *y);
 
+/* HyperMixer (SCHEMES.md §5) per [batch, head]: Wk = MLP_k(k), Wq = MLP_q(q) with
+ * MLP(x) = GELU(x W1) W2 + b2 (W1 d×d, W2 d×p, b2 [p]); O = Wq · GELU(Wkᵀ v) over the keys
+ * j < kv_len[b] (kv_len NULL: all). False when out of memory. */
+typedef struct vka_ref_hypermixer_problem {
+    uint32_t batch, heads, nq, nk, d, dv, p;
+    const double *q, *k, *v;
+    const int32_t *kv_len;
+    const double *mlp_k[3], *mlp_q[3]; /* W1, W2, b2 */
+    double *out;
+} vka_ref_hypermixer_problem;
+
+bool vka_ref_hypermixer(const vka_ref_hypermixer_problem *h);
+
 #endif

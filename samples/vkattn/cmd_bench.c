@@ -54,7 +54,7 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
         bool causal_everywhere;
     } const schemes[] = {
         {"softmax", "flash", false},      {"softmax", "materialized", false}, {"linear", NULL, true},
-        {"performer", "positive", false}, {"inducing", NULL, false},
+        {"performer", "positive", false}, {"inducing", NULL, false},          {"hypermixer", NULL, false},
     };
     uint32_t n = 0;
     for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
@@ -94,6 +94,7 @@ static void print_ratios(const bench_row *rows, uint32_t n)
     const bench_row *lin_causal = find_row(rows, n, "linear", NULL, largest, true);
     const bench_row *perf = find_row(rows, n, "performer", NULL, largest, false);
     const bench_row *ind = find_row(rows, n, "inducing", NULL, largest, false);
+    const bench_row *mix = find_row(rows, n, "hypermixer", NULL, largest, false);
     if (!flash)
         return;
     printf("\nat N = %u:\n", largest);
@@ -107,6 +108,8 @@ static void print_ratios(const bench_row *rows, uint32_t n)
     if (ind)
         printf("  softmax flash time / inducing (M = %d) time     = %.2f\n", BENCH_LATENTS,
                flash->median_gpu_ms / ind->median_gpu_ms);
+    if (mix)
+        printf("  softmax flash time / hypermixer (p = 64) time  = %.2f\n", flash->median_gpu_ms / mix->median_gpu_ms);
 }
 
 static int default_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info)

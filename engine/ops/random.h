@@ -1,0 +1,11 @@
+/* Host-side random numbers from a seed (splitmix64 + Box–Muller), shared by the families
+ * that draw constants: deterministic, the same everywhere. */
+#ifndef VKA_OPS_RANDOM_H
+#define VKA_OPS_RANDOM_H
+
+#include "../common/common.h"
+
+/* n values drawn from N(0, stddev²). */
+void vka_random_gaussian(uint64_t seed, size_t n, double stddev, float *out);
+
+#endif
