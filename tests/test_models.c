@@ -209,7 +209,7 @@ static void set_block_oracle(enum set_block kind, const mab_weights *w, bool ln,
 static void check_set_block(enum set_block kind, bool ln, float scale)
 {
     static float x[B * NX * D], y[B * NY * D], set[M * D];
-    mab_weights w[2];
+    static mab_weights w[2];
     test_seed(100 + kind * 4 + ln * 2 + (scale != 0));
     test_fill_normal(x, B * NX * D, 1.0f);
     test_fill_normal(y, B * NY * D, 1.0f);
@@ -274,7 +274,7 @@ static void transformer_layer(void)
     if (!test_class_contexts(contexts))
         return;
     static float x[B * NX * D], c[B * NY * D];
-    layer_weights w;
+    static layer_weights w;
     for (int cross = 0; cross < 2; cross++)
         for (int resnorm = 0; resnorm < 2; resnorm++) {
             test_seed(200 + cross * 2 + resnorm);
