@@ -54,4 +54,15 @@ double vka_now_ms(void);
 /* Case-insensitive substring test. */
 bool vka_contains_nocase(const char *haystack, const char *needle);
 
+/* Host-computed constants kept across plans (host_cache.c): get copies `count` floats
+ * stored under `key` into out and says whether they were there; put stores a copy (a
+ * failure to allocate only means a later get misses). */
+typedef struct vka_host_cache vka_host_cache;
+vka_host_cache *vka_host_cache_create(void);
+void vka_host_cache_destroy(vka_host_cache *cache);
+bool vka_host_cache_get(vka_host_cache *cache, const char *key, float *out, size_t count);
+void vka_host_cache_put(vka_host_cache *cache, const char *key, const float *data, size_t count);
+/* The context's cache (device/context.c). */
+vka_host_cache *vka_context_host_cache(vka_context *ctx);
+
 #endif

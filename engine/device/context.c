@@ -389,6 +389,8 @@ vka_result vka_context_finish_setup(vka_context *ctx)
         r = vka_context_create_submission_objects(ctx);
     if (r == VKA_SUCCESS)
         r = vka_pipeline_cache_create(ctx, &ctx->pipelines);
+    if (r == VKA_SUCCESS && !(ctx->host_constants = vka_host_cache_create()))
+        r = vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory creating the constant cache");
     return r;
 }
 
@@ -423,10 +425,16 @@ vka_result vka_context_create(const vka_context_desc *desc, vka_context **out)
     return VKA_SUCCESS;
 }
 
+vka_host_cache *vka_context_host_cache(vka_context *ctx)
+{
+    return ctx ? ctx->host_constants : NULL;
+}
+
 void vka_context_destroy(vka_context *ctx)
 {
     if (!ctx)
         return;
+    vka_host_cache_destroy(ctx->host_constants);
     if (ctx->device) {
         /* Every submission of ours waited on its fence, so nothing of ours is in flight. */
         vka_pipeline_cache_destroy(ctx, ctx->pipelines);

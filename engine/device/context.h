@@ -47,6 +47,7 @@ typedef struct vka_context {
     VkFence fence;
 
     struct vka_pipeline_cache *pipelines;
+    vka_host_cache *host_constants; /* plan-time constants by what they depend on */
 } vka_context;
 
 /* Translates a failed VkResult into a result code with a message naming the call;

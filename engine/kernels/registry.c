@@ -45,6 +45,13 @@ static uint64_t div_up(uint64_t a, uint64_t b)
     return (a + b - 1) / b;
 }
 
+/* continuous_density.comp: two passes over a row of push[1] basis functions, in vec4. */
+static uint64_t continuous_density_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    return 2 * div_up(push[1], 4) + 2;
+}
+
 /* flash_attn_cpu.comp: one loop, over blocks of KB (spec 5) keys; push[1] is nk. */
 static uint64_t flash_attn_cpu_loops(const uint32_t *spec, const uint32_t *push)
 {
@@ -156,6 +163,16 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
         {"layernorm", "any", SPIRV(layernorm), 4, {S, S, S, S}, 4, 2, no_shared_memory, layernorm_loops},
     /* heads.comp: ids 0 workgroup size, 1 SPLIT. */
     [VKA_KERNEL_HEADS] = {"heads", "any", SPIRV(heads), 2, {S, S}, 3, 2, no_shared_memory, heads_loops},
+    /* continuous_density.comp: id 0 workgroup size. */
+    [VKA_KERNEL_CONTINUOUS_DENSITY] = {"continuous_density",
+                                       "any",
+                                       SPIRV(continuous_density),
+                                       4,
+                                       {S, S, S, S},
+                                       3,
+                                       1,
+                                       no_shared_memory,
+                                       continuous_density_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -36,7 +36,7 @@ vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
                  m->groups ? m->m_total : m->m, epilogue_bits(m), m->heads ? m->heads : 1, m->k_base, m->a_offset},
         .groups_y = groups,
         .slices = m->slices,
-        .bindings = {{m->a, VKA_READ, false},
+        .bindings = {{m->a, VKA_READ, m->a_whole},
                      {m->b, VKA_READ, m->b_whole},
                      {m->c, m->accumulate ? VKA_READ_WRITE : VKA_WRITE, false},
                      {extra ? extra : dummy, VKA_READ, true}},

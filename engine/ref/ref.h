@@ -92,4 +92,23 @@ typedef struct vka_ref_hypermixer_problem {
 
 bool vka_ref_hypermixer(const vka_ref_hypermixer_problem *h);
 
+/* ∞-former continuous attention (SCHEMES.md §6) per [batch, head], from the definition:
+ * the ridge system solved by Gaussian elimination with partial pivoting (the engine uses
+ * Cholesky). w_mu, w_sigma [1, H, 1, nbasis]. False when the system is singular or out of
+ * memory. */
+typedef struct vka_ref_continuous_problem {
+    uint32_t batch, heads, nq, length, d, dv, nbasis;
+    const double *widths;
+    uint32_t width_count;
+    double lambda, scale;
+    const double *q, *k, *v, *w_mu, *w_sigma;
+    double *out;
+} vka_ref_continuous_problem;
+
+bool vka_ref_continuous(const vka_ref_continuous_problem *c);
+
+/* Gᵀ (nbasis × length) of the ridge fit at positions (i + 0.5) / length. */
+bool vka_ref_ridge_fit(uint32_t nbasis, const double *widths, uint32_t width_count, uint32_t length, double lambda,
+                       double *gt);
+
 #endif
