@@ -149,8 +149,8 @@ static vka_result public_basis(uint32_t nbasis, const double *widths, uint32_t w
     return VKA_SUCCESS;
 }
 
-vka_result vka_continuous_fit_matrix(uint32_t length, uint32_t nbasis, const double *widths, uint32_t width_count,
-                                     double lambda, double *g)
+vka_result vka_continuous_fit_matrix(uint32_t length, const double *positions_given, uint32_t nbasis,
+                                     const double *widths, uint32_t width_count, double lambda, double *g)
 {
     vka_rbf_basis b;
     vka_result r = public_basis(nbasis, widths, width_count, &b);
@@ -163,7 +163,7 @@ vka_result vka_continuous_fit_matrix(uint32_t length, uint32_t nbasis, const dou
     r = positions && gt ? VKA_SUCCESS
                         : vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory fitting %u points", length);
     for (uint32_t i = 0; r == VKA_SUCCESS && i < length; i++)
-        positions[i] = (i + 0.5) / length;
+        positions[i] = positions_given ? positions_given[i] : (i + 0.5) / length;
     if (r == VKA_SUCCESS)
         r = vka_rbf_fit(NULL, &b, positions, length, lambda, gt);
     for (uint32_t i = 0; r == VKA_SUCCESS && i < length; i++)

@@ -12,28 +12,35 @@
  * kernel (in place over the scores) and the output product: O(N·(L + Nq)) time and memory. */
 #include "basis.h"
 #include "matmul.h"
+#include "rows.h"
 #include "op.h"
 #include "shapes.h"
 
 #include "../graph/lower.h"
 #include "../ref/ref.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_W_MU, ROLE_W_SIGMA };
+enum { ROLE_Q, ROLE_W_MU, ROLE_W_SIGMA, ROLE_K, ROLE_V }; /* k, v optional in the update */
 
 #define MAX_BASIS 4096
 
 typedef struct continuous_params {
-    uint32_t batch, heads, nq, length, d, dv;
+    uint32_t batch, heads, nq, length, d, dv; /* length: of k and v (the update's chunk; 0: none) */
     vka_rbf_basis basis;
     double lambda;
     float scale;
+    /* continuous_update */
+    uint32_t samples;
+    double tau;
+    char state[48];
 } continuous_params;
 
-static const char *const roles[] = {"q", "k", "v", "w_mu", "w_sigma", NULL};
+static const char *const roles[] = {"q", "w_mu", "w_sigma", "k", "v", NULL};
 static const char *const keys[] = {"nbasis", "lambda", "widths", "scale", NULL};
+static const char *const update_keys[] = {"nbasis", "lambda", "widths", "scale", "samples", "tau", "state", "dv", NULL};
 
 /* ------------------------------------------------------------------ build */
 
@@ -63,17 +70,19 @@ static vka_result parse_widths(vka_op_build *b, vka_rbf_basis *basis)
     return r;
 }
 
-static vka_result build(vka_op_build *b)
+/* What both forms check: q, the per-head weights, the basis and the scale. */
+static vka_result build_common(vka_op_build *b, continuous_params *p)
 {
-    continuous_params *p = b->parsed;
-    const char *layout = "[batch, heads, tokens, head_dim]", *weights = "[1, heads, 1, nbasis]";
+    const char *weights = "[1, heads, 1, nbasis]";
     vka_result r;
     double lambda;
-    if ((r = vka_expect_tensor(b, ROLE_Q, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_K, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_V, 4, VKA_DTYPE_F32, layout)) ||
+    if ((r = vka_expect_tensor(b, ROLE_Q, 4, VKA_DTYPE_F32, "[batch, heads, tokens, head_dim]")) ||
         (r = vka_expect_tensor(b, ROLE_W_MU, 4, VKA_DTYPE_F32, weights)) ||
         (r = vka_expect_tensor(b, ROLE_W_SIGMA, 4, VKA_DTYPE_F32, weights)) ||
+        (b->inputs[ROLE_K] &&
+         (r = vka_expect_tensor(b, ROLE_K, 4, VKA_DTYPE_F32, "[batch, heads, tokens, head_dim]"))) ||
+        (b->inputs[ROLE_V] &&
+         (r = vka_expect_tensor(b, ROLE_V, 4, VKA_DTYPE_F32, "[batch, heads, tokens, value_dim]"))) ||
         (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))))
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, *w = b->inputs[ROLE_W_MU]->dims;
@@ -97,71 +106,111 @@ static vka_result build(vka_op_build *b)
     p->heads = q[1];
     p->nq = q[2];
     p->d = q[3];
-    p->length = b->inputs[ROLE_K]->dims[2];
-    p->dv = b->inputs[ROLE_V]->dims[3];
+    p->length = b->inputs[ROLE_K] ? b->inputs[ROLE_K]->dims[2] : 0;
+    p->dv = b->inputs[ROLE_V] ? b->inputs[ROLE_V]->dims[3] : p->d;
+    return VKA_SUCCESS;
+}
+
+static void set_output(vka_op_build *b, const continuous_params *p)
+{
     b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
+}
+
+static vka_result build(vka_op_build *b)
+{
+    continuous_params *p = b->parsed;
+    vka_result r = build_common(b, p);
+    if (r == VKA_SUCCESS)
+        set_output(b, p);
+    return r;
+}
+
+static vka_result build_update(vka_op_build *b)
+{
+    continuous_params *p = b->parsed;
+    vka_result r = build_common(b, p);
+    uint32_t dv;
+    if (r == VKA_SUCCESS && !b->inputs[ROLE_K] != !b->inputs[ROLE_V])
+        r = vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: give both k and v (a new chunk) or neither", b->op);
+    if (r != VKA_SUCCESS || (r = vka_param_uint(b->params, "samples", 512, 1, 1u << 16, &p->samples)) ||
+        (r = vka_param_number(b->params, "tau", 0.5, &p->tau)) ||
+        (r = vka_param_name(b->params, "state", "memory", p->state, sizeof p->state)) ||
+        (r = vka_param_uint(b->params, "dv", p->dv, 1, 1u << 16, &dv)))
+        return r;
+    if (b->inputs[ROLE_V] && dv != p->dv)
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: dv=%u but v's axis 3 is %u", b->op, dv, p->dv);
+    p->dv = dv;
+    if (!(p->tau > 0 && p->tau <= 1) || (p->length && p->tau >= 1))
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: tau=%g must lie in (0, 1), or be 1 when no chunk (k, v) is given: the old signal is "
+                        "contracted into [0, tau] and the new tokens fill (tau, 1]",
+                        b->op, p->tau);
+    set_output(b, p);
     return VKA_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ lowering */
 
-/* The fit matrix G [L, N] and the basis table [N, 2] (μ_j, σ_j²) as plan constants. */
-static vka_result basis_constants(vka_lowering *lw, const continuous_params *p, uint32_t *g, uint32_t *table)
+/* The basis table [N, 2] (μ_j, σ_j²) the density kernel reads. */
+static vka_result basis_table(vka_lowering *lw, const continuous_params *p, uint32_t *table)
 {
     uint32_t n = p->basis.count;
-    float *fit = malloc((size_t)p->length * n * sizeof *fit), *centres = malloc((size_t)n * 2 * sizeof *centres);
-    vka_result r = fit && centres ? vka_rbf_fit_cached(vka_lower_context(lw), &p->basis, p->length, p->lambda, fit)
-                                  : vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY,
-                                             "out of host memory building the basis");
-    for (uint32_t j = 0; r == VKA_SUCCESS && j < n; j++) {
+    float *centres = malloc((size_t)n * 2 * sizeof *centres);
+    if (!centres)
+        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building the basis");
+    for (uint32_t j = 0; j < n; j++) {
         double mu, sigma;
         vka_rbf_centre(&p->basis, j, &mu, &sigma);
         centres[2 * j] = (float)mu;
         centres[2 * j + 1] = (float)(sigma * sigma);
     }
-    if (r == VKA_SUCCESS)
-        r = vka_lower_constant(lw, "fit", VKA_DTYPE_F32, 2, (uint32_t[]){p->length, n}, fit, g);
-    if (r == VKA_SUCCESS)
-        r = vka_lower_constant(lw, "basis", VKA_DTYPE_F32, 2, (uint32_t[]){n, 2}, centres, table);
-    free(fit);
+    vka_result r = vka_lower_constant(lw, "basis", VKA_DTYPE_F32, 2, (uint32_t[]){n, 2}, centres, table);
     free(centres);
     return r;
 }
 
-/* coefficients (N × width per slice) = Gᵀ x: the signal x fitted onto the basis. */
-static vka_result lower_fit(vka_lowering *lw, const continuous_params *p, uint32_t g, uint32_t x, uint32_t width,
-                            uint32_t coefficients)
+/* The fit matrix G [L, N] of the tokens over [0, 1]. */
+static vka_result fit_constant(vka_lowering *lw, const continuous_params *p, uint32_t *g)
 {
-    return vka_lower_matmul(lw, &(vka_matmul_desc){.a = g,
+    float *fit = malloc((size_t)p->length * p->basis.count * sizeof *fit);
+    vka_result r = fit ? vka_rbf_fit_cached(vka_lower_context(lw), &p->basis, p->length, p->lambda, fit)
+                       : vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY,
+                                  "out of host memory fitting %u tokens", p->length);
+    if (r == VKA_SUCCESS)
+        r = vka_lower_constant(lw, "fit", VKA_DTYPE_F32, 2, (uint32_t[]){p->length, p->basis.count}, fit, g);
+    free(fit);
+    return r;
+}
+
+/* c (= or +=) op(a) x for a shared by every slice: a [N, rows] (or [rows, N] when
+ * transposed), x [rows, width] per slice, c [N, width] per slice. */
+static vka_result lower_shared_product(vka_lowering *lw, const continuous_params *p, uint32_t a, bool transposed,
+                                       uint32_t x, uint32_t rows, uint32_t width, uint32_t c, bool accumulate)
+{
+    return vka_lower_matmul(lw, &(vka_matmul_desc){.a = a,
                                                    .b = x,
-                                                   .c = coefficients,
+                                                   .c = c,
                                                    .slices = p->batch * p->heads,
                                                    .m = p->basis.count,
                                                    .n = width,
-                                                   .k = p->length,
+                                                   .k = rows,
                                                    .alpha = 1.0f,
-                                                   .trans_a = true,
-                                                   .a_whole = true});
+                                                   .trans_a = transposed,
+                                                   .a_whole = true,
+                                                   .accumulate = accumulate});
 }
 
-static vka_result lower(vka_lowering *lw, const vka_op_node *node)
+/* The queries read the memory (km, vm): scores, densities in place, output. */
+static vka_result lower_attention(vka_lowering *lw, const vka_op_node *node, const continuous_params *p, uint32_t km,
+                                  uint32_t vm)
 {
-    const continuous_params *p = node->params;
-    uint32_t n = p->basis.count, slices = p->batch * p->heads, g, table, km, vm, scores;
-    vka_result r = basis_constants(lw, p, &g, &table);
-    if (r == VKA_SUCCESS)
-        r = vka_lower_intermediate(lw, "keys", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, n, p->d}, &km);
-    if (r == VKA_SUCCESS)
-        r = vka_lower_intermediate(lw, "values", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, n, p->dv}, &vm);
+    uint32_t n = p->basis.count, slices = p->batch * p->heads, table, scores;
+    vka_result r = basis_table(lw, p, &table);
     if (r == VKA_SUCCESS)
         r = vka_lower_intermediate(lw, "density", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, n},
                                    &scores);
-    if (r == VKA_SUCCESS)
-        r = lower_fit(lw, p, g, vka_lower_input(lw, node, ROLE_K), p->d, km);
-    if (r == VKA_SUCCESS)
-        r = lower_fit(lw, p, g, vka_lower_input(lw, node, ROLE_V), p->dv, vm);
     if (r == VKA_SUCCESS) /* s = q Kᵐᵀ · scale */
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = vka_lower_input(lw, node, ROLE_Q),
                                                     .b = km,
@@ -197,6 +246,105 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     return r;
 }
 
+static vka_result lower(vka_lowering *lw, const vka_op_node *node)
+{
+    const continuous_params *p = node->params;
+    uint32_t n = p->basis.count, g, km, vm;
+    vka_result r = fit_constant(lw, p, &g);
+    if (r == VKA_SUCCESS)
+        r = vka_lower_intermediate(lw, "keys", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, n, p->d}, &km);
+    if (r == VKA_SUCCESS)
+        r = vka_lower_intermediate(lw, "values", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, n, p->dv}, &vm);
+    /* Kᵐ = Gᵀ k, Vᵐ = Gᵀ v */
+    if (r == VKA_SUCCESS)
+        r = lower_shared_product(lw, p, g, true, vka_lower_input(lw, node, ROLE_K), p->length, p->d, km, false);
+    if (r == VKA_SUCCESS)
+        r = lower_shared_product(lw, p, g, true, vka_lower_input(lw, node, ROLE_V), p->length, p->dv, vm, false);
+    return r == VKA_SUCCESS ? lower_attention(lw, node, p, km, vm) : r;
+}
+
+/* ------------------------------------------------------------------ the unbounded memory */
+
+/* The refit of one update as two matrices, for sample points u_s = (s + 0.5) / S of the old
+ * signal (placed at τ·u_s) and the chunk at τ + (1 − τ)(i + 0.5) / L:
+ *   B_new = M_old B_old + M_new X,  M_old = Gᵀ[:, :S] Ψ(u) (N × N),  M_new = Gᵀ[:, S:] (N × L)
+ * with Gᵀ the fit at all S + L points. In double on the host, once per plan. */
+static vka_result update_matrices(vka_context *ctx, const continuous_params *p, float *m_old, float *m_new)
+{
+    uint32_t n = p->basis.count, s = p->samples, points = s + p->length;
+    double *positions = malloc(points * sizeof *positions), *gt = malloc((size_t)n * points * sizeof *gt);
+    double *psi = malloc((size_t)s * n * sizeof *psi);
+    if (!positions || !gt || !psi) {
+        free(positions);
+        free(gt);
+        free(psi);
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning the memory update");
+    }
+    for (uint32_t i = 0; i < points; i++)
+        positions[i] = i < s ? p->tau * (i + 0.5) / s : p->tau + (1 - p->tau) * (i - s + 0.5) / p->length;
+    for (uint32_t i = 0; i < s; i++)
+        vka_rbf_eval(&p->basis, (i + 0.5) / s, psi + (size_t)i * n);
+    vka_result r = vka_rbf_fit(ctx, &p->basis, positions, points, p->lambda, gt);
+    for (uint32_t j = 0; r == VKA_SUCCESS && j < n; j++) {
+        for (uint32_t k = 0; k < n; k++) {
+            double sum = 0;
+            for (uint32_t i = 0; i < s; i++)
+                sum += gt[(size_t)j * points + i] * psi[(size_t)i * n + k];
+            m_old[(size_t)j * n + k] = (float)sum;
+        }
+        for (uint32_t i = 0; i < p->length; i++)
+            m_new[(size_t)j * p->length + i] = (float)gt[(size_t)j * points + s + i];
+    }
+    free(positions);
+    free(gt);
+    free(psi);
+    return r;
+}
+
+/* One memory (keys or values, `width` wide): next = M_old·memory (+ M_new·x), then the
+ * state takes it. */
+static vka_result lower_memory_update(vka_lowering *lw, const continuous_params *p, const char *name, uint32_t width,
+                                      uint32_t m_old, uint32_t m_new, uint32_t x, uint32_t *next)
+{
+    uint32_t n = p->basis.count, memory, dims[4] = {p->batch, p->heads, n, width};
+    char state[64], scratch[64];
+    snprintf(state, sizeof state, "%s.%s", p->state, name);
+    snprintf(scratch, sizeof scratch, "next_%s", name);
+    vka_result r = vka_lower_state(lw, state, VKA_DTYPE_F32, 4, dims, NULL, &memory);
+    if (r == VKA_SUCCESS)
+        r = vka_lower_intermediate(lw, scratch, VKA_DTYPE_F32, 4, dims, next);
+    if (r == VKA_SUCCESS)
+        r = lower_shared_product(lw, p, m_old, false, memory, n, width, *next, false);
+    if (r == VKA_SUCCESS && x)
+        r = lower_shared_product(lw, p, m_new, false, x, p->length, width, *next, true);
+    if (r == VKA_SUCCESS)
+        r = vka_lower_copy_rows(
+            lw, &(vka_copy_desc){
+                    .src = *next, .dst = memory, .slices = p->batch * p->heads, .count = n * vka_div_up(width, 4)});
+    return r;
+}
+
+static vka_result lower_update(vka_lowering *lw, const vka_op_node *node)
+{
+    const continuous_params *p = node->params;
+    uint32_t n = p->basis.count, m_old, m_new = 0, km, vm;
+    float *old = malloc((size_t)n * n * sizeof *old), *fresh = malloc((size_t)n * (p->length + 1) * sizeof *fresh);
+    vka_result r = old && fresh ? update_matrices(vka_lower_context(lw), p, old, fresh)
+                                : vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY,
+                                           "out of host memory planning the memory update");
+    if (r == VKA_SUCCESS)
+        r = vka_lower_constant(lw, "refit_old", VKA_DTYPE_F32, 2, (uint32_t[]){n, n}, old, &m_old);
+    if (r == VKA_SUCCESS && p->length)
+        r = vka_lower_constant(lw, "refit_new", VKA_DTYPE_F32, 2, (uint32_t[]){n, p->length}, fresh, &m_new);
+    free(old);
+    free(fresh);
+    if (r == VKA_SUCCESS)
+        r = lower_memory_update(lw, p, "keys", p->d, m_old, m_new, vka_lower_input(lw, node, ROLE_K), &km);
+    if (r == VKA_SUCCESS)
+        r = lower_memory_update(lw, p, "values", p->dv, m_old, m_new, vka_lower_input(lw, node, ROLE_V), &vm);
+    return r == VKA_SUCCESS ? lower_attention(lw, node, p, km, vm) : r;
+}
+
 /* ------------------------------------------------------------------ reference, flops */
 
 static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in, vka_ref_view *out)
@@ -218,7 +366,10 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
                                                                .v = in[ROLE_V].data,
                                                                .w_mu = in[ROLE_W_MU].data,
                                                                .w_sigma = in[ROLE_W_SIGMA].data,
-                                                               .out = out->data});
+                                                               .out = out->data,
+                                                               .update = node->cls->lower == lower_update,
+                                                               .samples = p->samples,
+                                                               .tau = p->tau});
     return ok ? VKA_SUCCESS
               : vka_fail(ctx, VKA_ERROR_UNSUPPORTED,
                          "the continuous reference could not solve the ridge system (or ran out of memory)");
@@ -233,6 +384,13 @@ static double flops(const vka_graph *g, const vka_op_node *node)
     return 2.0 * p->batch * p->heads * n * ((double)p->length * (p->d + p->dv) + (double)p->nq * (p->d + p->dv));
 }
 
+/* The refit (2·N² per column) besides the chunk's fit and the queries. */
+static double update_flops(const vka_graph *g, const vka_op_node *node)
+{
+    const continuous_params *p = node->params;
+    return flops(g, node) + 2.0 * p->batch * p->heads * (double)p->basis.count * p->basis.count * (p->d + p->dv);
+}
+
 const vka_op_class vka_op_continuous = {
     .name = "continuous",
     .summary = "∞-former continuous attention: k, v fitted onto nbasis Gaussian RBFs, each query a Gaussian density "
@@ -245,4 +403,18 @@ const vka_op_class vka_op_continuous = {
     .lower = lower,
     .reference = reference,
     .flops = flops,
+};
+
+const vka_op_class vka_op_continuous_update = {
+    .name = "continuous_update",
+    .summary = "∞-former unbounded memory: each run folds the chunk k, v into a persistent state (state=NAME: "
+               "NAME.keys, NAME.values) by sampling the old signal into [0, tau], then q attends as `continuous`",
+    .input_roles = roles,
+    .required_inputs = 3,
+    .param_keys = update_keys,
+    .params_size = sizeof(continuous_params),
+    .build = build_update,
+    .lower = lower_update,
+    .reference = reference,
+    .flops = update_flops,
 };

@@ -101,14 +101,20 @@ typedef struct vka_ref_continuous_problem {
     const double *widths;
     uint32_t width_count;
     double lambda, scale;
-    const double *q, *k, *v, *w_mu, *w_sigma;
+    const double *q, *k, *v, *w_mu, *w_sigma; /* k, v NULL (update only): no new tokens */
     double *out;
+    /* continuous_update's first run: the memory starts empty (a zero signal sampled at
+     * `samples` points in [0, τ]) and the chunk k, v lands in (τ, 1]. */
+    bool update;
+    uint32_t samples;
+    double tau;
 } vka_ref_continuous_problem;
 
 bool vka_ref_continuous(const vka_ref_continuous_problem *c);
 
-/* Gᵀ (nbasis × length) of the ridge fit at positions (i + 0.5) / length. */
-bool vka_ref_ridge_fit(uint32_t nbasis, const double *widths, uint32_t width_count, uint32_t length, double lambda,
-                       double *gt);
+/* Gᵀ (nbasis × length) of the ridge fit at `positions` (NULL: (i + 0.5) / length). */
+bool vka_ref_ridge_fit(uint32_t nbasis, const double *widths, uint32_t width_count, const double *positions,
+                       uint32_t length, double lambda, double *gt);
+
 
 #endif
