@@ -45,6 +45,7 @@ layout(push_constant) uniform Push {
     uint heads;    // slices per batch, for the key limit
     uint k_base;   // the first key of this chunk, for the key limit
     uint a_offset; // vec4 from the start of A's slice to A
+    uint a_divisor; // > 1: one A per `a_divisor` slices (a [batch] tensor beside [batch, head] slices)
 } pc;
 
 #include "matmul_epilogue.glsl"
@@ -52,7 +53,7 @@ layout(push_constant) uniform Push {
 void main()
 {
     const uint slice = gl_WorkGroupID.z;
-    const uint a_base = slice * pc.slice_stride[0] + pc.a_offset + gl_WorkGroupID.y * pc.a_group_stride;
+    const uint a_base = matmul_a_slice(slice) * pc.slice_stride[0] + pc.a_offset + gl_WorkGroupID.y * pc.a_group_stride;
     const uint group = gl_WorkGroupID.y;
     const uint b_group = uint(clamp(int(group) + pc.b_group_base, 0, int(pc.b_group_last)));
     const uint b_base = slice * pc.slice_stride[1] + pc.b_offset + b_group * pc.b_group_stride;

@@ -1,4 +1,4 @@
-// What both matrix-product kernels do around their product, after their push block `pc`
+// What both matrix-product kernels share besides their product, after their push block `pc`
 // and binding C. Binding 3 is either a bias row (bound whole) or, with the key limit, the
 // kv_len table read as ivec4: the same binding seen as two blocks.
 //
@@ -19,6 +19,15 @@ uint matmul_k_limit(uint slice)
         return pc.k;
     const uint batch = (pc.slice_base + slice) / pc.heads;
     return uint(clamp(VKA_KV_LEN(key_counts, batch) - int(pc.k_base), 0, int(pc.k)));
+}
+
+// A's slice within its binding: the dispatch's own, or with a divisor the slice's batch
+// counted from the batch the binding starts at (the recorder binds from there).
+uint matmul_a_slice(uint slice)
+{
+    if (pc.a_divisor <= 1u)
+        return slice;
+    return (pc.slice_base + slice) / pc.a_divisor - pc.slice_base / pc.a_divisor;
 }
 
 // The value stored at c[at], vec4 column col4 of its row, from the product's sum.

@@ -4,6 +4,8 @@
  * matrix against the normal equations it solves; with λ → 0 and L = N the fit
  * interpolates; bad parameters and a singular fit are refused with messages. Both kernel
  * classes, validation layer on. */
+#include <vulkan/vulkan.h> /* before vkattn.h: vka_plan_record */
+
 #include "harness.h"
 
 #include <math.h>
@@ -301,7 +303,16 @@ typedef struct stream_case {
 } stream_case;
 
 /* continuous_update over q [B,H,Nq,D] (and a chunk k, v when chunk > 0), state "mem". */
+static vka_graph *stream_graph_sticky(vka_context *ctx, const stream_case *c, char params[4][32], const char *sticky,
+                                      const char *seed);
+
 static vka_graph *stream_graph(vka_context *ctx, const stream_case *c, char params[4][32])
+{
+    return stream_graph_sticky(ctx, c, params, NULL, NULL);
+}
+
+static vka_graph *stream_graph_sticky(vka_context *ctx, const stream_case *c, char params[4][32], const char *sticky,
+                                      const char *seed)
 {
     vka_graph *g;
     if (vka_graph_create(ctx, &g) != VKA_SUCCESS)
@@ -329,6 +340,10 @@ static vka_graph *stream_graph(vka_context *ctx, const stream_case *c, char para
     op.params[2] = (vka_op_param){"lambda", params[2]};
     op.params[3] = (vka_op_param){"state", "mem"};
     op.params[4] = (vka_op_param){"dv", params[3]};
+    if (sticky) {
+        op.params[5] = (vka_op_param){"sticky", sticky};
+        op.params[6] = (vka_op_param){"seed", seed};
+    }
     vka_tensor o;
     if (!ok || vka_graph_op(g, &op, &o) != VKA_SUCCESS || vka_graph_output(g, "out", o) != VKA_SUCCESS) {
         fprintf(stderr, "  building the graph: %s\n", vka_last_error(ctx));
@@ -618,6 +633,82 @@ static void bad_update_parameters_are_refused(void)
     test_check_validation(ctx);
 }
 
+/* Sticky memories: the first run samples evenly (as without), later ones from the previous
+ * run's attention, deterministic in the seed; each query's (μ, σ²) is kept in
+ * "mem.moments"; such a plan refuses to be recorded into a host's command buffer. */
+static void sticky_memories(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    const stream_case c = {.batch = 2,
+                           .heads = 2,
+                           .nq = 9,
+                           .chunk = 50,
+                           .d = 8,
+                           .dv = 12,
+                           .nbasis = 16,
+                           .samples = 40,
+                           .tau = 0.5,
+                           .lambda = 0.5};
+    enum { RUNS = 4, PLANS = 4 };
+    size_t q_n = 2 * 2 * 9 * 8, k_n = 2 * 2 * 50 * 8, v_n = 2 * 2 * 50 * 12, w_n = 2 * 16, o_n = 2 * 2 * 9 * 12;
+    static float q[2 * 2 * 9 * 8], k[RUNS * 2 * 2 * 50 * 8], v[RUNS * 2 * 2 * 50 * 12], w_mu[32], w_sigma[32];
+    static float out[PLANS][RUNS][2 * 2 * 9 * 12], moments[2 * 2 * 9 * 2], expected[2 * 2 * 9 * 12];
+    test_seed(62);
+    test_fill_normal(q, q_n, 1.0f);
+    test_fill_normal(k, RUNS * k_n, 1.0f);
+    test_fill_normal(v, RUNS * v_n, 1.0f);
+    test_fill_normal(w_mu, w_n, 2.0f); /* sharp, varied densities */
+    test_fill_normal(w_sigma, w_n, 2.0f);
+    /* plans: even, sticky seed 1, sticky seed 1 again, sticky seed 2 */
+    const char *sticky[PLANS] = {NULL, "1", "1", "1"}, *seeds[PLANS] = {NULL, "1", "1", "2"};
+    vka_context *ctx = contexts[1]; /* the GPU class: per-batch refits bound with a divisor */
+    char params[4][32];
+    for (int pl = 0; pl < PLANS; pl++) {
+        vka_graph *g = stream_graph_sticky(ctx, &c, params, sticky[pl], seeds[pl]);
+        vka_plan *plan = NULL;
+        bool ok = g && vka_plan_create(g, NULL, &plan) == VKA_SUCCESS &&
+                  vka_plan_write(plan, "q", q, sizeof q) == VKA_SUCCESS &&
+                  vka_plan_write(plan, "w_mu", w_mu, sizeof w_mu) == VKA_SUCCESS &&
+                  vka_plan_write(plan, "w_sigma", w_sigma, sizeof w_sigma) == VKA_SUCCESS;
+        for (int run = 0; ok && run < RUNS; run++)
+            ok = vka_plan_write(plan, "k", k + run * k_n, k_n * 4) == VKA_SUCCESS &&
+                 vka_plan_write(plan, "v", v + run * v_n, v_n * 4) == VKA_SUCCESS &&
+                 vka_plan_run(plan) == VKA_SUCCESS && vka_plan_read(plan, "out", out[pl][run], o_n * 4) == VKA_SUCCESS;
+        CHECK_MSG(ok, "plan %d: %s", pl, vka_last_error(ctx));
+        if (ok && pl == 1) {
+            CHECK(vka_plan_read(plan, "mem.moments", moments, sizeof moments) == VKA_SUCCESS);
+            /* μ is a sigmoid, σ² clamped at 1e-4. */
+            bool sane = true;
+            for (size_t i = 0; i < sizeof moments / 8; i++)
+                sane = sane && moments[2 * i] > 0 && moments[2 * i] < 1 && moments[2 * i + 1] >= 1e-4f;
+            CHECK_MSG(sane, "moments out of range");
+            VkCommandBuffer none = (VkCommandBuffer)(uintptr_t)1; /* never used: refused first */
+            CHECK(vka_plan_record(plan, none) == VKA_ERROR_UNSUPPORTED && strstr(vka_last_error(ctx), "vka_plan_run"));
+        }
+        vka_plan_destroy(plan);
+        vka_graph_destroy(g);
+    }
+    test_close("sticky first run = even first run", out[1][0], out[0][0], o_n, 0, 0);
+    for (int run = 0; run < RUNS; run++)
+        test_close("sticky, the same seed twice", out[2][run], out[1][run], o_n, 0, 0);
+    double differs_even = 0, differs_seed = 0;
+    for (size_t i = 0; i < o_n; i++) {
+        differs_even = fmax(differs_even, fabs(out[1][RUNS - 1][i] - out[0][RUNS - 1][i]));
+        differs_seed = fmax(differs_seed, fabs(out[3][RUNS - 1][i] - out[1][RUNS - 1][i]));
+    }
+    CHECK_MSG(differs_even > 1e-4 && differs_seed > 1e-6, "sticky vs even %.3g, seed 1 vs 2 %.3g", differs_even,
+              differs_seed);
+    /* The first run's kept moments are those of the host's account of the first run. */
+    host_memory h;
+    if (host_memory_init(&h, &c)) {
+        host_step(&h, q, k, v, w_mu, w_sigma, expected);
+        test_close("first run (even) against the host account", out[0][0], expected, o_n, 1e-5, 1e-3);
+        host_memory_free(&h);
+    }
+    test_check_validation(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -628,6 +719,7 @@ int main(int argc, char **argv)
         {"stream_of_chunks", stream_of_chunks},
         {"refit_without_tokens_keeps_the_signal", refit_without_tokens_keeps_the_signal},
         {"bad_update_parameters_are_refused", bad_update_parameters_are_refused},
+        {"sticky_memories", sticky_memories},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

@@ -71,6 +71,22 @@ vka_result vka_lower_state(vka_lowering *lw, const char *name, vka_dtype dtype, 
 vka_result vka_lower_dummy(vka_lowering *lw, uint32_t *out);
 vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc);
 
+/* Host work between runs (the ∞-former's sticky memories): before every vka_plan_run,
+ * the `reads` (states: what earlier runs left) come down as dense floats, `fn` computes
+ * the `writes` (constants) from them, and those go up. `run` counts the plan's runs since
+ * it was made or its states were reset (0: the reads hold their initial values). A plan
+ * with host steps cannot be recorded into another command buffer. */
+#define VKA_HOST_STEP_TENSORS 2
+typedef vka_result (*vka_host_step_fn)(vka_context *ctx, void *state, uint64_t run, const float *const *reads,
+                                       float *const *writes);
+typedef struct vka_host_step_desc {
+    vka_host_step_fn fn;
+    const void *state; /* copied: state_bytes */
+    size_t state_bytes;
+    uint32_t reads[VKA_HOST_STEP_TENSORS], writes[VKA_HOST_STEP_TENSORS]; /* plan tensors; 0 ends */
+} vka_host_step_desc;
+vka_result vka_lower_host_step(vka_lowering *lw, const vka_host_step_desc *desc);
+
 vka_context *vka_lower_context(const vka_lowering *lw);
 /* Capabilities after the clamp, and the kernel class to use. */
 const vka_device_info *vka_lower_device(const vka_lowering *lw);

@@ -101,6 +101,15 @@ void vka_plan_destroy(vka_plan *plan)
         free(plan->tensors[i].output_name);
         free(plan->tensors[i].owned_data);
     }
+    for (uint32_t i = 0; i < plan->host_step_count; i++) {
+        vka_plan_host_step *step = &plan->host_steps[i];
+        free(step->state);
+        for (uint32_t k = 0; k < VKA_HOST_STEP_TENSORS; k++) {
+            free(step->reads[k]);
+            free(step->writes[k]);
+        }
+    }
+    free(plan->host_steps);
     free(plan->tensors);
     free(plan->dispatches);
     free(plan->pieces);
@@ -181,6 +190,25 @@ static vka_result collect_timings(vka_plan *plan, bool wait)
     return VKA_SUCCESS;
 }
 
+/* Each host step: its reads down, its function, its writes up (before the run). */
+static vka_result run_host_steps(vka_plan *plan)
+{
+    for (uint32_t i = 0; i < plan->host_step_count; i++) {
+        vka_plan_host_step *step = &plan->host_steps[i];
+        const vka_host_step_desc *d = &step->desc;
+        vka_result r = VKA_SUCCESS;
+        for (uint32_t k = 0; r == VKA_SUCCESS && k < VKA_HOST_STEP_TENSORS && d->reads[k]; k++)
+            r = vka_plan_download(plan, &plan->tensors[d->reads[k]], step->reads[k]);
+        if (r == VKA_SUCCESS)
+            r = d->fn(plan->ctx, step->state, plan->runs_since_reset, (const float *const *)step->reads, step->writes);
+        for (uint32_t k = 0; r == VKA_SUCCESS && k < VKA_HOST_STEP_TENSORS && d->writes[k]; k++)
+            r = vka_plan_upload(plan, &plan->tensors[d->writes[k]], step->writes[k]);
+        if (r != VKA_SUCCESS)
+            return r;
+    }
+    return VKA_SUCCESS;
+}
+
 vka_result vka_plan_run(vka_plan *plan)
 {
     if (!plan)
@@ -188,11 +216,14 @@ vka_result vka_plan_run(vka_plan *plan)
     if (plan->desc.memory_only)
         return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_run: this plan was made with memory_only");
     double start = vka_now_ms();
-    vka_result r = vka_context_submit_and_wait(plan->ctx, plan->cmd);
+    vka_result r = run_host_steps(plan);
+    if (r == VKA_SUCCESS)
+        r = vka_context_submit_and_wait(plan->ctx, plan->cmd);
     if (r != VKA_SUCCESS)
         return r;
     plan->stats.last_run_wall_ms = vka_now_ms() - start;
     plan->stats.run_count++;
+    plan->runs_since_reset++;
     return collect_timings(plan, true);
 }
 
@@ -203,6 +234,7 @@ vka_result vka_plan_reset_states(vka_plan *plan)
     if (plan->desc.memory_only)
         return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
                         "vka_plan_reset_states: this plan was made with memory_only");
+    plan->runs_since_reset = 0;
     return vka_plan_initialise(plan, true);
 }
 
@@ -236,6 +268,10 @@ vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
                         "vka_plan_record: plan and command buffer must not be NULL");
     if (plan->desc.memory_only)
         return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_record: this plan was made with memory_only");
+    if (plan->host_step_count)
+        return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED,
+                        "vka_plan_record: this plan computes on the host between runs (continuous_update with "
+                        "sticky=1); run it with vka_plan_run");
     vka_plan_record_commands(plan, command_buffer);
     return VKA_SUCCESS;
 }

@@ -38,6 +38,13 @@ typedef struct vka_plan_tensor {
     const char *int_range_op;
 } vka_plan_tensor;
 
+/* Host work between runs (vka_lower_host_step), with its dense host buffers. */
+typedef struct vka_plan_host_step {
+    vka_host_step_desc desc; /* desc.state points at `state` */
+    void *state;
+    float *reads[VKA_HOST_STEP_TENSORS], *writes[VKA_HOST_STEP_TENSORS];
+} vka_plan_host_step;
+
 /* One vkCmdDispatch: a dispatch, or a run of its slices when it had to be split. */
 typedef struct vka_plan_piece {
     uint32_t dispatch;
@@ -76,6 +83,9 @@ struct vka_plan {
     uint32_t piece_count;
     uint64_t alignment; /* of every tensor's offset in the arena */
     uint32_t dummy;     /* the shared unused-binding tensor, 0 until asked for */
+    vka_plan_host_step *host_steps;
+    uint32_t host_step_count, host_step_capacity;
+    uint64_t runs_since_reset; /* what host steps see as `run` */
 
     vka_buffer arena;
     vka_buffer staging; /* created on first need */

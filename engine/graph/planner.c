@@ -236,6 +236,33 @@ vka_result vka_lower_state(vka_lowering *lw, const char *name, vka_dtype dtype, 
     return new_tensor(lw, name, dtype, rank, dims, initial, true, out);
 }
 
+vka_result vka_lower_host_step(vka_lowering *lw, const vka_host_step_desc *desc)
+{
+    vka_plan *plan = lw->plan;
+    if (!vka_array_reserve((void **)&plan->host_steps, &plan->host_step_capacity, plan->host_step_count + 1,
+                           sizeof *plan->host_steps))
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning host work");
+    vka_plan_host_step *step = &plan->host_steps[plan->host_step_count];
+    *step = (vka_plan_host_step){.desc = *desc, .state = malloc(desc->state_bytes ? desc->state_bytes : 1)};
+    bool ok = step->state != NULL;
+    for (uint32_t i = 0; ok && i < VKA_HOST_STEP_TENSORS; i++) {
+        const uint32_t ids[2] = {desc->reads[i], desc->writes[i]};
+        float **buffers[2] = {&step->reads[i], &step->writes[i]};
+        for (int k = 0; k < 2 && ok; k++)
+            if (ids[k]) {
+                const vka_plan_tensor *t = &plan->tensors[ids[k]];
+                *buffers[k] = malloc(vka_dense_bytes(t->dtype, t->rank, t->dims));
+                ok = *buffers[k] != NULL;
+            }
+    }
+    plan->host_step_count++; /* freed with the plan whatever happened */
+    if (!ok)
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning host work");
+    memcpy(step->state, desc->state, desc->state_bytes);
+    step->desc.state = step->state;
+    return VKA_SUCCESS;
+}
+
 vka_result vka_lower_dummy(vka_lowering *lw, uint32_t *out)
 {
     if (!lw->plan->dummy) {

@@ -140,9 +140,9 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
                                    flash_attn_gpu_shared_bytes,
                                    flash_attn_gpu_loops},
     [VKA_KERNEL_MATMUL_CPU] =
-        {"matmul", "cpu", SPIRV(matmul_cpu), 4, {S, S, S, S}, 19, 5, no_shared_memory, matmul_cpu_loops},
+        {"matmul", "cpu", SPIRV(matmul_cpu), 4, {S, S, S, S}, 20, 5, no_shared_memory, matmul_cpu_loops},
     [VKA_KERNEL_MATMUL_GPU] =
-        {"matmul", "gpu", SPIRV(matmul_gpu), 4, {S, S, S, S}, 19, 3, matmul_gpu_shared_bytes, matmul_gpu_loops},
+        {"matmul", "gpu", SPIRV(matmul_gpu), 4, {S, S, S, S}, 20, 3, matmul_gpu_shared_bytes, matmul_gpu_loops},
     [VKA_KERNEL_SOFTMAX_ROWS] =
         {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2, no_shared_memory, softmax_rows_loops},
     [VKA_KERNEL_FEATURE_MAP] =
@@ -163,13 +163,13 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
         {"layernorm", "any", SPIRV(layernorm), 4, {S, S, S, S}, 4, 2, no_shared_memory, layernorm_loops},
     /* heads.comp: ids 0 workgroup size, 1 SPLIT. */
     [VKA_KERNEL_HEADS] = {"heads", "any", SPIRV(heads), 2, {S, S}, 3, 2, no_shared_memory, heads_loops},
-    /* continuous_density.comp: id 0 workgroup size. */
+    /* continuous_density.comp: id 0 workgroup size; the basis in push constants. */
     [VKA_KERNEL_CONTINUOUS_DENSITY] = {"continuous_density",
                                        "any",
                                        SPIRV(continuous_density),
                                        4,
                                        {S, S, S, S},
-                                       3,
+                                       13,
                                        1,
                                        no_shared_memory,
                                        continuous_density_loops},

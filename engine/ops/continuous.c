@@ -12,6 +12,7 @@
  * kernel (in place over the scores) and the output product: O(N·(L + Nq)) time and memory. */
 #include "basis.h"
 #include "matmul.h"
+#include "random.h"
 #include "rows.h"
 #include "op.h"
 #include "shapes.h"
@@ -19,6 +20,7 @@
 #include "../graph/lower.h"
 #include "../ref/ref.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +38,14 @@ typedef struct continuous_params {
     uint32_t samples;
     double tau;
     char state[48];
+    bool sticky; /* samples ∝ the previous run's attention (a host step between runs) */
+    uint32_t seed;
 } continuous_params;
 
 static const char *const roles[] = {"q", "w_mu", "w_sigma", "k", "v", NULL};
 static const char *const keys[] = {"nbasis", "lambda", "widths", "scale", NULL};
-static const char *const update_keys[] = {"nbasis", "lambda", "widths", "scale", "samples", "tau", "state", "dv", NULL};
+static const char *const update_keys[] = {"nbasis", "lambda", "widths", "scale", "samples", "tau",
+                                          "state",  "dv",     "sticky", "seed",  NULL};
 
 /* ------------------------------------------------------------------ build */
 
@@ -137,7 +142,9 @@ static vka_result build_update(vka_op_build *b)
     if (r != VKA_SUCCESS || (r = vka_param_uint(b->params, "samples", 512, 1, 1u << 16, &p->samples)) ||
         (r = vka_param_number(b->params, "tau", 0.5, &p->tau)) ||
         (r = vka_param_name(b->params, "state", "memory", p->state, sizeof p->state)) ||
-        (r = vka_param_uint(b->params, "dv", p->dv, 1, 1u << 16, &dv)))
+        (r = vka_param_uint(b->params, "dv", p->dv, 1, 1u << 16, &dv)) ||
+        (r = vka_param_bool(b->params, "sticky", false, &p->sticky)) ||
+        (r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &p->seed)))
         return r;
     if (b->inputs[ROLE_V] && dv != p->dv)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: dv=%u but v's axis 3 is %u", b->op, dv, p->dv);
@@ -152,24 +159,6 @@ static vka_result build_update(vka_op_build *b)
 }
 
 /* ------------------------------------------------------------------ lowering */
-
-/* The basis table [N, 2] (μ_j, σ_j²) the density kernel reads. */
-static vka_result basis_table(vka_lowering *lw, const continuous_params *p, uint32_t *table)
-{
-    uint32_t n = p->basis.count;
-    float *centres = malloc((size_t)n * 2 * sizeof *centres);
-    if (!centres)
-        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building the basis");
-    for (uint32_t j = 0; j < n; j++) {
-        double mu, sigma;
-        vka_rbf_centre(&p->basis, j, &mu, &sigma);
-        centres[2 * j] = (float)mu;
-        centres[2 * j + 1] = (float)(sigma * sigma);
-    }
-    vka_result r = vka_lower_constant(lw, "basis", VKA_DTYPE_F32, 2, (uint32_t[]){n, 2}, centres, table);
-    free(centres);
-    return r;
-}
 
 /* The fit matrix G [L, N] of the tokens over [0, 1]. */
 static vka_result fit_constant(vka_lowering *lw, const continuous_params *p, uint32_t *g)
@@ -202,12 +191,25 @@ static vka_result lower_shared_product(vka_lowering *lw, const continuous_params
                                                    .accumulate = accumulate});
 }
 
-/* The queries read the memory (km, vm): scores, densities in place, output. */
-static vka_result lower_attention(vka_lowering *lw, const vka_op_node *node, const continuous_params *p, uint32_t km,
-                                  uint32_t vm)
+/* The density kernel's push words: the shapes and the basis (float widths). */
+static void density_push(const continuous_params *p, bool keep_moments, uint32_t *push)
 {
-    uint32_t n = p->basis.count, slices = p->batch * p->heads, table, scores;
-    vka_result r = basis_table(lw, p, &table);
+    push[0] = p->nq;
+    push[1] = p->basis.count;
+    push[2] = p->heads;
+    push[3] = p->basis.count / p->basis.width_count;
+    push[4] = keep_moments;
+    for (uint32_t i = 0; i < p->basis.width_count; i++)
+        push[5 + i] = vka_float_bits((float)p->basis.widths[i]);
+}
+
+/* The queries read the memory (km, vm): scores, densities in place (each query's μ, σ²
+ * into `moments` when given), output. */
+static vka_result lower_attention(vka_lowering *lw, const vka_op_node *node, const continuous_params *p, uint32_t km,
+                                  uint32_t vm, uint32_t moments)
+{
+    uint32_t n = p->basis.count, slices = p->batch * p->heads, scores, unused = 0;
+    vka_result r = moments ? VKA_SUCCESS : vka_lower_dummy(lw, &unused);
     if (r == VKA_SUCCESS)
         r = vka_lower_intermediate(lw, "density", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, n},
                                    &scores);
@@ -221,19 +223,21 @@ static vka_result lower_attention(vka_lowering *lw, const vka_op_node *node, con
                                                     .k = p->d,
                                                     .alpha = p->scale,
                                                     .trans_b = true});
-    if (r == VKA_SUCCESS)
-        r = vka_lower_dispatch(lw, &(vka_dispatch_desc){
-                                       .kernel = VKA_KERNEL_CONTINUOUS_DENSITY,
-                                       .spec = {64},
-                                       .push = {p->nq, n, p->heads},
-                                       .groups_x = vka_div_up(p->nq, 64),
-                                       .groups_y = 1,
-                                       .slices = slices,
-                                       .bindings = {{scores, VKA_READ_WRITE, false},
-                                                    {vka_lower_input(lw, node, ROLE_W_MU), VKA_READ, true},
-                                                    {vka_lower_input(lw, node, ROLE_W_SIGMA), VKA_READ, true},
-                                                    {table, VKA_READ, true}},
-                                   });
+    if (r == VKA_SUCCESS) {
+        vka_dispatch_desc density = {
+            .kernel = VKA_KERNEL_CONTINUOUS_DENSITY,
+            .spec = {64},
+            .groups_x = vka_div_up(p->nq, 64),
+            .groups_y = 1,
+            .slices = slices,
+            .bindings = {{scores, VKA_READ_WRITE, false},
+                         {vka_lower_input(lw, node, ROLE_W_MU), VKA_READ, true},
+                         {vka_lower_input(lw, node, ROLE_W_SIGMA), VKA_READ, true},
+                         {moments ? moments : unused, VKA_WRITE, !moments}},
+        };
+        density_push(p, moments != 0, density.push);
+        r = vka_lower_dispatch(lw, &density);
+    }
     if (r == VKA_SUCCESS) /* O = r Vᵐ */
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,
                                                     .b = vm,
@@ -260,16 +264,18 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
         r = lower_shared_product(lw, p, g, true, vka_lower_input(lw, node, ROLE_K), p->length, p->d, km, false);
     if (r == VKA_SUCCESS)
         r = lower_shared_product(lw, p, g, true, vka_lower_input(lw, node, ROLE_V), p->length, p->dv, vm, false);
-    return r == VKA_SUCCESS ? lower_attention(lw, node, p, km, vm) : r;
+    return r == VKA_SUCCESS ? lower_attention(lw, node, p, km, vm, 0) : r;
 }
 
 /* ------------------------------------------------------------------ the unbounded memory */
 
-/* The refit of one update as two matrices, for sample points u_s = (s + 0.5) / S of the old
- * signal (placed at τ·u_s) and the chunk at τ + (1 − τ)(i + 0.5) / L:
+/* The refit of one update as two matrices, for sample points u_s of the old signal
+ * (placed at τ·u_s; uniform (s + 0.5) / S, or drawn when the memories are sticky) and the
+ * chunk at τ + (1 − τ)(i + 0.5) / L:
  *   B_new = M_old B_old + M_new X,  M_old = Gᵀ[:, :S] Ψ(u) (N × N),  M_new = Gᵀ[:, S:] (N × L)
- * with Gᵀ the fit at all S + L points. In double on the host, once per plan. */
-static vka_result update_matrices(vka_context *ctx, const continuous_params *p, float *m_old, float *m_new)
+ * with Gᵀ the fit at all S + L points. In double on the host. */
+static vka_result update_matrices(vka_context *ctx, const continuous_params *p, const double *u, float *m_old,
+                                  float *m_new)
 {
     uint32_t n = p->basis.count, s = p->samples, points = s + p->length;
     double *positions = malloc(points * sizeof *positions), *gt = malloc((size_t)n * points * sizeof *gt);
@@ -278,12 +284,14 @@ static vka_result update_matrices(vka_context *ctx, const continuous_params *p, 
         free(positions);
         free(gt);
         free(psi);
-        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning the memory update");
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory refitting the memory");
     }
-    for (uint32_t i = 0; i < points; i++)
-        positions[i] = i < s ? p->tau * (i + 0.5) / s : p->tau + (1 - p->tau) * (i - s + 0.5) / p->length;
-    for (uint32_t i = 0; i < s; i++)
-        vka_rbf_eval(&p->basis, (i + 0.5) / s, psi + (size_t)i * n);
+    for (uint32_t i = 0; i < points; i++) {
+        double sample = i < s ? (u ? u[i] : (i + 0.5) / s) : 0;
+        positions[i] = i < s ? p->tau * sample : p->tau + (1 - p->tau) * (i - s + 0.5) / p->length;
+        if (i < s)
+            vka_rbf_eval(&p->basis, sample, psi + (size_t)i * n);
+    }
     vka_result r = vka_rbf_fit(ctx, &p->basis, positions, points, p->lambda, gt);
     for (uint32_t j = 0; r == VKA_SUCCESS && j < n; j++) {
         for (uint32_t k = 0; k < n; k++) {
@@ -301,8 +309,80 @@ static vka_result update_matrices(vka_context *ctx, const continuous_params *p, 
     return r;
 }
 
+/* ------------------------------------------------------------------ sticky memories */
+
+enum { STICKY_BINS = 128 };
+
+typedef struct sticky_step_state {
+    continuous_params p;
+} sticky_step_state;
+
+static double normal_cdf(double x)
+{
+    return 0.5 * erfc(-x * 0.7071067811865476);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* S sample points in [0, 1] ∝ the attention densities of one batch's queries (all heads):
+ * a 128-bin histogram of their Gaussians' mass, bins drawn by mass, points uniform inside
+ * a bin, sorted. False when the densities hold no mass (then the caller samples evenly). */
+static bool sticky_samples(const continuous_params *p, const float *moments, uint32_t batch, uint64_t run, double *u)
+{
+    double mass[STICKY_BINS] = {0}, total = 0;
+    for (uint32_t h = 0; h < p->heads; h++)
+        for (uint32_t i = 0; i < p->nq; i++) {
+            const float *m = moments + (((size_t)batch * p->heads + h) * p->nq + i) * 2;
+            double mu = m[0], sigma = sqrt(fmax(m[1], 1e-12)), below = normal_cdf((0 - mu) / sigma);
+            for (uint32_t k = 0; k < STICKY_BINS; k++) {
+                double above = normal_cdf(((k + 1.0) / STICKY_BINS - mu) / sigma);
+                mass[k] += above - below;
+                below = above;
+            }
+        }
+    for (uint32_t k = 0; k < STICKY_BINS; k++)
+        total += mass[k];
+    if (!(total > 1e-300))
+        return false;
+    /* Deterministic from the seed, the run and the batch. */
+    vka_rng rng = {p->seed * 0x9E3779B97F4A7C15ull ^ (run + 1) * 0xBF58476D1CE4E5B9ull ^ (batch + 1) * 0x94D049BBull};
+    for (uint32_t s = 0; s < p->samples; s++) {
+        double target = vka_rng_uniform(&rng) * total, cumulative = 0;
+        uint32_t k = 0;
+        while (k + 1 < STICKY_BINS && cumulative + mass[k] < target)
+            cumulative += mass[k++];
+        u[s] = (k + vka_rng_uniform(&rng)) / STICKY_BINS;
+    }
+    qsort(u, p->samples, sizeof *u, by_value);
+    return true;
+}
+
+/* Before each run: per batch, the refit matrices for samples drawn from the previous run's
+ * attention (even samples on a plan's first run after a reset). */
+static vka_result sticky_step(vka_context *ctx, void *state, uint64_t run, const float *const *reads,
+                              float *const *writes)
+{
+    const continuous_params *p = &((const sticky_step_state *)state)->p;
+    uint32_t n = p->basis.count;
+    double *u = malloc(p->samples * sizeof *u);
+    vka_result r = u ? VKA_SUCCESS : vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory sampling");
+    for (uint32_t b = 0; r == VKA_SUCCESS && b < p->batch; b++) {
+        bool drawn = run > 0 && sticky_samples(p, reads[0], b, run, u);
+        r = update_matrices(ctx, p, drawn ? u : NULL, writes[0] + (size_t)b * n * n,
+                            p->length ? writes[1] + (size_t)b * n * p->length : NULL);
+    }
+    free(u);
+    return r;
+}
+
+/* ------------------------------------------------------------------ lowering the update */
+
 /* One memory (keys or values, `width` wide): next = M_old·memory (+ M_new·x), then the
- * state takes it. */
+ * state takes it. The refit matrices are shared, or one per batch when sticky. */
 static vka_result lower_memory_update(vka_lowering *lw, const continuous_params *p, const char *name, uint32_t width,
                                       uint32_t m_old, uint32_t m_new, uint32_t x, uint32_t *next)
 {
@@ -313,10 +393,26 @@ static vka_result lower_memory_update(vka_lowering *lw, const continuous_params 
     vka_result r = vka_lower_state(lw, state, VKA_DTYPE_F32, 4, dims, NULL, &memory);
     if (r == VKA_SUCCESS)
         r = vka_lower_intermediate(lw, scratch, VKA_DTYPE_F32, 4, dims, next);
-    if (r == VKA_SUCCESS)
-        r = lower_shared_product(lw, p, m_old, false, memory, n, width, *next, false);
-    if (r == VKA_SUCCESS && x)
-        r = lower_shared_product(lw, p, m_new, false, x, p->length, width, *next, true);
+    vka_matmul_desc refit = {.b = memory,
+                             .c = *next,
+                             .slices = p->batch * p->heads,
+                             .m = n,
+                             .n = width,
+                             .alpha = 1.0f,
+                             .a_whole = !p->sticky,
+                             .a_slice_divisor = p->sticky ? p->heads : 0};
+    if (r == VKA_SUCCESS) {
+        refit.a = m_old;
+        refit.k = n;
+        r = vka_lower_matmul(lw, &refit);
+    }
+    if (r == VKA_SUCCESS && x) {
+        refit.a = m_new;
+        refit.b = x;
+        refit.k = p->length;
+        refit.accumulate = true;
+        r = vka_lower_matmul(lw, &refit);
+    }
     if (r == VKA_SUCCESS)
         r = vka_lower_copy_rows(
             lw, &(vka_copy_desc){
@@ -324,25 +420,53 @@ static vka_result lower_memory_update(vka_lowering *lw, const continuous_params 
     return r;
 }
 
+/* The refit matrices as constants — [N, N] and [N, L] shared, or [B, N, N] and [B, N, L]
+ * rewritten before every run by the sticky host step — starting as the even sampling. */
+static vka_result refit_constants(vka_lowering *lw, const continuous_params *p, uint32_t *m_old, uint32_t *m_new)
+{
+    uint32_t n = p->basis.count, copies = p->sticky ? p->batch : 1, length = p->length ? p->length : 1;
+    float *old = malloc((size_t)copies * n * n * sizeof *old);
+    float *fresh = malloc((size_t)copies * n * length * sizeof *fresh);
+    vka_result r = old && fresh ? update_matrices(vka_lower_context(lw), p, NULL, old, fresh)
+                                : vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY,
+                                           "out of host memory planning the memory update");
+    for (uint32_t b = 1; r == VKA_SUCCESS && b < copies; b++) {
+        memcpy(old + (size_t)b * n * n, old, (size_t)n * n * sizeof *old);
+        memcpy(fresh + (size_t)b * n * length, fresh, (size_t)n * length * sizeof *fresh);
+    }
+    uint32_t old_dims[3] = {copies, n, n}, new_dims[3] = {copies, n, length};
+    uint32_t rank = p->sticky ? 3 : 2, offset = p->sticky ? 0 : 1;
+    if (r == VKA_SUCCESS)
+        r = vka_lower_constant(lw, "refit_old", VKA_DTYPE_F32, rank, old_dims + offset, old, m_old);
+    if (r == VKA_SUCCESS && p->length)
+        r = vka_lower_constant(lw, "refit_new", VKA_DTYPE_F32, rank, new_dims + offset, fresh, m_new);
+    free(old);
+    free(fresh);
+    return r;
+}
+
 static vka_result lower_update(vka_lowering *lw, const vka_op_node *node)
 {
     const continuous_params *p = node->params;
-    uint32_t n = p->basis.count, m_old, m_new = 0, km, vm;
-    float *old = malloc((size_t)n * n * sizeof *old), *fresh = malloc((size_t)n * (p->length + 1) * sizeof *fresh);
-    vka_result r = old && fresh ? update_matrices(vka_lower_context(lw), p, old, fresh)
-                                : vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY,
-                                           "out of host memory planning the memory update");
-    if (r == VKA_SUCCESS)
-        r = vka_lower_constant(lw, "refit_old", VKA_DTYPE_F32, 2, (uint32_t[]){n, n}, old, &m_old);
-    if (r == VKA_SUCCESS && p->length)
-        r = vka_lower_constant(lw, "refit_new", VKA_DTYPE_F32, 2, (uint32_t[]){n, p->length}, fresh, &m_new);
-    free(old);
-    free(fresh);
+    uint32_t m_old, m_new = 0, km, vm, moments = 0;
+    vka_result r = refit_constants(lw, p, &m_old, &m_new);
+    if (r == VKA_SUCCESS && p->sticky) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.moments", p->state);
+        r = vka_lower_state(lw, name, VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, 2}, NULL, &moments);
+        sticky_step_state step = {.p = *p};
+        if (r == VKA_SUCCESS)
+            r = vka_lower_host_step(lw, &(vka_host_step_desc){.fn = sticky_step,
+                                                              .state = &step,
+                                                              .state_bytes = sizeof step,
+                                                              .reads = {moments},
+                                                              .writes = {m_old, m_new}});
+    }
     if (r == VKA_SUCCESS)
         r = lower_memory_update(lw, p, "keys", p->d, m_old, m_new, vka_lower_input(lw, node, ROLE_K), &km);
     if (r == VKA_SUCCESS)
         r = lower_memory_update(lw, p, "values", p->dv, m_old, m_new, vka_lower_input(lw, node, ROLE_V), &vm);
-    return r == VKA_SUCCESS ? lower_attention(lw, node, p, km, vm) : r;
+    return r == VKA_SUCCESS ? lower_attention(lw, node, p, km, vm, moments) : r;
 }
 
 /* ------------------------------------------------------------------ reference, flops */

@@ -33,10 +33,10 @@ vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
     vka_dispatch_desc d = {
         .push = {m->m, m->n, m->k, vka_float_bits(m->alpha), lda, ldb, ldc, m->b_offset, m->c_offset, m->a_group_stride,
                  m->b_group_stride, m->c_group_stride, (uint32_t)m->b_group_base, m->b_group_last,
-                 m->groups ? m->m_total : m->m, epilogue_bits(m), m->heads ? m->heads : 1, m->k_base, m->a_offset},
+                 m->groups ? m->m_total : m->m, epilogue_bits(m), m->heads ? m->heads : 1, m->k_base, m->a_offset, m->a_slice_divisor},
         .groups_y = groups,
         .slices = m->slices,
-        .bindings = {{m->a, VKA_READ, m->a_whole},
+        .bindings = {{m->a, VKA_READ, m->a_whole, 0, m->a_slice_divisor},
                      {m->b, VKA_READ, m->b_whole},
                      {m->c, m->accumulate ? VKA_READ_WRITE : VKA_WRITE, false},
                      {extra ? extra : dummy, VKA_READ, true}},

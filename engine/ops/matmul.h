@@ -16,7 +16,8 @@ typedef struct vka_matmul_desc {
     uint32_t m, n, k;
     float alpha;
     bool trans_a, trans_b;
-    bool a_whole, b_whole; /* one A (B) for every slice */
+    bool a_whole, b_whole;    /* one A (B) for every slice */
+    uint32_t a_slice_divisor; /* > 1: A has one slice per a_slice_divisor slices (per batch) */
     uint32_t lda, ldb, ldc, a_offset, b_offset, c_offset;
     /* The epilogue, per element of C, in this order: */
     uint32_t bias;             /* plan tensor [N] added to every row, or 0 */

@@ -8,4 +8,10 @@
 /* n values drawn from N(0, stddev²). */
 void vka_random_gaussian(uint64_t seed, size_t n, double stddev, float *out);
 
+/* A stream of uniform numbers in (0, 1) from a seed. */
+typedef struct vka_rng {
+    uint64_t state;
+} vka_rng;
+double vka_rng_uniform(vka_rng *r);
+
 #endif

@@ -32,6 +32,14 @@ static double next_gaussian(rng *r)
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
+double vka_rng_uniform(vka_rng *r)
+{
+    rng inner = {r->state};
+    double u = next_uniform(&inner);
+    r->state = inner.state;
+    return u;
+}
+
 void vka_random_gaussian(uint64_t seed, size_t n, double stddev, float *out)
 {
     rng r = {seed};
