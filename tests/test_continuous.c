@@ -304,15 +304,15 @@ typedef struct stream_case {
 
 /* continuous_update over q [B,H,Nq,D] (and a chunk k, v when chunk > 0), state "mem". */
 static vka_graph *stream_graph_sticky(vka_context *ctx, const stream_case *c, char params[4][32], const char *sticky,
-                                      const char *seed);
+                                      const char *seed, const char *floor_share);
 
 static vka_graph *stream_graph(vka_context *ctx, const stream_case *c, char params[4][32])
 {
-    return stream_graph_sticky(ctx, c, params, NULL, NULL);
+    return stream_graph_sticky(ctx, c, params, NULL, NULL, NULL);
 }
 
 static vka_graph *stream_graph_sticky(vka_context *ctx, const stream_case *c, char params[4][32], const char *sticky,
-                                      const char *seed)
+                                      const char *seed, const char *floor_share)
 {
     vka_graph *g;
     if (vka_graph_create(ctx, &g) != VKA_SUCCESS)
@@ -343,11 +343,11 @@ static vka_graph *stream_graph_sticky(vka_context *ctx, const stream_case *c, ch
     if (sticky) {
         op.params[5] = (vka_op_param){"sticky", sticky};
         op.params[6] = (vka_op_param){"seed", seed};
+        op.params[7] = (vka_op_param){"sticky_floor", floor_share ? floor_share : "0.5"};
     }
     vka_tensor o;
     if (!ok || vka_graph_op(g, &op, &o) != VKA_SUCCESS || vka_graph_output(g, "out", o) != VKA_SUCCESS) {
-        fprintf(stderr, "  building the graph: %s\n", vka_last_error(ctx));
-        vka_graph_destroy(g);
+        vka_graph_destroy(g); /* the callers report vka_last_error(ctx) */
         return NULL;
     }
     return g;
@@ -630,6 +630,11 @@ static void bad_update_parameters_are_refused(void)
         CHECK_MSG(g == NULL && strstr(vka_last_error(ctx), "tau"), "case %zu: '%s'", i, vka_last_error(ctx));
         vka_graph_destroy(g);
     }
+    stream_case c = cases[0];
+    c.tau = 0.5;
+    vka_graph *g = stream_graph_sticky(ctx, &c, params, "1", "0", "1.5");
+    CHECK_MSG(g == NULL && strstr(vka_last_error(ctx), "sticky_floor"), "'%s'", vka_last_error(ctx));
+    vka_graph_destroy(g);
     test_check_validation(ctx);
 }
 
@@ -650,7 +655,7 @@ static void sticky_memories(void)
                            .samples = 40,
                            .tau = 0.5,
                            .lambda = 0.5};
-    enum { RUNS = 4, PLANS = 4 };
+    enum { RUNS = 4, PLANS = 5 };
     size_t q_n = 2 * 2 * 9 * 8, k_n = 2 * 2 * 50 * 8, v_n = 2 * 2 * 50 * 12, w_n = 2 * 16, o_n = 2 * 2 * 9 * 12;
     static float q[2 * 2 * 9 * 8], k[RUNS * 2 * 2 * 50 * 8], v[RUNS * 2 * 2 * 50 * 12], w_mu[32], w_sigma[32];
     static float out[PLANS][RUNS][2 * 2 * 9 * 12], moments[2 * 2 * 9 * 2], expected[2 * 2 * 9 * 12];
@@ -660,12 +665,13 @@ static void sticky_memories(void)
     test_fill_normal(v, RUNS * v_n, 1.0f);
     test_fill_normal(w_mu, w_n, 2.0f); /* sharp, varied densities */
     test_fill_normal(w_sigma, w_n, 2.0f);
-    /* plans: even, sticky seed 1, sticky seed 1 again, sticky seed 2 */
-    const char *sticky[PLANS] = {NULL, "1", "1", "1"}, *seeds[PLANS] = {NULL, "1", "1", "2"};
+    /* plans: even, sticky seed 1, sticky seed 1 again, sticky seed 2, sticky with every sample even */
+    const char *sticky[PLANS] = {NULL, "1", "1", "1", "1"}, *seeds[PLANS] = {NULL, "1", "1", "2", "1"};
+    const char *floors[PLANS] = {NULL, "0.25", "0.25", "0.25", "1"};
     vka_context *ctx = contexts[1]; /* the GPU class: per-batch refits bound with a divisor */
     char params[4][32];
     for (int pl = 0; pl < PLANS; pl++) {
-        vka_graph *g = stream_graph_sticky(ctx, &c, params, sticky[pl], seeds[pl]);
+        vka_graph *g = stream_graph_sticky(ctx, &c, params, sticky[pl], seeds[pl], floors[pl]);
         vka_plan *plan = NULL;
         bool ok = g && vka_plan_create(g, NULL, &plan) == VKA_SUCCESS &&
                   vka_plan_write(plan, "q", q, sizeof q) == VKA_SUCCESS &&
@@ -690,8 +696,10 @@ static void sticky_memories(void)
         vka_graph_destroy(g);
     }
     test_close("sticky first run = even first run", out[1][0], out[0][0], o_n, 0, 0);
-    for (int run = 0; run < RUNS; run++)
+    for (int run = 0; run < RUNS; run++) {
         test_close("sticky, the same seed twice", out[2][run], out[1][run], o_n, 0, 0);
+        test_close("sticky with every sample even = even", out[4][run], out[0][run], o_n, 0, 0);
+    }
     double differs_even = 0, differs_seed = 0;
     for (size_t i = 0; i < o_n; i++) {
         differs_even = fmax(differs_even, fabs(out[1][RUNS - 1][i] - out[0][RUNS - 1][i]));
