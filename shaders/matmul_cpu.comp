@@ -46,6 +46,7 @@ layout(push_constant) uniform Push {
     uint k_base;   // the first key of this chunk, for the key limit
     uint a_offset; // vec4 from the start of A's slice to A
     uint a_divisor; // > 1: one A per `a_divisor` slices (a [batch] tensor beside [batch, head] slices)
+    float diagonal; // added where row = column (cI − AB: the Nyström pseudo-inverse)
 } pc;
 
 #include "matmul_epilogue.glsl"
@@ -128,7 +129,7 @@ void main()
             if (col0 + j >= n4)
                 break;
             const uint at = c_base + (row0 + i) * pc.ldc + col0 + j;
-            c[at] = matmul_epilogue(acc[i][j], col0 + j, at);
+            c[at] = matmul_epilogue(acc[i][j], row0 + i, col0 + j, at);
         }
     }
 }

@@ -30,10 +30,12 @@ uint matmul_a_slice(uint slice)
     return (pc.slice_base + slice) / pc.a_divisor - pc.slice_base / pc.a_divisor;
 }
 
-// The value stored at c[at], vec4 column col4 of its row, from the product's sum.
-vec4 matmul_epilogue(vec4 sum, uint col4, uint at)
+// The value stored at c[at] (row `row`, vec4 column col4) from the product's sum.
+vec4 matmul_epilogue(vec4 sum, uint row, uint col4, uint at)
 {
     vec4 value = sum * pc.alpha;
+    if (pc.diagonal != 0.0 && row / 4u == col4)
+        value[row % 4u] += pc.diagonal;
     if ((pc.epilogue & MATMUL_BIAS) != 0u)
         value += bias[col4];
     if ((pc.epilogue & MATMUL_ACCUMULATE) != 0u)

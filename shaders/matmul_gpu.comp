@@ -41,6 +41,7 @@ layout(push_constant) uniform Push {
     uint k_base;   // the first key of this chunk, for the key limit
     uint a_offset; // vec4 from the start of A's slice to A
     uint a_divisor; // > 1: one A per `a_divisor` slices (a [batch] tensor beside [batch, head] slices)
+    float diagonal; // added where row = column (cI − AB: the Nyström pseudo-inverse)
 } pc;
 
 #include "matmul_epilogue.glsl"
@@ -124,6 +125,6 @@ void main()
         if (r >= rows)
             break;
         const uint at = c_base + r * pc.ldc + col4;
-        c[at] = matmul_epilogue(acc[i], col4, at);
+        c[at] = matmul_epilogue(acc[i], r, col4, at);
     }
 }

@@ -52,6 +52,21 @@ static uint64_t continuous_density_loops(const uint32_t *spec, const uint32_t *p
     return 2 * div_up(push[1], 4) + 2;
 }
 
+/* pinv_init.comp: 64 invocations; per invocation m/64 columns of m, then m·m/4/64 writes
+ * of 4; push[0] is m. */
+static uint64_t pinv_init_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    uint64_t m = push[0];
+    return div_up(m, 64) * (m + 1) + 6 + div_up(m * div_up(m, 4), 64) * 5;
+}
+
+static uint32_t pinv_init_shared_bytes(const uint32_t *spec)
+{
+    (void)spec;
+    return 2 * 64 * 4;
+}
+
 /* flash_attn_cpu.comp: one loop, over blocks of KB (spec 5) keys; push[1] is nk. */
 static uint64_t flash_attn_cpu_loops(const uint32_t *spec, const uint32_t *push)
 {
@@ -140,9 +155,9 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
                                    flash_attn_gpu_shared_bytes,
                                    flash_attn_gpu_loops},
     [VKA_KERNEL_MATMUL_CPU] =
-        {"matmul", "cpu", SPIRV(matmul_cpu), 4, {S, S, S, S}, 20, 5, no_shared_memory, matmul_cpu_loops},
+        {"matmul", "cpu", SPIRV(matmul_cpu), 4, {S, S, S, S}, 21, 5, no_shared_memory, matmul_cpu_loops},
     [VKA_KERNEL_MATMUL_GPU] =
-        {"matmul", "gpu", SPIRV(matmul_gpu), 4, {S, S, S, S}, 20, 3, matmul_gpu_shared_bytes, matmul_gpu_loops},
+        {"matmul", "gpu", SPIRV(matmul_gpu), 4, {S, S, S, S}, 21, 3, matmul_gpu_shared_bytes, matmul_gpu_loops},
     [VKA_KERNEL_SOFTMAX_ROWS] =
         {"softmax_rows", "any", SPIRV(softmax_rows), 2, {S, U}, 4, 2, no_shared_memory, softmax_rows_loops},
     [VKA_KERNEL_FEATURE_MAP] =
@@ -173,6 +188,9 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
                                        1,
                                        no_shared_memory,
                                        continuous_density_loops},
+    /* pinv_init.comp: a fixed 64-invocation workgroup per slice. */
+    [VKA_KERNEL_PINV_INIT] = {"pinv_init", "any", SPIRV(pinv_init), 2, {S, S}, 1, 1, pinv_init_shared_bytes,
+                              pinv_init_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

@@ -40,6 +40,7 @@ typedef enum vka_kernel_id {
     VKA_KERNEL_LAYERNORM,
     VKA_KERNEL_HEADS,
     VKA_KERNEL_CONTINUOUS_DENSITY,
+    VKA_KERNEL_PINV_INIT,
     VKA_KERNEL_COUNT
 } vka_kernel_id;
 

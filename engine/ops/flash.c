@@ -69,3 +69,18 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
     flash_dispatch(vka_lower_device(lw), f, vka_div_up(f->batch, 4), &d);
     return vka_lower_dispatch(lw, &d);
 }
+
+vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_len, uint32_t batch, uint32_t heads,
+                                 uint32_t rows, uint32_t cols, bool causal)
+{
+    uint32_t wg = VKA_MIN(64u, vka_lower_device(lw)->limits.max_workgroup_invocations);
+    return vka_lower_dispatch(lw, &(vka_dispatch_desc){
+                                      .kernel = VKA_KERNEL_SOFTMAX_ROWS,
+                                      .spec = {wg, vka_div_up(batch, 4)},
+                                      .push = {rows, cols, heads, causal},
+                                      .groups_x = vka_div_up(rows, wg),
+                                      .groups_y = 1,
+                                      .slices = batch * heads,
+                                      .bindings = {{scores, VKA_READ_WRITE, false}, {kv_len, VKA_READ, true}},
+                                  });
+}

@@ -1,5 +1,6 @@
 /* Lowering exact softmax attention to the flash kernels (flash_attn_cpu / _gpu, picked
- * by the device's kernel class): one dispatch, no Nq × Nk buffer. */
+ * by the device's kernel class): one dispatch, no Nq × Nk buffer; and the row softmax of
+ * a materialised score matrix. */
 #ifndef VKA_OPS_FLASH_H
 #define VKA_OPS_FLASH_H
 
@@ -14,5 +15,11 @@ typedef struct vka_flash_desc {
 } vka_flash_desc;
 
 vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f);
+
+/* The materialised counterpart's middle step: a row softmax of scores [batch, heads, rows,
+ * cols] in place (softmax_rows.comp), keys past kv_len[b] (and, when causal, past the
+ * bottom-right diagonal) given probability 0. */
+vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_len, uint32_t batch, uint32_t heads,
+                                 uint32_t rows, uint32_t cols, bool causal);
 
 #endif

@@ -20,6 +20,7 @@ typedef struct vka_matmul_desc {
     uint32_t a_slice_divisor; /* > 1: A has one slice per a_slice_divisor slices (per batch) */
     uint32_t lda, ldb, ldc, a_offset, b_offset, c_offset;
     /* The epilogue, per element of C, in this order: */
+    float diagonal;            /* added where row = column (c·I − A·B with alpha −1) */
     uint32_t bias;             /* plan tensor [N] added to every row, or 0 */
     bool accumulate;           /* add C's previous content (a contraction in chunks) */
     vka_activation activation; /* then this */

@@ -10,6 +10,8 @@ extern const vka_op_class vka_op_inducing;
 extern const vka_op_class vka_op_hypermixer;
 extern const vka_op_class vka_op_continuous;
 extern const vka_op_class vka_op_continuous_update;
+extern const vka_op_class vka_op_linformer;
+extern const vka_op_class vka_op_nystrom;
 extern const vka_op_class vka_op_gelu;
 extern const vka_op_class vka_op_relu;
 extern const vka_op_class vka_op_softplus;
@@ -22,12 +24,25 @@ extern const vka_op_class vka_op_merge_heads;
 extern const vka_op_class vka_op_broadcast;
 
 static const vka_op_class *const classes[] = {
-    &vka_op_softmax,           &vka_op_linear,     &vka_op_performer,
-    &vka_op_inducing,          &vka_op_hypermixer, &vka_op_continuous,
-    &vka_op_continuous_update, &vka_op_gelu,       &vka_op_relu,
-    &vka_op_softplus,          &vka_op_add,        &vka_op_dense,
-    &vka_op_layernorm,         &vka_op_concat,     &vka_op_split_heads,
-    &vka_op_merge_heads,       &vka_op_broadcast,
+    &vka_op_softmax,
+    &vka_op_linear,
+    &vka_op_performer,
+    &vka_op_inducing,
+    &vka_op_hypermixer,
+    &vka_op_continuous,
+    &vka_op_continuous_update,
+    &vka_op_linformer,
+    &vka_op_nystrom,
+    &vka_op_gelu,
+    &vka_op_relu,
+    &vka_op_softplus,
+    &vka_op_add,
+    &vka_op_dense,
+    &vka_op_layernorm,
+    &vka_op_concat,
+    &vka_op_split_heads,
+    &vka_op_merge_heads,
+    &vka_op_broadcast,
 };
 
 uint32_t vka_op_class_count(void)

@@ -118,17 +118,7 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
                                                     .trans_b = true});
     if (r)
         return r;
-    uint32_t wg = VKA_MIN(64u, vka_lower_device(lw)->limits.max_workgroup_invocations);
-    vka_dispatch_desc softmax = {
-        .kernel = VKA_KERNEL_SOFTMAX_ROWS,
-        .spec = {wg, vka_div_up(p->batch, 4)},
-        .push = {p->nq, p->nk, p->heads, p->causal},
-        .groups_x = vka_div_up(p->nq, wg),
-        .groups_y = 1,
-        .slices = slices,
-        .bindings = {{scores, VKA_READ_WRITE, false}, {kv_len, VKA_READ, true}},
-    };
-    r = vka_lower_dispatch(lw, &softmax);
+    r = vka_lower_row_softmax(lw, scores, kv_len, p->batch, p->heads, p->nq, p->nk, p->causal);
     if (!r)
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,
                                                     .b = vka_lower_input(lw, node, ROLE_V),

@@ -116,5 +116,23 @@ bool vka_ref_continuous(const vka_ref_continuous_problem *c);
 bool vka_ref_ridge_fit(uint32_t nbasis, const double *widths, uint32_t width_count, const double *positions,
                        uint32_t length, double lambda, double *gt);
 
+/* Low-rank attention (SCHEMES.md §8) per [batch, head]. linformer: proj_k, proj_v
+ * [rank, proj_width], their first nk columns used. nystrom: `rank` landmarks (exact softmax
+ * when rank ≥ nq or rank ≥ nk). False when out of memory. */
+typedef struct vka_ref_lowrank_problem {
+    uint32_t batch, heads, nq, nk, d, dv, rank, proj_width;
+    const double *proj_k, *proj_v;
+    double scale;
+    const double *q, *k, *v;
+    double *out;
+} vka_ref_lowrank_problem;
+
+bool vka_ref_linformer(const vka_ref_lowrank_problem *p);
+bool vka_ref_nystrom(const vka_ref_lowrank_problem *p);
+
+/* The Nyström landmark segments of n tokens into m (m < n): segment s starts at ⌊s·n/m⌋,
+ * so sizes differ by at most one (the reference vectors' convention; the first and last
+ * segments are ⌊n/m⌋ long). first[m] = n. */
+void vka_ref_segments(uint32_t n, uint32_t m, uint32_t *first);
 
 #endif
