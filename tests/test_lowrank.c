@@ -107,12 +107,14 @@ static void linformer_longer_projection(void)
 static void nystrom_shapes(void)
 {
     static const vka_op_param m16[] = {{"landmarks", "16"}, {0}}, m32[] = {{"landmarks", "32"}, {0}},
-                              m7[] = {{"landmarks", "7"}, {0}}, m1[] = {{"landmarks", "1"}, {0}};
+                              m7[] = {{"landmarks", "7"}, {0}}, m1[] = {{"landmarks", "1"}, {0}},
+                              m64[] = {{"landmarks", "64"}, {0}};
     const attn_case cases[] = {
         {.scheme = "nystrom", .params = m16, .batch = 1, .heads = 2, .nq = 128, .nk = 128, .d = 32, .seed = 1},
         {.scheme = "nystrom", .params = m32, .batch = 2, .heads = 1, .nq = 301, .nk = 301, .d = 64, .seed = 2},
         {.scheme = "nystrom", .params = m7, .batch = 1, .heads = 2, .nq = 50, .nk = 83, .d = 12, .dv = 20, .seed = 3},
         {.scheme = "nystrom", .params = m1, .batch = 1, .heads = 1, .nq = 9, .nk = 9, .d = 8, .seed = 4},
+        {.scheme = "nystrom", .params = m64, .batch = 1, .heads = 2, .nq = 1024, .nk = 1024, .d = 64, .seed = 6},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         check(cases[i], 1e-4, 1e-3);

@@ -146,7 +146,7 @@ static vka_result build_update(vka_op_build *b)
         (r = vka_param_uint(b->params, "dv", p->dv, 1, 1u << 16, &dv)) ||
         (r = vka_param_bool(b->params, "sticky", false, &p->sticky)) ||
         (r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &p->seed)) ||
-        (r = vka_param_number(b->params, "sticky_floor", 0.5, &p->sticky_floor)))
+        (r = vka_param_number(b->params, "sticky_floor", 0.0, &p->sticky_floor)))
         return r;
     if (!(p->sticky_floor >= 0 && p->sticky_floor <= 1))
         return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: sticky_floor=%g must lie in [0, 1]", b->op,

@@ -12,7 +12,7 @@
  * attended spikes keep their shape longer. Two heads see the same tokens: head 0 aims below
  * 0.5 and head 1 above (see aim_queries).
  *
- *   vkattn_stream_demo [--chunks C] [--nbasis N] [--samples S] [--tau T] [--every K]
+ *   vkattn_stream_demo [--chunks C] [--nbasis N] [--samples S] [--tau T] [--every K] [--sticky-floor F]
  *   vkattn_stream_demo --memory-report     peak device bytes and time over 1,000 chunks
  */
 #include "vkattn.h"
@@ -28,7 +28,7 @@ static const double SPIKE_AMPLITUDE = 5.0;
 
 typedef struct options {
     uint32_t chunks, nbasis, samples, every;
-    double tau;
+    double tau, sticky_floor;
     bool memory_report;
 } options;
 
@@ -102,8 +102,15 @@ static int stream_open(stream *s, const options *o, bool sticky)
     snprintf(nbasis, sizeof nbasis, "%u", n);
     snprintf(samples, sizeof samples, "%u", o->samples);
     snprintf(tau, sizeof tau, "%.17g", o->tau);
-    vka_op_param params[] = {{"nbasis", nbasis}, {"samples", samples},           {"tau", tau},
-                             {"state", "mem"},   {"sticky", sticky ? "1" : "0"}, {"seed", "7"}};
+    char floor_share[32];
+    snprintf(floor_share, sizeof floor_share, "%.17g", o->sticky_floor);
+    vka_op_param params[] = {{"nbasis", nbasis},
+                             {"samples", samples},
+                             {"tau", tau},
+                             {"state", "mem"},
+                             {"sticky", sticky ? "1" : "0"},
+                             {"seed", "7"},
+                             {"sticky_floor", floor_share}};
     memcpy(op.params, params, sizeof params);
     vka_tensor out;
     if (vka_graph_op(s->graph, &op, &out) != VKA_SUCCESS || vka_graph_output(s->graph, "out", out) != VKA_SUCCESS)
@@ -233,8 +240,8 @@ static int recall_table(const options *o)
     }
     if (status == 0) {
         printf("spike recall (fraction of the spike's amplitude read back by a query aimed at it), %u chunks of %u "
-               "tokens, nbasis %u, samples %u, tau %g, a spike every %u chunks\n",
-               o->chunks, CHUNK, o->nbasis, o->samples, o->tau, o->every);
+               "tokens, nbasis %u, samples %u, tau %g, a spike every %u chunks, sticky_floor %g\n",
+               o->chunks, CHUNK, o->nbasis, o->samples, o->tau, o->every, o->sticky_floor);
         printf("%-12s %8s %10s %10s\n", "age (runs)", "spikes", "even", "sticky");
         for (uint32_t age = 0; age <= o->chunks; age++)
             if (count[0][age])
@@ -276,7 +283,8 @@ static int memory_report(const options *o)
 
 static int usage(void)
 {
-    fputs("usage: vkattn_stream_demo [--chunks C] [--nbasis N] [--samples S] [--tau T] [--every K]\n"
+    fputs("usage: vkattn_stream_demo [--chunks C] [--nbasis N] [--samples S] [--tau T] [--every K] "
+          "[--sticky-floor F]\n"
           "       vkattn_stream_demo --memory-report [--nbasis N] [--samples S]\n",
           stderr);
     return 2;
@@ -284,7 +292,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    options o = {.chunks = 24, .nbasis = 128, .samples = 512, .every = 3, .tau = 0.5};
+    options o = {.chunks = 24, .nbasis = 128, .samples = 512, .every = 3, .tau = 0.5, .sticky_floor = 0.5};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--memory-report") == 0) {
@@ -304,6 +312,8 @@ int main(int argc, char **argv)
             o.every = (uint32_t)strtoul(value, NULL, 10);
         else if (strcmp(a, "--tau") == 0)
             o.tau = strtod(value, NULL);
+        else if (strcmp(a, "--sticky-floor") == 0)
+            o.sticky_floor = strtod(value, NULL);
         else
             return usage();
     }
