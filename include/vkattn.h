@@ -411,6 +411,10 @@ typedef struct vka_plan_stats {
     uint32_t tensor_count;
     uint32_t dispatch_count;
     uint32_t fused_ops; /* operations run inside another's dispatch (vka_plan_desc.no_fusion) */
+    /* Sparse patterns: square blocks of sparse_block_rows query rows × keys the kernels
+     * visit, out of all, over every [batch, head] slice (0 when the plan has none). */
+    uint64_t sparse_blocks_visited, sparse_blocks_total;
+    uint32_t sparse_block_rows;
     uint32_t barrier_count;
     uint32_t pipeline_count;    /* distinct pipelines the plan uses */
     uint32_t pipelines_created; /* of those, created by this plan (not cached) */

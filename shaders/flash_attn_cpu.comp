@@ -10,8 +10,12 @@
 //
 // Loop budget: llvmpipe ends every loop of an invocation once all its loops together
 // have run 65,535 iterations (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop of a
-// shader), silently. So every loop but the one over key blocks is unrolled, and that
-// one runs ceil(keys / KB) times; the planner keeps it under the budget.
+// shader), silently. So every loop but the ones over key ranges and key blocks is
+// unrolled: one range (dense) or the layout's ranges (SPARSE), ceil(keys / KB) blocks in
+// all; the planner keeps it under the budget.
+//
+// SPARSE: only the block layout's key ranges are walked, masked ranges asking the
+// pattern per (row, key) (sparse_layout.glsl).
 //
 // The running max is updated once per block and lazily: the reference m moves only
 // when a block's max exceeds it by more than LAZY_MARGIN (log2 units), so exp2(s − m)
@@ -28,6 +32,7 @@ layout(constant_id = 2) const uint DV4 = 16;     // vec4 per v/o row
 layout(constant_id = 3) const uint ROWS = 4;     // query rows per invocation
 layout(constant_id = 4) const uint KV_VEC4 = 1;  // ivec4 entries of the kv_len table
 layout(constant_id = 5) const uint KB = 4;       // keys per block
+layout(constant_id = 6) const bool SPARSE = false; // visit the block layout's ranges only
 
 layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
 layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
@@ -42,7 +47,16 @@ layout(push_constant) uniform Push {
     uint heads;
     uint causal;
     float scale;
+    // SPARSE (sparse_layout.glsl)
+    uint pattern;
+    uint pattern_params[3];
+    uint layout_rows;
+    uint sections;
+    uint layout_blocks;
+    uint max_ranges;
 } pc;
+
+#include "sparse_layout.glsl"
 
 const float LAZY_MARGIN = 8.0;
 
@@ -79,45 +93,62 @@ void main()
         key_end = max(key_end, visible[r]);
     }
 
-    for (uint j0 = 0; j0 < key_end; j0 += KB) {
-        float s[KB][ROWS];
-        [[unroll]] for (uint b = 0; b < KB; b++) {
-            const uint kb = k_base + min(j0 + b, key_end - 1) * D4;
-            [[unroll]] for (uint r = 0; r < ROWS; r++)
-                s[b][r] = 0.0;
-            [[unroll]] for (uint c = 0; c < D4; c++) {
-                const vec4 kc = k[kb + c];
-                [[unroll]] for (uint r = 0; r < ROWS; r++)
-                    s[b][r] += dot(qr[r][c], kc);
-            }
+    const uint head = (pc.slice_base + slice) % pc.heads;
+    uint range = 0, range_end = 1;
+    if (SPARSE)
+        layout_ranges(row0, head, range, range_end);
+    for (; range < range_end; range++) {
+        uint start = 0, end = key_end;
+        bool masked = false;
+        if (SPARSE) {
+            const uvec2 bounds = layout_range(range);
+            start = bounds.x;
+            end = min(bounds.y & ~SPARSE_MASKED, key_end);
+            masked = (bounds.y & SPARSE_MASKED) != 0u;
         }
-        float alpha[ROWS];
-        [[unroll]] for (uint r = 0; r < ROWS; r++) {
-            float block_max = VKA_NEG_BIG;
-            [[unroll]] for (uint b = 0; b < KB; b++)
-                if (j0 + b < visible[r])
-                    block_max = max(block_max, s[b][r]);
-            alpha[r] = 1.0;
-            if (block_max > m[r] + LAZY_MARGIN) {
-                alpha[r] = exp2(m[r] - block_max);
-                m[r] = block_max;
-            }
-            float sum = 0.0;
+        for (uint j0 = start; j0 < end; j0 += KB) {
+            float s[KB][ROWS];
             [[unroll]] for (uint b = 0; b < KB; b++) {
-                s[b][r] = j0 + b < visible[r] ? exp2(s[b][r] - m[r]) : 0.0;
-                sum += s[b][r];
+                const uint kb = k_base + min(j0 + b, end - 1) * D4;
+                [[unroll]] for (uint r = 0; r < ROWS; r++)
+                    s[b][r] = 0.0;
+                [[unroll]] for (uint c = 0; c < D4; c++) {
+                    const vec4 kc = k[kb + c];
+                    [[unroll]] for (uint r = 0; r < ROWS; r++)
+                        s[b][r] += dot(qr[r][c], kc);
+                }
             }
-            l[r] = l[r] * alpha[r] + sum;
-        }
-        [[unroll]] for (uint c = 0; c < DV4; c++) {
-            vec4 vc[KB];
-            [[unroll]] for (uint b = 0; b < KB; b++)
-                vc[b] = v[v_base + min(j0 + b, key_end - 1) * DV4 + c];
+            float alpha[ROWS];
             [[unroll]] for (uint r = 0; r < ROWS; r++) {
-                vec4 a = acc[r][c] * alpha[r];
+                bool seen[KB];
                 [[unroll]] for (uint b = 0; b < KB; b++)
-                    a += s[b][r] * vc[b];
-                acc[r][c] = a;
+                    seen[b] = j0 + b < min(visible[r], end) && (!masked || pattern_allows(row0 + r, j0 + b, head));
+                float block_max = VKA_NEG_BIG;
+                [[unroll]] for (uint b = 0; b < KB; b++)
+                    if (seen[b])
+                        block_max = max(block_max, s[b][r]);
+                alpha[r] = 1.0;
+                if (block_max > m[r] + LAZY_MARGIN) {
+                    alpha[r] = exp2(m[r] - block_max);
+                    m[r] = block_max;
+                }
+                float sum = 0.0;
+                [[unroll]] for (uint b = 0; b < KB; b++) {
+                    s[b][r] = seen[b] ? exp2(s[b][r] - m[r]) : 0.0;
+                    sum += s[b][r];
+                }
+                l[r] = l[r] * alpha[r] + sum;
+            }
+            [[unroll]] for (uint c = 0; c < DV4; c++) {
+                vec4 vc[KB];
+                [[unroll]] for (uint b = 0; b < KB; b++)
+                    vc[b] = v[v_base + min(j0 + b, end - 1) * DV4 + c];
+                [[unroll]] for (uint r = 0; r < ROWS; r++) {
+                    vec4 a = acc[r][c] * alpha[r];
+                    [[unroll]] for (uint b = 0; b < KB; b++)
+                        a += s[b][r] * vc[b];
+                    acc[r][c] = a;
+                }
             }
         }
     }

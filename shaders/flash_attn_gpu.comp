@@ -8,6 +8,8 @@
 // spread over the workgroup, OUT_SLOTS vec4 per invocation — are rescaled and
 // updated. Nothing of size Nq×Nk exists anywhere; statistics are f32.
 //
+// SPARSE: only the block layout's key ranges are walked (sparse_layout.glsl).
+//
 // Uses no subgroup operations, so it is correct for any subgroup size. Shared memory
 // is 16·(BR·D4 + BC·D4 + BC·DV4) + 4·(BR·BC + 3·BR) bytes; the planner picks BR and BC
 // to fit the device (16 KiB on many phones) — flash_attn_gpu_shared_bytes() in
@@ -24,6 +26,7 @@ layout(constant_id = 3) const uint BR = 16;       // query rows per workgroup
 layout(constant_id = 4) const uint BC = 16;       // keys per tile
 layout(constant_id = 5) const uint KV_VEC4 = 1;
 layout(constant_id = 6) const uint OUT_SLOTS = 4; // ceil(BR·DV4 / workgroup size)
+layout(constant_id = 7) const bool SPARSE = false; // visit the block layout's ranges only
 
 layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
 layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
@@ -38,7 +41,16 @@ layout(push_constant) uniform Push {
     uint heads;
     uint causal;
     float scale;
+    // SPARSE (sparse_layout.glsl)
+    uint pattern;
+    uint pattern_params[3];
+    uint layout_rows;
+    uint sections;
+    uint layout_blocks;
+    uint max_ranges;
 } pc;
+
+#include "sparse_layout.glsl"
 
 shared vec4 q_tile[BR * D4];
 shared vec4 k_tile[BC * D4];
@@ -78,52 +90,69 @@ void main()
     // Visible keys grow with the row under causal masking: the last row sees the most.
     const uint key_end = vka_visible_keys(row0 + rows - 1, pc.nq, pc.nk, kvl, causal);
 
-    for (uint t0 = 0; t0 < key_end; t0 += BC) {
-        barrier(); // the previous tile is no longer read
-        for (uint i = tid; i < BC * D4; i += wg) {
-            const uint j = t0 + i / D4;
-            k_tile[i] = j < key_end ? k[k_base + j * D4 + i % D4] : vec4(0.0);
+    const uint head = (pc.slice_base + slice) % pc.heads;
+    uint range = 0, range_end = 1;
+    if (SPARSE)
+        layout_ranges(row0, head, range, range_end);
+    for (; range < range_end; range++) {
+        uint start = 0, end = key_end;
+        bool masked = false;
+        if (SPARSE) {
+            const uvec2 bounds = layout_range(range);
+            start = bounds.x;
+            end = min(bounds.y & ~SPARSE_MASKED, key_end);
+            masked = (bounds.y & SPARSE_MASKED) != 0u;
         }
-        for (uint i = tid; i < BC * DV4; i += wg) {
-            const uint j = t0 + i / DV4;
-            v_tile[i] = j < key_end ? v[v_base + j * DV4 + i % DV4] : vec4(0.0);
-        }
-        barrier();
-        for (uint i = tid; i < BR * BC; i += wg) {
-            const uint r = i / BC, c = i % BC;
-            float s = 0.0;
-            [[unroll]] for (uint d = 0; d < D4; d++)
-                s += dot(q_tile[r * D4 + d], k_tile[c * D4 + d]);
-            p_tile[i] = s;
-        }
-        barrier();
-        for (uint r = tid; r < BR; r += wg) {
-            const uint visible = r < rows ? vka_visible_keys(row0 + r, pc.nq, pc.nk, kvl, causal) : 0u;
-            float m_new = row_max[r];
-            [[unroll]] for (uint c = 0; c < BC; c++)
-                if (t0 + c < visible)
-                    m_new = max(m_new, p_tile[r * BC + c]);
-            float sum = 0.0;
-            [[unroll]] for (uint c = 0; c < BC; c++) {
-                const float p = t0 + c < visible ? exp2(p_tile[r * BC + c] - m_new) : 0.0;
-                p_tile[r * BC + c] = p;
-                sum += p;
+        for (uint t0 = start; t0 < end; t0 += BC) {
+            barrier(); // the previous tile is no longer read
+            for (uint i = tid; i < BC * D4; i += wg) {
+                const uint j = t0 + i / D4;
+                k_tile[i] = j < end ? k[k_base + j * D4 + i % D4] : vec4(0.0);
             }
-            const float alpha = exp2(row_max[r] - m_new);
-            row_alpha[r] = alpha;
-            row_sum[r] = row_sum[r] * alpha + sum;
-            row_max[r] = m_new;
-        }
-        barrier();
-        [[unroll]] for (uint s = 0; s < OUT_SLOTS; s++) {
-            const uint slot = tid + s * wg;
-            if (slot >= BR * DV4)
-                break;
-            const uint r = slot / DV4, c = slot % DV4;
-            vec4 a = acc[s] * row_alpha[r];
-            [[unroll]] for (uint j = 0; j < BC; j++)
-                a += p_tile[r * BC + j] * v_tile[j * DV4 + c];
-            acc[s] = a;
+            for (uint i = tid; i < BC * DV4; i += wg) {
+                const uint j = t0 + i / DV4;
+                v_tile[i] = j < end ? v[v_base + j * DV4 + i % DV4] : vec4(0.0);
+            }
+            barrier();
+            for (uint i = tid; i < BR * BC; i += wg) {
+                const uint r = i / BC, c = i % BC;
+                float s = 0.0;
+                [[unroll]] for (uint d = 0; d < D4; d++)
+                    s += dot(q_tile[r * D4 + d], k_tile[c * D4 + d]);
+                p_tile[i] = s;
+            }
+            barrier();
+            for (uint r = tid; r < BR; r += wg) {
+                const uint visible = r < rows ? min(vka_visible_keys(row0 + r, pc.nq, pc.nk, kvl, causal), end) : 0u;
+                bool seen[BC];
+                [[unroll]] for (uint c = 0; c < BC; c++)
+                    seen[c] = t0 + c < visible && (!masked || pattern_allows(row0 + r, t0 + c, head));
+                float m_new = row_max[r];
+                [[unroll]] for (uint c = 0; c < BC; c++)
+                    if (seen[c])
+                        m_new = max(m_new, p_tile[r * BC + c]);
+                float sum = 0.0;
+                [[unroll]] for (uint c = 0; c < BC; c++) {
+                    const float p = seen[c] ? exp2(p_tile[r * BC + c] - m_new) : 0.0;
+                    p_tile[r * BC + c] = p;
+                    sum += p;
+                }
+                const float alpha = exp2(row_max[r] - m_new);
+                row_alpha[r] = alpha;
+                row_sum[r] = row_sum[r] * alpha + sum;
+                row_max[r] = m_new;
+            }
+            barrier();
+            [[unroll]] for (uint s = 0; s < OUT_SLOTS; s++) {
+                const uint slot = tid + s * wg;
+                if (slot >= BR * DV4)
+                    break;
+                const uint r = slot / DV4, c = slot % DV4;
+                vec4 a = acc[s] * row_alpha[r];
+                [[unroll]] for (uint j = 0; j < BC; j++)
+                    a += p_tile[r * BC + j] * v_tile[j * DV4 + c];
+                acc[s] = a;
+            }
         }
     }
 

@@ -76,6 +76,10 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc);
  * the `writes` (constants) from them, and those go up. `run` counts the plan's runs since
  * it was made or its states were reset (0: the reads hold their initial values). A plan
  * with host steps cannot be recorded into another command buffer. */
+/* Sparse attention's account for the plan's stats: square blocks of `block_rows` visited
+ * out of all, summed over the [batch, head] slices. */
+void vka_lower_note_sparse(vka_lowering *lw, uint64_t visited_blocks, uint64_t total_blocks, uint32_t block_rows);
+
 #define VKA_HOST_STEP_TENSORS 2
 typedef vka_result (*vka_host_step_fn)(vka_context *ctx, void *state, uint64_t run, const float *const *reads,
                                        float *const *writes);

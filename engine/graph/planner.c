@@ -236,6 +236,13 @@ vka_result vka_lower_state(vka_lowering *lw, const char *name, vka_dtype dtype, 
     return new_tensor(lw, name, dtype, rank, dims, initial, true, out);
 }
 
+void vka_lower_note_sparse(vka_lowering *lw, uint64_t visited_blocks, uint64_t total_blocks, uint32_t block_rows)
+{
+    lw->plan->stats.sparse_blocks_visited += visited_blocks;
+    lw->plan->stats.sparse_blocks_total += total_blocks;
+    lw->plan->stats.sparse_block_rows = block_rows;
+}
+
 vka_result vka_lower_host_step(vka_lowering *lw, const vka_host_step_desc *desc)
 {
     vka_plan *plan = lw->plan;

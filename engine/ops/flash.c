@@ -26,6 +26,7 @@ static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t d
 
 static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, uint32_t kv_vec4, vka_dispatch_desc *d)
 {
+    bool sparse = p->sparse != NULL;
     uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
     if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
         /* 8 invocations fill llvmpipe's 8-lane SIMD. Each invocation's rows share every K/V
@@ -42,20 +43,37 @@ static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, 
             rows /= 2;
         if (vka_div_up(p->nq, wg * rows) * p->batch * p->heads < 4)
             rows = 1;
+        while (sparse && p->sparse->layout_rows % rows) /* an invocation's rows share one layout block */
+            rows /= 2;
         d->kernel = VKA_KERNEL_FLASH_ATTN_CPU;
-        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, rows, kv_vec4, keys_per_block}, 6 * sizeof(uint32_t));
+        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, rows, kv_vec4, keys_per_block, sparse}, 7 * sizeof(uint32_t));
         d->groups_x = vka_div_up(p->nq, wg * rows);
     } else {
         uint32_t wg = VKA_MIN(64u, dev->limits.max_workgroup_invocations), br, bc;
         choose_gpu_tiles(dev, d4, dv4, &br, &bc);
+        while (sparse && p->sparse->layout_rows % br) /* a workgroup's rows share one layout block */
+            br /= 2;
         d->kernel = VKA_KERNEL_FLASH_ATTN_GPU;
-        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, br, bc, kv_vec4, vka_div_up(br * dv4, wg)}, 7 * sizeof(uint32_t));
+        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, br, bc, kv_vec4, vka_div_up(br * dv4, wg), sparse},
+               8 * sizeof(uint32_t));
         d->groups_x = vka_div_up(p->nq, br);
     }
 }
 
+uint32_t vka_flash_query_rows(const vka_device_info *dev, const vka_flash_desc *f)
+{
+    vka_dispatch_desc d = {0};
+    flash_dispatch(dev, f, 1, &d);
+    return d.spec[3]; /* ROWS (CPU) or BR (GPU) */
+}
+
 vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
 {
+    const vka_flash_sparse *sp = f->sparse;
+    uint32_t layout = sp ? sp->layout : 0;
+    vka_result r = layout ? VKA_SUCCESS : vka_lower_dummy(lw, &layout);
+    if (r != VKA_SUCCESS)
+        return r;
     vka_dispatch_desc d = {
         .push = {f->nq, f->nk, f->heads, f->causal, vka_float_bits(f->scale)},
         .groups_y = 1,
@@ -64,8 +82,14 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
                      {f->k, VKA_READ, false},
                      {f->v, VKA_READ, false},
                      {f->out, VKA_WRITE, false},
-                     {f->kv_len, VKA_READ, true}},
+                     {f->kv_len, VKA_READ, true},
+                     {layout, VKA_READ, true}},
     };
+    if (sp)
+        memcpy(d.push + 5,
+               (uint32_t[]){sp->pattern, sp->params[0], sp->params[1], sp->params[2], sp->layout_rows, sp->sections,
+                            sp->layout_blocks, sp->max_ranges},
+               8 * sizeof(uint32_t));
     flash_dispatch(vka_lower_device(lw), f, vka_div_up(f->batch, 4), &d);
     return vka_lower_dispatch(lw, &d);
 }

@@ -12,6 +12,12 @@ extern const vka_op_class vka_op_continuous;
 extern const vka_op_class vka_op_continuous_update;
 extern const vka_op_class vka_op_linformer;
 extern const vka_op_class vka_op_nystrom;
+extern const vka_op_class vka_op_local;
+extern const vka_op_class vka_op_longformer;
+extern const vka_op_class vka_op_bigbird;
+extern const vka_op_class vka_op_strided;
+extern const vka_op_class vka_op_fixed;
+extern const vka_op_class vka_op_blockwise;
 extern const vka_op_class vka_op_gelu;
 extern const vka_op_class vka_op_relu;
 extern const vka_op_class vka_op_softplus;
@@ -33,6 +39,12 @@ static const vka_op_class *const classes[] = {
     &vka_op_continuous_update,
     &vka_op_linformer,
     &vka_op_nystrom,
+    &vka_op_local,
+    &vka_op_longformer,
+    &vka_op_bigbird,
+    &vka_op_strided,
+    &vka_op_fixed,
+    &vka_op_blockwise,
     &vka_op_gelu,
     &vka_op_relu,
     &vka_op_softplus,

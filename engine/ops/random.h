@@ -14,4 +14,9 @@ typedef struct vka_rng {
 } vka_rng;
 double vka_rng_uniform(vka_rng *r);
 
+/* BigBird's random key blocks for query block `me` of `blocks`: up to `count` distinct
+ * blocks other than me − 1, me, me + 1, the first and the last, drawn from the seed
+ * (the same for every head). Returns how many (fewer when fewer remain). */
+uint32_t vka_bigbird_random_blocks(uint32_t seed, uint32_t blocks, uint32_t me, uint32_t count, uint32_t *out);
+
 #endif

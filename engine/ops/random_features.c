@@ -40,6 +40,33 @@ double vka_rng_uniform(vka_rng *r)
     return u;
 }
 
+uint32_t vka_bigbird_random_blocks(uint32_t seed, uint32_t blocks, uint32_t me, uint32_t count, uint32_t *out)
+{
+    /* A partial Fisher–Yates over the candidates, in a fixed order. */
+    uint32_t drawn = 0, candidates = 0;
+    for (uint32_t t = 0; t < blocks; t++)
+        candidates += !(t + 1 >= me && t <= me + 1) && t != 0 && t + 1 != blocks;
+    uint32_t *pool = malloc((candidates ? candidates : 1) * sizeof *pool);
+    if (!pool)
+        return 0;
+    candidates = 0;
+    for (uint32_t t = 0; t < blocks; t++)
+        if (!(t + 1 >= me && t <= me + 1) && t != 0 && t + 1 != blocks)
+            pool[candidates++] = t;
+    rng r = {(uint64_t)seed * 0x9E3779B97F4A7C15ull + me};
+    for (; drawn < count && drawn < candidates; drawn++) {
+        uint32_t pick = drawn + (uint32_t)(next_uniform(&r) * (candidates - drawn));
+        if (pick >= candidates)
+            pick = candidates - 1;
+        uint32_t t = pool[pick];
+        pool[pick] = pool[drawn];
+        pool[drawn] = t;
+        out[drawn] = t;
+    }
+    free(pool);
+    return drawn;
+}
+
 void vka_random_gaussian(uint64_t seed, size_t n, double stddev, float *out)
 {
     rng r = {seed};

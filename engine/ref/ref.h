@@ -135,4 +135,42 @@ bool vka_ref_nystrom(const vka_ref_lowrank_problem *p);
  * segments are ⌊n/m⌋ long). first[m] = n. */
 void vka_ref_segments(uint32_t n, uint32_t m, uint32_t *first);
 
+/* Sparse patterns (SCHEMES.md §7): which keys j query i of head h may see. */
+typedef enum vka_ref_pattern {
+    VKA_REF_PATTERN_LOCAL,
+    VKA_REF_PATTERN_LONGFORMER,
+    VKA_REF_PATTERN_BIGBIRD,
+    VKA_REF_PATTERN_STRIDED,
+    VKA_REF_PATTERN_FIXED,
+    VKA_REF_PATTERN_BLOCKWISE,
+} vka_ref_pattern;
+
+typedef struct vka_ref_pattern_params {
+    uint32_t window, global;      /* local, longformer */
+    uint32_t block, random, seed; /* bigbird */
+    uint32_t stride, summary;     /* strided, fixed */
+    uint32_t blocks;              /* blockwise */
+} vka_ref_pattern_params;
+
+bool vka_ref_pattern_allows(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t n, uint32_t head,
+                            uint32_t i, uint32_t j);
+/* Pairs (i, j) the pattern allows for the last nq of n positions over `heads` heads (with
+ * `causal`: j ≤ i as well). */
+uint64_t vka_ref_pattern_pairs(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t nq, uint32_t n,
+                               uint32_t heads, bool causal);
+
+/* Softmax attention masked by the pattern (and kv_len, causal): the dense definition. */
+typedef struct vka_ref_pattern_problem {
+    vka_ref_pattern pattern;
+    vka_ref_pattern_params rule;
+    uint32_t batch, heads, nq, n, d, dv; /* the queries are the last nq of n positions */
+    bool causal;
+    double scale;
+    const double *q, *k, *v;
+    const int32_t *kv_len;
+    double *out;
+} vka_ref_pattern_problem;
+
+bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p);
+
 #endif

@@ -76,6 +76,23 @@ static vka_result add_latents(vka_graph *g, const bench_case *c, vka_tensor *out
     return result;
 }
 
+/* Parameters a scheme cannot do without, as the benchmark sets them (a case's own
+ * `extra` parameters win). */
+static const struct {
+    const char *scheme, *key, *value;
+} scheme_defaults[] = {
+    {"local", "window", "128"},   {"longformer", "window", "128"}, {"longformer", "global", "16"},
+    {"strided", "stride", "128"}, {"fixed", "stride", "128"},      {"blockwise", "blocks", "16"},
+};
+
+static bool has_param(const vka_op_desc *op, const char *key)
+{
+    for (uint32_t i = 0; i < VKA_MAX_OP_PARAMS && op->params[i].key; i++)
+        if (strcmp(op->params[i].key, key) == 0)
+            return true;
+    return false;
+}
+
 vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_graph **out)
 {
     vka_op_info info;
@@ -103,6 +120,9 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_g
             op.params[p++] = (vka_op_param){"kernel", c->kernel};
         for (uint32_t i = 0; i < BENCH_MAX_PARAMS && c->extra[i].key; i++)
             op.params[p++] = c->extra[i];
+        for (size_t i = 0; i < sizeof scheme_defaults / sizeof *scheme_defaults; i++)
+            if (strcmp(scheme_defaults[i].scheme, c->scheme) == 0 && !has_param(&op, scheme_defaults[i].key))
+                op.params[p++] = (vka_op_param){scheme_defaults[i].key, scheme_defaults[i].value};
         r = vka_graph_op(g, &op, &o);
     }
     if (r == VKA_SUCCESS)

@@ -55,6 +55,7 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
     } const schemes[] = {
         {"softmax", "flash", false},      {"softmax", "materialized", false}, {"linear", NULL, true},
         {"performer", "positive", false}, {"inducing", NULL, false},          {"hypermixer", NULL, false},
+        {"local", NULL, false},
     };
     uint32_t n = 0;
     for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
@@ -95,6 +96,7 @@ static void print_ratios(const bench_row *rows, uint32_t n)
     const bench_row *perf = find_row(rows, n, "performer", NULL, largest, false);
     const bench_row *ind = find_row(rows, n, "inducing", NULL, largest, false);
     const bench_row *mix = find_row(rows, n, "hypermixer", NULL, largest, false);
+    const bench_row *local = find_row(rows, n, "local", NULL, largest, false);
     if (!flash)
         return;
     printf("\nat N = %u:\n", largest);
@@ -110,6 +112,9 @@ static void print_ratios(const bench_row *rows, uint32_t n)
                flash->median_gpu_ms / ind->median_gpu_ms);
     if (mix)
         printf("  softmax flash time / hypermixer (p = 64) time  = %.2f\n", flash->median_gpu_ms / mix->median_gpu_ms);
+    if (local)
+        printf("  softmax flash time / local (window 128) time   = %.2f\n",
+               flash->median_gpu_ms / local->median_gpu_ms);
 }
 
 static int default_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info)

@@ -1,0 +1,193 @@
+/* Sparse patterns on the block-sparse flash kernels against dense masked softmax in
+ * double (engine/ref/sparse.c): every pattern at N ∈ {1, 63, 200, 1025} with window and
+ * stride edge cases (window 0 and ≥ N, stride 1 and ≥ N, one block, more blocks than
+ * tokens), kv_len, causal local, queries that are the sequence's last positions; the
+ * kernels visit fewer blocks than dense (stats) and
+ * the patterns' flop counts are their pairs; bad parameters and a layout too large for
+ * the kernel are refused. Both kernel classes, validation layer on. */
+#include "attention_util.h"
+
+static vka_context *contexts[2]; /* CPU class, GPU class */
+
+typedef struct pattern_case {
+    const char *scheme;
+    vka_op_param params[4];
+} pattern_case;
+
+/* nq 0: the whole sequence; fewer: its last nq positions. */
+static void check_pattern_queries(const pattern_case *pc, uint32_t n, uint32_t nq, bool causal, const int32_t *kv_len,
+                                  uint64_t seed)
+{
+    attn_case c = {.scheme = pc->scheme,
+                   .params = pc->params,
+                   .batch = kv_len ? 2 : 1,
+                   .heads = 3,
+                   .nq = nq ? nq : n,
+                   .nk = n,
+                   .d = 16,
+                   .dv = 12,
+                   .causal = causal,
+                   .kv_len = kv_len,
+                   .seed = seed};
+    attn_data data = {0};
+    if (!attn_data_make(contexts[0], &c, &data)) {
+        CHECK_MSG(0, "%s: could not set up (N = %u): %s", pc->scheme, n, vka_last_error(contexts[0]));
+        attn_data_free(&data);
+        return;
+    }
+    for (int cls = 0; cls < 2; cls++) {
+        char label[160];
+        snprintf(label, sizeof label, "%s %s=%s %s=%s N%u Nq%u%s%s %s", pc->scheme, pc->params[0].key,
+                 pc->params[0].value, pc->params[1].key ? pc->params[1].key : "",
+                 pc->params[1].value ? pc->params[1].value : "", n, c.nq, causal ? " causal" : "",
+                 kv_len ? " kv_len" : "", cls ? "gpu" : "cpu");
+        attn_check(contexts[cls], &c, &data, 2e-5, 2e-4, label);
+    }
+    attn_data_free(&data);
+}
+
+static void check_pattern(const pattern_case *pc, uint32_t n, bool causal, const int32_t *kv_len, uint64_t seed)
+{
+    check_pattern_queries(pc, n, 0, causal, kv_len, seed);
+}
+
+static const pattern_case patterns[] = {
+    {"local", {{"window", "7"}}},
+    {"local", {{"window", "0"}}},    /* the diagonal only */
+    {"local", {{"window", "5000"}}}, /* ≥ N: dense */
+    {"longformer", {{"window", "5"}, {"global", "3"}}},
+    {"longformer", {{"window", "2"}, {"global", "0"}}},
+    {"bigbird", {{"block", "16"}, {"random", "2"}, {"seed", "9"}}},
+    {"bigbird", {{"block", "32"}, {"random", "0"}}},
+    {"strided", {{"stride", "13"}}},
+    {"strided", {{"stride", "1"}}},
+    {"strided", {{"stride", "4096"}}},
+    {"fixed", {{"stride", "16"}, {"summary", "2"}}},
+    {"fixed", {{"stride", "1"}}},
+    {"blockwise", {{"blocks", "4"}}},
+    {"blockwise", {{"blocks", "1"}}},
+    {"blockwise", {{"blocks", "300"}}}, /* more blocks than tokens at small N */
+};
+
+static void patterns_against_dense_masks(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    static const uint32_t sizes[] = {1, 63, 200};
+    for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++)
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+            check_pattern(&patterns[p], sizes[s], false, NULL, 10 + p * 3 + s);
+}
+
+/* The long case, a causal window, and kv_len (rows that see few keys, or none). */
+static void long_causal_and_kv_len(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    static const int32_t lens[] = {1000, 3};
+    static const pattern_case local7 = {"local", {{"window", "7"}}}, local16 = {"local", {{"window", "16"}}};
+    static const pattern_case longformer = {"longformer", {{"window", "33"}, {"global", "5"}}};
+    static const pattern_case bigbird = {"bigbird", {{"block", "64"}, {"random", "3"}, {"seed", "1"}}};
+    static const pattern_case strided = {"strided", {{"stride", "37"}}};
+    static const pattern_case fixed = {"fixed", {{"stride", "64"}, {"summary", "4"}}};
+    static const pattern_case blockwise = {"blockwise", {{"blocks", "5"}}};
+    const pattern_case *long_cases[] = {&local16, &longformer, &bigbird, &strided, &fixed, &blockwise};
+    for (size_t i = 0; i < sizeof long_cases / sizeof *long_cases; i++)
+        check_pattern(long_cases[i], 1025, false, NULL, 100 + i);
+    check_pattern(&local16, 200, true, NULL, 110);
+    check_pattern(&longformer, 200, true, NULL, 111);
+    check_pattern(&local7, 1025, false, lens, 112);
+    check_pattern(&bigbird, 1025, false, lens, 113);
+    /* Queries that are the sequence's last positions (decoding-style). */
+    for (size_t i = 0; i < sizeof long_cases / sizeof *long_cases; i++)
+        check_pattern_queries(long_cases[i], 1025, 65, i == 0, NULL, 120 + i); /* 1025 − 65 = 15·64 */
+}
+
+/* Planned: local with window 128 at N = 4096 visits a few blocks per row of blocks. */
+static void visited_blocks_are_few(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    static const vka_op_param window[] = {{"window", "128"}, {0}};
+    attn_case c = {.scheme = "local", .params = window, .batch = 1, .heads = 8, .nq = 4096, .nk = 4096, .d = 64};
+    vka_graph *g = attn_graph(contexts[0], &c);
+    vka_plan *plan = NULL;
+    vka_plan_stats s = {0};
+    if (g)
+        CHECK_OK(contexts[0], vka_plan_create(g, &(vka_plan_desc){.memory_only = true}, &plan));
+    if (plan)
+        vka_plan_stats_get(plan, &s);
+    printf("  local window 128, N = 4096: %llu of %llu blocks of %u rows visited\n",
+           (unsigned long long)s.sparse_blocks_visited, (unsigned long long)s.sparse_blocks_total, s.sparse_block_rows);
+    double fraction = s.sparse_blocks_total ? (double)s.sparse_blocks_visited / (double)s.sparse_blocks_total : 1;
+    /* The band is 257 keys wide: (257 + 2·rows) / 4096 of the keys at most. */
+    CHECK_MSG(s.sparse_block_rows > 0 && fraction < (257.0 + 2 * s.sparse_block_rows) / 4096 + 1e-9,
+              "visited fraction %.4f", fraction);
+    /* Flops count the allowed pairs: about 257 per row. */
+    double flops = g ? vka_graph_flops(g) : 0, pairs = flops / (2.0 * 128);
+    CHECK_MSG(pairs > 8.0 * 4096 * 250 && pairs < 8.0 * 4096 * 257.1, "flops say %.0f pairs", pairs);
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+}
+
+static void bad_parameters_are_refused(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    vka_context *ctx = contexts[0];
+    static const vka_op_param no_window[] = {{"causal", "0"}, {0}},
+                              summary[] = {{"stride", "4"}, {"summary", "5"}, {0}},
+                              tiny_block[] = {{"block", "1"}, {"random", "3"}, {0}}, no_stride[] = {{0}};
+    struct {
+        const char *scheme;
+        const vka_op_param *params;
+        uint32_t nq, nk;
+        const char *needle;
+    } cases[] = {
+        {"local", no_window, 16, 16, "window= is required"},
+        {"fixed", summary, 16, 16, "summary=5 exceeds"},
+        {"strided", no_stride, 16, 16, "stride= is required"},
+        {"local", no_window + 1, 20, 16, "at most as many"},
+    };
+    static const vka_op_param window[] = {{"window", "2"}, {0}};
+    cases[3].params = window;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        attn_case c = {.scheme = cases[i].scheme,
+                       .params = cases[i].params,
+                       .batch = 1,
+                       .heads = 1,
+                       .nq = cases[i].nq,
+                       .nk = cases[i].nk,
+                       .d = 8};
+        vka_graph *g = attn_graph(ctx, &c);
+        CHECK_MSG(g == NULL && strstr(vka_last_error(ctx), cases[i].needle), "case %zu: '%s'", i, vka_last_error(ctx));
+        vka_graph_destroy(g);
+    }
+    /* A layout larger than the kernel's 16 KiB uniform block: refused at planning. */
+    attn_case big = {.scheme = "bigbird", .params = tiny_block, .batch = 1, .heads = 1, .nq = 8192, .nk = 8192, .d = 8};
+    vka_graph *g = attn_graph(ctx, &big);
+    vka_plan *plan = NULL;
+    CHECK(g != NULL);
+    if (g) {
+        vka_result r = vka_plan_create(g, &(vka_plan_desc){.memory_only = true}, &plan);
+        CHECK_MSG(r == VKA_ERROR_LIMIT_EXCEEDED && strstr(vka_last_error(ctx), "block layout"), "'%s'",
+                  vka_last_error(ctx));
+    }
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    test_check_validation(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        {"patterns_against_dense_masks", patterns_against_dense_masks},
+        {"long_causal_and_kv_len", long_causal_and_kv_len},
+        {"visited_blocks_are_few", visited_blocks_are_few},
+        {"bad_parameters_are_refused", bad_parameters_are_refused},
+    };
+    int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
+    for (int i = 0; i < 2; i++)
+        vka_context_destroy(contexts[i]);
+    return status;
+}
