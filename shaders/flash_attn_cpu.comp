@@ -105,6 +105,11 @@ void main()
             start = bounds.x;
             end = min(bounds.y & ~SPARSE_MASKED, key_end);
             masked = (bounds.y & SPARSE_MASKED) != 0u;
+            if (masked) {
+                const uvec2 clipped = clip_to_rows(uvec2(start, end), row0, ROWS);
+                start = clipped.x;
+                end = clipped.y;
+            }
         }
         for (uint j0 = start; j0 < end; j0 += KB) {
             float s[KB][ROWS];

@@ -102,6 +102,11 @@ void main()
             start = bounds.x;
             end = min(bounds.y & ~SPARSE_MASKED, key_end);
             masked = (bounds.y & SPARSE_MASKED) != 0u;
+            if (masked) {
+                const uvec2 clipped = clip_to_rows(uvec2(start, end), row0, BR);
+                start = clipped.x;
+                end = clipped.y;
+            }
         }
         for (uint t0 = start; t0 < end; t0 += BC) {
             barrier(); // the previous tile is no longer read

@@ -35,6 +35,19 @@ uvec2 layout_range(uint i)
     return uvec2(layout_word(base + 2u * i), layout_word(base + 2u * i + 1u));
 }
 
+// A masked range cut to the keys rows [first, first + count) can see at all, for the
+// band patterns (layout blocks may span more rows than one invocation or workgroup, and
+// a band's masked edges are as wide as the block).
+uvec2 clip_to_rows(uvec2 range, uint first, uint count)
+{
+    const uint p0 = pc.pattern_params[0], p1 = pc.pattern_params[1], i = first + pc.pattern_params[2];
+    const bool band = pc.pattern == PATTERN_LOCAL || (pc.pattern == PATTERN_LONGFORMER && i >= p1);
+    if (!band)
+        return range;
+    const uint lo = i > p0 ? i - p0 : 0u, hi = i + count + p0; // keys [lo, hi)
+    return uvec2(max(range.x, lo), min(range.y, hi));
+}
+
 // Whether query row `row` (position row + p2: the queries are the sequence's last
 // positions) may see key j under the pattern (p0, p1 its parameters).
 bool pattern_allows(uint row, uint j, uint head)
