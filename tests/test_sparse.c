@@ -3,8 +3,8 @@
  * stride edge cases (window 0 and ≥ N, stride 1 and ≥ N, one block, more blocks than
  * tokens), kv_len, causal local, queries that are the sequence's last positions; the
  * kernels visit fewer blocks than dense (stats) and
- * the patterns' flop counts are their pairs; bad parameters and a layout too large for
- * the kernel are refused. Both kernel classes, validation layer on. */
+ * the patterns' flop counts are their pairs; a given block layout (blocksparse); bad
+ * parameters and a layout too large for the kernel are refused. Both kernel classes, validation layer on. */
 #include "attention_util.h"
 
 static vka_context *contexts[2]; /* CPU class, GPU class */
@@ -178,6 +178,81 @@ static void bad_parameters_are_refused(void)
     test_check_validation(ctx);
 }
 
+/* A given block layout (blocksparse): random blocks per head, as a graph constant, for
+ * the whole sequence and for its last positions; refused as a plain input or misshapen. */
+static vka_graph *layout_graph(vka_context *ctx, uint32_t heads, uint32_t nq, uint32_t n, uint32_t layout_heads,
+                               const int32_t *layout, uint32_t blocks, bool constant)
+{
+    vka_graph *g;
+    if (vka_graph_create(ctx, &g) != VKA_SUCCESS)
+        return NULL;
+    vka_tensor q, k, v, l, o;
+    vka_tensor_desc dl = {.name = "layout", .dtype = VKA_DTYPE_I32, .rank = 3, .dims = {layout_heads, blocks, blocks}};
+    size_t bytes = (size_t)layout_heads * blocks * blocks * 4;
+    bool ok = vka_graph_input(g, &(vka_tensor_desc){.name = "q", .rank = 4, .dims = {1, heads, nq, 16}}, &q) == 0 &&
+              vka_graph_input(g, &(vka_tensor_desc){.name = "k", .rank = 4, .dims = {1, heads, n, 16}}, &k) == 0 &&
+              vka_graph_input(g, &(vka_tensor_desc){.name = "v", .rank = 4, .dims = {1, heads, n, 16}}, &v) == 0 &&
+              (constant ? vka_graph_constant(g, &dl, layout, bytes, &l) : vka_graph_input(g, &dl, &l)) == 0;
+    vka_op_desc op = {
+        .op = "blocksparse", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"layout", l}}, .params = {{"block", "16"}}};
+    if (!ok || vka_graph_op(g, &op, &o) != VKA_SUCCESS || vka_graph_output(g, "out", o) != VKA_SUCCESS) {
+        vka_graph_destroy(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void given_layouts(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    enum { H = 2, N = 200, BLOCKS = 13 }; /* ⌈200 / 16⌉ */
+    static int32_t layout[H * BLOCKS * BLOCKS];
+    static float q[H * N * 16], k[H * N * 16], v[H * N * 16], out[H * N * 16], ref[H * N * 16];
+    test_seed(700);
+    for (size_t i = 0; i < sizeof layout / 4; i++)
+        layout[i] = test_normal() > 0.3f;
+    test_fill_normal(q, sizeof q / 4, 1.0f);
+    test_fill_normal(k, sizeof k / 4, 1.0f);
+    test_fill_normal(v, sizeof v / 4, 1.0f);
+    const uint32_t query_counts[] = {N, N - 5 * 16};
+    for (int cls = 0; cls < 2; cls++)
+        for (int qi = 0; qi < 2; qi++) {
+            vka_context *ctx = contexts[cls];
+            uint32_t nq = query_counts[qi];
+            vka_graph *g = layout_graph(ctx, H, nq, N, H, layout, BLOCKS, true);
+            vka_plan *plan = NULL;
+            CHECK_MSG(g != NULL, "building: %s", vka_last_error(ctx));
+            size_t q_bytes = (size_t)H * nq * 16 * 4;
+            float *q_last = malloc(q_bytes);
+            for (uint32_t h = 0; q_last && h < H; h++) /* the last nq positions' queries */
+                memcpy(q_last + (size_t)h * nq * 16, q + ((size_t)h * N + (N - nq)) * 16, (size_t)nq * 16 * 4);
+            vka_host_tensor in[] = {{"q", q_last, q_bytes}, {"k", k, sizeof k}, {"v", v, sizeof v}};
+            if (g && q_last)
+                CHECK_OK(ctx, vka_graph_reference(g, in, 3, &(vka_host_tensor){"out", ref, q_bytes}, 1));
+            if (g && q_last && vka_plan_create(g, NULL, &plan) == VKA_SUCCESS) {
+                for (int i = 0; i < 3; i++)
+                    CHECK_OK(ctx, vka_plan_write(plan, in[i].name, in[i].data, in[i].bytes));
+                CHECK_OK(ctx, vka_plan_run(plan));
+                CHECK_OK(ctx, vka_plan_read(plan, "out", out, q_bytes));
+                char label[64];
+                snprintf(label, sizeof label, "given layout Nq%u %s", nq, cls ? "gpu" : "cpu");
+                test_close(label, out, ref, q_bytes / 4, 2e-5, 2e-4);
+            }
+            free(q_last);
+            vka_plan_destroy(plan);
+            vka_graph_destroy(g);
+            test_check_validation(ctx);
+        }
+    vka_context *ctx = contexts[0];
+    vka_graph *g = layout_graph(ctx, H, N, N, H, layout, BLOCKS, false);
+    CHECK_MSG(g == NULL && strstr(vka_last_error(ctx), "must be a constant"), "'%s'", vka_last_error(ctx));
+    vka_graph_destroy(g);
+    g = layout_graph(ctx, H, N, N, H, layout, BLOCKS - 1, true);
+    CHECK_MSG(g == NULL && strstr(vka_last_error(ctx), "it must be [1 or 2, 13, 13]"), "'%s'", vka_last_error(ctx));
+    vka_graph_destroy(g);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -185,6 +260,7 @@ int main(int argc, char **argv)
         {"long_causal_and_kv_len", long_causal_and_kv_len},
         {"visited_blocks_are_few", visited_blocks_are_few},
         {"bad_parameters_are_refused", bad_parameters_are_refused},
+        {"given_layouts", given_layouts},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

@@ -125,6 +125,12 @@ vka_result vka_plan_lower(vka_plan *plan, const vka_graph *g)
 
 /* ------------------------------------------------------------------ lowering API */
 
+const void *vka_lower_constant_data(const vka_lowering *lw, uint32_t tensor)
+{
+    const vka_plan_tensor *t = &lw->plan->tensors[tensor];
+    return tensor && t->kind == VKA_TENSOR_CONSTANT ? t->data : NULL;
+}
+
 uint32_t vka_lower_input(const vka_lowering *lw, const vka_op_node *node, int role)
 {
     (void)lw;

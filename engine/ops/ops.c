@@ -18,6 +18,7 @@ extern const vka_op_class vka_op_bigbird;
 extern const vka_op_class vka_op_strided;
 extern const vka_op_class vka_op_fixed;
 extern const vka_op_class vka_op_blockwise;
+extern const vka_op_class vka_op_blocksparse;
 extern const vka_op_class vka_op_gelu;
 extern const vka_op_class vka_op_relu;
 extern const vka_op_class vka_op_softplus;
@@ -45,6 +46,7 @@ static const vka_op_class *const classes[] = {
     &vka_op_strided,
     &vka_op_fixed,
     &vka_op_blockwise,
+    &vka_op_blocksparse,
     &vka_op_gelu,
     &vka_op_relu,
     &vka_op_softplus,

@@ -13,6 +13,8 @@
  *   strided     stride=s: j ≤ i and ((i − j) < s or s | (i − j))
  *   fixed       stride=s, summary=c (1): own block of s, the last c of each earlier block; causal
  *   blockwise   blocks=n: head h's block t sees block (t + h) mod n
+ *   blocksparse a given layout [1 or H, ⌈N/b⌉, ⌈N/b⌉] (int32, non-zero: query block sees key
+ *               block) of block=b (64); a graph constant: it is built into the plan
  *
  * The layout is a uniform buffer of at most 16 KiB; its blocks of rows grow (a multiple of
  * the kernel's rows) until it fits. */
@@ -28,17 +30,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN };
+enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_LAYOUT };
 
 enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 
 static const char *const roles[] = {"q", "k", "v", "kv_len", NULL};
+static const char *const blocksparse_roles[] = {"q", "k", "v", "kv_len", "layout", NULL};
 static const char *const local_keys[] = {"window", "causal", "scale", NULL};
 static const char *const longformer_keys[] = {"window", "global", "causal", "scale", NULL};
 static const char *const bigbird_keys[] = {"block", "random", "seed", "scale", NULL};
 static const char *const strided_keys[] = {"stride", "scale", NULL};
 static const char *const fixed_keys[] = {"stride", "summary", "scale", NULL};
 static const char *const blockwise_keys[] = {"blocks", "scale", NULL};
+static const char *const blocksparse_keys[] = {"block", "scale", NULL};
 
 typedef struct sparse_params {
     vka_ref_pattern pattern;
@@ -88,7 +92,28 @@ static vka_result parse_pattern(vka_op_build *b, sparse_params *p)
                          rule->stride);
         break;
     case VKA_REF_PATTERN_BLOCKWISE: r = required_size(b, "blocks", 1, &rule->blocks); break;
+    case VKA_REF_PATTERN_LAYOUT: r = vka_param_uint(b->params, "block", 64, 1, 1u << 16, &rule->block); break;
     }
+    return r;
+}
+
+/* The given layout: a constant [1 or H, ⌈N/b⌉, ⌈N/b⌉] of int32. */
+static vka_result check_layout(vka_op_build *b, sparse_params *p, uint32_t nk)
+{
+    const vka_graph_tensor *l = b->inputs[ROLE_LAYOUT];
+    if (!l)
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: layout= is required", b->op);
+    vka_result r = vka_expect_tensor(b, ROLE_LAYOUT, 3, VKA_DTYPE_I32, "int32 [1 or heads, query blocks, key blocks]");
+    uint32_t blocks = vka_div_up(nk, p->rule.block), heads = b->inputs[ROLE_Q]->dims[1];
+    if (r == VKA_SUCCESS && (l->dims[1] != blocks || l->dims[2] != blocks || (l->dims[0] != 1 && l->dims[0] != heads)))
+        r = vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
+                     "%s: layout is [%u, %u, %u]; with %u keys in blocks of %u it must be [1 or %u, %u, %u]", b->op,
+                     l->dims[0], l->dims[1], l->dims[2], nk, p->rule.block, heads, blocks, blocks);
+    if (r == VKA_SUCCESS && l->kind != VKA_TENSOR_CONSTANT)
+        r = vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                     "%s: layout must be a constant (vka_graph_constant): it is built into the plan", b->op);
+    p->rule.layout_heads = l->dims[0];
+    p->rule.layout_rows = p->rule.layout_cols = blocks;
     return r;
 }
 
@@ -111,9 +136,10 @@ static vka_result build(vka_op_build *b)
                         b->op, q[2], nk);
     if (strcmp(b->op, "local") == 0 || strcmp(b->op, "longformer") == 0)
         r = vka_param_bool(b->params, "causal", false, &p->causal);
-    if (r || (r = parse_pattern(b, p)) || (r = vka_param_scale(b->params, "scale", q[3], &p->scale)))
+    if (r || (r = parse_pattern(b, p)) || (r = vka_param_scale(b->params, "scale", q[3], &p->scale)) ||
+        (p->pattern == VKA_REF_PATTERN_LAYOUT && (r = check_layout(b, p, nk))))
         return r;
-    if (p->pattern == VKA_REF_PATTERN_BIGBIRD && (nk - q[2]) % p->rule.block)
+    if ((p->pattern == VKA_REF_PATTERN_BIGBIRD || p->pattern == VKA_REF_PATTERN_LAYOUT) && (nk - q[2]) % p->rule.block)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED,
                         "%s: the queries (the last %u of %u positions) must start on a block of block=%u", b->op, q[2],
                         nk, p->rule.block);
@@ -240,6 +266,14 @@ static void block_intervals(const sparse_params *p, uint32_t h, uint32_t i0, uin
             blockwise_block(l, (t + h) % blocks, blocks, p->n);
         break;
     }
+    case VKA_REF_PATTERN_LAYOUT: {
+        uint32_t b = rule->block, me = i0 / b, hh = rule->layout_heads > 1 ? h : 0;
+        const int32_t *row = rule->layout + ((size_t)hh * rule->layout_rows + me) * rule->layout_cols;
+        for (uint32_t t = 0; t < rule->layout_cols; t++)
+            if (row[t])
+                add(l, (int64_t)t * b, (int64_t)(t + 1) * b, false, p->n);
+        break;
+    }
     case VKA_REF_PATTERN_BIGBIRD: {
         uint32_t b = rule->block, blocks = vka_div_up(p->n, b), me = i0 / b, chosen[64];
         if (me == 0 || me + 1 == blocks) { /* global query blocks see every key */
@@ -268,7 +302,8 @@ typedef struct block_layout {
  * host's memory: *oom). */
 static bool build_layout(const sparse_params *p, uint32_t rows, uint32_t capacity, block_layout *out, bool *oom)
 {
-    bool per_head = p->pattern == VKA_REF_PATTERN_BLOCKWISE;
+    bool per_head =
+        p->pattern == VKA_REF_PATTERN_BLOCKWISE || (p->pattern == VKA_REF_PATTERN_LAYOUT && p->rule.layout_heads > 1);
     uint32_t sections = per_head ? p->heads : 1, blocks = vka_div_up(p->nq, rows), heads_words = sections * blocks + 1;
     uint32_t offset = p->n - p->nq; /* query row i is position i + offset */
     *out = (block_layout){.rows = rows, .sections = sections, .blocks = blocks};
@@ -322,7 +357,9 @@ static const uint32_t kernel_pattern[] = {
 
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
-    const sparse_params *p = node->params;
+    sparse_params with_layout = *(const sparse_params *)node->params, *p = &with_layout;
+    if (p->pattern == VKA_REF_PATTERN_LAYOUT)
+        p->rule.layout = vka_lower_constant_data(lw, vka_lower_input(lw, node, ROLE_LAYOUT));
     const vka_device_info *dev = vka_lower_device(lw);
     uint32_t kv_len = vka_lower_input(lw, node, ROLE_KV_LEN), layout_tensor;
     vka_flash_desc f = {.q = vka_lower_input(lw, node, ROLE_Q),
@@ -340,12 +377,13 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     uint32_t capacity = VKA_MIN((uint32_t)LAYOUT_WORDS, dev->limits.max_uniform_buffer_range / 4);
     /* Bigbird's blocks are the layout's (its ranges exact); elsewhere the kernel's rows,
      * doubled until the layout fits. */
-    uint32_t rows = p->pattern == VKA_REF_PATTERN_BIGBIRD ? p->rule.block : vka_flash_query_rows(dev, &f);
+    bool exact = p->pattern == VKA_REF_PATTERN_BIGBIRD || p->pattern == VKA_REF_PATTERN_LAYOUT;
+    uint32_t rows = exact ? p->rule.block : vka_flash_query_rows(dev, &f);
     block_layout layout = {0};
     bool oom = false, fits = false;
     for (;; rows *= 2) { /* one block of rows holds the whole sequence at the latest */
         fits = build_layout(p, rows, capacity, &layout, &oom);
-        if (fits || oom || p->pattern == VKA_REF_PATTERN_BIGBIRD || rows >= p->nq)
+        if (fits || oom || exact || rows >= p->nq)
             break;
     }
     if (oom)
@@ -354,8 +392,7 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
         return vka_fail(vka_lower_context(lw), VKA_ERROR_LIMIT_EXCEEDED,
                         "%s: its block layout for %u tokens does not fit the %u bytes the kernel reads (a uniform "
                         "buffer)%s",
-                        node->cls->name, p->n, capacity * 4,
-                        p->pattern == VKA_REF_PATTERN_BIGBIRD ? "; a larger block= makes it smaller" : "");
+                        node->cls->name, p->n, capacity * 4, exact ? "; a larger block= makes it smaller" : "");
     vka_result r = vka_lower_constant(lw, "layout", VKA_DTYPE_I32, 1, (uint32_t[]){layout.word_count}, layout.words,
                                       &layout_tensor);
     free(layout.words);
@@ -391,8 +428,11 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in, vka_ref_view *out)
 {
     const sparse_params *p = node->params;
+    vka_ref_pattern_params rule = p->rule;
+    if (p->pattern == VKA_REF_PATTERN_LAYOUT)
+        rule.layout = in[ROLE_LAYOUT].ints;
     bool ok = vka_ref_pattern_attention(&(vka_ref_pattern_problem){.pattern = p->pattern,
-                                                                   .rule = p->rule,
+                                                                   .rule = rule,
                                                                    .batch = p->batch,
                                                                    .heads = p->heads,
                                                                    .nq = p->nq,
@@ -412,13 +452,15 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
 /* 2·(D + Dv) per (query, key) pair the pattern allows. */
 static double flops(const vka_graph *g, const vka_op_node *node)
 {
-    (void)g;
     const sparse_params *p = node->params;
-    double pairs = (double)vka_ref_pattern_pairs(p->pattern, &p->rule, p->nq, p->n, p->heads, p->causal);
+    vka_ref_pattern_params rule = p->rule;
+    if (p->pattern == VKA_REF_PATTERN_LAYOUT) /* the graph holds the constant's data */
+        rule.layout = g->tensors[node->inputs[ROLE_LAYOUT]].data;
+    double pairs = (double)vka_ref_pattern_pairs(p->pattern, &rule, p->nq, p->n, p->heads, p->causal);
     return 2.0 * p->batch * pairs * (p->d + p->dv);
 }
 
-#define SPARSE_CLASS(NAME, PATTERN, SUMMARY)                                                                           \
+#define SPARSE_CLASS(NAME, PATTERN, ROLES, SUMMARY)                                                                    \
     static vka_result build_##NAME(vka_op_build *b)                                                                    \
     {                                                                                                                  \
         ((sparse_params *)b->parsed)->pattern = PATTERN;                                                               \
@@ -427,7 +469,7 @@ static double flops(const vka_graph *g, const vka_op_node *node)
     const vka_op_class vka_op_##NAME = {                                                                               \
         .name = #NAME,                                                                                                 \
         .summary = SUMMARY,                                                                                            \
-        .input_roles = roles,                                                                                          \
+        .input_roles = ROLES,                                                                                          \
         .required_inputs = 3,                                                                                          \
         .param_keys = NAME##_keys,                                                                                     \
         .params_size = sizeof(sparse_params),                                                                          \
@@ -437,10 +479,17 @@ static double flops(const vka_graph *g, const vka_op_node *node)
         .flops = flops,                                                                                                \
     };
 
-SPARSE_CLASS(local, VKA_REF_PATTERN_LOCAL, "softmax attention within window=w keys each side (causal: behind only)")
-SPARSE_CLASS(longformer, VKA_REF_PATTERN_LONGFORMER, "local window=w plus global=g tokens that see and are seen by all")
-SPARSE_CLASS(bigbird, VKA_REF_PATTERN_BIGBIRD,
+SPARSE_CLASS(local, VKA_REF_PATTERN_LOCAL, roles,
+             "softmax attention within window=w keys each side (causal: behind only)")
+SPARSE_CLASS(longformer, VKA_REF_PATTERN_LONGFORMER, roles,
+             "local window=w plus global=g tokens that see and are seen by all")
+SPARSE_CLASS(bigbird, VKA_REF_PATTERN_BIGBIRD, roles,
              "blocks of block=b: own and neighbours, first and last (global), random=r more from seed")
-SPARSE_CLASS(strided, VKA_REF_PATTERN_STRIDED, "Sparse Transformer strided: j ≤ i, (i − j) < stride or a multiple")
-SPARSE_CLASS(fixed, VKA_REF_PATTERN_FIXED, "Sparse Transformer fixed: own block of stride, last summary=c of earlier")
-SPARSE_CLASS(blockwise, VKA_REF_PATTERN_BLOCKWISE, "BlockBERT: blocks=n, head h's block t sees block (t + h) mod n")
+SPARSE_CLASS(strided, VKA_REF_PATTERN_STRIDED, roles,
+             "Sparse Transformer strided: j ≤ i, (i − j) < stride or a multiple")
+SPARSE_CLASS(fixed, VKA_REF_PATTERN_FIXED, roles,
+             "Sparse Transformer fixed: own block of stride, last summary=c of earlier")
+SPARSE_CLASS(blockwise, VKA_REF_PATTERN_BLOCKWISE, roles,
+             "BlockBERT: blocks=n, head h's block t sees block (t + h) mod n")
+SPARSE_CLASS(blocksparse, VKA_REF_PATTERN_LAYOUT, blocksparse_roles,
+             "a given block layout (int32 [1|H, N/b, N/b] constant, non-zero: visit) of block=b (64)")

@@ -143,6 +143,7 @@ typedef enum vka_ref_pattern {
     VKA_REF_PATTERN_STRIDED,
     VKA_REF_PATTERN_FIXED,
     VKA_REF_PATTERN_BLOCKWISE,
+    VKA_REF_PATTERN_LAYOUT, /* a given block layout */
 } vka_ref_pattern;
 
 typedef struct vka_ref_pattern_params {
@@ -150,6 +151,9 @@ typedef struct vka_ref_pattern_params {
     uint32_t block, random, seed; /* bigbird */
     uint32_t stride, summary;     /* strided, fixed */
     uint32_t blocks;              /* blockwise */
+    /* layout: block (the side of a block), layout [layout_heads, rows, cols] non-zero = seen */
+    const int32_t *layout;
+    uint32_t layout_heads, layout_rows, layout_cols;
 } vka_ref_pattern_params;
 
 bool vka_ref_pattern_allows(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t n, uint32_t head,

@@ -36,6 +36,11 @@ bool vka_ref_pattern_allows(vka_ref_pattern pattern, const vka_ref_pattern_param
         uint64_t bi = (uint64_t)i * rule->blocks / n, bj = (uint64_t)j * rule->blocks / n;
         return bj == (bi + head) % rule->blocks;
     }
+    case VKA_REF_PATTERN_LAYOUT: {
+        uint32_t h = rule->layout_heads > 1 ? head : 0;
+        return rule->layout[((size_t)h * rule->layout_rows + i / rule->block) * rule->layout_cols + j / rule->block] !=
+               0;
+    }
     }
     return false;
 }
@@ -57,6 +62,12 @@ static uint64_t row_keys(vka_ref_pattern pattern, const vka_ref_pattern_params *
     case VKA_REF_PATTERN_BLOCKWISE: {
         uint64_t nb = rule->blocks, t = ((uint64_t)i * nb / n + h) % nb;
         return ((t + 1) * n + nb - 1) / nb - (t * n + nb - 1) / nb;
+    }
+    case VKA_REF_PATTERN_LAYOUT: {
+        uint64_t keys = 0;
+        for (uint32_t j = 0; j < n; j++)
+            keys += vka_ref_pattern_allows(pattern, rule, n, h, i, j);
+        return keys;
     }
     case VKA_REF_PATTERN_BIGBIRD: {
         uint32_t b = rule->block, blocks = (n + b - 1) / b, qi = i / b, chosen[64], keys = 0;
@@ -83,7 +94,9 @@ uint64_t vka_ref_pattern_pairs(vka_ref_pattern pattern, const vka_ref_pattern_pa
                                uint32_t heads, bool causal)
 {
     uint64_t pairs = 0;
-    uint32_t sections = pattern == VKA_REF_PATTERN_BLOCKWISE ? heads : 1;
+    uint32_t sections =
+        pattern == VKA_REF_PATTERN_BLOCKWISE || (pattern == VKA_REF_PATTERN_LAYOUT && rule->layout_heads > 1) ? heads
+                                                                                                              : 1;
     for (uint32_t h = 0; h < sections; h++)
         for (uint32_t i = n - nq; i < n; i++)
             pairs += row_keys(pattern, rule, n, h, i, causal);

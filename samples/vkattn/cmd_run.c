@@ -62,6 +62,12 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
     return 0;
 }
 
+/* A block layout is built into the plan: the graph takes it as a constant. */
+static bool is_constant_role(const char *role)
+{
+    return strcmp(role, "layout") == 0;
+}
+
 static bool is_sequence_role(const char *role)
 {
     return strcmp(role, "q") == 0 || strcmp(role, "k") == 0 || strcmp(role, "v") == 0;
@@ -85,7 +91,9 @@ static int declare_inputs(vka_context *ctx, vka_graph *g, run_args *a, uint32_t 
         memcpy(desc.dims, a->inputs[i].dims, sizeof desc.dims);
         if (tokens && desc.rank == 4 && is_sequence_role(desc.name))
             desc.dims[2] = tokens;
-        vka_result r = vka_graph_input(g, &desc, &a->op.inputs[i].tensor);
+        vka_result r = is_constant_role(desc.name) ? vka_graph_constant(g, &desc, a->inputs[i].data, a->inputs[i].bytes,
+                                                                        &a->op.inputs[i].tensor)
+                                                   : vka_graph_input(g, &desc, &a->op.inputs[i].tensor);
         if (r != VKA_SUCCESS)
             return cli_fail_result(ctx, r, "building the graph");
     }
@@ -149,6 +157,10 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
            (unsigned long long)s.peak_device_bytes, s.dispatch_count, s.barrier_count, s.last_run_gpu_ms,
            s.last_run_wall_ms, s.plan_ms, s.pipeline_create_ms);
     cli_json_string(stdout, info.name);
+    if (s.sparse_blocks_total) /* sparse patterns: blocks of sparse_block_rows rows × keys */
+        printf(",\"sparse_block_rows\":%u,\"sparse_blocks_visited\":%llu,\"sparse_blocks_total\":%llu",
+               s.sparse_block_rows, (unsigned long long)s.sparse_blocks_visited,
+               (unsigned long long)s.sparse_blocks_total);
     printf(",\"per_dispatch\":[");
     for (uint32_t i = 0; i < s.dispatch_count; i++) {
         vka_dispatch_info d;
@@ -173,7 +185,8 @@ static int execute(vka_context *ctx, run_args *a)
     vka_result r;
     int status = build_plan(ctx, a, 0, &g, &plan, &out);
     for (uint32_t i = 0; !status && i < a->input_count; i++)
-        if ((r = vka_plan_write(plan, a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes)) != VKA_SUCCESS)
+        if (!is_constant_role(a->op.inputs[i].role) &&
+            (r = vka_plan_write(plan, a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes)) != VKA_SUCCESS)
             status = cli_fail_result(ctx, r, "writing input");
     if (!status && (r = vka_plan_run(plan)) != VKA_SUCCESS)
         status = cli_fail_result(ctx, r, "running");
@@ -252,8 +265,8 @@ static int decode_step(vka_context *ctx, run_args *a, vka_plan *plan, decode_run
             copy_tokens(x->data, d->chunk_in[i], d->slices, d->total, x->dims[3], t0, d->chunk, true);
             data = d->chunk_in[i];
             bytes = (size_t)d->slices * d->chunk * x->dims[3] * sizeof(float);
-        } else if (t0 > 0) {
-            continue; /* other inputs (a projection) were written once */
+        } else if (t0 > 0 || is_constant_role(a->op.inputs[i].role)) {
+            continue; /* other inputs (a projection) were written once; constants are the plan's */
         }
         if ((r = vka_plan_write(plan, a->op.inputs[i].role, data, bytes)) != VKA_SUCCESS)
             return cli_fail_result(ctx, r, "writing input");
