@@ -94,6 +94,7 @@ void main()
     }
 
     const uint head = (pc.slice_base + slice) % pc.heads;
+    const uvec2 seen_by_all = SPARSE ? rows_see_all(row0, ROWS) : uvec2(0u);
     uint range = 0, range_end = 1;
     if (SPARSE)
         layout_ranges(row0, head, range, range_end);
@@ -123,11 +124,12 @@ void main()
                         s[b][r] += dot(qr[r][c], kc);
                 }
             }
+            const bool check = masked && !(j0 >= seen_by_all.x && j0 + KB <= seen_by_all.y);
             float alpha[ROWS];
             [[unroll]] for (uint r = 0; r < ROWS; r++) {
                 bool seen[KB];
                 [[unroll]] for (uint b = 0; b < KB; b++)
-                    seen[b] = j0 + b < min(visible[r], end) && (!masked || pattern_allows(row0 + r, j0 + b, head));
+                    seen[b] = j0 + b < min(visible[r], end) && (!check || pattern_allows(row0 + r, j0 + b, head));
                 float block_max = VKA_NEG_BIG;
                 [[unroll]] for (uint b = 0; b < KB; b++)
                     if (seen[b])

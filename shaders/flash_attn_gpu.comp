@@ -91,6 +91,7 @@ void main()
     const uint key_end = vka_visible_keys(row0 + rows - 1, pc.nq, pc.nk, kvl, causal);
 
     const uint head = (pc.slice_base + slice) % pc.heads;
+    const uvec2 seen_by_all = SPARSE ? rows_see_all(row0, BR) : uvec2(0u);
     uint range = 0, range_end = 1;
     if (SPARSE)
         layout_ranges(row0, head, range, range_end);
@@ -127,11 +128,12 @@ void main()
                 p_tile[i] = s;
             }
             barrier();
+            const bool check = masked && !(t0 >= seen_by_all.x && t0 + BC <= seen_by_all.y);
             for (uint r = tid; r < BR; r += wg) {
                 const uint visible = r < rows ? min(vka_visible_keys(row0 + r, pc.nq, pc.nk, kvl, causal), end) : 0u;
                 bool seen[BC];
                 [[unroll]] for (uint c = 0; c < BC; c++)
-                    seen[c] = t0 + c < visible && (!masked || pattern_allows(row0 + r, t0 + c, head));
+                    seen[c] = t0 + c < visible && (!check || pattern_allows(row0 + r, t0 + c, head));
                 float m_new = row_max[r];
                 [[unroll]] for (uint c = 0; c < BC; c++)
                     if (seen[c])

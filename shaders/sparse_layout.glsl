@@ -45,7 +45,21 @@ uvec2 clip_to_rows(uvec2 range, uint first, uint count)
     if (!band)
         return range;
     const uint lo = i > p0 ? i - p0 : 0u, hi = i + count + p0; // keys [lo, hi)
-    return uvec2(max(range.x, lo), min(range.y, hi));
+    // Longformer's global keys [0, p1) stay: a merged range may start among them.
+    const bool keeps_globals = pc.pattern == PATTERN_LONGFORMER && range.x < p1;
+    return uvec2(keeps_globals ? range.x : max(range.x, lo), min(range.y, hi));
+}
+
+// The keys every one of rows [first, first + count) sees under a band pattern: no need
+// to ask pattern_allows there. Empty for the other patterns.
+uvec2 rows_see_all(uint first, uint count)
+{
+    const uint p0 = pc.pattern_params[0], p1 = pc.pattern_params[1], i = first + pc.pattern_params[2];
+    const bool band = pc.pattern == PATTERN_LOCAL || (pc.pattern == PATTERN_LONGFORMER && i >= p1);
+    const uint last = i + count - 1u;
+    if (!band || last > i + 2u * p0) // rows further apart than the band is wide share no key
+        return uvec2(0u);
+    return uvec2(last > p0 ? last - p0 : 0u, i + p0 + 1u);
 }
 
 // Whether query row `row` (position row + p2: the queries are the sequence's last

@@ -218,18 +218,12 @@ static void blockwise_block(interval_list *l, uint32_t t, uint32_t blocks, uint3
     add(l, (int64_t)start, (int64_t)end, true, n);
 }
 
-/* The band |i − j| ≤ w of positions [i0, i1): the keys every row sees unmasked, the
- * edges masked. */
+/* The band |i − j| ≤ w of positions [i0, i1), masked: the kernels cut it to their own
+ * rows' band and skip the per-element test where all their rows see the keys
+ * (sparse_layout.glsl), so one range per block keeps the layout small. */
 static void band(interval_list *l, int64_t i0, int64_t i1, int64_t w, uint32_t n)
 {
-    int64_t all_start = i1 - 1 - w, all_end = i0 + w + 1;
-    if (all_start >= all_end) {
-        add(l, i0 - w, i1 + w, true, n);
-        return;
-    }
-    add(l, i0 - w, all_start, true, n);
-    add(l, all_start, all_end, false, n);
-    add(l, all_end, i1 + w, true, n);
+    add(l, i0 - w, i1 + w, true, n);
 }
 
 /* The key intervals of query positions [i0, i1) of head h. */
@@ -351,9 +345,10 @@ static bool build_layout(const sparse_params *p, uint32_t rows, uint32_t capacit
 /* ------------------------------------------------------------------ lowering */
 
 static const uint32_t kernel_pattern[] = {
-    [VKA_REF_PATTERN_LOCAL] = 1, [VKA_REF_PATTERN_LONGFORMER] = 2, [VKA_REF_PATTERN_STRIDED] = 3,
-    [VKA_REF_PATTERN_FIXED] = 4, [VKA_REF_PATTERN_BLOCKWISE] = 5,  [VKA_REF_PATTERN_BIGBIRD] = 0,
-}; /* = sparse_layout.glsl's PATTERN_* (bigbird's ranges are exact) */
+    [VKA_REF_PATTERN_LOCAL] = 1,  [VKA_REF_PATTERN_LONGFORMER] = 2, [VKA_REF_PATTERN_STRIDED] = 3,
+    [VKA_REF_PATTERN_FIXED] = 4,  [VKA_REF_PATTERN_BLOCKWISE] = 5,  [VKA_REF_PATTERN_BIGBIRD] = 0,
+    [VKA_REF_PATTERN_LAYOUT] = 0,
+}; /* = sparse_layout.glsl's PATTERN_* (bigbird's and given layouts' ranges are exact) */
 
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
