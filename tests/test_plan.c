@@ -87,15 +87,14 @@ static void chain_of_two_matches_reference_and_packs_by_lifetime(void)
         test_close(materialized ? "materialized chain" : "flash chain", out, ref, count, 2e-5, 2e-4);
         /* Pinned: q, k, v, the output, and one 16-byte kv_len table per op. Transient:
          * o1, and for the materialized kernel two score matrices whose lifetimes do not
-         * overlap, so they share bytes; and the 16-byte tensor bound where a binding is
-         * unused (the flash kernels' layout, the products' bias: an aligned slot, as a
-         * table's). Largest first; the last table ends the arena. */
-        uint64_t expected = 5 * tensor + (materialized ? scores : 0) + 2 * kv_len + 16;
+         * overlap, so they share bytes, and the 16-byte tensor its matrix products bind
+         * where they have no bias (an aligned slot, as a table's). Largest first; the
+         * last table ends the arena. */
+        uint64_t expected = 5 * tensor + (materialized ? scores + kv_len : 0) + kv_len + 16;
         CHECK_MSG(s.arena_bytes == expected, "%s: arena %llu bytes, expected %llu",
                   materialized ? "materialized" : "flash", (unsigned long long)s.arena_bytes,
                   (unsigned long long)expected);
-        /* Both forms bind the 16-byte unused-binding tensor (the flash kernels' layout slot). */
-        CHECK(s.tensor_bytes == 5ull * count * 4 + (materialized ? 2ull * heads * n * n * 4 : 0) + 16 + 32);
+        CHECK(s.tensor_bytes == 5ull * count * 4 + (materialized ? 2ull * heads * n * n * 4 + 16 : 0) + 32);
         CHECK(s.peak_device_bytes >= s.arena_bytes);
         /* flash: o2 reads o1 → 1 barrier. materialized: scores → softmax → P·V per op,
          * then the second op's q·kᵀ reads o1, and reuses the first op's score bytes. */
@@ -201,8 +200,8 @@ static void memory_only_plans_report_without_allocating(void)
             vka_plan_stats s;
             vka_plan_stats_get(plan, &s);
             uint64_t tensor = 8ull * 4096 * 64 * 4, scores = 8ull * 4096 * 4096 * 4;
-            /* the kv_len table last; the unused-binding tensor (16 bytes, an aligned slot) */
-            uint64_t expected = 4 * tensor + 16 + scores * k + align_up(16, arena_alignment());
+            /* the kv_len table last; the products' unused-binding tensor (16 bytes) */
+            uint64_t expected = 4 * tensor + 16 + (k ? scores + align_up(16, arena_alignment()) : 0);
             CHECK_MSG(s.peak_device_bytes == expected, "%s: %llu bytes, expected %llu", c.kernel,
                       (unsigned long long)s.peak_device_bytes, (unsigned long long)expected);
             CHECK(s.pipelines_created == 0);

@@ -67,23 +67,36 @@ static uint32_t pinv_init_shared_bytes(const uint32_t *spec)
     return 2 * 64 * 4;
 }
 
-/* flash_attn_cpu.comp: a loop over key ranges (one, or push[12] at most when sparse) and
- * within them over blocks of KB (spec 5) keys — at most one partial block per range;
- * push[1] is nk. */
+/* flash_attn_cpu.comp: one loop, over blocks of KB (spec 5) keys; push[1] is nk. */
 static uint64_t flash_attn_cpu_loops(const uint32_t *spec, const uint32_t *push)
 {
-    uint64_t ranges = spec[6] ? push[12] : 1;
-    return div_up(push[1], spec[5]) + 2 * ranges + 1;
+    return div_up(push[1], spec[5]) + 1;
+}
+
+/* flash_attn_cpu_sparse.comp: over the layout's ranges (push[12] at most), within them
+ * over blocks — at most one partial block per range. */
+static uint64_t flash_sparse_cpu_loops(const uint32_t *spec, const uint32_t *push)
+{
+    return div_up(push[1], spec[5]) + 2ull * push[12] + 1;
 }
 
 /* flash_attn_gpu.comp: per tile of BC keys, the strided loops that stage K and V, score
- * the tile and fold the rows; before them, staging Q. */
-static uint64_t flash_attn_gpu_loops(const uint32_t *spec, const uint32_t *push)
+ * the tile and fold the rows; before them, staging Q. `ranges`: one, or the layout's. */
+static uint64_t flash_gpu_loops(const uint32_t *spec, const uint32_t *push, uint64_t ranges)
 {
     uint64_t wg = spec[0], d4 = spec[1], dv4 = spec[2], br = spec[3], bc = spec[4];
     uint64_t per_tile = 1 + div_up(bc * d4, wg) + div_up(bc * dv4, wg) + div_up(br * bc, wg) + div_up(br, wg);
-    uint64_t ranges = spec[7] ? push[12] : 1; /* sparse: at most one partial tile per range */
-    return (div_up(push[1], bc) + ranges) * per_tile + ranges + div_up(br * d4, wg) + div_up(br, wg);
+    return (div_up(push[1], bc) + ranges - 1) * per_tile + ranges + div_up(br * d4, wg) + div_up(br, wg);
+}
+
+static uint64_t flash_attn_gpu_loops(const uint32_t *spec, const uint32_t *push)
+{
+    return flash_gpu_loops(spec, push, 1);
+}
+
+static uint64_t flash_sparse_gpu_loops(const uint32_t *spec, const uint32_t *push)
+{
+    return flash_gpu_loops(spec, push, push[12] + 1);
 }
 
 /* matmul_cpu.comp: one loop over K in vec4; push[2] is K. */
@@ -148,16 +161,21 @@ static uint64_t no_loops(const uint32_t *spec, const uint32_t *push)
 
 static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
     [VKA_KERNEL_FLASH_ATTN_CPU] =
-        {"flash_attn", "cpu", SPIRV(flash_attn_cpu), 6, {S, S, S, S, U, U}, 13, 7, no_shared_memory, flash_attn_cpu_loops},
+        {"flash_attn", "cpu", SPIRV(flash_attn_cpu), 5, {S, S, S, S, U}, 5, 6, no_shared_memory, flash_attn_cpu_loops},
     [VKA_KERNEL_FLASH_ATTN_GPU] = {"flash_attn",
                                    "gpu",
                                    SPIRV(flash_attn_gpu),
-                                   6,
-                                   {S, S, S, S, U, U},
-                                   13,
-                                   8,
+                                   5,
+                                   {S, S, S, S, U},
+                                   5,
+                                   7,
                                    flash_attn_gpu_shared_bytes,
                                    flash_attn_gpu_loops},
+    /* the sparse variants: a 6th binding (the layout, uniform) and 8 more push words */
+    [VKA_KERNEL_FLASH_SPARSE_CPU] = {"flash_sparse", "cpu", SPIRV(flash_attn_cpu_sparse), 6, {S, S, S, S, U, U}, 13, 6,
+                                     no_shared_memory, flash_sparse_cpu_loops},
+    [VKA_KERNEL_FLASH_SPARSE_GPU] = {"flash_sparse", "gpu", SPIRV(flash_attn_gpu_sparse), 6, {S, S, S, S, U, U}, 13,
+                                     7, flash_attn_gpu_shared_bytes, flash_sparse_gpu_loops},
     [VKA_KERNEL_MATMUL_CPU] =
         {"matmul", "cpu", SPIRV(matmul_cpu), 4, {S, S, S, S}, 21, 5, no_shared_memory, matmul_cpu_loops},
     [VKA_KERNEL_MATMUL_GPU] =

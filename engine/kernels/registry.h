@@ -27,6 +27,8 @@ typedef enum vka_binding_kind {
 typedef enum vka_kernel_id {
     VKA_KERNEL_FLASH_ATTN_CPU,
     VKA_KERNEL_FLASH_ATTN_GPU,
+    VKA_KERNEL_FLASH_SPARSE_CPU, /* the same kernels over a block layout (sparse_layout.glsl) */
+    VKA_KERNEL_FLASH_SPARSE_GPU,
     VKA_KERNEL_MATMUL_CPU,
     VKA_KERNEL_MATMUL_GPU,
     VKA_KERNEL_SOFTMAX_ROWS,

@@ -45,17 +45,16 @@ static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, 
             rows = 1;
         while (sparse && p->sparse->layout_rows % rows) /* an invocation's rows share one layout block */
             rows /= 2;
-        d->kernel = VKA_KERNEL_FLASH_ATTN_CPU;
-        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, rows, kv_vec4, keys_per_block, sparse}, 7 * sizeof(uint32_t));
+        d->kernel = sparse ? VKA_KERNEL_FLASH_SPARSE_CPU : VKA_KERNEL_FLASH_ATTN_CPU;
+        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, rows, kv_vec4, keys_per_block}, 6 * sizeof(uint32_t));
         d->groups_x = vka_div_up(p->nq, wg * rows);
     } else {
         uint32_t wg = VKA_MIN(64u, dev->limits.max_workgroup_invocations), br, bc;
         choose_gpu_tiles(dev, d4, dv4, &br, &bc);
         while (sparse && p->sparse->layout_rows % br) /* a workgroup's rows share one layout block */
             br /= 2;
-        d->kernel = VKA_KERNEL_FLASH_ATTN_GPU;
-        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, br, bc, kv_vec4, vka_div_up(br * dv4, wg), sparse},
-               8 * sizeof(uint32_t));
+        d->kernel = sparse ? VKA_KERNEL_FLASH_SPARSE_GPU : VKA_KERNEL_FLASH_ATTN_GPU;
+        memcpy(d->spec, (uint32_t[]){wg, d4, dv4, br, bc, kv_vec4, vka_div_up(br * dv4, wg)}, 7 * sizeof(uint32_t));
         d->groups_x = vka_div_up(p->nq, br);
     }
 }
@@ -70,10 +69,6 @@ uint32_t vka_flash_query_rows(const vka_device_info *dev, const vka_flash_desc *
 vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
 {
     const vka_flash_sparse *sp = f->sparse;
-    uint32_t layout = sp ? sp->layout : 0;
-    vka_result r = layout ? VKA_SUCCESS : vka_lower_dummy(lw, &layout);
-    if (r != VKA_SUCCESS)
-        return r;
     vka_dispatch_desc d = {
         .push = {f->nq, f->nk, f->heads, f->causal, vka_float_bits(f->scale)},
         .groups_y = 1,
@@ -83,7 +78,7 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
                      {f->v, VKA_READ, false},
                      {f->out, VKA_WRITE, false},
                      {f->kv_len, VKA_READ, true},
-                     {layout, VKA_READ, true}},
+                     {sp ? sp->layout : 0, VKA_READ, true}}, /* the sparse kernels' layout */
     };
     if (sp)
         memcpy(d.push + 5,

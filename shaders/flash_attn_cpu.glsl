@@ -1,0 +1,176 @@
+// Exact softmax attention, tiled online softmax — the CPU-class variant.
+//
+// What llvmpipe rewards (research/lavapipe-performance.md): no shared memory and no
+// barriers (a barrier is a coroutine switch there), vec4 loads, and register
+// blocking. Each invocation owns ROWS query rows: it keeps them and their output
+// accumulators in registers and streams the visible keys and values in blocks of KB,
+// so one vec4 load of K or V feeds ROWS rows. Neighbouring invocations read the same
+// key at the same time, which the CPU's caches serve.
+//
+// Loop budget: llvmpipe ends every loop of an invocation once all its loops together
+// have run 65,535 iterations (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop of a
+// shader), silently. So every loop but the ones over key ranges and key blocks is
+// unrolled: ceil(keys / KB) blocks (and when sparse the layout's ranges around them); the
+// planner keeps it under the budget.
+//
+// VKA_SPARSE (flash_attn_cpu_sparse.comp): only the block layout's key ranges are
+// walked, masked ranges asking the pattern per (row, key) (sparse_layout.glsl). The
+// dense kernel (flash_attn_cpu.comp) has none of it: llvmpipe compiles it faster.
+//
+// The running max is updated once per block and lazily: the reference m moves only
+// when a block's max exceeds it by more than LAZY_MARGIN (log2 units), so exp2(s − m)
+// ≤ 2^LAZY_MARGIN and the sums stay far from f32 overflow. m cancels exactly in
+// O = Σ p v / Σ p.
+
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint D4 = 16;      // vec4 per q/k row
+layout(constant_id = 2) const uint DV4 = 16;     // vec4 per v/o row
+layout(constant_id = 3) const uint ROWS = 4;     // query rows per invocation
+layout(constant_id = 4) const uint KV_VEC4 = 1;  // ivec4 entries of the kv_len table
+layout(constant_id = 5) const uint KB = 4;       // keys per block
+
+layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
+layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
+layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
+layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
+
+layout(push_constant) uniform Push {
+    VKA_PUSH_HEADER
+    uint nq;
+    uint nk;
+    uint heads;
+    uint causal;
+    float scale;
+#if VKA_SPARSE // sparse_layout.glsl
+    uint pattern;
+    uint pattern_params[3];
+    uint layout_rows;
+    uint sections;
+    uint layout_blocks;
+    uint max_ranges;
+#endif
+} pc;
+
+#if VKA_SPARSE
+#include "sparse_layout.glsl"
+#endif
+
+const float LAZY_MARGIN = 8.0;
+
+void main()
+{
+    const uint slice = gl_WorkGroupID.z;
+    const uint batch = (pc.slice_base + slice) / pc.heads;
+    const int kvl = VKA_KV_LEN(kv_len, batch);
+    const uint q_base = slice * pc.slice_stride[0];
+    const uint k_base = slice * pc.slice_stride[1];
+    const uint v_base = slice * pc.slice_stride[2];
+    const uint o_base = slice * pc.slice_stride[3];
+    const uint row0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * ROWS;
+    if (row0 >= pc.nq)
+        return;
+
+    // Scores in log2 units: exp2(s·log2 e) = exp(s).
+    const float qscale = pc.scale * VKA_LOG2E;
+    vec4 qr[ROWS][D4];
+    vec4 acc[ROWS][DV4];
+    float m[ROWS];
+    float l[ROWS];
+    uint visible[ROWS];
+    uint key_end = 0;
+    [[unroll]] for (uint r = 0; r < ROWS; r++) {
+        const uint row = min(row0 + r, pc.nq - 1);
+        [[unroll]] for (uint c = 0; c < D4; c++)
+            qr[r][c] = q[q_base + row * D4 + c] * qscale;
+        [[unroll]] for (uint c = 0; c < DV4; c++)
+            acc[r][c] = vec4(0.0);
+        m[r] = VKA_NEG_BIG;
+        l[r] = 0.0;
+        visible[r] = row0 + r < pc.nq ? vka_visible_keys(row0 + r, pc.nq, pc.nk, kvl, pc.causal != 0u) : 0u;
+        key_end = max(key_end, visible[r]);
+    }
+
+#if VKA_SPARSE
+    const uint head = (pc.slice_base + slice) % pc.heads;
+    const uvec2 seen_by_all = rows_see_all(row0, ROWS);
+    uint range, range_end;
+    layout_ranges(row0, head, range, range_end);
+    for (; range < range_end; range++) {
+        const uvec2 bounds = layout_range(range);
+        const bool masked = (bounds.y & SPARSE_MASKED) != 0u;
+        uvec2 keys = uvec2(bounds.x, min(bounds.y & ~SPARSE_MASKED, key_end));
+        if (masked)
+            keys = clip_to_rows(keys, row0, ROWS);
+        const uint start = keys.x, end = keys.y;
+#else
+    {
+        const uint start = 0u, end = key_end;
+#endif
+        for (uint j0 = start; j0 < end; j0 += KB) {
+            float s[KB][ROWS];
+            [[unroll]] for (uint b = 0; b < KB; b++) {
+                const uint kb = k_base + min(j0 + b, end - 1) * D4;
+                [[unroll]] for (uint r = 0; r < ROWS; r++)
+                    s[b][r] = 0.0;
+                [[unroll]] for (uint c = 0; c < D4; c++) {
+                    const vec4 kc = k[kb + c];
+                    [[unroll]] for (uint r = 0; r < ROWS; r++)
+                        s[b][r] += dot(qr[r][c], kc);
+                }
+            }
+#if VKA_SPARSE
+            const bool check = masked && !(j0 >= seen_by_all.x && j0 + KB <= seen_by_all.y);
+#endif
+            float alpha[ROWS];
+            [[unroll]] for (uint r = 0; r < ROWS; r++) {
+                bool seen[KB];
+                [[unroll]] for (uint b = 0; b < KB; b++)
+#if VKA_SPARSE
+                    seen[b] = j0 + b < min(visible[r], end) && (!check || pattern_allows(row0 + r, j0 + b, head));
+#else
+                    seen[b] = j0 + b < visible[r];
+#endif
+                float block_max = VKA_NEG_BIG;
+                [[unroll]] for (uint b = 0; b < KB; b++)
+                    if (seen[b])
+                        block_max = max(block_max, s[b][r]);
+                alpha[r] = 1.0;
+                if (block_max > m[r] + LAZY_MARGIN) {
+                    alpha[r] = exp2(m[r] - block_max);
+                    m[r] = block_max;
+                }
+                float sum = 0.0;
+                [[unroll]] for (uint b = 0; b < KB; b++) {
+                    s[b][r] = seen[b] ? exp2(s[b][r] - m[r]) : 0.0;
+                    sum += s[b][r];
+                }
+                l[r] = l[r] * alpha[r] + sum;
+            }
+            [[unroll]] for (uint c = 0; c < DV4; c++) {
+                vec4 vc[KB];
+                [[unroll]] for (uint b = 0; b < KB; b++)
+                    vc[b] = v[v_base + min(j0 + b, end - 1) * DV4 + c];
+                [[unroll]] for (uint r = 0; r < ROWS; r++) {
+                    vec4 a = acc[r][c] * alpha[r];
+                    [[unroll]] for (uint b = 0; b < KB; b++)
+                        a += s[b][r] * vc[b];
+                    acc[r][c] = a;
+                }
+            }
+        }
+    }
+
+    [[unroll]] for (uint r = 0; r < ROWS; r++) {
+        if (row0 + r < pc.nq) {
+            // A row that sees no key has l == 0 and outputs 0 (never NaN).
+            const float inv_l = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
+            [[unroll]] for (uint c = 0; c < DV4; c++)
+                o[o_base + (row0 + r) * DV4 + c] = acc[r][c] * inv_l;
+        }
+    }
+}
