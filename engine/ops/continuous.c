@@ -258,7 +258,7 @@ static vka_result lower_attention(vka_lowering *lw, const vka_op_node *node, con
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
     const continuous_params *p = node->params;
-    uint32_t n = p->basis.count, g, km, vm;
+    uint32_t n = p->basis.count, g, km = 0, vm = 0;
     vka_result r = fit_constant(lw, p, &g);
     if (r == VKA_SUCCESS)
         r = vka_lower_intermediate(lw, "keys", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, n, p->d}, &km);
@@ -460,7 +460,7 @@ static vka_result refit_constants(vka_lowering *lw, const continuous_params *p, 
 static vka_result lower_update(vka_lowering *lw, const vka_op_node *node)
 {
     const continuous_params *p = node->params;
-    uint32_t m_old, m_new = 0, km, vm, moments = 0;
+    uint32_t m_old, m_new = 0, km = 0, vm = 0, moments = 0;
     vka_result r = refit_constants(lw, p, &m_old, &m_new);
     if (r == VKA_SUCCESS && p->sticky) {
         char name[64];

@@ -241,7 +241,7 @@ static int recall_table(const options *o)
     if (status == 0) {
         printf("spike recall (fraction of the spike's amplitude read back by a query aimed at it), %u chunks of %u "
                "tokens, nbasis %u, samples %u, tau %g, a spike every %u chunks, sticky_floor %g\n",
-               o->chunks, CHUNK, o->nbasis, o->samples, o->tau, o->every, o->sticky_floor);
+               o->chunks, (unsigned)CHUNK, o->nbasis, o->samples, o->tau, o->every, o->sticky_floor);
         printf("%-12s %8s %10s %10s\n", "age (runs)", "spikes", "even", "sticky");
         for (uint32_t age = 0; age <= o->chunks; age++)
             if (count[0][age])
