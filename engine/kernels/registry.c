@@ -172,10 +172,24 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
                                    flash_attn_gpu_shared_bytes,
                                    flash_attn_gpu_loops},
     /* the sparse variants: a 6th binding (the layout, uniform) and 8 more push words */
-    [VKA_KERNEL_FLASH_SPARSE_CPU] = {"flash_sparse", "cpu", SPIRV(flash_attn_cpu_sparse), 6, {S, S, S, S, U, U}, 13, 6,
-                                     no_shared_memory, flash_sparse_cpu_loops},
-    [VKA_KERNEL_FLASH_SPARSE_GPU] = {"flash_sparse", "gpu", SPIRV(flash_attn_gpu_sparse), 6, {S, S, S, S, U, U}, 13,
-                                     7, flash_attn_gpu_shared_bytes, flash_sparse_gpu_loops},
+    [VKA_KERNEL_FLASH_SPARSE_CPU] = {"flash_sparse",
+                                     "cpu",
+                                     SPIRV(flash_attn_cpu_sparse),
+                                     6,
+                                     {S, S, S, S, U, U},
+                                     13,
+                                     6,
+                                     no_shared_memory,
+                                     flash_sparse_cpu_loops},
+    [VKA_KERNEL_FLASH_SPARSE_GPU] = {"flash_sparse",
+                                     "gpu",
+                                     SPIRV(flash_attn_gpu_sparse),
+                                     6,
+                                     {S, S, S, S, U, U},
+                                     13,
+                                     7,
+                                     flash_attn_gpu_shared_bytes,
+                                     flash_sparse_gpu_loops},
     [VKA_KERNEL_MATMUL_CPU] =
         {"matmul", "cpu", SPIRV(matmul_cpu), 4, {S, S, S, S}, 21, 5, no_shared_memory, matmul_cpu_loops},
     [VKA_KERNEL_MATMUL_GPU] =
@@ -211,8 +225,8 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
                                        no_shared_memory,
                                        continuous_density_loops},
     /* pinv_init.comp: a fixed 64-invocation workgroup per slice. */
-    [VKA_KERNEL_PINV_INIT] = {"pinv_init", "any", SPIRV(pinv_init), 2, {S, S}, 1, 1, pinv_init_shared_bytes,
-                              pinv_init_loops},
+    [VKA_KERNEL_PINV_INIT] =
+        {"pinv_init", "any", SPIRV(pinv_init), 2, {S, S}, 1, 1, pinv_init_shared_bytes, pinv_init_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)
