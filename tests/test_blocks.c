@@ -201,6 +201,33 @@ static void dense_layers(void)
             char label[96];
             snprintf(label, sizeof label, "dense rank %u in %u out %u bias %d", rank, in, out_width, cases[c].bias);
             run_and_compare(g, (vka_host_tensor[]){{"x", x, n * 4}}, 1, m, label, 1e-5, 1e-5);
+            /* The same weights stored [out, in] (PyTorch), read transposed in place: the
+             * reference computes y = x Wᵀ itself, so the product's reading is checked. */
+            float *wt = malloc((size_t)in * out_width * 4);
+            vka_graph *gt = NULL;
+            if (wt && vka_graph_create(ctx, &gt) == VKA_SUCCESS) {
+                for (uint32_t i = 0; i < in; i++)
+                    for (uint32_t o2 = 0; o2 < out_width; o2++)
+                        wt[(size_t)o2 * in + i] = w[(size_t)i * out_width + o2];
+                vka_tensor tx2, tw2, tb2, o3;
+                vka_graph_input(gt, &dx, &tx2);
+                vka_graph_constant(gt, &(vka_tensor_desc){.name = "w", .rank = 2, .dims = {out_width, in}}, wt,
+                                   (size_t)in * out_width * 4, &tw2);
+                vka_op_desc dt = {
+                    .op = "dense", .inputs = {{"x", tx2}, {"weight", tw2}}, .params = {{"weight_layout", "out_in"}}};
+                if (cases[c].bias) {
+                    vka_graph_constant(gt, &(vka_tensor_desc){.name = "b", .rank = 1, .dims = {out_width}}, bias,
+                                       out_width * 4, &tb2);
+                    dt.inputs[2] = (vka_op_input){"bias", tb2};
+                }
+                CHECK_OK(ctx, vka_graph_op(gt, &dt, &o3));
+                CHECK_OK(ctx, vka_graph_output(gt, "out", o3));
+                snprintf(label, sizeof label, "dense [out, in] rank %u in %u out %u bias %d", rank, in, out_width,
+                         cases[c].bias);
+                run_and_compare(gt, (vka_host_tensor[]){{"x", x, n * 4}}, 1, m, label, 1e-5, 1e-5);
+            }
+            vka_graph_destroy(gt);
+            free(wt);
         }
         vka_graph_destroy(g);
         free(x);

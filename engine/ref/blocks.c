@@ -35,6 +35,18 @@ void vka_ref_dense(const double *x, const double *w, const double *bias, size_t 
         }
 }
 
+void vka_ref_dense_out_in(const double *x, const double *w, const double *bias, size_t rows, uint32_t in, uint32_t out,
+                          double *y)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (uint32_t o = 0; o < out; o++) {
+            double sum = bias ? bias[o] : 0.0;
+            for (uint32_t i = 0; i < in; i++)
+                sum += x[r * in + i] * w[(size_t)o * in + i];
+            y[r * out + o] = sum;
+        }
+}
+
 void vka_ref_layernorm(const double *x, const double *weight, const double *bias, size_t rows, uint32_t width,
                        double eps, double *y)
 {

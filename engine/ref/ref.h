@@ -66,6 +66,9 @@ void vka_ref_elementwise(vka_ref_unary f, const double *x, const double *y, size
 /* y = x W + bias: x rows × in, W in × out (row-major), bias [out] or NULL. */
 void vka_ref_dense(const double *x, const double *w, const double *bias, size_t rows, uint32_t in, uint32_t out,
                    double *y);
+/* The same with W stored out × in (PyTorch's Linear): y = x Wᵀ + bias. */
+void vka_ref_dense_out_in(const double *x, const double *w, const double *bias, size_t rows, uint32_t in, uint32_t out,
+                          double *y);
 
 /* Layer normalisation of each row of `width` (biased variance); weight, bias or NULL. */
 void vka_ref_layernorm(const double *x, const double *weight, const double *bias, size_t rows, uint32_t width,
