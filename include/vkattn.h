@@ -284,6 +284,7 @@ typedef struct vka_mha_desc {
     const char *scheme;                         /* NULL: "softmax" */
     vka_op_input inputs[VKA_MAX_OP_INPUTS - 3]; /* besides q, k, v; ends at the first without a role */
     vka_op_param params[VKA_MAX_OP_PARAMS];     /* ends at the first without a key */
+    bool weights_out_in;                        /* the W are stored [out, in] (PyTorch's Linear), read in place */
 } vka_mha_desc;
 
 VKA_API vka_result vka_graph_mha(vka_graph *graph, const vka_mha_desc *desc, vka_tensor *out);
@@ -301,6 +302,7 @@ typedef struct vka_mab_desc {
     vka_tensor ln0_weight, ln0_bias, ln1_weight, ln1_bias;
     uint32_t heads;
     float scale;
+    bool weights_out_in; /* the W are stored [out, in] (PyTorch's Linear), read in place */
 } vka_mab_desc;
 
 VKA_API vka_result vka_graph_mab(vka_graph *graph, const vka_mab_desc *desc, vka_tensor *out);
@@ -327,6 +329,7 @@ typedef struct vka_transformer_layer_desc {
     vka_tensor fc1_weight, fc1_bias, fc2_weight, fc2_bias;
     float eps;
     bool residual_normalized;
+    bool weights_out_in; /* every W of the layer (fc and attention) stored [out, in] */
 } vka_transformer_layer_desc;
 
 VKA_API vka_result vka_graph_transformer_layer(vka_graph *graph, const vka_transformer_layer_desc *desc,

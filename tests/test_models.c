@@ -26,6 +26,18 @@ static vka_tensor constant(vka_graph *g, const float *data, uint32_t rank, uint3
     return t;
 }
 
+/* The weight W [d0, d1] as a constant stored [d1, d0] (PyTorch's [out, in]). */
+static vka_tensor constant_out_in(vka_graph *g, const float *data, uint32_t d0, uint32_t d1)
+{
+    float *t = malloc((size_t)d0 * d1 * sizeof *t);
+    for (uint32_t i = 0; t && i < d0; i++)
+        for (uint32_t j = 0; j < d1; j++)
+            t[(size_t)j * d0 + i] = data[(size_t)i * d1 + j];
+    vka_tensor out = t ? constant(g, t, 2, d1, d0) : (vka_tensor){0};
+    free(t);
+    return out;
+}
+
 static vka_tensor input(vka_graph *g, const char *name, uint32_t d0, uint32_t d1, uint32_t d2)
 {
     vka_tensor t = {0};
@@ -134,25 +146,38 @@ static void layer_weights_fill(layer_weights *w)
     test_fill_normal(w->fc2b, D, 0.1f);
 }
 
-/* TNP's layer: projections without bias but the output's, heads of D / H. */
-static vka_transformer_layer_desc layer_desc(vka_graph *g, const layer_weights *w, bool residual_normalized)
+/* A weight [d0, d1] as the graph takes it: as is, or stored [out, in] when out_in. */
+static vka_tensor weight(vka_graph *g, const float *w, uint32_t d0, uint32_t d1, bool out_in)
 {
-    vka_transformer_layer_desc t = {.residual_normalized = residual_normalized};
+    return out_in ? constant_out_in(g, w, d0, d1) : constant(g, w, 2, d0, d1);
+}
+
+/* TNP's layer: projections without bias but the output's, heads of D / H; the weights
+ * stored [out, in] (as PyTorch's Linear holds them) when out_in. */
+static vka_transformer_layer_desc layer_desc_stored(vka_graph *g, const layer_weights *w, bool residual_normalized,
+                                                    bool out_in)
+{
+    vka_transformer_layer_desc t = {.residual_normalized = residual_normalized, .weights_out_in = out_in};
     t.attention = (vka_mha_desc){.heads = H,
-                                 .w_q = constant(g, w->w[0], 2, D, D),
-                                 .w_k = constant(g, w->w[1], 2, D, D),
-                                 .w_v = constant(g, w->w[2], 2, D, D),
-                                 .w_o = constant(g, w->w[3], 2, D, D),
+                                 .w_q = weight(g, w->w[0], D, D, out_in),
+                                 .w_k = weight(g, w->w[1], D, D, out_in),
+                                 .w_v = weight(g, w->w[2], D, D, out_in),
+                                 .w_o = weight(g, w->w[3], D, D, out_in),
                                  .b_o = constant(g, w->bo, 1, D, 0)};
     t.norm1_weight = constant(g, w->norm[0], 1, D, 0);
     t.norm1_bias = constant(g, w->norm[1], 1, D, 0);
     t.norm2_weight = constant(g, w->norm[2], 1, D, 0);
     t.norm2_bias = constant(g, w->norm[3], 1, D, 0);
-    t.fc1_weight = constant(g, w->fc1, 2, D, FF);
+    t.fc1_weight = weight(g, w->fc1, D, FF, out_in);
     t.fc1_bias = constant(g, w->fc1b, 1, FF, 0);
-    t.fc2_weight = constant(g, w->fc2, 2, FF, D);
+    t.fc2_weight = weight(g, w->fc2, FF, D, out_in);
     t.fc2_bias = constant(g, w->fc2b, 1, D, 0);
     return t;
+}
+
+static vka_transformer_layer_desc layer_desc(vka_graph *g, const layer_weights *w, bool residual_normalized)
+{
+    return layer_desc_stored(g, w, residual_normalized, false);
 }
 
 static oracle_layer layer_oracle(const layer_weights *w, bool residual_normalized)
@@ -276,12 +301,13 @@ static void transformer_layer(void)
     static float x[B * NX * D], c[B * NY * D];
     static layer_weights w;
     for (int cross = 0; cross < 2; cross++)
-        for (int resnorm = 0; resnorm < 2; resnorm++) {
-            test_seed(200 + cross * 2 + resnorm);
+        for (int resnorm = 0; resnorm < 3; resnorm++) { /* 2: plain residual, weights stored [out, in] */
+            bool out_in = resnorm == 2;
+            test_seed(200 + cross * 3 + resnorm);
             test_fill_normal(x, B * NX * D, 1.0f);
             test_fill_normal(c, B * NY * D, 1.0f);
             layer_weights_fill(&w);
-            oracle_layer ol = layer_oracle(&w, resnorm);
+            oracle_layer ol = layer_oracle(&w, resnorm == 1);
             double xd[NX * D], cd[NY * D];
             float want[B * NX * D], got[B * NX * D];
             for (uint32_t b = 0; b < B; b++) {
@@ -296,7 +322,7 @@ static void transformer_layer(void)
                 CHECK_OK(ctx, vka_graph_create(ctx, &g));
                 if (!g)
                     return;
-                vka_transformer_layer_desc t = layer_desc(g, &w, resnorm);
+                vka_transformer_layer_desc t = layer_desc_stored(g, &w, resnorm == 1, out_in);
                 t.x = input(g, "x", B, NX, D);
                 if (cross)
                     t.context = input(g, "c", B, NY, D);
@@ -305,8 +331,8 @@ static void transformer_layer(void)
                 CHECK_OK(ctx, vka_graph_output(g, "out", o));
                 vka_host_tensor in[] = {{"x", x, sizeof x}, {"c", c, sizeof c}};
                 char label[80];
-                snprintf(label, sizeof label, "layer %s residual%s %s", cross ? "cross" : "self",
-                         resnorm ? " normalised" : "", cls ? "gpu" : "cpu");
+                snprintf(label, sizeof label, "layer %s residual%s%s %s", cross ? "cross" : "self",
+                         resnorm == 1 ? " normalised" : "", out_in ? " weights [out, in]" : "", cls ? "gpu" : "cpu");
                 if (run_graph(g, in, cross ? 2 : 1, got, B * NX * D, true, NULL))
                     test_close(label, got, want, B * NX * D, 2e-5, 2e-4);
                 vka_graph_destroy(g);

@@ -6,9 +6,12 @@
 #include <math.h>
 #include <stdio.h>
 
-static vka_result dense(vka_graph *g, vka_tensor x, vka_tensor w, vka_tensor b, vka_tensor *out)
+/* y = x W + b; W stored [out, in] (PyTorch) when out_in. */
+static vka_result dense(vka_graph *g, vka_tensor x, vka_tensor w, vka_tensor b, bool out_in, vka_tensor *out)
 {
-    vka_op_desc d = {.op = "dense", .inputs = {{"x", x}, {"weight", w}}};
+    vka_op_desc d = {.op = "dense",
+                     .inputs = {{"x", x}, {"weight", w}},
+                     .params = {{"weight_layout", out_in ? "out_in" : "in_out"}}};
     if (b.id)
         d.inputs[2] = (vka_op_input){"bias", b};
     return vka_graph_op(g, &d, out);
@@ -31,8 +34,9 @@ vka_result vka_graph_mha(vka_graph *g, const vka_mha_desc *m, vka_tensor *out)
     snprintf(heads, sizeof heads, "%u", m->heads);
     vka_tensor x_kv = m->x_kv.id ? m->x_kv : m->x_q, q, k, v, qh, kh, vh, attended, merged;
     vka_result r;
-    if ((r = dense(g, m->x_q, m->w_q, m->b_q, &q)) || (r = dense(g, x_kv, m->w_k, m->b_k, &k)) ||
-        (r = dense(g, x_kv, m->w_v, m->b_v, &v)) || (r = split(g, q, heads, &qh)) || (r = split(g, k, heads, &kh)) ||
+    bool t = m->weights_out_in;
+    if ((r = dense(g, m->x_q, m->w_q, m->b_q, t, &q)) || (r = dense(g, x_kv, m->w_k, m->b_k, t, &k)) ||
+        (r = dense(g, x_kv, m->w_v, m->b_v, t, &v)) || (r = split(g, q, heads, &qh)) || (r = split(g, k, heads, &kh)) ||
         (r = split(g, v, heads, &vh)))
         return r;
     vka_op_desc attention = {.op = m->scheme ? m->scheme : "softmax", .inputs = {{"q", qh}, {"k", kh}, {"v", vh}}};
@@ -43,7 +47,7 @@ vka_result vka_graph_mha(vka_graph *g, const vka_mha_desc *m, vka_tensor *out)
     if ((r = vka_graph_op(g, &attention, &attended)) ||
         (r = vka_graph_op(g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", attended}}}, &merged)))
         return r;
-    return dense(g, merged, m->w_o, m->b_o, out);
+    return dense(g, merged, m->w_o, m->b_o, m->weights_out_in, out);
 }
 
 /* ------------------------------------------------------------------ small op helpers */
@@ -104,8 +108,9 @@ vka_result vka_graph_mab(vka_graph *g, const vka_mab_desc *m, vka_tensor *out)
     vka_tensor_desc qd;
     char heads[16], scale[32];
     vka_result r;
-    if ((r = dense(g, m->x, m->w_q, m->b_q, &q)) || (r = dense(g, y, m->w_k, m->b_k, &k)) ||
-        (r = dense(g, y, m->w_v, m->b_v, &v)) || (r = vka_graph_tensor_desc(g, q, &qd)))
+    bool t = m->weights_out_in;
+    if ((r = dense(g, m->x, m->w_q, m->b_q, t, &q)) || (r = dense(g, y, m->w_k, m->b_k, t, &k)) ||
+        (r = dense(g, y, m->w_v, m->b_v, t, &v)) || (r = vka_graph_tensor_desc(g, q, &qd)))
         return r;
     /* Set Transformer divides by √(model width), not √(head width). */
     snprintf(heads, sizeof heads, "%u", m->heads);
@@ -116,7 +121,7 @@ vka_result vka_graph_mab(vka_graph *g, const vka_mab_desc *m, vka_tensor *out)
              &(vka_op_desc){.op = "softmax", .inputs = {{"q", qh}, {"k", kh}, {"v", vh}}, .params = {{"scale", scale}}},
              &attended)) ||
         (r = unary(g, "merge_heads", attended, &merged)) || (r = add(g, q, merged, &h)) ||
-        (r = layernorm(g, h, m->ln0_weight, m->ln0_bias, 0, &h)) || (r = dense(g, h, m->w_o, m->b_o, &ff)) ||
+        (r = layernorm(g, h, m->ln0_weight, m->ln0_bias, 0, &h)) || (r = dense(g, h, m->w_o, m->b_o, t, &ff)) ||
         (r = unary(g, "relu", ff, &ff_relu)) || (r = add(g, h, ff_relu, &sum)))
         return r;
     return layernorm(g, sum, m->ln1_weight, m->ln1_bias, 0, out);
@@ -166,11 +171,13 @@ vka_result vka_graph_transformer_layer(vka_graph *g, const vka_transformer_layer
         return r;
     attention.x_q = hq;
     attention.x_kv = hc; /* {0}: self attention on hq */
+    attention.weights_out_in = attention.weights_out_in || t->weights_out_in;
     if ((r = vka_graph_mha(g, &attention, &attended)) ||
         (r = add(g, t->residual_normalized ? hq : t->x, attended, &x1)) ||
         (r = layernorm(g, x1, t->norm2_weight, t->norm2_bias, t->eps, &h2)) ||
-        (r = dense(g, h2, t->fc1_weight, t->fc1_bias, &ff)) || (r = unary(g, "relu", ff, &ff_relu)) ||
-        (r = dense(g, ff_relu, t->fc2_weight, t->fc2_bias, &ff_out)))
+        (r = dense(g, h2, t->fc1_weight, t->fc1_bias, t->weights_out_in, &ff)) ||
+        (r = unary(g, "relu", ff, &ff_relu)) ||
+        (r = dense(g, ff_relu, t->fc2_weight, t->fc2_bias, t->weights_out_in, &ff_out)))
         return r;
     return add(g, t->residual_normalized ? h2 : x1, ff_out, out);
 }
