@@ -66,12 +66,9 @@ static const vka_axis_rule axis_rules[] = {
 
 static vka_result check_shapes(vka_op_build *b, kernel_params *p)
 {
-    const char *layout = "[batch, heads, tokens, head_dim]";
     bool has_projection = b->inputs[ROLE_PROJECTION] != NULL; /* performer only: the role exists */
     vka_result r;
-    if ((r = vka_expect_tensor(b, ROLE_Q, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_K, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_V, 4, VKA_DTYPE_F32, layout)) ||
+    if ((r = vka_expect_qkv(b)) ||
         (b->inputs[ROLE_KV_LEN] && (r = vka_expect_tensor(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]"))) ||
         (has_projection &&
          (r = vka_expect_tensor(b, ROLE_PROJECTION, 4, VKA_DTYPE_F32, "[1, 1, features, head_dim]"))) ||

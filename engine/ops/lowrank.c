@@ -56,13 +56,9 @@ static const vka_axis_rule axis_rules[] = {
  * mix every position: research/schemes.md §7.5, §7.6). */
 static vka_result build_attention(vka_op_build *b, lowrank_params *p)
 {
-    const char *layout = "[batch, heads, tokens, head_dim]";
     bool causal = false;
     vka_result r;
-    if ((r = vka_expect_tensor(b, ROLE_Q, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_K, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_V, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))) ||
+    if ((r = vka_expect_qkv(b)) || (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))) ||
         (r = vka_param_scale(b->params, "scale", b->inputs[ROLE_Q]->dims[3], &p->scale)) ||
         (r = vka_param_bool(b->params, "causal", false, &causal)))
         return r;

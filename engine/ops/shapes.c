@@ -31,3 +31,12 @@ vka_result vka_expect_axes(vka_op_build *b, const vka_axis_rule *rules, size_t c
     }
     return VKA_SUCCESS;
 }
+
+vka_result vka_expect_qkv(vka_op_build *b)
+{
+    const char *layout = "[batch, heads, tokens, head_dim]";
+    vka_result r = VKA_SUCCESS;
+    for (int role = 0; r == VKA_SUCCESS && role < 3; role++)
+        r = vka_expect_tensor(b, role, 4, VKA_DTYPE_F32, layout);
+    return r;
+}

@@ -9,6 +9,10 @@
  * message ("[batch, heads, tokens, head_dim]"). */
 vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout);
 
+/* q, k, v in roles 0, 1, 2: float32 [batch, heads, tokens, head_dim] each (their axes are
+ * the family's to compare). */
+vka_result vka_expect_qkv(vka_op_build *b);
+
 /* Axis `axis` of input `role` must equal axis `ref_axis` of input `ref_role`. */
 typedef struct vka_axis_rule {
     int role;

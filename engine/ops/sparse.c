@@ -120,11 +120,8 @@ static vka_result check_layout(vka_op_build *b, sparse_params *p, uint32_t nk)
 static vka_result build(vka_op_build *b)
 {
     sparse_params *p = b->parsed;
-    const char *layout = "[batch, heads, tokens, head_dim]";
     vka_result r;
-    if ((r = vka_expect_tensor(b, ROLE_Q, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_K, 4, VKA_DTYPE_F32, layout)) ||
-        (r = vka_expect_tensor(b, ROLE_V, 4, VKA_DTYPE_F32, layout)) ||
+    if ((r = vka_expect_qkv(b)) ||
         (b->inputs[ROLE_KV_LEN] && (r = vka_expect_tensor(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]"))) ||
         (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))))
         return r;
