@@ -10,6 +10,7 @@
 #define BENCH_MAX_PARAMS 6
 #define BENCH_MAX_SIZES 16
 #define BENCH_LATENTS 32 /* M of schemes with learned latents (inducing) */
+#define BENCH_BASIS 256  /* basis functions of the continuous scheme (its default) */
 
 typedef struct bench_case {
     const char *scheme;

@@ -60,20 +60,41 @@ bool bench_scheme_has_causal(const char *scheme)
     return vka_op_info_named(scheme, &info) == VKA_SUCCESS && contains(info.param_keys, "causal");
 }
 
-/* Schemes with learned latents (`inducing`) get BENCH_LATENTS of them as a constant,
- * drawn from a fixed seed, so the reference graph holds the same values. */
-static vka_result add_latents(vka_graph *g, const bench_case *c, vka_tensor *out)
+/* A learned input as a constant drawn from a fixed seed, so the reference graph holds
+ * the same values: latents [1, H, BENCH_LATENTS, D] (`inducing`), the ∞-former's per-head
+ * w_mu, w_sigma [1, H, 1, BENCH_BASIS] (`continuous`). */
+static vka_result add_constant(vka_graph *g, const char *name, const uint32_t dims[4], float sigma, uint64_t seed,
+                               vka_tensor *out)
 {
-    size_t count = (size_t)c->heads * BENCH_LATENTS * c->d;
-    float *latents = malloc(count * sizeof *latents);
-    if (!latents)
+    size_t count = (size_t)dims[0] * dims[1] * dims[2] * dims[3];
+    float *data = malloc(count * sizeof *data);
+    if (!data)
         return VKA_ERROR_OUT_OF_HOST_MEMORY;
-    xorshift r = {0x5EED1A7E27ull};
-    fill_normal(&r, latents, count, 1.0f);
-    vka_tensor_desc desc = {.name = "latents", .rank = 4, .dims = {1, c->heads, BENCH_LATENTS, c->d}};
-    vka_result result = vka_graph_constant(g, &desc, latents, count * sizeof *latents, out);
-    free(latents);
+    xorshift r = {seed};
+    fill_normal(&r, data, count, sigma);
+    vka_tensor_desc desc = {.name = name, .rank = 4, .dims = {dims[0], dims[1], dims[2], dims[3]}};
+    vka_result result = vka_graph_constant(g, &desc, data, count * sizeof *data, out);
+    free(data);
     return result;
+}
+
+/* The learned inputs the scheme's roles ask for, after q, k, v in op. */
+static vka_result add_learned_inputs(vka_graph *g, const bench_case *c, const vka_op_info *info, vka_op_desc *op)
+{
+    uint32_t next = 3;
+    vka_result r = VKA_SUCCESS;
+    if (contains(info->input_roles, "latents")) {
+        op->inputs[next].role = "latents";
+        r = add_constant(g, "latents", (uint32_t[4]){1, c->heads, BENCH_LATENTS, c->d}, 1.0f, 0x5EED1A7E27ull,
+                         &op->inputs[next++].tensor);
+    }
+    const char *weights[2] = {"w_mu", "w_sigma"};
+    for (int i = 0; r == VKA_SUCCESS && i < 2 && contains(info->input_roles, weights[i]); i++) {
+        op->inputs[next].role = weights[i];
+        r = add_constant(g, weights[i], (uint32_t[4]){1, c->heads, 1, BENCH_BASIS}, 1.0f / 16, 0xB451500ull + i,
+                         &op->inputs[next++].tensor);
+    }
+    return r;
 }
 
 /* Parameters a scheme cannot do without, as the benchmark sets them (a case's own
@@ -102,17 +123,17 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_g
         r = vka_graph_create(ctx, &g);
     if (r != VKA_SUCCESS)
         return r;
-    vka_tensor q = {0}, k = {0}, v = {0}, latents = {0}, o = {0};
+    vka_tensor q = {0}, k = {0}, v = {0}, o = {0};
     vka_tensor_desc dq = {.name = "q", .rank = 4, .dims = {c->batch, c->heads, nq, c->d}};
     vka_tensor_desc dk = {.name = "k", .rank = 4, .dims = {c->batch, c->heads, c->nk, c->d}};
     vka_tensor_desc dv = dk;
     dv.name = "v";
+    vka_op_desc op = {.op = c->scheme};
     if ((r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
-        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS &&
-        (!contains(info.input_roles, "latents") || (r = add_latents(g, c, &latents)) == VKA_SUCCESS)) {
-        vka_op_desc op = {.op = c->scheme, .inputs = {{"q", q}, {"k", k}, {"v", v}}};
-        if (latents.id)
-            op.inputs[3] = (vka_op_input){"latents", latents};
+        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS && (r = add_learned_inputs(g, c, &info, &op)) == VKA_SUCCESS) {
+        op.inputs[0] = (vka_op_input){"q", q};
+        op.inputs[1] = (vka_op_input){"k", k};
+        op.inputs[2] = (vka_op_input){"v", v};
         uint32_t p = 0;
         if (contains(info.param_keys, "causal"))
             op.params[p++] = (vka_op_param){"causal", c->causal ? "1" : "0"};
