@@ -530,6 +530,62 @@ typedef struct vka_safetensors_write {
 VKA_API vka_result vka_safetensors_save(vka_context *ctx, const char *path, const vka_safetensors_write *tensors,
                                         uint32_t count);
 
+/* ---------------------------------------------------------------- Transformer Neural Processes */
+
+/* The efficient-TNP chapter's six models (research: tnp-tables.md), built as a graph from
+ * PyTorch-named weights (a linear layer's `weight` [out, in], `bias` [out]):
+ *   TNP, LinearTNP (elu+1 linear attention), HyperMixNP (HyperMixer, one head), PT-TNP
+ *   (32 pseudo-tokens, IST order), TETNP (translation-equivariant attention, one layer
+ *   shared by the context and target steps), PT-TETNP (TE with pseudo-tokens placed at
+ *   learned offsets around the context's mean location).
+ * Names: embedder.fc{1,2,3}, decoder.fc{1,2,3}, per block `<block>.norm{1,2}`,
+ * `<block>.attn.w{q,k,v,o}`, `<block>.ff.fc{1,2}`; HyperMixer `<block>.attn.mlp_{k,q}{1,2}`
+ * and `<block>.attn.norm`; TE `<block>.attn.kernel.fc{1,2,3}`; `latents` (PT-TNP),
+ * `latent_tokens` and `latent_inputs` (PT-TETNP). */
+typedef enum vka_tnp_arch {
+    VKA_TNP_ARCH_TNP = 0,
+    VKA_TNP_ARCH_LINEAR_TNP,
+    VKA_TNP_ARCH_HYPERMIX_NP,
+    VKA_TNP_ARCH_PT_TNP,
+    VKA_TNP_ARCH_TETNP,
+    VKA_TNP_ARCH_PT_TETNP,
+    VKA_TNP_ARCH_COUNT
+} vka_tnp_arch;
+
+VKA_API const char *vka_tnp_arch_name(vka_tnp_arch arch); /* "tnp", "linear_tnp", … ; NULL if unknown */
+/* NOT_FOUND (message on vka_last_error(NULL)) for an unknown name. */
+VKA_API vka_result vka_tnp_arch_named(const char *name, vka_tnp_arch *out);
+
+/* The token sets a schedule step reads and writes. */
+typedef enum vka_tnp_set { VKA_TNP_CONTEXT = 0, VKA_TNP_TARGET, VKA_TNP_PSEUDO } vka_tnp_set;
+
+/* update ← block(queries = update, keys and values = kv); TE models use the sets' locations. */
+typedef struct vka_tnp_step {
+    const char *block; /* the weights' prefix: "layers.0.sa" */
+    vka_tnp_set update, kv;
+} vka_tnp_step;
+
+typedef struct vka_tnp_desc {
+    vka_tnp_arch arch;
+    vka_safetensors *weights;     /* read while building (constants are copied) */
+    uint32_t batch, nc, nt;       /* all ≥ 1 */
+    uint32_t heads;               /* 0: 8 (hypermix_np: 1) */
+    uint32_t layers;              /* 0: 5 (for the default schedule) */
+    float attention_scale;        /* 0: 1/√head_dim */
+    float layernorm_eps;          /* 0: 1e-5 */
+    float linear_eps;             /* 0: 1e-6 (linear_tnp) */
+    const vka_tnp_step *schedule; /* NULL: the architecture's own for `layers` */
+    uint32_t schedule_length;
+    const char *te_kernel; /* NULL: "flash"; "materialized" (TE models, for comparison) */
+} vka_tnp_desc;
+
+/* Adds inputs "xc" [B, Nc, dx], "yc" [B, Nc, dy], "xt" [B, Nt, dx] and the model; *mean
+ * and *std [B, Nt, dy] are the predictive Gaussian's (name them with vka_graph_output).
+ * dx, dy and the widths come from the weights' shapes; a missing tensor is NOT_FOUND and
+ * a wrong shape SHAPE_MISMATCH, both naming the tensor. Schedule steps whose result
+ * nothing reads later are left out. */
+VKA_API vka_result vka_graph_tnp(vka_graph *graph, const vka_tnp_desc *desc, vka_tensor *mean, vka_tensor *std);
+
 #ifdef __cplusplus
 }
 #endif

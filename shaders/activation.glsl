@@ -1,5 +1,5 @@
 // Element-wise activations shared by pointwise.comp and the matrix products' epilogue.
-// Modes: 0 none, 1 gelu (the exact erf form), 2 relu, 3 softplus.
+// Modes: 0 none, 1 gelu (the exact erf form), 2 relu, 3 softplus, 4 sqrt(softplus).
 
 // erf by Abramowitz & Stegun 7.1.26: |error| < 1.5e-7. GLSL has no erf.
 vec4 vka_erf4(vec4 x)
@@ -18,10 +18,11 @@ vec4 vka_activation(vec4 x, uint mode)
         return 0.5 * x * (1.0 + vka_erf4(x * 0.70710678118654752));
     if (mode == 2u)
         return max(x, vec4(0.0));
-    if (mode == 3u) {
+    if (mode == 3u || mode == 4u) {
         // max(x, 0) + log(1 + e^−|x|); e^−|x| is 0 past 80 (no denormals).
         const vec4 ax = abs(x);
-        return max(x, vec4(0.0)) + log(1.0 + mix(exp(-ax), vec4(0.0), greaterThan(ax, vec4(80.0))));
+        const vec4 sp = max(x, vec4(0.0)) + log(1.0 + mix(exp(-ax), vec4(0.0), greaterThan(ax, vec4(80.0))));
+        return mode == 4u ? sqrt(sp) : sp;
     }
     return x;
 }

@@ -2,8 +2,8 @@
 // and binding C. Binding 3 is either a bias row (bound whole) or, with the key limit, the
 // kv_len table read as ivec4: the same binding seen as two blocks.
 //
-// pc.epilogue bits: 0–1 the activation (activation.glsl), 2 add the bias, 3 accumulate
-// (C += the product, before the activation: chunked contractions), 4 the key limit
+// pc.epilogue bits: 0–2 the activation (activation.glsl), 3 add the bias, 4 accumulate
+// (C += the product, before the activation: chunked contractions), 5 the key limit
 // (TRANS_A only: the contraction stops at kv_len[batch] − k_base, batch = slice / heads).
 
 #include "activation.glsl"
@@ -11,7 +11,7 @@
 layout(std430, set = 0, binding = 3) readonly buffer Bias { vec4 bias[]; };
 layout(std430, set = 0, binding = 3) readonly buffer KeyCounts { ivec4 key_counts[]; };
 
-const uint MATMUL_BIAS = 4u, MATMUL_ACCUMULATE = 8u, MATMUL_KEY_LIMIT = 16u;
+const uint MATMUL_BIAS = 8u, MATMUL_ACCUMULATE = 16u, MATMUL_KEY_LIMIT = 32u;
 
 uint matmul_k_limit(uint slice)
 {
@@ -40,7 +40,7 @@ vec4 matmul_epilogue(vec4 sum, uint row, uint col4, uint at)
         value += bias[col4];
     if ((pc.epilogue & MATMUL_ACCUMULATE) != 0u)
         value += c[at];
-    value = vka_activation(value, pc.epilogue & 3u);
+    value = vka_activation(value, pc.epilogue & 7u);
     // Columns past n are padding and must hold zeros (softplus(0) is not 0).
     [[unroll]] for (uint e = 0; e < 4; e++)
         if (col4 * 4 + e >= pc.n)

@@ -1,7 +1,7 @@
 #version 450
 // Element-wise building blocks, one vec4 per invocation: MODE 0 gelu (the exact erf
 // form), 1 relu, 2 softplus, 3 add (a + b, same shapes), 4 bias (a + b, b one row
-// added to every row: bound whole). Rows keep their zero padding:
+// added to every row: bound whole), 5 sqrt(softplus). Rows keep their zero padding:
 // lanes past the last axis's width are written as 0 whatever f(0) is (softplus(0) ≠ 0),
 // since other kernels run dot products over the padding.
 
@@ -27,6 +27,8 @@ vec4 apply(vec4 x, vec4 y)
 {
     if (MODE <= 2)
         return vka_activation(x, MODE + 1); // gelu, relu, softplus
+    if (MODE == 5)
+        return vka_activation(x, 4u); // sqrt(softplus)
     return x + y;                           // add, bias
 }
 

@@ -111,10 +111,13 @@ static vka_graph *weights_graph(vka_context *ctx, uint32_t n, uint32_t d, uint32
         ok = vka_graph_input(g, &(vka_tensor_desc){.name = names[i], .rank = 4, .dims = {1, 2, n, d}},
                              &op.inputs[i].tensor) == VKA_SUCCESS;
     }
+    bool out_in = params && params[0].key && strcmp(params[0].value, "out_in") == 0;
     for (uint32_t i = 0; i < given && ok; i++) {
         uint32_t layer = i % 3;
         vka_tensor_desc w = {
             .name = weight_names[i], .rank = layer == 2 ? 1 : 2, .dims = {layer == 2 ? p : d, layer == 0 ? d : p}};
+        if (out_in && layer != 2) /* PyTorch's [out, in] */
+            w.dims[0] = layer == 0 ? d : p, w.dims[1] = d;
         op.inputs[3 + i].role = weight_names[i];
         ok = vka_graph_input(g, &w, &op.inputs[3 + i].tensor) == VKA_SUCCESS;
     }
@@ -162,6 +165,39 @@ static void given_weights(void)
         CHECK_MSG(run, "hypermixer with given weights: %s", vka_last_error(contexts[cls]));
         if (run)
             test_close(cls ? "given weights gpu" : "given weights cpu", out, ref, io, 2e-5, 2e-4);
+        test_check_validation(contexts[cls]);
+        vka_plan_destroy(plan);
+        vka_graph_destroy(g);
+    }
+    /* the same weights stored [out, in] (weight_layout=out_in): the same output */
+    static const vka_op_param out_in[] = {{"weight_layout", "out_in"}, {0}};
+    for (uint32_t i = 3; ok && i < 3 + WEIGHTS; i++) {
+        uint32_t rows = (i - 3) % 3 == 0 ? d : (i - 3) % 3 == 1 ? d : 0, cols = (i - 3) % 3 == 0 ? d : p;
+        float *t = malloc(sizes[i - 3] * 4);
+        for (uint32_t r = 0; t && r < rows; r++)
+            for (uint32_t c = 0; c < cols; c++)
+                t[(size_t)c * rows + r] = data[i][(size_t)r * cols + c];
+        if (t && rows)
+            memcpy(data[i], t, sizes[i - 3] * 4);
+        free(t);
+    }
+    for (int cls = 0; cls < 2 && ok; cls++) {
+        vka_plan *plan = NULL;
+        g = weights_graph(contexts[cls], n, d, p, WEIGHTS, out_in);
+        bool run = g && vka_plan_create(g, NULL, &plan) == VKA_SUCCESS;
+        for (uint32_t i = 0; run && i < 3 + WEIGHTS; i++)
+            run = vka_plan_write(plan, in[i].name, in[i].data, in[i].bytes) == VKA_SUCCESS;
+        run = run && vka_plan_run(plan) == VKA_SUCCESS && vka_plan_read(plan, "out", out, io * 4) == VKA_SUCCESS;
+        CHECK_MSG(run, "hypermixer with [out, in] weights: %s", vka_last_error(contexts[cls]));
+        if (run)
+            CHECK(test_close(cls ? "out_in weights gpu" : "out_in weights cpu", out, ref, io, 2e-5, 2e-4));
+        float *ref_out_in = malloc(io * 4);
+        if (g && ref_out_in && cls == 0) { /* the reference reads them transposed too */
+            CHECK_OK(contexts[0],
+                     vka_graph_reference(g, in, 3 + WEIGHTS, &(vka_host_tensor){"out", ref_out_in, io * 4}, 1));
+            CHECK(test_close("out_in weights reference", ref_out_in, ref, io, 1e-6, 1e-6));
+        }
+        free(ref_out_in);
         test_check_validation(contexts[cls]);
         vka_plan_destroy(plan);
         vka_graph_destroy(g);

@@ -46,6 +46,7 @@ typedef enum vka_activation { /* = shaders/activation.glsl's modes */
                               VKA_ACTIVATION_GELU,
                               VKA_ACTIVATION_RELU,
                               VKA_ACTIVATION_SOFTPLUS,
+                              VKA_ACTIVATION_SQRT_SOFTPLUS, /* a Gaussian head's std */
 } vka_activation;
 
 /* The activation the planner fused into this node (a class with absorbs_activation): the

@@ -148,6 +148,31 @@ static uint64_t kattn_causal_loops(const uint32_t *spec, const uint32_t *push)
     return 2 * keys + (f4 > 32 ? keys * f4 : 0) + 2;
 }
 
+/* te_attn.glsl: ids 1 H, 4 DX, 6 H2, 7 UB; push[2] keys per chunk. Each pair: the MLP's
+ * DX + H inputs and H2 / UB second-layer steps; each key one more. */
+static uint64_t te_pair_loops(const uint32_t *spec)
+{
+    return (uint64_t)spec[4] + spec[1] + spec[6] / spec[7];
+}
+
+static uint64_t te_attn_loops(const uint32_t *spec, const uint32_t *push)
+{
+    return (uint64_t)push[2] * (1 + te_pair_loops(spec)) + 1;
+}
+
+static uint64_t te_logits_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)push;
+    return te_pair_loops(spec) + 1;
+}
+
+/* te_combine.comp: push[1] chunks. */
+static uint64_t te_combine_loops(const uint32_t *spec, const uint32_t *push)
+{
+    (void)spec;
+    return push[1] + 1;
+}
+
 static uint64_t no_loops(const uint32_t *spec, const uint32_t *push)
 {
     (void)spec;
@@ -227,6 +252,14 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
     /* pinv_init.comp: a fixed 64-invocation workgroup per slice. */
     [VKA_KERNEL_PINV_INIT] =
         {"pinv_init", "any", SPIRV(pinv_init), 2, {S, S}, 1, 1, pinv_init_shared_bytes, pinv_init_loops},
+    /* te_attn.glsl: ids 0 workgroup size, 1 H, 2 DH, 3 DV, 4 DX, 5 H1, 6 H2, 7 UB. */
+    [VKA_KERNEL_TE_ATTN] =
+        {"te_attn", "any", SPIRV(te_attn), 7, {S, S, S, S, S, S, S}, 5, 8, no_shared_memory, te_attn_loops},
+    [VKA_KERNEL_TE_LOGITS] =
+        {"te_logits", "any", SPIRV(te_logits), 7, {S, S, S, S, S, S, S}, 5, 8, no_shared_memory, te_logits_loops},
+    /* te_combine.comp: ids 0 workgroup size, 1 H, 2 DV. */
+    [VKA_KERNEL_TE_COMBINE] =
+        {"te_combine", "any", SPIRV(te_combine), 2, {S, S}, 2, 3, no_shared_memory, te_combine_loops},
 };
 
 const vka_kernel *vka_kernel_get(vka_kernel_id id)

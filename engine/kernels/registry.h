@@ -43,6 +43,9 @@ typedef enum vka_kernel_id {
     VKA_KERNEL_HEADS,
     VKA_KERNEL_CONTINUOUS_DENSITY,
     VKA_KERNEL_PINV_INIT,
+    VKA_KERNEL_TE_ATTN,   /* translation-equivariant attention (te_attn.glsl) */
+    VKA_KERNEL_TE_LOGITS, /* its materialised logits */
+    VKA_KERNEL_TE_COMBINE,
     VKA_KERNEL_COUNT
 } vka_kernel_id;
 

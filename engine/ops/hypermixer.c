@@ -12,7 +12,8 @@
  * inputs and output; no Nq × Nk buffer anywhere.
  *
  * Without weights, all six are drawn from `seed` (weights N(0, 1/fan_in), biases 0) with
- * the hidden size `p` (default 64): benchmarks and quick runs. */
+ * the hidden size `p` (default 64): benchmarks and quick runs. Given weights are [in, out],
+ * or PyTorch's [out, in] with weight_layout=out_in (read transposed in place, as `dense`). */
 #include "matmul.h"
 #include "op.h"
 #include "random.h"
@@ -31,23 +32,33 @@ enum { CHUNK_ROWS = 2048, WEIGHT_COUNT = 6 };
 
 typedef struct hypermixer_params {
     uint32_t batch, heads, nq, nk, d, dv, p;
-    bool drawn; /* weights from the seed */
+    bool drawn;  /* weights from the seed */
+    bool out_in; /* given weights stored [out, in] */
     uint32_t seed;
 } hypermixer_params;
 
 static const char *const roles[] = {"q",      "k",      "v",           "mlp_k1", "mlp_k2", "mlp_k2_bias",
                                     "mlp_q1", "mlp_q2", "mlp_q2_bias", "kv_len", NULL};
-static const char *const keys[] = {"p", "seed", NULL};
+static const char *const keys[] = {"p", "seed", "weight_layout", NULL};
+static const char *const layouts[] = {"in_out", "out_in", NULL};
 
 /* ------------------------------------------------------------------ build */
 
 static const vka_axis_rule axis_rules[] = {
     {ROLE_K, 0, "batch", ROLE_Q, 0},      {ROLE_K, 1, "heads", ROLE_Q, 1},    {ROLE_V, 0, "batch", ROLE_Q, 0},
     {ROLE_V, 1, "heads", ROLE_Q, 1},      {ROLE_K, 3, "head dim", ROLE_Q, 3}, {ROLE_V, 2, "tokens", ROLE_K, 2},
+    {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0}, /* the weights' rules ([in, out]) from here */
     {ROLE_K1, 0, "in (D)", ROLE_Q, 3},    {ROLE_K1, 1, "out (D)", ROLE_Q, 3}, {ROLE_K2, 0, "in (D)", ROLE_Q, 3},
     {ROLE_K2_BIAS, 0, "p", ROLE_K2, 1},   {ROLE_Q1, 0, "in (D)", ROLE_Q, 3},  {ROLE_Q1, 1, "out (D)", ROLE_Q, 3},
     {ROLE_Q2, 0, "in (D)", ROLE_Q, 3},    {ROLE_Q2, 1, "p", ROLE_K2, 1},      {ROLE_Q2_BIAS, 0, "p", ROLE_K2, 1},
-    {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
+};
+enum { SHARED_RULES = 7 };
+
+/* The weights' rules when stored [out, in]. */
+static const vka_axis_rule weight_rules_out_in[] = {
+    {ROLE_K1, 1, "in (D)", ROLE_Q, 3},  {ROLE_K1, 0, "out (D)", ROLE_Q, 3}, {ROLE_K2, 1, "in (D)", ROLE_Q, 3},
+    {ROLE_K2_BIAS, 0, "p", ROLE_K2, 0}, {ROLE_Q1, 1, "in (D)", ROLE_Q, 3},  {ROLE_Q1, 0, "out (D)", ROLE_Q, 3},
+    {ROLE_Q2, 1, "in (D)", ROLE_Q, 3},  {ROLE_Q2, 0, "p", ROLE_K2, 0},      {ROLE_Q2_BIAS, 0, "p", ROLE_K2, 0},
 };
 
 static vka_result check_weights(vka_op_build *b, hypermixer_params *p)
@@ -66,7 +77,10 @@ static vka_result check_weights(vka_op_build *b, hypermixer_params *p)
     vka_result r;
     for (int role = ROLE_K1; role <= ROLE_Q2_BIAS; role++) {
         bool bias = role == ROLE_K2_BIAS || role == ROLE_Q2_BIAS;
-        if ((r = vka_expect_tensor(b, role, bias ? 1 : 2, VKA_DTYPE_F32, bias ? "[p]" : "[in, out]")))
+        if ((r = vka_expect_tensor(b, role, bias ? 1 : 2, VKA_DTYPE_F32,
+                                   bias        ? "[p]"
+                                   : p->out_in ? "[out, in]"
+                                               : "[in, out]")))
             return r;
     }
     return VKA_SUCCESS;
@@ -75,19 +89,28 @@ static vka_result check_weights(vka_op_build *b, hypermixer_params *p)
 static vka_result build(vka_op_build *b)
 {
     hypermixer_params *p = b->parsed;
+    int layout;
     vka_result r;
+    if ((r = vka_param_choice(b->params, "weight_layout", layouts, 0, &layout)))
+        return r;
+    p->out_in = layout == 1;
+    const vka_axis_rule *rules = axis_rules;
+    size_t rule_count = VKA_ARRAY_LEN(axis_rules);
+    if (p->out_in)
+        rule_count = SHARED_RULES;
     if ((r = vka_expect_qkv(b)) ||
         (b->inputs[ROLE_KV_LEN] && (r = vka_expect_tensor(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]"))) ||
-        (r = check_weights(b, p)) || (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))))
+        (r = check_weights(b, p)) || (r = vka_expect_axes(b, rules, rule_count)) ||
+        (p->out_in && !p->drawn && (r = vka_expect_axes(b, weight_rules_out_in, VKA_ARRAY_LEN(weight_rules_out_in)))))
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, *k = b->inputs[ROLE_K]->dims, *v = b->inputs[ROLE_V]->dims;
-    uint32_t given_p = p->drawn ? 0 : b->inputs[ROLE_K2]->dims[1];
+    uint32_t given_p = p->drawn ? 0 : b->inputs[ROLE_K2]->dims[p->out_in ? 0 : 1];
     if ((r = vka_param_uint(b->params, "p", given_p ? given_p : 64, 1, 4096, &p->p)) ||
         (r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &p->seed)))
         return r;
     if (given_p && p->p != given_p)
-        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: p=%u but the weights' hidden size (mlp_k2 axis 1) is %u",
-                        b->op, p->p, given_p);
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: p=%u but the weights' hidden size (mlp_k2) is %u", b->op,
+                        p->p, given_p);
     p->batch = q[0];
     p->heads = q[1];
     p->nq = q[2];
@@ -151,6 +174,7 @@ typedef struct chunk_plan {
     uint32_t slices, rows;   /* rows per chunk */
     uint32_t hidden, mixing; /* [B, H, rows, D] and [B, H, rows, p] scratch */
     const uint32_t *w;       /* the six weights */
+    bool trans_w;            /* stored [out, in] */
 } chunk_plan;
 
 /* hidden = GELU(x[c0…] W1), mixing = hidden W2 + b for `rows` tokens of x from c0: one
@@ -169,6 +193,7 @@ static vka_result lower_hypernetwork(vka_lowering *lw, const chunk_plan *cp, uin
                                                            .k = p->d,
                                                            .alpha = 1.0f,
                                                            .b_whole = true,
+                                                           .trans_b = cp->trans_w,
                                                            .a_offset = c0 * d4,
                                                            .activation = VKA_ACTIVATION_GELU});
     if (r == VKA_SUCCESS)
@@ -181,6 +206,7 @@ static vka_result lower_hypernetwork(vka_lowering *lw, const chunk_plan *cp, uin
                                                     .k = p->d,
                                                     .alpha = 1.0f,
                                                     .b_whole = true,
+                                                    .trans_b = cp->trans_w,
                                                     .bias = cp->w[side + 2]});
     return r;
 }
@@ -189,7 +215,7 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
     const hypermixer_params *p = node->params;
     uint32_t w[WEIGHT_COUNT], mixed, rows = VKA_MIN(CHUNK_ROWS, VKA_MAX(p->nq, p->nk));
-    chunk_plan cp = {.p = p, .slices = p->batch * p->heads, .rows = rows, .w = w};
+    chunk_plan cp = {.p = p, .slices = p->batch * p->heads, .rows = rows, .w = w, .trans_w = p->out_in && !p->drawn};
     uint32_t kv_len = vka_lower_input(lw, node, ROLE_KV_LEN), v = vka_lower_input(lw, node, ROLE_V);
     vka_result r = weight_tensors(lw, node, p, w);
     if (r == VKA_SUCCESS)
@@ -255,6 +281,14 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
         weight_shape(i, p->d, p->p, &rank, dims);
         sizes[i] = rank == 1 ? dims[0] : (size_t)dims[0] * dims[1];
         w[i] = in[ROLE_K1 + i].data;
+        if (!p->drawn && p->out_in && rank == 2) { /* [out, in] → [in, out] */
+            drawn[i] = malloc(sizes[i] * sizeof *drawn[i]);
+            ok = ok && drawn[i];
+            for (uint32_t r = 0; drawn[i] && r < dims[0]; r++)
+                for (uint32_t c = 0; c < dims[1]; c++)
+                    drawn[i][(size_t)r * dims[1] + c] = in[ROLE_K1 + i].data[(size_t)c * dims[0] + r];
+            w[i] = drawn[i];
+        }
         if (!p->drawn)
             continue;
         float *f = malloc(sizes[i] * sizeof *f);
@@ -298,7 +332,8 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 
 const vka_op_class vka_op_hypermixer = {
     .name = "hypermixer",
-    .summary = "O = MLP_q(q) · GELU(MLP_k(k)ᵀ v); hypernetworks D→D→p (mlp_k1/k2/k2_bias, mlp_q1/q2/q2_bias or drawn)",
+    .summary = "O = MLP_q(q) · GELU(MLP_k(k)ᵀ v); hypernetworks D→D→p (mlp_k1/k2/k2_bias, mlp_q1/q2/q2_bias or drawn; "
+               "weight_layout=in_out|out_in)",
     .input_roles = roles,
     .required_inputs = 3,
     .param_keys = keys,

@@ -14,7 +14,7 @@ uint32_t vka_float_bits(float x)
 static uint32_t epilogue_bits(const vka_matmul_desc *m)
 {
     /* = matmul_epilogue.glsl's pc.epilogue */
-    return (uint32_t)m->activation | (m->bias ? 4u : 0u) | (m->accumulate ? 8u : 0u) | (m->key_counts ? 16u : 0u);
+    return (uint32_t)m->activation | (m->bias ? 8u : 0u) | (m->accumulate ? 16u : 0u) | (m->key_counts ? 32u : 0u);
 }
 
 vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)

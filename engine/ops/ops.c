@@ -29,6 +29,9 @@ extern const vka_op_class vka_op_concat;
 extern const vka_op_class vka_op_split_heads;
 extern const vka_op_class vka_op_merge_heads;
 extern const vka_op_class vka_op_broadcast;
+extern const vka_op_class vka_op_te_attention;
+extern const vka_op_class vka_op_sqrt_softplus;
+extern const vka_op_class vka_op_mean_tokens;
 
 static const vka_op_class *const classes[] = {
     &vka_op_softmax,
@@ -47,9 +50,11 @@ static const vka_op_class *const classes[] = {
     &vka_op_fixed,
     &vka_op_blockwise,
     &vka_op_blocksparse,
+    &vka_op_te_attention,
     &vka_op_gelu,
     &vka_op_relu,
     &vka_op_softplus,
+    &vka_op_sqrt_softplus,
     &vka_op_add,
     &vka_op_dense,
     &vka_op_layernorm,
@@ -57,6 +62,7 @@ static const vka_op_class *const classes[] = {
     &vka_op_split_heads,
     &vka_op_merge_heads,
     &vka_op_broadcast,
+    &vka_op_mean_tokens,
 };
 
 uint32_t vka_op_class_count(void)

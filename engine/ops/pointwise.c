@@ -1,5 +1,5 @@
 /* Element-wise building blocks (SCHEMES.md §11): `gelu` (exact erf form), `relu`,
- * `softplus` on one tensor `x`, and `add` of two tensors `a`, `b` of the same shape.
+ * `softplus`, `sqrt_softplus` on one tensor `x`, and `add` of two tensors `a`, `b` of the same shape.
  * Any rank 1..4; one pointwise.comp dispatch, one vec4 per invocation, the rows' zero
  * padding kept. */
 #include "op.h"
@@ -111,6 +111,11 @@ static vka_result lower_softplus(vka_lowering *lw, const vka_op_node *node)
     return lower_mode(lw, node, VKA_POINTWISE_SOFTPLUS);
 }
 
+static vka_result lower_sqrt_softplus(vka_lowering *lw, const vka_op_node *node)
+{
+    return lower_mode(lw, node, VKA_POINTWISE_SQRT_SOFTPLUS);
+}
+
 static vka_result lower_add(vka_lowering *lw, const vka_op_node *node)
 {
     return lower_mode(lw, node, VKA_POINTWISE_ADD);
@@ -151,6 +156,13 @@ static vka_result reference_softplus(vka_context *ctx, const vka_op_node *node, 
     return reference_unary(node, in, out, VKA_REF_SOFTPLUS);
 }
 
+static vka_result reference_sqrt_softplus(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in,
+                                          vka_ref_view *out)
+{
+    (void)ctx;
+    return reference_unary(node, in, out, VKA_REF_SQRT_SOFTPLUS);
+}
+
 static vka_result reference_add(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in, vka_ref_view *out)
 {
     (void)ctx;
@@ -183,4 +195,6 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 POINTWISE_CLASS(gelu, "x·Φ(x), the exact erf form, element-wise", unary_roles, 1, build_unary, VKA_ACTIVATION_GELU)
 POINTWISE_CLASS(relu, "max(x, 0) element-wise", unary_roles, 1, build_unary, VKA_ACTIVATION_RELU)
 POINTWISE_CLASS(softplus, "log(1 + e^x) element-wise", unary_roles, 1, build_unary, VKA_ACTIVATION_SOFTPLUS)
+POINTWISE_CLASS(sqrt_softplus, "sqrt(log(1 + e^x)) element-wise (a Gaussian head's std)", unary_roles, 1, build_unary,
+                VKA_ACTIVATION_SQRT_SOFTPLUS)
 POINTWISE_CLASS(add, "a + b element-wise (same shapes)", binary_roles, 2, build_add, VKA_ACTIVATION_NONE)

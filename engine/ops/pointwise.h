@@ -10,6 +10,7 @@ typedef enum vka_pointwise_mode { /* = pointwise.comp's MODE */
                                   VKA_POINTWISE_SOFTPLUS,
                                   VKA_POINTWISE_ADD,  /* a + b, same shapes */
                                   VKA_POINTWISE_BIAS, /* a + b, b one row of a's width added to every row */
+                                  VKA_POINTWISE_SQRT_SOFTPLUS,
 } vka_pointwise_mode;
 
 typedef struct vka_pointwise_desc {

@@ -12,6 +12,7 @@ static double apply(vka_ref_unary f, double x, double y)
     case VKA_REF_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
     case VKA_REF_RELU: return x > 0 ? x : 0.0;
     case VKA_REF_SOFTPLUS: return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
+    case VKA_REF_SQRT_SOFTPLUS: return sqrt((x > 0 ? x : 0.0) + log1p(exp(-fabs(x))));
     case VKA_REF_ADD: return x + y;
     }
     return x;

@@ -59,7 +59,7 @@ typedef struct vka_ref_kernel_problem {
 bool vka_ref_kernel_attention(const vka_ref_kernel_problem *a);
 
 /* Element-wise building blocks: out = f(x) (y unused), or x + y for VKA_REF_ADD. */
-typedef enum vka_ref_unary { VKA_REF_GELU, VKA_REF_RELU, VKA_REF_SOFTPLUS, VKA_REF_ADD } vka_ref_unary;
+typedef enum vka_ref_unary { VKA_REF_GELU, VKA_REF_RELU, VKA_REF_SOFTPLUS, VKA_REF_SQRT_SOFTPLUS, VKA_REF_ADD } vka_ref_unary;
 
 void vka_ref_elementwise(vka_ref_unary f, const double *x, const double *y, size_t n, double *out);
 
@@ -179,5 +179,20 @@ typedef struct vka_ref_pattern_problem {
 } vka_ref_pattern_problem;
 
 bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p);
+
+/* Translation-equivariant attention (SCHEMES.md §11) per batch, from the definition:
+ * logits_ij = fc3 relu(fc2 relu(fc1 [xq_i − xk_j, q_i^h·k_j^h·scale (h < heads)] + b1) + b2)
+ * + b3 (weights [out, in], biases may be NULL), o_i^h = Σ_j softmax_j(logits^h) v_j^h.
+ * q [B, Nq, H·dh], k [B, Nk, H·dh], v [B, Nk, H·dv], xq [B, Nq, dx], xk [B, Nk, dx],
+ * out [B, Nq, H·dv]. False when out of memory. */
+typedef struct vka_ref_te_problem {
+    uint32_t batch, heads, nq, nk, dh, dv, dx, hidden1, hidden2;
+    double scale;
+    const double *q, *k, *v, *xq, *xk;
+    const double *fc1, *fc1_bias, *fc2, *fc2_bias, *fc3, *fc3_bias;
+    double *out;
+} vka_ref_te_problem;
+
+bool vka_ref_te_attention(const vka_ref_te_problem *p);
 
 #endif

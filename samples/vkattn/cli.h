@@ -9,6 +9,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 /* Prints "vkattn: <message>" on stderr and returns 1 (the exit status). */
 int cli_fail(const char *fmt, ...)

@@ -1,7 +1,8 @@
 /* vkattn — the command-line face of the engine:
  *   vkattn info                      devices, the chosen one and why, capabilities, limits
  *   vkattn run SCHEME key=value...   one operation on .npy files
- *   vkattn bench [options]           the benchmark sweep (the main job) */
+ *   vkattn bench [options]           the benchmark sweep (the main job)
+ *   vkattn model DIR key=value...    a Transformer Neural Process on .npy files */
 #include "cli.h"
 
 #include <string.h>
@@ -10,6 +11,8 @@ static int usage(FILE *f)
 {
     fputs("usage: vkattn info\n"
           "       vkattn run SCHEME key=value... [out=o.npy] [stats=1]\n"
+          "       vkattn model DIR xc=… yc=… xt=… [mean=m.npy] [std=s.npy] [yt=…] [te_kernel=flash|materialized]\n"
+          "                    [stats=1]\n"
           "       vkattn bench [--quick] [--scheme NAME] [--kernel NAME] [--n N,...] [--json FILE] [--csv FILE]\n"
           "       vkattn bench --sweep SCHEME[,SCHEME] [--n N,...] [--run-limit N] [--plot FILE.svg]\n"
           "       vkattn bench --quality [--n N] [--seeds K] [--plot FILE.svg] [--csv FILE]\n"
@@ -30,6 +33,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(command, "run") == 0)
         return cmd_run(argc - 2, argv + 2);
+    if (strcmp(command, "model") == 0)
+        return cmd_model(argc - 2, argv + 2);
     if (strcmp(command, "bench") == 0)
         return cmd_bench(argc - 2, argv + 2);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0)

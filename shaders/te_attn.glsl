@@ -1,0 +1,217 @@
+// Translation-equivariant attention (TE-TNP; SCHEMES.md §11). Per pair (i, j) of query
+// and key the logits of all H heads come from one small MLP of
+//   in = [xq_i − xk_j  (DX values),  q_i^h · k_j^h · scale  (h = 0 … H−1)]
+//   logits = W3 relu(W2 relu(W1 in + b1) + b2) + b3          (H values)
+// and each head takes a softmax over the keys: o_i^h = Σ_j softmax_j(logit^h) v_j^h.
+//
+// te_attn.comp (flash): an invocation owns one query and one chunk of keys (a workgroup:
+// WG queries × the chunk). It evaluates the MLP for each of its pairs in registers and
+// folds the logits into an online softmax per head, so nothing of size Nq·Nk exists. The
+// weights (packed once at plan time, te_attention.c) are read at addresses uniform across
+// the workgroup: every lane uses the same weight at the same time, which caches serve.
+// With one chunk it writes o; with several (split-K: llvmpipe's loop budget, or too few
+// queries to fill the device) it writes the chunk's (m, l, Σ p·v) per head and
+// te_combine.comp merges them.
+//
+// te_logits.comp (VKA_TE_LOGITS, the materialised form for comparison): an invocation
+// per pair writes its H logits into scores [B, Nq·H, Nk]; a row softmax and a product
+// with v follow (te_attention.c).
+//
+// Loops (llvmpipe's budget, flash_attn_cpu.glsl): only the MLP's inputs (first layer),
+// the second layer's units, UB per iteration, and the keys of the chunk are loops;
+// everything else is unrolled. Per key: 1 + (DX + H) + H2 / UB iterations.
+
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint H = 8;    // heads: MLP outputs
+layout(constant_id = 2) const uint DH = 16;  // q / k features per head
+layout(constant_id = 3) const uint DV = 16;  // v features per head
+layout(constant_id = 4) const uint DX = 2;   // location dimensions
+layout(constant_id = 5) const uint H1 = 128; // first hidden layer
+layout(constant_id = 6) const uint H2 = 128; // second hidden layer
+layout(constant_id = 7) const uint UB = 8;   // second-layer units per loop iteration (divides H2)
+
+const uint IN = DX + H;
+const uint H1_4 = (H1 + 3) / 4;
+const uint H2_4 = (H2 + 3) / 4;
+const uint H4 = (H + 3) / 4;
+const uint DX4 = (DX + 3) / 4;
+const uint QK4 = (H * DH + 3) / 4; // vec4 per q / k row
+const uint V4 = (H * DV + 3) / 4;  // vec4 per v / o row
+// The packed weights, in vec4 (te_attention.c pack_weights writes the same layout).
+const uint OFF_W1T = 0;                  // IN rows of H1_4: W1 transposed
+const uint OFF_B1 = OFF_W1T + IN * H1_4; // H1_4
+const uint OFF_W2 = OFF_B1 + H1_4;       // H2 rows of H1_4
+const uint OFF_B2 = OFF_W2 + H2 * H1_4;  // H2_4
+const uint OFF_W3T = OFF_B2 + H2_4;      // H2 rows of H4: W3 transposed
+const uint OFF_B3 = OFF_W3T + H2 * H4;   // H4
+
+layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
+layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
+layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
+layout(std430, set = 0, binding = 4) readonly buffer XQ { vec4 xq[]; };
+layout(std430, set = 0, binding = 5) readonly buffer XK { vec4 xk[]; };
+layout(std430, set = 0, binding = 6) readonly buffer W { vec4 w[]; };
+
+layout(push_constant) uniform Push {
+    VKA_PUSH_HEADER
+    uint nq;
+    uint nk;
+    uint chunk_keys; // keys per chunk (gl_WorkGroupID.y)
+    uint partial;    // 1: write (m, l, Σ p·v) per head for te_combine.comp
+    float scale;
+} pc;
+
+float element(const vec4 row[QK4], uint e)
+{
+    return row[e / 4][e % 4];
+}
+
+// The H logits of the pair (query features qf at location xi, key j of this slice).
+void pair_logits(const vec4 qf[QK4], const vec4 xi[DX4], uint k_row, uint xk_row, out vec4 logits[H4])
+{
+    vec4 kf[QK4];
+    [[unroll]] for (uint c = 0; c < QK4; c++)
+        kf[c] = k[k_row + c];
+    float inp[IN];
+    [[unroll]] for (uint c = 0; c < DX; c++)
+        inp[c] = xi[c / 4][c % 4] - xk[xk_row + c / 4][c % 4];
+    [[unroll]] for (uint h = 0; h < H; h++) {
+        float s = 0.0;
+        [[unroll]] for (uint d = 0; d < DH; d++)
+            s += element(qf, h * DH + d) * element(kf, h * DH + d);
+        inp[DX + h] = s * pc.scale;
+    }
+
+    // h1 = relu(b1 + Σ_c in_c · W1ᵀ[c]): one input per iteration, the hidden units as
+    // vec4 in registers.
+    vec4 h1[H1_4];
+    [[unroll]] for (uint u4 = 0; u4 < H1_4; u4++)
+        h1[u4] = w[OFF_B1 + u4];
+    for (uint c = 0; c < IN; c++) {
+        const float x = inp[c];
+        [[unroll]] for (uint u4 = 0; u4 < H1_4; u4++)
+            h1[u4] += x * w[OFF_W1T + c * H1_4 + u4];
+    }
+    [[unroll]] for (uint u4 = 0; u4 < H1_4; u4++)
+        h1[u4] = max(h1[u4], vec4(0.0)); // padding units are 0: b1 and W1ᵀ are 0 there
+
+    [[unroll]] for (uint c = 0; c < H4; c++)
+        logits[c] = w[OFF_B3 + c];
+    for (uint u0 = 0; u0 < H2; u0 += UB) {
+        [[unroll]] for (uint t = 0; t < UB; t++) {
+            const uint u = u0 + t;
+            float a = w[OFF_B2 + u / 4][u % 4];
+            [[unroll]] for (uint c = 0; c < H1_4; c++)
+                a += dot(w[OFF_W2 + u * H1_4 + c], h1[c]);
+            a = max(a, 0.0);
+            [[unroll]] for (uint c = 0; c < H4; c++)
+                logits[c] += w[OFF_W3T + u * H4 + c] * a;
+        }
+    }
+}
+
+void load_query(uint slice, uint i, out vec4 qf[QK4], out vec4 xi[DX4])
+{
+    const uint q_row = slice * pc.slice_stride[0] + i * QK4;
+    const uint x_row = slice * pc.slice_stride[4] + i * DX4;
+    [[unroll]] for (uint c = 0; c < QK4; c++)
+        qf[c] = q[q_row + c];
+    [[unroll]] for (uint c = 0; c < DX4; c++)
+        xi[c] = xq[x_row + c];
+}
+
+#if VKA_TE_LOGITS
+
+// One pair per invocation: x over keys, y over queries; scores row (i·H + h).
+void main()
+{
+    const uint j = gl_GlobalInvocationID.x, i = gl_WorkGroupID.y, slice = gl_WorkGroupID.z;
+    if (j >= pc.nk)
+        return;
+    vec4 qf[QK4], xi[DX4];
+    load_query(slice, i, qf, xi);
+    vec4 logits[H4];
+    pair_logits(qf, xi, slice * pc.slice_stride[1] + j * QK4, slice * pc.slice_stride[5] + j * DX4, logits);
+    const uint nk4 = (pc.nk + 3) / 4;
+    [[unroll]] for (uint h = 0; h < H; h++) {
+        const uint at = slice * pc.slice_stride[3] + (i * H + h) * nk4 + j / 4;
+        o[at][j % 4] = logits[h / 4][h % 4];
+    }
+}
+
+#else
+
+void main()
+{
+    const uint i = gl_GlobalInvocationID.x, chunk = gl_WorkGroupID.y, slice = gl_WorkGroupID.z;
+    if (i >= pc.nq)
+        return;
+    vec4 qf[QK4], xi[DX4];
+    load_query(slice, i, qf, xi);
+    const uint j0 = chunk * pc.chunk_keys, j1 = min(pc.nk, j0 + pc.chunk_keys);
+
+    float m[H], l[H], acc[V4 * 4];
+    [[unroll]] for (uint h = 0; h < H; h++) {
+        m[h] = VKA_NEG_BIG;
+        l[h] = 0.0;
+    }
+    [[unroll]] for (uint e = 0; e < V4 * 4; e++)
+        acc[e] = 0.0;
+
+    for (uint j = j0; j < j1; j++) {
+        vec4 logits[H4];
+        pair_logits(qf, xi, slice * pc.slice_stride[1] + j * QK4, slice * pc.slice_stride[5] + j * DX4, logits);
+        const uint v_row = slice * pc.slice_stride[2] + j * V4;
+        vec4 vf[V4];
+        [[unroll]] for (uint c = 0; c < V4; c++)
+            vf[c] = v[v_row + c];
+        [[unroll]] for (uint h = 0; h < H; h++) {
+            const float s = logits[h / 4][h % 4];
+            const float m_new = max(m[h], s);
+            const float alpha = exp(m[h] - m_new), p = exp(s - m_new);
+            m[h] = m_new;
+            l[h] = l[h] * alpha + p;
+            [[unroll]] for (uint d = 0; d < DV; d++) {
+                const uint e = h * DV + d;
+                acc[e] = acc[e] * alpha + p * vf[e / 4][e % 4];
+            }
+        }
+    }
+
+    if (pc.partial == 0u) {
+        const uint o_row = slice * pc.slice_stride[3] + i * V4;
+        [[unroll]] for (uint c = 0; c < V4; c++) {
+            vec4 r = vec4(0.0);
+            [[unroll]] for (uint lane = 0; lane < 4; lane++) {
+                const uint e = 4 * c + lane;
+                if (e < H * DV)
+                    r[lane] = acc[e] / l[e / DV];
+            }
+            o[o_row + c] = r;
+        }
+        return;
+    }
+    // partials [B, chunks·Nq, 2H + H·DV]: m (H), l (H), Σ p·v (H·DV)
+    const uint P4 = (2 * H + H * DV + 3) / 4;
+    const uint p_row = slice * pc.slice_stride[3] + (chunk * pc.nq + i) * P4;
+    [[unroll]] for (uint c = 0; c < P4; c++) {
+        vec4 r = vec4(0.0);
+        [[unroll]] for (uint lane = 0; lane < 4; lane++) {
+            const uint e = 4 * c + lane;
+            if (e < H)
+                r[lane] = m[e];
+            else if (e < 2 * H)
+                r[lane] = l[e - H];
+            else if (e < 2 * H + H * DV)
+                r[lane] = acc[e - 2 * H];
+        }
+        o[p_row + c] = r;
+    }
+}
+
+#endif

@@ -1,0 +1,5 @@
+#version 450
+// Translation-equivariant attention, the materialised logits: te_attn.glsl.
+#extension GL_GOOGLE_include_directive : require
+#define VKA_TE_LOGITS 1
+#include "te_attn.glsl"

@@ -1,0 +1,381 @@
+/* The six TNP models (vka_graph_tnp) on the public vectors of ../shared/vectors/tnp/:
+ * weights from PyTorch, a GP batch, and the means and stds an independent float64
+ * PyTorch implementation computed: |out − expected| ≤ 1e-4 + 1e-3·|expected| everywhere.
+ * Also: the outputs do not change when the context points are permuted; the TE models'
+ * do not change when every location is shifted by one vector; TETNP's flash and
+ * materialised TE kernels agree; the runner (`vkattn model DIR …`) writes the same
+ * files; malformed model.json and weights are refused with messages that name them. */
+#define _POSIX_C_SOURCE 200809L /* popen */
+#include "harness.h"
+
+static vka_context *ctx;
+
+static const char *const models[] = {"tnp", "linear_tnp", "hypermix_np", "pt_tnp", "tetnp", "pt_tetnp"};
+enum { MODELS = 6 };
+
+typedef struct batch {
+    vka_npy xc, yc, xt, yt, mean, std;
+} batch;
+
+static void path_of(char *out, size_t size, const char *model, const char *file)
+{
+    snprintf(out, size, "%s/vectors/tnp/%s/%s", VKATTN_SHARED_DIR, model, file);
+}
+
+static bool load_batch(const char *model, batch *b)
+{
+    static const char *const files[] = {"xc.npy",          "yc.npy", "xt.npy", "yt.npy", "expected_mean.npy",
+                                        "expected_std.npy"};
+    vka_npy *slots[] = {&b->xc, &b->yc, &b->xt, &b->yt, &b->mean, &b->std};
+    for (int i = 0; i < 6; i++) {
+        char path[512];
+        path_of(path, sizeof path, model, files[i]);
+        if (vka_npy_load(NULL, path, slots[i]) != VKA_SUCCESS) {
+            CHECK_MSG(0, "%s: %s", path, vka_last_error(NULL));
+            return false;
+        }
+    }
+    return true;
+}
+
+static void free_batch(batch *b)
+{
+    vka_npy *slots[] = {&b->xc, &b->yc, &b->xt, &b->yt, &b->mean, &b->std};
+    for (int i = 0; i < 6; i++)
+        vka_npy_free(slots[i]);
+}
+
+/* Builds, plans and runs the model on (xc, yc, xt); mean and std hold B·Nt·dy floats. */
+static vka_result run_model(const char *model, const char *te_kernel, const vka_npy *xc, const vka_npy *yc,
+                            const vka_npy *xt, float *mean, float *std)
+{
+    char path[512];
+    path_of(path, sizeof path, model, "weights.safetensors");
+    vka_safetensors *w = NULL;
+    vka_graph *g = NULL;
+    vka_plan *plan = NULL;
+    vka_tnp_desc d = {.batch = xc->dims[0], .nc = xc->dims[1], .nt = xt->dims[1], .te_kernel = te_kernel};
+    vka_tensor m, s;
+    size_t out_bytes = (size_t)xt->dims[0] * xt->dims[1] * yc->dims[2] * 4;
+    vka_result r = vka_tnp_arch_named(model, &d.arch);
+    if (r == VKA_SUCCESS)
+        r = vka_safetensors_open(ctx, path, &w);
+    d.weights = w;
+    if (r == VKA_SUCCESS)
+        r = vka_graph_create(ctx, &g);
+    if (r == VKA_SUCCESS)
+        r = vka_graph_tnp(g, &d, &m, &s);
+    if (r == VKA_SUCCESS && !(r = vka_graph_output(g, "mean", m)))
+        r = vka_graph_output(g, "std", s);
+    if (r == VKA_SUCCESS)
+        r = vka_plan_create(g, &(vka_plan_desc){0}, &plan);
+    if (r == VKA_SUCCESS && !(r = vka_plan_write(plan, "xc", xc->data, xc->bytes)) &&
+        !(r = vka_plan_write(plan, "yc", yc->data, yc->bytes)) &&
+        !(r = vka_plan_write(plan, "xt", xt->data, xt->bytes)) && !(r = vka_plan_run(plan)) &&
+        !(r = vka_plan_read(plan, "mean", mean, out_bytes)))
+        r = vka_plan_read(plan, "std", std, out_bytes);
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    vka_safetensors_close(w);
+    return r;
+}
+
+static bool ensure_context(void)
+{
+    if (!ctx)
+        ctx = test_context(NULL);
+    return ctx != NULL;
+}
+
+static bool te_refused(const char *model, vka_result r)
+{
+    const char *l = getenv("VKATTN_LIMITS");
+    bool clamped = l && strcmp(l, "none") != 0 && strcmp(l, "roadmap-2022") != 0;
+    if (!clamped || (strcmp(model, "tetnp") != 0 && strcmp(model, "pt_tetnp") != 0))
+        return false;
+    CHECK_MSG(r == VKA_ERROR_LIMIT_EXCEEDED && strstr(vka_last_error(ctx), "storage buffers"),
+              "%s under %s: want the storage-buffer limit named, got %s: %s", model, l, vka_result_string(r),
+              vka_last_error(ctx));
+    return true;
+}
+
+static void vectors(void)
+{
+    if (!ensure_context())
+        return;
+    for (int i = 0; i < MODELS; i++) {
+        batch b = {0};
+        if (!load_batch(models[i], &b)) {
+            free_batch(&b);
+            continue;
+        }
+        size_t n = b.mean.bytes / 4;
+        float *mean = malloc(n * 4), *std = malloc(n * 4);
+        vka_result r = run_model(models[i], NULL, &b.xc, &b.yc, &b.xt, mean, std);
+        if (!te_refused(models[i], r)) {
+            CHECK_MSG(r == VKA_SUCCESS, "%s: %s", models[i], vka_last_error(ctx));
+            char label[64];
+            snprintf(label, sizeof label, "%s mean", models[i]);
+            if (r == VKA_SUCCESS)
+                CHECK(test_close(label, mean, b.mean.data, n, 1e-4, 1e-3));
+            snprintf(label, sizeof label, "%s std", models[i]);
+            if (r == VKA_SUCCESS)
+                CHECK(test_close(label, std, b.std.data, n, 1e-4, 1e-3));
+        }
+        test_check_validation(ctx);
+        free(mean);
+        free(std);
+        free_batch(&b);
+    }
+}
+
+/* Reverses the order of the context points of every task. */
+static void reverse_contexts(vka_npy *x)
+{
+    uint32_t b = x->dims[0], n = x->dims[1], w = x->dims[2];
+    float *d = x->data, *row = malloc(w * 4);
+    for (uint32_t t = 0; row && t < b; t++)
+        for (uint32_t i = 0; i < n / 2; i++) {
+            float *p = d + ((size_t)t * n + i) * w, *q = d + ((size_t)t * n + n - 1 - i) * w;
+            memcpy(row, p, w * 4);
+            memcpy(p, q, w * 4);
+            memcpy(q, row, w * 4);
+        }
+    free(row);
+}
+
+/* Runs `model` on the batch as it is and after `change`; the outputs must agree. */
+static void invariant(const char *model, const char *what, void (*change)(batch *b))
+{
+    batch b = {0};
+    if (!ensure_context() || !load_batch(model, &b)) {
+        free_batch(&b);
+        return;
+    }
+    size_t n = b.mean.bytes / 4;
+    float *m0 = malloc(n * 4), *s0 = malloc(n * 4), *m1 = malloc(n * 4), *s1 = malloc(n * 4);
+    vka_result r = run_model(model, NULL, &b.xc, &b.yc, &b.xt, m0, s0);
+    if (!te_refused(model, r)) {
+        CHECK_MSG(r == VKA_SUCCESS, "%s: %s", model, vka_last_error(ctx));
+        change(&b);
+        if (r == VKA_SUCCESS && (r = run_model(model, NULL, &b.xc, &b.yc, &b.xt, m1, s1)) == VKA_SUCCESS) {
+            char label[96];
+            snprintf(label, sizeof label, "%s mean, %s", model, what);
+            CHECK(test_close(label, m1, m0, n, 2e-5, 2e-4));
+            snprintf(label, sizeof label, "%s std, %s", model, what);
+            CHECK(test_close(label, s1, s0, n, 2e-5, 2e-4));
+        }
+    }
+    test_check_validation(ctx);
+    free(m0);
+    free(s0);
+    free(m1);
+    free(s1);
+    free_batch(&b);
+}
+
+static void permute(batch *b)
+{
+    reverse_contexts(&b->xc);
+    reverse_contexts(&b->yc);
+}
+
+/* Every location + (2.5, −1.75) (exact in f32 here). */
+static void shift(batch *b)
+{
+    vka_npy *xs[2] = {&b->xc, &b->xt};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < xs[k]->bytes / 4; i++)
+            ((float *)xs[k]->data)[i] += i % xs[k]->dims[2] ? -1.75f : 2.5f;
+}
+
+static void context_permutation(void)
+{
+    for (int i = 0; i < MODELS; i++)
+        invariant(models[i], "contexts reversed", permute);
+}
+
+static void translation_equivariance(void)
+{
+    invariant("tetnp", "every location shifted", shift);
+    invariant("pt_tetnp", "every location shifted", shift);
+}
+
+/* TETNP with the materialised TE kernel: the same predictions as the flash kernel's. */
+static void te_kernels_agree(void)
+{
+    batch b = {0};
+    if (!ensure_context() || !load_batch("tetnp", &b)) {
+        free_batch(&b);
+        return;
+    }
+    size_t n = b.mean.bytes / 4;
+    float *m0 = malloc(n * 4), *s0 = malloc(n * 4), *m1 = malloc(n * 4), *s1 = malloc(n * 4);
+    vka_result r = run_model("tetnp", "flash", &b.xc, &b.yc, &b.xt, m0, s0);
+    if (!te_refused("tetnp", r)) {
+        CHECK_OK(ctx, r);
+        CHECK_OK(ctx, run_model("tetnp", "materialized", &b.xc, &b.yc, &b.xt, m1, s1));
+        CHECK(test_close("tetnp mean, materialized vs flash", m1, m0, n, 1e-5, 1e-4));
+        CHECK(test_close("tetnp std, materialized vs flash", s1, s0, n, 1e-5, 1e-4));
+    }
+    test_check_validation(ctx);
+    free(m0);
+    free(s0);
+    free(m1);
+    free(s1);
+    free_batch(&b);
+}
+
+/* `vkattn model DIR …` writes the same predictions and prints the chapter's NLL. */
+static void runner(void)
+{
+    const char *l = getenv("VKATTN_LIMITS");
+    const char *model = l && strcmp(l, "none") != 0 ? "pt_tnp" : "pt_tetnp";
+    char dir[512], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/vectors/tnp/%s", VKATTN_SHARED_DIR, model);
+    snprintf(cmd, sizeof cmd,
+             "'%s' model '%s' xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy' yt='%s/yt.npy' mean=runner_mean.npy "
+             "std=runner_std.npy",
+             VKATTN_CLI_PATH, dir, dir, dir, dir, dir);
+    FILE *p = popen(cmd, "r");
+    char line[256] = "";
+    CHECK(p && fgets(line, sizeof line, p));
+    CHECK(p && pclose(p) == 0);
+    double nll = 0;
+    CHECK_MSG(sscanf(line, "mean NLL %lf", &nll) == 1, "runner printed '%s'", line);
+    double expected = strcmp(model, "pt_tnp") == 0 ? 1.3714443609244626 : 7.745905829292854; /* model.json case */
+    CHECK_MSG(fabs(nll - expected) < 1e-4 * (1 + fabs(expected)), "%s NLL %.6f, model.json says %.6f", model, nll,
+              expected);
+    batch b = {0};
+    vka_npy m = {0}, s = {0};
+    if (load_batch(model, &b) && vka_npy_load(NULL, "runner_mean.npy", &m) == VKA_SUCCESS &&
+        vka_npy_load(NULL, "runner_std.npy", &s) == VKA_SUCCESS) {
+        CHECK(m.bytes == b.mean.bytes && s.bytes == b.std.bytes);
+        if (m.bytes == b.mean.bytes && s.bytes == b.std.bytes) {
+            CHECK(test_close("runner mean", m.data, b.mean.data, m.bytes / 4, 1e-4, 1e-3));
+            CHECK(test_close("runner std", s.data, b.std.data, s.bytes / 4, 1e-4, 1e-3));
+        }
+    } else
+        CHECK_MSG(0, "runner outputs: %s", vka_last_error(NULL));
+    vka_npy_free(&m);
+    vka_npy_free(&s);
+    free_batch(&b);
+    remove("runner_mean.npy");
+    remove("runner_std.npy");
+}
+
+/* Runs the CLI and returns its status; *err holds the start of what it printed. */
+static int cli(const char *args, char *err, size_t size)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' model %s 2>&1", VKATTN_CLI_PATH, args);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(err, 1, size - 1, p) : 0;
+    err[n] = '\0';
+    return p ? pclose(p) : -1;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Broken model folders: the runner and the API name what is wrong. */
+static void malformed(void)
+{
+    if (!ensure_context())
+        return;
+    char dir[512], args[4096], err[2048];
+    snprintf(dir, sizeof dir, "%s/vectors/tnp/tnp", VKATTN_SHARED_DIR);
+    /* model.json: not JSON, an unknown arch, a schedule that reads the targets */
+    static const struct {
+        const char *json, *needle;
+    } bad[] = {
+        {"{\"arch\": \"tnp\", ", "model.json"},
+        {"{\"arch\": \"gpt\", \"schedule\": [{\"block\": \"layers.0.sa\", \"update\": \"zc\", \"kv\": \"zc\"}]}",
+         "gpt"},
+        {"{\"arch\": \"tnp\", \"schedule\": [{\"block\": \"layers.0.ca\", \"update\": \"zc\", \"kv\": \"zt\"}]}",
+         "targets"},
+        {"{\"arch\": \"tnp\", \"schedule\": [{\"block\": \"layers.9.sa\", \"update\": \"zt\", \"kv\": \"zc\"}]}",
+         "layers.9.sa.norm1.weight"},
+    };
+    if (system("mkdir -p tnp_bad && cp \"" VKATTN_SHARED_DIR "/vectors/tnp/tnp/weights.safetensors\" tnp_bad/") != 0)
+        CHECK_MSG(0, "could not copy the weights");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        write_file("tnp_bad/model.json", bad[i].json);
+        snprintf(args, sizeof args, "tnp_bad xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy'", dir, dir, dir);
+        int status = cli(args, err, sizeof err);
+        CHECK_MSG(status != 0 && strstr(err, bad[i].needle), "model.json %zu: status %d, '%s'", i, status, err);
+    }
+    /* weights: a tensor of the wrong shape, through the API */
+    char path[600];
+    snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+    vka_safetensors *w = NULL;
+    CHECK_OK(ctx, vka_safetensors_open(ctx, path, &w));
+    if (w) {
+        uint32_t count = vka_safetensors_count(w);
+        vka_safetensors_write *t = calloc(count, sizeof *t);
+        float **data = calloc(count, sizeof *data);
+        for (uint32_t i = 0; t && data && i < count; i++) {
+            vka_safetensors_entry e;
+            vka_safetensors_entry_at(w, i, &e);
+            data[i] = malloc(e.elements * 4);
+            vka_safetensors_read_f32(w, e.name, data[i], e.elements);
+            t[i] = (vka_safetensors_write){.name = e.name, .rank = e.rank, .data = data[i]};
+            memcpy(t[i].dims, e.dims, sizeof e.dims);
+            if (strcmp(e.name, "layers.2.ca.attn.wk.weight") == 0) /* [128, 128] → [64, 256] */
+                t[i].dims[0] = 64, t[i].dims[1] = 256;
+        }
+        CHECK_OK(ctx, vka_safetensors_save(ctx, "tnp_bad/weights.safetensors", t, count));
+        for (uint32_t i = 0; data && i < count; i++)
+            free(data[i]);
+        free(data);
+        free(t);
+        vka_safetensors_close(w);
+    }
+    vka_safetensors *bad_w = NULL;
+    vka_graph *g = NULL;
+    vka_tensor m, s;
+    CHECK_OK(ctx, vka_safetensors_open(ctx, "tnp_bad/weights.safetensors", &bad_w));
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    vka_tnp_desc d = {.arch = VKA_TNP_ARCH_TNP, .weights = bad_w, .batch = 1, .nc = 3, .nt = 2};
+    CHECK(vka_graph_tnp(g, &d, &m, &s) == VKA_ERROR_SHAPE_MISMATCH &&
+          strstr(vka_last_error(ctx), "layers.2.ca.attn.wk.weight"));
+    vka_graph_destroy(g);
+    /* the TNP's weights under another architecture: the first tensor it lacks, named */
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    d.arch = VKA_TNP_ARCH_PT_TNP;
+    CHECK(vka_graph_tnp(g, &d, &m, &s) == VKA_ERROR_NOT_FOUND && strstr(vka_last_error(ctx), "latents"));
+    vka_graph_destroy(g);
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    d.nc = 0;
+    CHECK(vka_graph_tnp(g, &d, &m, &s) == VKA_ERROR_INVALID_ARGUMENT && strstr(vka_last_error(ctx), "nc 0"));
+    vka_graph_destroy(g);
+    vka_safetensors_close(bad_w);
+    CHECK(system("rm -rf tnp_bad") == 0);
+    test_check_validation(ctx);
+}
+
+static void done(void)
+{
+    test_context_done(ctx);
+    ctx = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static const test_case cases[] = {
+        {"vectors", vectors},
+        {"context_permutation", context_permutation},
+        {"translation_equivariance", translation_equivariance},
+        {"te_kernels_agree", te_kernels_agree},
+        {"runner", runner},
+        {"malformed", malformed},
+        {"done", done},
+    };
+    return test_main(argc, argv, cases, sizeof cases / sizeof *cases);
+}
