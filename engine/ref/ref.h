@@ -59,7 +59,13 @@ typedef struct vka_ref_kernel_problem {
 bool vka_ref_kernel_attention(const vka_ref_kernel_problem *a);
 
 /* Element-wise building blocks: out = f(x) (y unused), or x + y for VKA_REF_ADD. */
-typedef enum vka_ref_unary { VKA_REF_GELU, VKA_REF_RELU, VKA_REF_SOFTPLUS, VKA_REF_SQRT_SOFTPLUS, VKA_REF_ADD } vka_ref_unary;
+typedef enum vka_ref_unary {
+    VKA_REF_GELU,
+    VKA_REF_RELU,
+    VKA_REF_SOFTPLUS,
+    VKA_REF_SQRT_SOFTPLUS,
+    VKA_REF_ADD
+} vka_ref_unary;
 
 void vka_ref_elementwise(vka_ref_unary f, const double *x, const double *y, size_t n, double *out);
 
