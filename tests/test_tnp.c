@@ -144,8 +144,10 @@ static void reverse_contexts(vka_npy *x)
     free(row);
 }
 
-/* Runs `model` on the batch as it is and after `change`; the outputs must agree. */
-static void invariant(const char *model, const char *what, void (*change)(batch *b))
+/* Runs `model` with TE kernel `kernel0`, applies `change` (if any) to the batch, runs it
+ * with `kernel1`: the outputs must agree. */
+static void two_runs(const char *model, const char *what, const char *kernel0, const char *kernel1,
+                     void (*change)(batch *b), double atol, double rtol)
 {
     batch b = {0};
     if (!ensure_context() || !load_batch(model, &b)) {
@@ -154,17 +156,19 @@ static void invariant(const char *model, const char *what, void (*change)(batch 
     }
     size_t n = b.mean.bytes / 4;
     float *m0 = malloc(n * 4), *s0 = malloc(n * 4), *m1 = malloc(n * 4), *s1 = malloc(n * 4);
-    vka_result r = run_model(model, NULL, &b.xc, &b.yc, &b.xt, m0, s0);
+    vka_result r = run_model(model, kernel0, &b.xc, &b.yc, &b.xt, m0, s0);
     if (!te_refused(model, r)) {
         CHECK_MSG(r == VKA_SUCCESS, "%s: %s", model, vka_last_error(ctx));
-        change(&b);
-        if (r == VKA_SUCCESS && (r = run_model(model, NULL, &b.xc, &b.yc, &b.xt, m1, s1)) == VKA_SUCCESS) {
+        if (change)
+            change(&b);
+        if (r == VKA_SUCCESS && (r = run_model(model, kernel1, &b.xc, &b.yc, &b.xt, m1, s1)) == VKA_SUCCESS) {
             char label[96];
             snprintf(label, sizeof label, "%s mean, %s", model, what);
-            CHECK(test_close(label, m1, m0, n, 2e-5, 2e-4));
+            CHECK(test_close(label, m1, m0, n, atol, rtol));
             snprintf(label, sizeof label, "%s std, %s", model, what);
-            CHECK(test_close(label, s1, s0, n, 2e-5, 2e-4));
+            CHECK(test_close(label, s1, s0, n, atol, rtol));
         }
+        CHECK_MSG(r == VKA_SUCCESS, "%s, %s: %s", model, what, vka_last_error(ctx));
     }
     test_check_validation(ctx);
     free(m0);
@@ -192,38 +196,19 @@ static void shift(batch *b)
 static void context_permutation(void)
 {
     for (int i = 0; i < MODELS; i++)
-        invariant(models[i], "contexts reversed", permute);
+        two_runs(models[i], "contexts reversed", NULL, NULL, permute, 2e-5, 2e-4);
 }
 
 static void translation_equivariance(void)
 {
-    invariant("tetnp", "every location shifted", shift);
-    invariant("pt_tetnp", "every location shifted", shift);
+    two_runs("tetnp", "every location shifted", NULL, NULL, shift, 2e-5, 2e-4);
+    two_runs("pt_tetnp", "every location shifted", NULL, NULL, shift, 2e-5, 2e-4);
 }
 
 /* TETNP with the materialised TE kernel: the same predictions as the flash kernel's. */
 static void te_kernels_agree(void)
 {
-    batch b = {0};
-    if (!ensure_context() || !load_batch("tetnp", &b)) {
-        free_batch(&b);
-        return;
-    }
-    size_t n = b.mean.bytes / 4;
-    float *m0 = malloc(n * 4), *s0 = malloc(n * 4), *m1 = malloc(n * 4), *s1 = malloc(n * 4);
-    vka_result r = run_model("tetnp", "flash", &b.xc, &b.yc, &b.xt, m0, s0);
-    if (!te_refused("tetnp", r)) {
-        CHECK_OK(ctx, r);
-        CHECK_OK(ctx, run_model("tetnp", "materialized", &b.xc, &b.yc, &b.xt, m1, s1));
-        CHECK(test_close("tetnp mean, materialized vs flash", m1, m0, n, 1e-5, 1e-4));
-        CHECK(test_close("tetnp std, materialized vs flash", s1, s0, n, 1e-5, 1e-4));
-    }
-    test_check_validation(ctx);
-    free(m0);
-    free(s0);
-    free(m1);
-    free(s1);
-    free_batch(&b);
+    two_runs("tetnp", "materialized vs flash", "flash", "materialized", NULL, 1e-5, 1e-4);
 }
 
 /* `vkattn model DIR …` writes the same predictions and prints the chapter's NLL. */

@@ -381,14 +381,12 @@ static vka_result layer(builder *b, const char *prefix, sets *s, vka_tnp_set upd
         r = hypermix(b, prefix, hq, hk, &a);
     else
         r = mha(b, prefix, hq, hk, &a);
+    vka_tensor_desc ff; /* its width: fc1's out */
     if (r || (r = add(b, zq, a, &zq)) || (r = layernorm(b, zq, prefix, "norm2", &h)) ||
-        (r = weightf(b, &w1, 2, 0, b->width, "%s.ff.fc1.weight", prefix)))
+        (r = weightf(b, &w1, 2, 0, b->width, "%s.ff.fc1.weight", prefix)) || (r = vka_graph_tensor_desc(b->g, w1, &ff)))
         return r;
-    vka_safetensors_entry e;
-    char name[160];
-    snprintf(name, sizeof name, "%s.ff.fc1.weight", prefix);
-    if ((r = entry(b, name, 2, NULL, &e)) || (r = weightf(b, &b1, 1, e.dims[0], 0, "%s.ff.fc1.bias", prefix)) ||
-        (r = weightf(b, &w2, 2, b->width, e.dims[0], "%s.ff.fc2.weight", prefix)) ||
+    if ((r = weightf(b, &b1, 1, ff.dims[0], 0, "%s.ff.fc1.bias", prefix)) ||
+        (r = weightf(b, &w2, 2, b->width, ff.dims[0], "%s.ff.fc2.weight", prefix)) ||
         (r = weightf(b, &b2, 1, b->width, 0, "%s.ff.fc2.bias", prefix)) || (r = dense(b, h, w1, b1, &f)) ||
         (r = unary(b, "relu", f, &f)) || (r = dense(b, f, w2, b2, &f)) || (r = add(b, zq, f, &zq)))
         return r;
