@@ -19,9 +19,15 @@ vec4 vka_activation(vec4 x, uint mode)
     if (mode == 2u)
         return max(x, vec4(0.0));
     if (mode == 3u || mode == 4u) {
-        // max(x, 0) + log(1 + e^−|x|); e^−|x| is 0 past 80 (no denormals).
+        // max(x, 0) + log1p(e^−|x|); e^−|x| is 0 past 80 (no denormals). log1p(t) as
+        // log(u)·t/(u − 1), u = 1 + t (exact where u = 1): log(1 + t) alone loses t's low
+        // bits, all of them below 6e-8, and sqrt(softplus) of a negative x shows it.
         const vec4 ax = abs(x);
-        const vec4 sp = max(x, vec4(0.0)) + log(1.0 + mix(exp(-ax), vec4(0.0), greaterThan(ax, vec4(80.0))));
+        const vec4 t = mix(exp(-ax), vec4(0.0), greaterThan(ax, vec4(80.0)));
+        precise const vec4 u = 1.0 + t;
+        precise const vec4 um1 = u - 1.0;
+        const vec4 log1p_t = mix(log(u) * t / max(um1, vec4(1e-30)), t, equal(um1, vec4(0.0)));
+        const vec4 sp = max(x, vec4(0.0)) + log1p_t;
         return mode == 4u ? sqrt(sp) : sp;
     }
     return x;

@@ -1,8 +1,9 @@
 /* Model building blocks against the double-precision reference: the element-wise ops
- * (gelu, relu, softplus, add) on every rank with odd widths and values out to ±150, a
+ * (gelu, relu, softplus, sqrt_softplus, add) on every rank with odd widths and values out to ±150, a
  * chain of them feeding attention, dense layers on every rank with and without bias, an
- * MLP, layer norms, concatenation along tokens, head split and merge, the multi-head
- * attention block, and bad shapes. Both kernel classes, validation
+ * MLP, layer norms, concatenation along tokens, the mean over tokens (with and without
+ * offsets) and a Gaussian head (dense → sqrt_softplus, fused), head split and merge, the
+ * multi-head attention block, and bad shapes. Both kernel classes, validation
  * layer on. */
 #include "attention_util.h"
 
@@ -99,12 +100,12 @@ static void elementwise_ops(void)
 {
     if (!have_context())
         return;
-    static const char *const ops[] = {"gelu", "relu", "softplus", "add"};
+    static const char *const ops[] = {"gelu", "relu", "softplus", "sqrt_softplus", "add"};
     static const struct {
         uint32_t rank, dims[4];
     } shapes[] = {{1, {1}}, {1, {1001}}, {2, {7, 5}}, {3, {3, 17, 3}}, {4, {2, 3, 33, 6}}, {4, {1, 1, 4, 64}}};
     test_seed(71);
-    for (int o = 0; o < 4; o++)
+    for (int o = 0; o < 5; o++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
             check_op(ops[o], shapes[s].rank, shapes[s].dims, 1.0f);
             check_op(ops[o], shapes[s].rank, shapes[s].dims, 40.0f); /* out to about ±150 */
@@ -409,6 +410,74 @@ static void concatenation(void)
     test_check_validation(ctx);
 }
 
+/* mean_tokens with and without per-row offsets (one token, odd widths, more tokens than
+ * a matrix-product tile), and a Gaussian head's std: dense then sqrt_softplus, which the
+ * planner runs in the product's epilogue. */
+static void token_means_and_gaussian_head(void)
+{
+    if (!have_context())
+        return;
+    static const struct {
+        uint32_t batch, n, d, m; /* m 0: no offset */
+    } cases[] = {{1, 1, 2, 0}, {3, 37, 2, 32}, {2, 1000, 5, 3}, {1, 7, 128, 1}};
+    test_seed(78);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        uint32_t b = cases[c].batch, n = cases[c].n, d = cases[c].d, m = cases[c].m;
+        float *x = malloc((size_t)b * n * d * 4), *off = malloc((m ? m : 1) * d * 4);
+        vka_graph *g = NULL;
+        if (!x || !off || vka_graph_create(ctx, &g) != VKA_SUCCESS) {
+            CHECK_MSG(0, "set-up failed");
+        } else {
+            test_fill_normal(x, (size_t)b * n * d, 2.0f);
+            test_fill_normal(off, (m ? m : 1) * d, 1.0f);
+            vka_tensor tx, to, o;
+            vka_graph_input(g, &(vka_tensor_desc){.name = "x", .rank = 3, .dims = {b, n, d}}, &tx);
+            vka_op_desc op = {.op = "mean_tokens", .inputs = {{"x", tx}}};
+            if (m) {
+                vka_graph_input(g, &(vka_tensor_desc){.name = "offset", .rank = 2, .dims = {m, d}}, &to);
+                op.inputs[1] = (vka_op_input){"offset", to};
+            }
+            CHECK_OK(ctx, vka_graph_op(g, &op, &o));
+            CHECK_OK(ctx, vka_graph_output(g, "out", o));
+            char label[96];
+            snprintf(label, sizeof label, "mean_tokens B%u N%u D%u offsets %u", b, n, d, m);
+            vka_host_tensor in[] = {{"x", x, (size_t)b * n * d * 4}, {"offset", off, (size_t)m * d * 4}};
+            run_and_compare(g, in, m ? 2 : 1, (size_t)b * (m ? m : 1) * d, label, 1e-5, 1e-5);
+        }
+        vka_graph_destroy(g);
+        free(x);
+        free(off);
+    }
+    enum { ROWS = 19, IN = 12, OUT = 3 };
+    static float x[ROWS * IN], w[IN * OUT], bias[OUT];
+    test_fill_normal(x, ROWS * IN, 3.0f);
+    test_fill_normal(w, IN * OUT, 1.0f);
+    test_fill_normal(bias, OUT, 1.0f);
+    vka_graph *g = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    if (g) {
+        vka_tensor tx, tw, tb, h, o;
+        vka_graph_input(g, &(vka_tensor_desc){.name = "x", .rank = 2, .dims = {ROWS, IN}}, &tx);
+        vka_graph_constant(g, &(vka_tensor_desc){.name = "w", .rank = 2, .dims = {IN, OUT}}, w, sizeof w, &tw);
+        vka_graph_constant(g, &(vka_tensor_desc){.name = "bias", .rank = 1, .dims = {OUT}}, bias, sizeof bias, &tb);
+        CHECK_OK(ctx, vka_graph_op(
+                          g, &(vka_op_desc){.op = "dense", .inputs = {{"x", tx}, {"weight", tw}, {"bias", tb}}}, &h));
+        CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "sqrt_softplus", .inputs = {{"x", h}}}, &o));
+        CHECK_OK(ctx, vka_graph_output(g, "out", o));
+        vka_plan *plan = NULL;
+        vka_plan_stats st = {0};
+        CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+        CHECK_OK(ctx, vka_plan_stats_get(plan, &st));
+        CHECK_MSG(st.fused_ops == 1 && st.dispatch_count == 1, "sqrt_softplus fused: %u fused, %u dispatches",
+                  st.fused_ops, st.dispatch_count);
+        vka_plan_destroy(plan);
+        vka_host_tensor in[] = {{"x", x, sizeof x}};
+        run_and_compare(g, in, 1, ROWS * OUT, "dense -> sqrt_softplus (fused)", 2e-6, 1e-5);
+        vka_graph_destroy(g);
+    }
+    test_check_validation(ctx);
+}
+
 /* split_heads / merge_heads on odd head widths (exact), and the multi-head core:
  * split q, k, v → softmax per head → merge. */
 static void head_split_and_merge(void)
@@ -595,6 +664,12 @@ static void bad_shapes_are_refused(void)
           VKA_ERROR_SHAPE_MISMATCH);
     CHECK_MSG(strstr(vka_last_error(ctx), "width 5 does not split into 2 heads"), "message: %s", vka_last_error(ctx));
     CHECK(vka_graph_op(g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", a}}}, &o) == VKA_ERROR_SHAPE_MISMATCH);
+    /* mean_tokens: x [batch, tokens, features]; offsets of x's width */
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "mean_tokens", .inputs = {{"x", a}}}, &o) == VKA_ERROR_SHAPE_MISMATCH);
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "mean_tokens", .inputs = {{"x", c}, {"offset", b}}}, &o) ==
+          VKA_ERROR_SHAPE_MISMATCH);
+    CHECK_MSG(strstr(vka_last_error(ctx), "offset has 5 features but x has 4"), "message: %s", vka_last_error(ctx));
+    CHECK(vka_graph_op(g, &(vka_op_desc){.op = "sqrt_softplus", .inputs = {{"x", i}}}, &o) != VKA_SUCCESS);
     vka_graph_destroy(g);
     test_check_validation(ctx);
 }
@@ -613,6 +688,7 @@ BOTH_CLASSES(dense_layers)
 BOTH_CLASSES(mlp_of_dense_and_gelu)
 BOTH_CLASSES(layer_norms)
 BOTH_CLASSES(concatenation)
+BOTH_CLASSES(token_means_and_gaussian_head)
 BOTH_CLASSES(head_split_and_merge)
 BOTH_CLASSES(multi_head_attention_block)
 BOTH_CLASSES(bad_shapes_are_refused)
@@ -627,6 +703,7 @@ int main(int argc, char **argv)
         {"mlp_of_dense_and_gelu", mlp_of_dense_and_gelu_both},
         {"layer_norms", layer_norms_both},
         {"concatenation", concatenation_both},
+        {"token_means_and_gaussian_head", token_means_and_gaussian_head_both},
         {"head_split_and_merge", head_split_and_merge_both},
         {"multi_head_attention_block", multi_head_attention_block_both},
         {"bad_shapes_are_refused", bad_shapes_are_refused_both},
