@@ -9,9 +9,11 @@
 // folds the logits into an online softmax per head, so nothing of size Nq·Nk exists. The
 // weights (packed once at plan time, te_attention.c) are read at addresses uniform across
 // the workgroup: every lane uses the same weight at the same time, which caches serve.
-// With one chunk it writes o; with several (split-K: llvmpipe's loop budget, or too few
-// queries to fill the device) it writes the chunk's (m, l, Σ p·v) per head and
-// te_combine.comp merges them.
+// With one chunk it writes o. With several (split-K: llvmpipe's loop budget, or too few
+// queries to fill the device) it keeps per query and head (m, l, Σ p·v) in a state row:
+// gl_WorkGroupID.y picks one of the dispatch's parallel rows; dispatches that follow
+// (rounds) continue each row's softmax with later key chunks; te_combine.comp merges the
+// rows and normalises. So the state is parallel rows × Nq, not chunks × Nq.
 //
 // te_logits.comp (VKA_TE_LOGITS, the materialised form for comparison): an invocation
 // per pair writes its H logits into scores [B, Nq·H, Nk]; a row softmax and a product
@@ -52,7 +54,7 @@ const uint OFF_B3 = OFF_W3T + H2 * H4;   // H4
 layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
 layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
 layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
+layout(std430, set = 0, binding = 3) buffer O { vec4 o[]; }; // o, the state rows, or the logits
 layout(std430, set = 0, binding = 4) readonly buffer XQ { vec4 xq[]; };
 layout(std430, set = 0, binding = 5) readonly buffer XK { vec4 xk[]; };
 layout(std430, set = 0, binding = 6) readonly buffer W { vec4 w[]; };
@@ -61,9 +63,10 @@ layout(push_constant) uniform Push {
     VKA_PUSH_HEADER
     uint nq;
     uint nk;
-    uint chunk_keys; // keys per chunk (gl_WorkGroupID.y)
-    uint partial;    // 1: write (m, l, Σ p·v) per head for te_combine.comp
+    uint chunk_keys; // keys per chunk
+    uint mode;       // bit 0: write the state row (else o); bit 1: continue from it
     float scale;
+    uint chunk_base; // this dispatch's first chunk: chunk_base + gl_WorkGroupID.y
 } pc;
 
 float element(const vec4 row[QK4], uint e)
@@ -148,12 +151,15 @@ void main()
 
 void main()
 {
-    const uint i = gl_GlobalInvocationID.x, chunk = gl_WorkGroupID.y, slice = gl_WorkGroupID.z;
+    const uint i = gl_GlobalInvocationID.x, row = gl_WorkGroupID.y, slice = gl_WorkGroupID.z;
     if (i >= pc.nq)
         return;
     vec4 qf[QK4], xi[DX4];
     load_query(slice, i, qf, xi);
-    const uint j0 = chunk * pc.chunk_keys, j1 = min(pc.nk, j0 + pc.chunk_keys);
+    const uint j0 = (pc.chunk_base + row) * pc.chunk_keys, j1 = min(pc.nk, j0 + pc.chunk_keys);
+    // state rows [B, rows·Nq, 2H + H·DV]: m (H), l (H), Σ p·v (H·DV)
+    const uint P4 = (2 * H + H * DV + 3) / 4;
+    const uint p_row = slice * pc.slice_stride[3] + (row * pc.nq + i) * P4;
 
     float m[H], l[H], acc[V4 * 4];
     [[unroll]] for (uint h = 0; h < H; h++) {
@@ -162,6 +168,20 @@ void main()
     }
     [[unroll]] for (uint e = 0; e < V4 * 4; e++)
         acc[e] = 0.0;
+    if ((pc.mode & 2u) != 0u) {
+        [[unroll]] for (uint c = 0; c < P4; c++) {
+            const vec4 r = o[p_row + c];
+            [[unroll]] for (uint lane = 0; lane < 4; lane++) {
+                const uint e = 4 * c + lane;
+                if (e < H)
+                    m[e] = r[lane];
+                else if (e < 2 * H)
+                    l[e - H] = r[lane];
+                else if (e < 2 * H + H * DV)
+                    acc[e - 2 * H] = r[lane];
+            }
+        }
+    }
 
     for (uint j = j0; j < j1; j++) {
         vec4 logits[H4];
@@ -183,7 +203,7 @@ void main()
         }
     }
 
-    if (pc.partial == 0u) {
+    if ((pc.mode & 1u) == 0u) {
         const uint o_row = slice * pc.slice_stride[3] + i * V4;
         [[unroll]] for (uint c = 0; c < V4; c++) {
             vec4 r = vec4(0.0);
@@ -196,9 +216,6 @@ void main()
         }
         return;
     }
-    // partials [B, chunks·Nq, 2H + H·DV]: m (H), l (H), Σ p·v (H·DV)
-    const uint P4 = (2 * H + H * DV + 3) / 4;
-    const uint p_row = slice * pc.slice_stride[3] + (chunk * pc.nq + i) * P4;
     [[unroll]] for (uint c = 0; c < P4; c++) {
         vec4 r = vec4(0.0);
         [[unroll]] for (uint lane = 0; lane < 4; lane++) {

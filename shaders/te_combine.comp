@@ -1,7 +1,7 @@
 #version 450
-// Split-K merge for te_attn.comp: per query, the chunks' (m, l, Σ p·v) per head
-// combine as one online softmax would have, o = Σ_c e^(m_c − M) acc_c / Σ_c e^(m_c − M) l_c.
-// One query per invocation; the loop over chunks is the only loop.
+// Split-K merge for te_attn.comp: per query, the state rows' (m, l, Σ p·v) per head
+// combine as one online softmax would have, o = Σ_r e^(m_r − M) acc_r / Σ_r e^(m_r − M) l_r.
+// One query per invocation; the loop over rows is the only loop.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"

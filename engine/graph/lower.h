@@ -60,6 +60,10 @@ vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype 
 /* A tensor with content known now, uploaded once at plan time (data is copied). */
 vka_result vka_lower_constant(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank, const uint32_t *dims,
                               const void *data, uint32_t *out);
+/* A constant an earlier lowering of the same operation class made with vka_lower_constant
+ * under `name` (0 if none): data derived once from tensors several nodes share (name it
+ * by their ids). */
+uint32_t vka_lower_find_constant(const vka_lowering *lw, const char *name);
 /* A constant drawn by `draw` from a seed (random projections): made now from `seed`, and
  * drawn again from a new seed by vka_plan_redraw. `args` go to `draw` unchanged. */
 typedef vka_result (*vka_constant_draw)(uint64_t seed, const uint32_t args[4], float *out);

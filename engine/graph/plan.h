@@ -38,6 +38,13 @@ typedef struct vka_plan_tensor {
     const char *int_range_op;
 } vka_plan_tensor;
 
+/* A constant no dispatch reads (a lowering used its data on the host, as te_attention packs
+ * its MLP): it takes no arena bytes and is never uploaded. */
+static inline bool vka_plan_tensor_unread_constant(const vka_plan_tensor *t)
+{
+    return t->kind == VKA_TENSOR_CONSTANT && t->last_use < 0 && !t->is_output;
+}
+
 /* Host work between runs (vka_lower_host_step), with its dense host buffers. */
 typedef struct vka_plan_host_step {
     vka_host_step_desc desc; /* desc.state points at `state` */

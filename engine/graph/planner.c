@@ -206,6 +206,18 @@ static vka_result new_tensor(vka_lowering *lw, const char *name, vka_dtype dtype
     return r;
 }
 
+uint32_t vka_lower_find_constant(const vka_lowering *lw, const char *name)
+{
+    char full[96];
+    snprintf(full, sizeof full, "%s.%s", lw->graph->ops[lw->op].cls->name, name);
+    for (uint32_t i = 1; i < lw->plan->tensor_count; i++) {
+        const vka_plan_tensor *t = &lw->plan->tensors[i];
+        if (t->kind == VKA_TENSOR_CONSTANT && t->is_intermediate && strcmp(t->name, full) == 0)
+            return i;
+    }
+    return 0;
+}
+
 vka_result vka_lower_intermediate(vka_lowering *lw, const char *name, vka_dtype dtype, uint32_t rank,
                                   const uint32_t *dims, uint32_t *out)
 {
@@ -455,9 +467,10 @@ static vka_result pack_arena(vka_plan *plan)
     for (uint32_t i = 1; i < plan->tensor_count; i++) {
         vka_plan_tensor *t = &plan->tensors[i];
         bool used = t->last_use >= 0;
-        /* A result nothing writes (an activation's input fused away) takes no bytes. */
+        /* A result nothing writes (an activation's input fused away) takes no bytes, nor
+         * does a constant nothing reads. */
         items[i - 1] = (vka_pack_item){
-            .bytes = pinned(t) || used ? t->bytes : 0,
+            .bytes = (pinned(t) || used) && !vka_plan_tensor_unread_constant(t) ? t->bytes : 0,
             .first = pinned(t) || !used ? 0 : t->first_use,
             .last = pinned(t) || !used ? VKA_LIFETIME_FOREVER : t->last_use,
         };

@@ -33,7 +33,7 @@ vka_result vka_plan_initialise(vka_plan *plan, bool states_only)
     for (uint32_t i = 1; i < plan->tensor_count; i++) {
         const vka_plan_tensor *t = &plan->tensors[i];
         bool constant = t->kind == VKA_TENSOR_CONSTANT, input = t->kind == VKA_TENSOR_INPUT;
-        if (states_only ? !t->is_state : !(constant || input || t->is_state))
+        if (states_only ? !t->is_state : !(constant || input || t->is_state) || vka_plan_tensor_unread_constant(t))
             continue;
         vka_result r = vka_plan_upload(plan, t, constant || t->is_state ? t->data : NULL);
         if (r != VKA_SUCCESS)

@@ -166,7 +166,7 @@ static uint64_t te_logits_loops(const uint32_t *spec, const uint32_t *push)
     return te_pair_loops(spec) + 1;
 }
 
-/* te_combine.comp: push[1] chunks. */
+/* te_combine.comp: push[1] state rows. */
 static uint64_t te_combine_loops(const uint32_t *spec, const uint32_t *push)
 {
     (void)spec;
@@ -254,9 +254,9 @@ static const vka_kernel kernels[VKA_KERNEL_COUNT] = {
         {"pinv_init", "any", SPIRV(pinv_init), 2, {S, S}, 1, 1, pinv_init_shared_bytes, pinv_init_loops},
     /* te_attn.glsl: ids 0 workgroup size, 1 H, 2 DH, 3 DV, 4 DX, 5 H1, 6 H2, 7 UB. */
     [VKA_KERNEL_TE_ATTN] =
-        {"te_attn", "any", SPIRV(te_attn), 7, {S, S, S, S, S, S, S}, 5, 8, no_shared_memory, te_attn_loops},
+        {"te_attn", "any", SPIRV(te_attn), 7, {S, S, S, S, S, S, S}, 6, 8, no_shared_memory, te_attn_loops},
     [VKA_KERNEL_TE_LOGITS] =
-        {"te_logits", "any", SPIRV(te_logits), 7, {S, S, S, S, S, S, S}, 5, 8, no_shared_memory, te_logits_loops},
+        {"te_logits", "any", SPIRV(te_logits), 7, {S, S, S, S, S, S, S}, 6, 8, no_shared_memory, te_logits_loops},
     /* te_combine.comp: ids 0 workgroup size, 1 H, 2 DV. */
     [VKA_KERNEL_TE_COMBINE] =
         {"te_combine", "any", SPIRV(te_combine), 2, {S, S}, 2, 3, no_shared_memory, te_combine_loops},

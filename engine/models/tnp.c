@@ -294,12 +294,14 @@ static vka_result mha(builder *b, const char *prefix, vka_tensor hq, vka_tensor 
     return vka_graph_mha(b->g, &m, out);
 }
 
-/* LayerNorm_norm(Wq GELU(Wkᵀ hk)) with v = hk: one head, no projections. */
+/* LayerNorm_norm(Wq GELU(Wkᵀ hk)) with v = hk: one head, no projections. HyperMixNP's
+ * tokens are kept as one head, [B, 1, N, D], from the embedder to the decoder (the same
+ * bytes as [B, N, D]), so `hypermixer` takes them without a copy per layer. */
 static vka_result hypermix(builder *b, const char *prefix, vka_tensor hq, vka_tensor hk, vka_tensor *out)
 {
     static const char *const names[6] = {"mlp_k1", "mlp_k2", "mlp_k2_bias", "mlp_q1", "mlp_q2", "mlp_q2_bias"};
     vka_op_desc op = {.op = "hypermixer", .params = {{"weight_layout", "out_in"}}};
-    vka_tensor sq, sk, mixed;
+    vka_tensor mixed;
     vka_result r;
     vka_safetensors_entry e;
     char name[160];
@@ -315,16 +317,10 @@ static vka_result hypermix(builder *b, const char *prefix, vka_tensor hq, vka_te
                         &op.inputs[3 + i].tensor)))
             return r;
     }
-    if ((r = vka_graph_op(b->g, &(vka_op_desc){.op = "split_heads", .inputs = {{"x", hq}}, .params = {{"heads", "1"}}},
-                          &sq)) ||
-        (r = vka_graph_op(b->g, &(vka_op_desc){.op = "split_heads", .inputs = {{"x", hk}}, .params = {{"heads", "1"}}},
-                          &sk)))
-        return r;
-    op.inputs[0] = (vka_op_input){"q", sq};
-    op.inputs[1] = (vka_op_input){"k", sk};
-    op.inputs[2] = (vka_op_input){"v", sk};
-    if ((r = vka_graph_op(b->g, &op, &mixed)) ||
-        (r = vka_graph_op(b->g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", mixed}}}, &mixed)))
+    op.inputs[0] = (vka_op_input){"q", hq};
+    op.inputs[1] = (vka_op_input){"k", hk};
+    op.inputs[2] = (vka_op_input){"v", hk};
+    if ((r = vka_graph_op(b->g, &op, &mixed)))
         return r;
     snprintf(name, sizeof name, "%s.attn", prefix);
     return layernorm(b, mixed, name, "norm", out);
@@ -521,6 +517,15 @@ static vka_result per_batch(builder *b, const char *name, uint32_t cols, vka_ten
     return r;
 }
 
+/* [B, N, D] ↔ [B, 1, N, D] (one head) */
+static vka_result heads_op(builder *b, const char *op, vka_tensor x, vka_tensor *out)
+{
+    vka_op_desc d = {.op = op, .inputs = {{"x", x}}};
+    if (strcmp(op, "split_heads") == 0)
+        d.params[0] = (vka_op_param){"heads", "1"};
+    return vka_graph_op(b->g, &d, out);
+}
+
 static vka_result decode(builder *b, vka_tensor zt, vka_tensor *mean, vka_tensor *std)
 {
     vka_tensor h = zt, w, bias;
@@ -553,7 +558,11 @@ static vka_result decode(builder *b, vka_tensor zt, vka_tensor *mean, vka_tensor
         r = dense(b, h, ws, bs, &raw);
     free(w3);
     free(b3);
-    return r ? r : unary(b, "sqrt_softplus", raw, std);
+    if (r == VKA_SUCCESS)
+        r = unary(b, "sqrt_softplus", raw, std);
+    if (r == VKA_SUCCESS && b->d->arch == VKA_TNP_ARCH_HYPERMIX_NP && !(r = heads_op(b, "merge_heads", *mean, mean)))
+        r = heads_op(b, "merge_heads", *std, std);
+    return r;
 }
 
 static vka_result inputs(builder *b, sets *s)
@@ -570,6 +579,11 @@ static vka_result inputs(builder *b, sets *s)
     vka_tensor yc = s->z[VKA_TNP_CONTEXT];
     if ((r = split_fc1(b)) || (r = embed(b, s->x[VKA_TNP_CONTEXT], yc, false, &s->z[VKA_TNP_CONTEXT])) ||
         (r = embed(b, s->x[VKA_TNP_TARGET], (vka_tensor){0}, true, &s->z[VKA_TNP_TARGET])))
+        return r;
+    if (d->arch == VKA_TNP_ARCH_HYPERMIX_NP)
+        for (int set = VKA_TNP_CONTEXT; r == VKA_SUCCESS && set <= VKA_TNP_TARGET; set++)
+            r = heads_op(b, "split_heads", s->z[set], &s->z[set]);
+    if (r != VKA_SUCCESS || d->arch == VKA_TNP_ARCH_HYPERMIX_NP)
         return r;
     if (d->arch == VKA_TNP_ARCH_PT_TNP)
         return per_batch(b, "latents", b->width, &s->z[VKA_TNP_PSEUDO]);

@@ -11,7 +11,8 @@
  *
  * kernel=flash (default): te_attn.comp evaluates the MLP pair by pair in registers inside
  * an online softmax; nothing of size Nq·Nk exists. Key chunks (split-K) keep llvmpipe's
- * loop budget and fill the device when queries are few; te_combine.comp merges them.
+ * loop budget and fill the device when queries are few; te_combine.comp merges their
+ * state rows.
  * kernel=materialized: the logits [B, Nq·H, Nk], a row softmax, a product per head.
  *
  * The six MLP tensors must be graph constants: they are packed once, at plan time, into
@@ -26,6 +27,7 @@
 #include "../ref/ref.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,11 +160,19 @@ static void pack_rows(float *dst, uint32_t dst_row_floats, const float *src, uin
         memcpy(dst + (size_t)r * dst_row_floats, src + (size_t)r * cols, cols * sizeof *src);
 }
 
-/* The constants' data, or NULL with the error set. Biases may be absent (zero). */
+/* The MLP packed as one constant (biases may be absent: zero), made once for every node
+ * with the same weights (TETNP's context and target steps share a layer). */
 static vka_result packed_weights(vka_lowering *lw, const vka_op_node *node, const te_params *p, uint32_t *out)
 {
     vka_context *ctx = vka_lower_context(lw);
     const float *data[6] = {0};
+    char name[80] = "te_weights";
+    for (int role = ROLE_FC1; role <= ROLE_B3; role++)
+        snprintf(name + strlen(name), sizeof name - strlen(name), "%c%u", role == ROLE_FC1 ? '(' : ',',
+                 vka_lower_input(lw, node, role));
+    strncat(name, ")", sizeof name - strlen(name) - 1);
+    if ((*out = vka_lower_find_constant(lw, name)))
+        return VKA_SUCCESS;
     for (int role = ROLE_FC1; role <= ROLE_B3; role++) {
         uint32_t t = vka_lower_input(lw, node, role);
         data[role - ROLE_FC1] = vka_lower_constant_data(lw, t);
@@ -189,7 +199,7 @@ static vka_result packed_weights(vka_lowering *lw, const vka_op_node *node, cons
     if (data[5])
         memcpy(w + 4 * L.b3, data[5], p->heads * sizeof *w);
     uint32_t floats = 4 * L.total;
-    vka_result r = vka_lower_constant(lw, "te_weights", VKA_DTYPE_F32, 1, &floats, w, out);
+    vka_result r = vka_lower_constant(lw, name, VKA_DTYPE_F32, 1, &floats, w, out);
     free(w);
     return r;
 }
@@ -227,48 +237,60 @@ static vka_dispatch_desc pair_dispatch(const vka_lowering *lw, const vka_op_node
     return d;
 }
 
-/* Keys per chunk: within the loop budget (te_attn_loops), and
- * split further (not below 64 keys) until the device has work for all its cores. */
-static uint32_t chunk_keys(const vka_device_info *dev, const te_params *p, uint32_t query_groups)
+/* Split-K: keys per chunk within the loop budget (te_attn_loops), and parallel state rows
+ * (chunks of at least 64 keys) until the device has work for all its cores. */
+typedef struct chunking {
+    uint32_t keys, chunks, rows; /* keys per chunk, chunks in all, chunks run side by side */
+} chunking;
+
+static chunking chunks_of(const vka_device_info *dev, const te_params *p, uint32_t query_groups)
 {
     uint64_t per_key = 1 + p->dx + p->heads + p->hidden2 / units_per_iteration(p->hidden2);
     uint64_t most = dev->loop_iteration_budget ? (dev->loop_iteration_budget - 16) / per_key : p->nk;
     uint32_t target = dev->kernel_class == VKA_KERNEL_CLASS_CPU ? 8 : 1024;
     uint64_t groups = (uint64_t)query_groups * p->batch;
-    uint64_t chunks = groups >= target ? 1 : vka_div_up(target, groups);
-    chunks = VKA_MIN(chunks, vka_div_up(p->nk, 64));
-    uint64_t keys = p->chunk ? p->chunk : vka_div_up(p->nk, VKA_MAX(chunks, 1));
-    return (uint32_t)VKA_MAX(1, VKA_MIN(keys, most));
+    uint64_t rows = groups >= target ? 1 : vka_div_up(target, groups);
+    rows = VKA_MAX(1, VKA_MIN(rows, vka_div_up(p->nk, 64)));
+    uint64_t keys = p->chunk ? p->chunk : vka_div_up(p->nk, rows);
+    chunking c = {.keys = (uint32_t)VKA_MAX(1, VKA_MIN(keys, most))};
+    c.chunks = vka_div_up(p->nk, c.keys);
+    c.rows = (uint32_t)VKA_MIN(rows, c.chunks);
+    return c;
 }
 
+/* One chunk: o directly. Several: rounds of `rows` chunks side by side, each round's rows
+ * continuing the last's softmax, then te_combine merges the rows. */
 static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const te_params *p, uint32_t weights)
 {
     const vka_device_info *dev = vka_lower_device(lw);
     uint32_t wg = dev->kernel_class == VKA_KERNEL_CLASS_CPU ? 8 : 64, groups_x = vka_div_up(p->nq, wg);
-    uint32_t keys = chunk_keys(dev, p, groups_x), chunks = vka_div_up(p->nk, keys), out = vka_lower_result(lw, node);
-    uint32_t partials = out;
+    chunking c = chunks_of(dev, p, groups_x);
+    uint32_t out = vka_lower_result(lw, node), state = out;
     vka_result r = VKA_SUCCESS;
-    if (chunks > 1)
-        r = vka_lower_intermediate(lw, "te_partials", VKA_DTYPE_F32, 3,
-                                   (uint32_t[]){p->batch, chunks * p->nq, 2 * p->heads + p->heads * p->dv}, &partials);
-    if (r != VKA_SUCCESS)
-        return r;
+    if (c.chunks > 1)
+        r = vka_lower_intermediate(lw, "te_state", VKA_DTYPE_F32, 3,
+                                   (uint32_t[]){p->batch, c.rows * p->nq, 2 * p->heads + p->heads * p->dv}, &state);
     vka_dispatch_desc d =
-        pair_dispatch(lw, node, p, VKA_KERNEL_TE_ATTN, wg, weights, vka_lower_input(lw, node, ROLE_V), partials);
-    d.push[2] = keys;
-    d.push[3] = chunks > 1;
+        pair_dispatch(lw, node, p, VKA_KERNEL_TE_ATTN, wg, weights, vka_lower_input(lw, node, ROLE_V), state);
+    d.push[2] = c.keys;
     d.groups_x = groups_x;
-    d.groups_y = chunks;
-    if ((r = vka_lower_dispatch(lw, &d)) || chunks == 1)
+    for (uint32_t base = 0; r == VKA_SUCCESS && base < c.chunks; base += c.rows) {
+        d.push[3] = c.chunks > 1 ? 1u | (base ? 2u : 0u) : 0u;
+        d.push[5] = base;
+        d.groups_y = VKA_MIN(c.rows, c.chunks - base);
+        d.bindings[3].access = base ? VKA_READ_WRITE : VKA_WRITE;
+        r = vka_lower_dispatch(lw, &d);
+    }
+    if (r != VKA_SUCCESS || c.chunks == 1)
         return r;
     return vka_lower_dispatch(lw, &(vka_dispatch_desc){
                                       .kernel = VKA_KERNEL_TE_COMBINE,
                                       .spec = {64, p->heads, p->dv},
-                                      .push = {p->nq, chunks},
+                                      .push = {p->nq, c.rows},
                                       .groups_x = vka_div_up(p->nq, 64),
                                       .groups_y = 1,
                                       .slices = p->batch,
-                                      .bindings = {{partials, VKA_READ, false}, {out, VKA_WRITE, false}},
+                                      .bindings = {{state, VKA_READ, false}, {out, VKA_WRITE, false}},
                                   });
 }
 
