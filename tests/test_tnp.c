@@ -7,6 +7,7 @@
  * files; malformed model.json and weights are refused with messages that name them. */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include "harness.h"
+#include "../samples/vkattn/tnp_data.h"
 
 static vka_context *ctx;
 
@@ -345,6 +346,83 @@ static void malformed(void)
     test_check_validation(ctx);
 }
 
+/* The runner's synthetic batches (samples/vkattn/tnp_data.c): locations in their squares;
+ * GP values of variance 1 + 0.01 (the kernels have no output scale) and nearby points
+ * correlated; sawtooth values in [0, 1) up to the 0.025 noise; the same seed, the same
+ * batch. And `vkattn model DIR --gp rbf …` runs a model on one. */
+static void synthetic_data(void)
+{
+    static const char *const sets[] = {"rbf", "matern52", "periodic", "sawtooth"};
+    for (int k = 0; k < 4; k++) {
+        tnp_dataset set;
+        tnp_batch b = {0}, again = {0};
+        CHECK(tnp_dataset_named(sets[k], &set));
+        bool ok = tnp_batch_draw(set, 400, 12, 8, 2, 11 + k, &b) && tnp_batch_draw(set, 400, 12, 8, 2, 11 + k, &again);
+        CHECK_MSG(ok, "%s: could not draw", sets[k]);
+        if (!ok)
+            continue;
+        CHECK(memcmp(b.yt, again.yt, 400 * 8 * 4) == 0 && memcmp(b.xc, again.xc, 400 * 12 * 2 * 4) == 0);
+        bool inside = true;
+        for (size_t i = 0; i < 400 * 12 * 2; i++)
+            inside = inside && fabsf(b.xc[i]) <= 2;
+        for (size_t i = 0; i < 400 * 8 * 2; i++)
+            inside = inside && fabsf(b.xt[i]) <= 4;
+        CHECK_MSG(inside, "%s: locations outside [-2, 2] / [-4, 4]", sets[k]);
+        double sum = 0, sq = 0, lo = 1e9, hi = -1e9;
+        for (size_t i = 0; i < 400 * 12; i++) {
+            sum += b.yc[i], sq += (double)b.yc[i] * b.yc[i];
+            lo = fmin(lo, b.yc[i]), hi = fmax(hi, b.yc[i]);
+        }
+        double mean = sum / 4800, var = sq / 4800 - mean * mean;
+        if (set == TNP_SAWTOOTH)
+            CHECK_MSG(lo > -0.15 && hi < 1.15 && fabs(mean - 0.5) < 0.05, "sawtooth: range [%g, %g], mean %g", lo, hi,
+                      mean);
+        else /* 4800 values, 400 independent tasks: the variance within ±0.15 */
+            CHECK_MSG(fabs(mean) < 0.15 && fabs(var - 1.01) < 0.15, "%s: mean %g, variance %g", sets[k], mean, var);
+        tnp_batch_free(&b);
+        tnp_batch_free(&again);
+    }
+    char cmd[1024], line[256] = "";
+    snprintf(cmd, sizeof cmd, "'%s' model '%s/vectors/tnp/tnp' --gp matern52 --nc 20 --nt 30 --batch 3 --seed 5",
+             VKATTN_CLI_PATH, VKATTN_SHARED_DIR);
+    FILE *p = popen(cmd, "r");
+    CHECK(p && fgets(line, sizeof line, p));
+    CHECK(p && pclose(p) == 0);
+    double nll = 0;
+    CHECK_MSG(sscanf(line, "mean NLL %lf over 90 target values", &nll) == 1 && isfinite(nll), "runner printed '%s'",
+              line);
+}
+
+/* `vkattn model --memory-table`: a row per model and cell, TETNP at (5000, 1000) at most
+ * 1/100 of the chapter's 24083 MB, and the JSON rows. */
+static void memory_table(void)
+{
+    char cmd[2048], line[256];
+    snprintf(cmd, sizeof cmd, "'%s' model --memory-table '%s/vectors/tnp/tetnp' --json memory_table.json",
+             VKATTN_CLI_PATH, VKATTN_SHARED_DIR);
+    FILE *p = popen(cmd, "r");
+    int rows = 0;
+    while (p && fgets(line, sizeof line, p)) {
+        unsigned nc, nt;
+        double mib;
+        if (sscanf(line, "tetnp %u %u %lf", &nc, &nt, &mib) != 3)
+            continue;
+        rows++;
+        if (nc == 5000 && nt == 1000)
+            CHECK_MSG(mib > 2.5 && mib <= 240.8, "tetnp (5000, 1000): %.2f MiB", mib);
+    }
+    CHECK(p && pclose(p) == 0);
+    CHECK_MSG(rows == 8, "%d rows", rows);
+    FILE *f = fopen("memory_table.json", "r");
+    char text[4096] = "";
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    CHECK(strstr(text, "\"model\": \"tetnp\", \"nc\": 5000, \"nt\": 1000") && strstr(text, "\"chapter_mb\": 24083"));
+    remove("memory_table.json");
+}
+
 static void done(void)
 {
     test_context_done(ctx);
@@ -360,6 +438,8 @@ int main(int argc, char **argv)
         {"te_kernels_agree", te_kernels_agree},
         {"runner", runner},
         {"malformed", malformed},
+        {"synthetic_data", synthetic_data},
+        {"memory_table", memory_table},
         {"done", done},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof *cases);
