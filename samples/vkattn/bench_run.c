@@ -60,9 +60,17 @@ bool bench_scheme_has_causal(const char *scheme)
     return vka_op_info_named(scheme, &info) == VKA_SUCCESS && contains(info.param_keys, "causal");
 }
 
+/* Schemes whose q, k, v are token-major, [B, N, H·D] (te_attention): the same bytes as
+ * [B, H, N, D] inputs, sliced per batch rather than per head. */
+static bool token_major(const char *scheme)
+{
+    return strcmp(scheme, "te_attention") == 0;
+}
+
 /* A learned input as a constant drawn from a fixed seed, so the reference graph holds
  * the same values: latents [1, H, BENCH_LATENTS, D] (`inducing`), the ∞-former's per-head
- * w_mu, w_sigma [1, H, 1, BENCH_BASIS] (`continuous`). */
+ * w_mu, w_sigma [1, H, 1, BENCH_BASIS] (`continuous`), te_attention's kernel MLP
+ * (H + 2 → 128 → 128 → H). dims: rank 4, leading 1s dropped. */
 static vka_result add_constant(vka_graph *g, const char *name, const uint32_t dims[4], float sigma, uint64_t seed,
                                vka_tensor *out)
 {
@@ -72,17 +80,61 @@ static vka_result add_constant(vka_graph *g, const char *name, const uint32_t di
         return VKA_ERROR_OUT_OF_HOST_MEMORY;
     xorshift r = {seed};
     fill_normal(&r, data, count, sigma);
-    vka_tensor_desc desc = {.name = name, .rank = 4, .dims = {dims[0], dims[1], dims[2], dims[3]}};
+    uint32_t lead = 0;
+    while (lead < 3 && dims[lead] == 1 && strcmp(name, "latents") != 0 && strncmp(name, "w_", 2) != 0)
+        lead++;
+    vka_tensor_desc desc = {.name = name, .rank = 4 - lead};
+    memcpy(desc.dims, dims + lead, desc.rank * sizeof *dims);
     vka_result result = vka_graph_constant(g, &desc, data, count * sizeof *data, out);
     free(data);
     return result;
 }
 
+/* te_attention's locations [B, n, 2]: a fixed function of the token's index (the check
+ * graph's queries are the last rows: `first` is their first index). */
+static vka_result add_locations(vka_graph *g, const char *name, uint32_t batch, uint32_t n, uint32_t first,
+                                vka_tensor *out)
+{
+    float *x = malloc((size_t)batch * n * 2 * sizeof *x);
+    if (!x)
+        return VKA_ERROR_OUT_OF_HOST_MEMORY;
+    for (uint32_t b = 0; b < batch; b++)
+        for (uint32_t i = 0; i < n; i++) {
+            x[((size_t)b * n + i) * 2] = (float)(2 * sin(0.37 * (first + i) + b));
+            x[((size_t)b * n + i) * 2 + 1] = (float)(2 * cos(0.59 * (first + i) + b));
+        }
+    vka_tensor_desc desc = {.name = name, .rank = 3, .dims = {batch, n, 2}};
+    vka_result r = vka_graph_constant(g, &desc, x, (size_t)batch * n * 2 * sizeof *x, out);
+    free(x);
+    return r;
+}
+
+static vka_result add_te_inputs(vka_graph *g, const bench_case *c, uint32_t nq, vka_op_desc *op, uint32_t next)
+{
+    static const char *const roles[] = {"fc1", "fc2", "fc3", "fc1_bias", "fc2_bias", "fc3_bias"};
+    const uint32_t h = c->heads, dims[6][4] = {{1, 1, 128, h + 2}, {1, 1, 128, 128}, {1, 1, h, 128},
+                                               {1, 1, 1, 128},     {1, 1, 1, 128},   {1, 1, 1, h}};
+    vka_result r = add_locations(g, "xq", c->batch, nq, c->nq - nq, &op->inputs[next].tensor);
+    op->inputs[next++].role = "xq";
+    if (r == VKA_SUCCESS)
+        r = add_locations(g, "xk", c->batch, c->nk, 0, &op->inputs[next].tensor);
+    op->inputs[next++].role = "xk";
+    for (int i = 0; r == VKA_SUCCESS && i < 6; i++) {
+        op->inputs[next].role = roles[i];
+        r = add_constant(g, roles[i], dims[i], i < 3 ? 1.0f / sqrtf((float)dims[i][3]) : 0.01f, 0x7E0000ull + i,
+                         &op->inputs[next++].tensor);
+    }
+    return r;
+}
+
 /* The learned inputs the scheme's roles ask for, after q, k, v in op. */
-static vka_result add_learned_inputs(vka_graph *g, const bench_case *c, const vka_op_info *info, vka_op_desc *op)
+static vka_result add_learned_inputs(vka_graph *g, const bench_case *c, uint32_t nq, const vka_op_info *info,
+                                     vka_op_desc *op)
 {
     uint32_t next = 3;
     vka_result r = VKA_SUCCESS;
+    if (contains(info->input_roles, "xq"))
+        return add_te_inputs(g, c, nq, op, next);
     if (contains(info->input_roles, "latents")) {
         op->inputs[next].role = "latents";
         r = add_constant(g, "latents", (uint32_t[4]){1, c->heads, BENCH_LATENTS, c->d}, 1.0f, 0x5EED1A7E27ull,
@@ -126,11 +178,16 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_g
     vka_tensor q = {0}, k = {0}, v = {0}, o = {0};
     vka_tensor_desc dq = {.name = "q", .rank = 4, .dims = {c->batch, c->heads, nq, c->d}};
     vka_tensor_desc dk = {.name = "k", .rank = 4, .dims = {c->batch, c->heads, c->nk, c->d}};
+    if (token_major(c->scheme)) {
+        dq = (vka_tensor_desc){.name = "q", .rank = 3, .dims = {c->batch, nq, c->heads * c->d}};
+        dk = (vka_tensor_desc){.name = "k", .rank = 3, .dims = {c->batch, c->nk, c->heads * c->d}};
+    }
     vka_tensor_desc dv = dk;
     dv.name = "v";
     vka_op_desc op = {.op = c->scheme};
     if ((r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
-        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS && (r = add_learned_inputs(g, c, &info, &op)) == VKA_SUCCESS) {
+        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS &&
+        (r = add_learned_inputs(g, c, nq, &info, &op)) == VKA_SUCCESS) {
         op.inputs[0] = (vka_op_input){"q", q};
         op.inputs[1] = (vka_op_input){"k", k};
         op.inputs[2] = (vka_op_input){"v", v};
@@ -178,15 +235,16 @@ static vka_result check_error(vka_context *ctx, const bench_case *c, const float
                               const float *gpu_out, double *max_error)
 {
     uint32_t rows = c->nq < CHECK_ROWS || rows_depend_on_each_other(c->scheme) ? c->nq : CHECK_ROWS;
-    uint32_t slices = c->batch * c->heads;
-    size_t sub_bytes = (size_t)slices * rows * c->d * sizeof(float);
-    size_t kv_bytes = (size_t)slices * c->nk * c->d * sizeof(float);
+    bool by_batch = token_major(c->scheme); /* a slice per batch of rows of all heads */
+    uint32_t slices = by_batch ? c->batch : c->batch * c->heads, width = by_batch ? c->heads * c->d : c->d;
+    size_t sub_bytes = (size_t)slices * rows * width * sizeof(float);
+    size_t kv_bytes = (size_t)slices * c->nk * width * sizeof(float);
     float *q_sub = malloc(sub_bytes), *gpu_sub = malloc(sub_bytes), *ref = malloc(sub_bytes);
     vka_graph *g = NULL;
     vka_result r = q_sub && gpu_sub && ref ? bench_graph(ctx, c, rows, &g) : VKA_ERROR_OUT_OF_HOST_MEMORY;
     if (r == VKA_SUCCESS) {
-        last_rows(q, slices, c->nq, rows, c->d, q_sub);
-        last_rows(gpu_out, slices, c->nq, rows, c->d, gpu_sub);
+        last_rows(q, slices, c->nq, rows, width, q_sub);
+        last_rows(gpu_out, slices, c->nq, rows, width, gpu_sub);
         vka_host_tensor in[] = {{"q", q_sub, sub_bytes}, {"k", (void *)k, kv_bytes}, {"v", (void *)v, kv_bytes}};
         vka_host_tensor out[] = {{"out", ref, sub_bytes}};
         r = vka_graph_reference(g, in, 3, out, 1);

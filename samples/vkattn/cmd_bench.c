@@ -51,14 +51,22 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
     bool extra_causal = o->causal == -1 && !o->size_count;
     struct {
         const char *scheme, *kernel;
-        bool causal_everywhere;
+        bool causal_everywhere, when_named; /* when_named: only with --scheme (too slow for the default) */
     } const schemes[] = {
-        {"softmax", "flash", false},      {"softmax", "materialized", false}, {"linear", NULL, true},
-        {"performer", "positive", false}, {"inducing", NULL, false},          {"hypermixer", NULL, false},
-        {"local", NULL, false},
+        {"softmax", "flash", false, false},
+        {"softmax", "materialized", false, false},
+        {"linear", NULL, true, false},
+        {"performer", "positive", false, false},
+        {"inducing", NULL, false, false},
+        {"hypermixer", NULL, false, false},
+        {"local", NULL, false, false},
+        {"te_attention", "flash", false, true},
+        {"te_attention", "materialized", false, true},
     };
     uint32_t n = 0;
     for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
+        if (schemes[s].when_named && !o->only_scheme)
+            continue;
         bool has_causal = bench_scheme_has_causal(schemes[s].scheme);
         for (uint32_t i = 0; i < size_count; i++) {
             add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, sizes[i], o->causal == 1 && has_causal);

@@ -182,6 +182,7 @@ typedef struct model_args {
     uint32_t dir_count;
     const char *xc, *yc, *xt, *yt, *mean, *std, *te_kernel, *json;
     bool stats, memory_table, synthetic;
+    uint32_t runs; /* the last one is timed (the first pays each pipeline's JIT) */
     tnp_dataset dataset;
     uint32_t nc, nt, batch;
     uint64_t seed;
@@ -283,7 +284,9 @@ static int run(vka_context *ctx, const model_args *a)
     size_t count = r == VKA_SUCCESS ? (size_t)out.dims[0] * out.dims[1] * out.dims[2] : 0;
     if (r == VKA_SUCCESS && (!(mean = malloc(count * 4)) || !(std = malloc(count * 4))))
         r = VKA_ERROR_OUT_OF_HOST_MEMORY;
-    if (r == VKA_SUCCESS && !(r = vka_plan_run(plan)) && !(r = vka_plan_read(plan, "mean", mean, count * 4)))
+    for (uint32_t i = 0; r == VKA_SUCCESS && i < a->runs; i++)
+        r = vka_plan_run(plan);
+    if (r == VKA_SUCCESS && !(r = vka_plan_read(plan, "mean", mean, count * 4)))
         r = vka_plan_read(plan, "std", std, count * 4);
     if (r == VKA_SUCCESS && a->mean)
         r = vka_npy_save(ctx, a->mean, VKA_DTYPE_F32, 3, out.dims, mean);
@@ -303,9 +306,10 @@ static int run(vka_context *ctx, const model_args *a)
     if (a->stats) {
         vka_plan_stats s;
         vka_plan_stats_get(plan, &s);
-        printf("%s: batch %u, N_c %u, N_t %u: peak device memory %.2f MiB, %u dispatches, run %.1f ms (wall)\n",
+        printf("%s: batch %u, N_c %u, N_t %u: peak device memory %.2f MiB, %u dispatches, run %u of %u: %.1f ms "
+               "(wall)\n",
                vka_tnp_arch_name(m->desc.arch), m->desc.batch, m->desc.nc, m->desc.nt, s.peak_device_bytes / 1048576.0,
-               s.dispatch_count, s.last_run_wall_ms);
+               s.dispatch_count, a->runs, a->runs, s.last_run_wall_ms);
     }
     status = 0;
 done:
@@ -472,8 +476,11 @@ static int argument(char *arg, model_args *a)
                                                         : NULL;
     if (strcmp(key, "stats") == 0)
         a->stats = strcmp(value, "0") != 0;
-    else if (!slot)
-        return cli_fail("model: unknown argument '%s' (xc, yc, xt, yt, mean, std, te_kernel, stats)", key);
+    else if (strcmp(key, "runs") == 0) {
+        if (!whole_number(value, 1, 1000, &a->runs))
+            return cli_fail("model: runs takes a whole number in 1..1000, not '%s'", value);
+    } else if (!slot)
+        return cli_fail("model: unknown argument '%s' (xc, yc, xt, yt, mean, std, te_kernel, stats, runs)", key);
     else
         *slot = value;
     return 0;
@@ -481,7 +488,7 @@ static int argument(char *arg, model_args *a)
 
 int cmd_model(int argc, char **argv)
 {
-    model_args a = {.nc = 100, .nt = 100, .batch = 1};
+    model_args a = {.nc = 100, .nt = 100, .batch = 1, .runs = 1};
     for (int i = 0; i < argc; i++) {
         int bad = strncmp(argv[i], "--", 2) == 0 ? option(argc, argv, &i, &a)
                   : strchr(argv[i], '=')         ? argument(argv[i], &a)

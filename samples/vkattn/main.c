@@ -12,7 +12,7 @@ static int usage(FILE *f)
     fputs("usage: vkattn info\n"
           "       vkattn run SCHEME key=value... [out=o.npy] [stats=1]\n"
           "       vkattn model DIR xc=… yc=… xt=… [mean=m.npy] [std=s.npy] [yt=…] [te_kernel=flash|materialized]\n"
-          "                    [stats=1]\n"
+          "                    [stats=1] [runs=N]\n"
           "       vkattn model DIR --gp rbf|matern52|periodic|--sawtooth [--nc N] [--nt N] [--batch B] [--seed S] "
           "[mean=…]\n"
           "       vkattn model --memory-table DIR... [--json FILE]\n"
