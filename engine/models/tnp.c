@@ -44,8 +44,6 @@ vka_result vka_tnp_arch_named(const char *name, vka_tnp_arch *out)
 
 /* ------------------------------------------------------------------ the builder */
 
-enum { MAX_CACHED = 512 };
-
 typedef struct builder {
     vka_graph *g;
     vka_context *ctx;
@@ -54,11 +52,6 @@ typedef struct builder {
     uint32_t dx, dy, width, heads;
     char scale[32], eps[32], linear_eps[32];
     vka_tensor fc1_x, fc1_y, fc1_bias_context, fc1_bias_target, target_h1; /* split_fc1 */
-    struct {
-        char name[160];
-        vka_tensor t;
-    } cached[MAX_CACHED]; /* weights already in the graph (TETNP shares a layer's) */
-    uint32_t cached_count;
 } builder;
 
 static bool te_arch(vka_tnp_arch a)
@@ -91,23 +84,20 @@ static vka_result entry(builder *b, const char *name, uint32_t rank, const uint3
                     arch_names[b->d->arch], name, got, want);
 }
 
-/* A weight of the file as a graph constant (once per name). */
+/* A weight of the file as a graph constant, once per name (TETNP's context and target
+ * steps share a layer's): the graph's constant of that name if it has one. */
 static vka_result weight(builder *b, const char *name, uint32_t rank, uint32_t d0, uint32_t d1, vka_tensor *out)
 {
-    for (uint32_t i = 0; i < b->cached_count; i++)
-        if (strcmp(b->cached[i].name, name) == 0) {
-            *out = b->cached[i].t;
+    for (uint32_t i = 1; i < b->g->tensor_count; i++) {
+        const vka_graph_tensor *t = &b->g->tensors[i];
+        if (t->kind == VKA_TENSOR_CONSTANT && strcmp(t->name, name) == 0) {
+            *out = (vka_tensor){i};
             return VKA_SUCCESS;
         }
+    }
     vka_safetensors_entry e;
     vka_result r = entry(b, name, rank, (uint32_t[]){d0, d1}, &e);
-    if (r == VKA_SUCCESS)
-        r = vka_graph_constant_from_file(b->g, b->d->weights, name, out);
-    if (r == VKA_SUCCESS && b->cached_count < MAX_CACHED) {
-        snprintf(b->cached[b->cached_count].name, sizeof b->cached[0].name, "%s", name);
-        b->cached[b->cached_count++].t = *out;
-    }
-    return r;
+    return r ? r : vka_graph_constant_from_file(b->g, b->d->weights, name, out);
 }
 
 static vka_result weightf(builder *b, vka_tensor *out, uint32_t rank, uint32_t d0, uint32_t d1, const char *fmt,
