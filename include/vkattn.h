@@ -413,11 +413,8 @@ typedef struct vka_plan_stats {
     uint64_t state_bytes;       /* of which persistent states (decoding) */
     uint32_t tensor_count;
     uint32_t dispatch_count;
-    uint32_t fused_ops; /* operations run inside another's dispatch (vka_plan_desc.no_fusion) */
-    /* Sparse patterns: square blocks of sparse_block_rows query rows × keys the kernels
-     * visit, out of all, over every [batch, head] slice (0 when the plan has none). */
-    uint64_t sparse_blocks_visited, sparse_blocks_total;
-    uint32_t sparse_block_rows;
+    uint32_t fused_ops;     /* operations run inside another's dispatch (vka_plan_desc.no_fusion) */
+    uint32_t op_stat_count; /* what operations report of their own work: vka_plan_op_stat */
     uint32_t barrier_count;
     uint32_t pipeline_count;    /* distinct pipelines the plan uses */
     uint32_t pipelines_created; /* of those, created by this plan (not cached) */
@@ -441,6 +438,19 @@ typedef struct vka_dispatch_info {
 } vka_dispatch_info;
 
 VKA_API vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, vka_dispatch_info *out);
+
+/* A figure an operation reports of its own work, index < op_stat_count. The sparse
+ * patterns report "sparse_blocks_visited" and "sparse_blocks_total" (square blocks of
+ * "sparse_block_rows" query rows × keys, over every [batch, head] slice). */
+typedef struct vka_op_stat {
+    const char *op;  /* the operation's class */
+    const char *key; /* what is counted */
+    uint64_t value;
+} vka_op_stat;
+
+VKA_API vka_result vka_plan_op_stat(const vka_plan *plan, uint32_t index, vka_op_stat *out);
+/* The sum of a key's values over the plan's operations (0 when none reports it). */
+VKA_API uint64_t vka_plan_op_stat_total(const vka_plan *plan, const char *key);
 
 /* ---------------------------------------------------------------- continuous attention */
 

@@ -8,6 +8,7 @@ packages=(
   cmake gcc make pkg-config
   libvulkan-dev libvulkan1 libvulkan-volk-dev   # Vulkan headers and loader, volk
   glslang-tools spirv-tools                      # shader compiler and validator
+  python3                                        # tools/kernel_interface.py: the kernels' C side
   mesa-vulkan-drivers                            # lavapipe: the device where no GPU exists
   vulkan-validationlayers vulkan-tools           # the Khronos validation layer, vulkaninfo
 )

@@ -19,7 +19,7 @@ layout(std430, set = 0, binding = 1) readonly buffer WMu { vec4 w_mu[]; };   // 
 layout(std430, set = 0, binding = 2) readonly buffer WSig { vec4 w_sig[]; }; // [1, H, 1, N], whole
 layout(std430, set = 0, binding = 3) writeonly buffer Moments { vec4 moments[]; }; // [B, H, Nq, 2]
 
-layout(push_constant, std430) uniform Push {
+layout(push_constant, std430) uniform continuous_density_push {
     VKA_PUSH_HEADER
     uint rows;      // queries per slice
     uint n;         // basis functions
@@ -28,6 +28,9 @@ layout(push_constant, std430) uniform Push {
     uint keep_moments;
     float widths[8];
 } pc;
+
+// Loop budget (tools/kernel_interface.py): two passes over a row of n basis functions, in vec4.
+#pragma vka_loops(2 * div_up(pc.n, 4) + 2)
 
 vec2 basis_function(uint j) // its centre and variance
 {

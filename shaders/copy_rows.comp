@@ -11,12 +11,15 @@ layout(local_size_x_id = 0) in;
 layout(std430, set = 0, binding = 0) readonly buffer Src { vec4 src[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Dst { vec4 dst[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform copy_rows_push {
     VKA_PUSH_HEADER
     uint count;       // vec4 per slice
     uint src_offset;  // vec4 into the source slice
     uint dst_offset;  // vec4 into the destination slice
 } pc;
+
+// The planner's checks (tools/kernel_interface.py): loop iterations per invocation.
+#pragma vka_loops(1)
 
 void main()
 {

@@ -28,13 +28,16 @@ layout(std430, set = 0, binding = 1) readonly buffer XK { vec4 xk[]; };
 layout(std430, set = 0, binding = 2) readonly buffer W { vec4 w[]; };  // m rows of D4 vec4
 layout(std430, set = 0, binding = 3) buffer Phi { vec4 phi[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform feature_map_push {
     VKA_PUSH_HEADER
     uint nq;
     uint nk;
     uint m;       // projections
     uint d;       // input features (head dim)
 } pc;
+
+// Loop budget (tools/kernel_interface.py): two passes, over the m projections and the features.
+#pragma vka_loops(div_up(pc.m, 4) + F4 + 2)
 
 const uint ELU = 0, POSITIVE = 1, HYPERBOLIC = 2, TRIG = 3;
 const uint FP4 = F4 + 1;

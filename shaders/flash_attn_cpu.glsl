@@ -33,31 +33,13 @@ layout(constant_id = 3) const uint ROWS = 4;     // query rows per invocation
 layout(constant_id = 4) const uint KV_VEC4 = 1;  // ivec4 entries of the kv_len table
 layout(constant_id = 5) const uint KB = 4;       // keys per block
 
-layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
-layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
-layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
-layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
+#include "flash_attn_interface.glsl"
 
-layout(push_constant) uniform Push {
-    VKA_PUSH_HEADER
-    uint nq;
-    uint nk;
-    uint heads;
-    uint causal;
-    float scale;
-#if VKA_SPARSE // sparse_layout.glsl
-    uint pattern;
-    uint pattern_params[3];
-    uint layout_rows;
-    uint sections;
-    uint layout_blocks;
-    uint max_ranges;
-#endif
-} pc;
-
+// Loop budget (above): the blocks of KB keys, and when sparse one partial block per range.
 #if VKA_SPARSE
-#include "sparse_layout.glsl"
+#pragma vka_loops(div_up(pc.nk, KB) + 2 * pc.max_ranges + 1)
+#else
+#pragma vka_loops(div_up(pc.nk, KB) + 1)
 #endif
 
 const float LAZY_MARGIN = 8.0;
@@ -101,11 +83,8 @@ void main()
     uint range, range_end;
     layout_ranges(row0, head, range, range_end);
     for (; range < range_end; range++) {
-        const uvec2 bounds = layout_range(range);
-        const bool masked = (bounds.y & SPARSE_MASKED) != 0u;
-        uvec2 keys = uvec2(bounds.x, min(bounds.y & ~SPARSE_MASKED, key_end));
-        if (masked)
-            keys = clip_to_rows(keys, row0, ROWS);
+        bool masked;
+        const uvec2 keys = range_keys(range, row0, ROWS, key_end, masked);
         const uint start = keys.x, end = keys.y;
 #else
     {

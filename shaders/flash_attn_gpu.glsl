@@ -12,8 +12,8 @@
 //
 // Uses no subgroup operations, so it is correct for any subgroup size. Shared memory
 // is 16·(BR·D4 + BC·D4 + BC·DV4) + 4·(BR·BC + 3·BR) bytes; the planner picks BR and BC
-// to fit the device (16 KiB on many phones) — flash_attn_gpu_shared_bytes() in
-// engine/kernels/registry.c is the same formula.
+// to fit the device (16 KiB on many phones): the vka_shared_bytes pragma below states it
+// for the planner.
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -27,32 +27,16 @@ layout(constant_id = 4) const uint BC = 16;       // keys per tile
 layout(constant_id = 5) const uint KV_VEC4 = 1;
 layout(constant_id = 6) const uint OUT_SLOTS = 4; // ceil(BR·DV4 / workgroup size)
 
-layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
-layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
-layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
-layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
+#include "flash_attn_interface.glsl"
 
-layout(push_constant) uniform Push {
-    VKA_PUSH_HEADER
-    uint nq;
-    uint nk;
-    uint heads;
-    uint causal;
-    float scale;
-#if VKA_SPARSE // sparse_layout.glsl
-    uint pattern;
-    uint pattern_params[3];
-    uint layout_rows;
-    uint sections;
-    uint layout_blocks;
-    uint max_ranges;
-#endif
-} pc;
-
+// Per tile of BC keys, the strided loops that stage K and V, score the tile and fold the
+// rows; before them, staging Q. When sparse, one more (partial) tile per layout range.
 #if VKA_SPARSE
-#include "sparse_layout.glsl"
+#pragma vka_loops((div_up(pc.nk, BC) + pc.max_ranges) * (1 + div_up(BC * D4, workgroup_size) + div_up(BC * DV4, workgroup_size) + div_up(BR * BC, workgroup_size) + div_up(BR, workgroup_size)) + pc.max_ranges + 1 + div_up(BR * D4, workgroup_size) + div_up(BR, workgroup_size))
+#else
+#pragma vka_loops(div_up(pc.nk, BC) * (1 + div_up(BC * D4, workgroup_size) + div_up(BC * DV4, workgroup_size) + div_up(BR * BC, workgroup_size) + div_up(BR, workgroup_size)) + 1 + div_up(BR * D4, workgroup_size) + div_up(BR, workgroup_size))
 #endif
+#pragma vka_shared_bytes(16 * (BR * D4 + BC * D4 + BC * DV4) + 4 * (BR * BC + 3 * BR))
 
 shared vec4 q_tile[BR * D4];
 shared vec4 k_tile[BC * D4];
@@ -98,11 +82,8 @@ void main()
     uint range, range_end;
     layout_ranges(row0, head, range, range_end);
     for (; range < range_end; range++) {
-        const uvec2 bounds = layout_range(range);
-        const bool masked = (bounds.y & SPARSE_MASKED) != 0u;
-        uvec2 keys = uvec2(bounds.x, min(bounds.y & ~SPARSE_MASKED, key_end));
-        if (masked)
-            keys = clip_to_rows(keys, row0, BR);
+        bool masked;
+        const uvec2 keys = range_keys(range, row0, BR, key_end, masked);
         const uint start = keys.x, end = keys.y;
 #else
     {

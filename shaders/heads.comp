@@ -15,12 +15,15 @@ layout(constant_id = 1) const bool SPLIT = true;
 layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Y { float y[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform heads_push {
     VKA_PUSH_HEADER
     uint tokens;     // N
     uint heads;      // H
     uint head_width; // Dh
 } pc;
+
+// Loop budget (tools/kernel_interface.py): clearing a merged row's padding, at most 3 floats.
+#pragma vka_loops(4)
 
 void main()
 {

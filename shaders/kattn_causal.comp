@@ -30,7 +30,7 @@ layout(std430, set = 0, binding = 2) readonly buffer Scratch { vec4 scratch[]; }
 layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
 layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform kattn_causal_push {
     VKA_PUSH_HEADER
     uint nq;
     uint nk;
@@ -42,6 +42,10 @@ layout(push_constant) uniform Push {
     int slot_base;        // query block c reads the prefix state in slot clamp(c + slot_base, 0, nblocks)
     uint numerators_at;   // vec4 from the start of a scratch slice to the numerators
 } pc;
+
+// Loop budget (tools/kernel_interface.py): a row sees at most T − 1 keys past its prefix; two
+// passes over them, each key's feature loop unrolled only for F4 ≤ 32.
+#pragma vka_loops(2 * (T + ROWS) + (F4 > 32 ? (T + ROWS) * F4 : 0) + 2)
 
 const uint FP4 = F4 + 1;
 const bool CACHE_Q = F4 <= 32;

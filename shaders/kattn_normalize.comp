@@ -18,7 +18,7 @@ layout(std430, set = 0, binding = 1) readonly buffer Phi { vec4 phi[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer O { vec4 o[]; };
 layout(std140, set = 0, binding = 3) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform kattn_normalize_push {
     VKA_PUSH_HEADER
     uint nq;
     uint heads;
@@ -27,6 +27,9 @@ layout(push_constant) uniform Push {
     uint stats_at;       // vec4 from the start of a scratch slice to the total's statistics
     uint numerators_at;  // and to the numerators
 } pc;
+
+// The planner's checks (tools/kernel_interface.py): loop iterations per invocation.
+#pragma vka_loops(1)
 
 void main()
 {

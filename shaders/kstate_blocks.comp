@@ -26,7 +26,7 @@ layout(std430, set = 0, binding = 1) readonly buffer V { vec4 v[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Blocks { vec4 blocks[]; };
 layout(std140, set = 0, binding = 3) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform kstate_blocks_push {
     VKA_PUSH_HEADER
     uint nq;
     uint nk;
@@ -36,6 +36,9 @@ layout(push_constant) uniform Push {
     uint nblocks;
     uint phase;
 } pc;
+
+// Loop budget (tools/kernel_interface.py): two passes over a block's T keys.
+#pragma vka_loops(2 * T + 2)
 
 const uint FP4 = F4 + 1;
 const uint FT = 4 * FT4;

@@ -24,11 +24,14 @@ layout(constant_id = 5) const bool INITIAL = false;
 layout(std430, set = 0, binding = 0) buffer Blocks { vec4 blocks[]; };
 layout(std430, set = 0, binding = 1) readonly buffer State { vec4 state[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform kstate_scan_push {
     VKA_PUSH_HEADER
     uint f;
     uint nblocks;
 } pc;
+
+// Loop budget (tools/kernel_interface.py): one iteration per block and the statistics row.
+#pragma vka_loops(pc.nblocks + DV14 + 2)
 
 const uint FT = 4 * FT4;
 

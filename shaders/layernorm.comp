@@ -16,13 +16,16 @@ layout(std430, set = 0, binding = 1) readonly buffer Gamma { vec4 gamma[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Beta { vec4 beta[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer Y { vec4 y[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform layernorm_push {
     VKA_PUSH_HEADER
     uint rows;     // per slice
     uint row_vec4;
     uint width;    // elements per row
     float eps;
 } pc;
+
+// Loop budget (tools/kernel_interface.py): three passes over a row of row_vec4.
+#pragma vka_loops(3 * pc.row_vec4 + 1)
 
 vec4 live_lanes(uint c)
 {

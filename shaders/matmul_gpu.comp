@@ -13,43 +13,16 @@ layout(local_size_x_id = 0) in;                    // must be 64 (8×8 invocatio
 layout(constant_id = 1) const bool TRANS_B = false;
 layout(constant_id = 2) const bool TRANS_A = false;
 
-layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
-layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
-layout(std430, set = 0, binding = 2) buffer C { vec4 c[]; };
+#include "matmul_interface.glsl"
 
-layout(push_constant) uniform Push {
-    VKA_PUSH_HEADER
-    uint m;
-    uint n;
-    uint k;
-    float alpha;
-    uint lda;      // vec4 from one row of A to the next
-    uint ldb;      // of B (rows of length K when TRANS_B, else N)
-    uint ldc;      // of C
-    uint b_offset; // vec4 from the start of B's slice to B
-    uint c_offset; // and of C's
-    // Groups (gl_WorkGroupID.y): group g multiplies rows [g·m, g·m + m) of A by B number
-    // clamp(g + b_group_base, 0, b_group_last); rows at or past m_total do not exist.
-    uint a_group_stride;
-    uint b_group_stride;
-    uint c_group_stride;
-    int b_group_base;
-    uint b_group_last;
-    uint m_total;
-    uint epilogue; // matmul_epilogue.glsl: activation, bias, accumulate, key limit
-    uint heads;    // slices per batch, for the key limit
-    uint k_base;   // the first key of this chunk, for the key limit
-    uint a_offset; // vec4 from the start of A's slice to A
-    uint a_divisor; // > 1: one A per `a_divisor` slices (a [batch] tensor beside [batch, head] slices)
-    float diagonal; // added where row = column (cI − AB: the Nyström pseudo-inverse)
-} pc;
-
-#include "matmul_epilogue.glsl"
+#pragma vka_kernel(matmul, gpu)
+#pragma vka_loops(div_up(pc.k, 16) + 1) // the loop over K
 
 const uint BM = 32, BN4 = 8, BK4 = 4; // 32 rows, 32 columns, 16 values of K
 
 shared vec4 a_tile[BM * BK4];         // [row][k4]
 shared vec4 b_tile[BK4 * 4 * BN4];    // [k][n4]
+#pragma vka_shared_bytes(16 * (32 * 4 + 4 * 4 * 8)) // the two tiles
 
 void main()
 {

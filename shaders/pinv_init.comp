@@ -12,10 +12,15 @@ layout(local_size_x_id = 0) in; // must be 64 (the shared arrays)
 layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Z { vec4 z[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform pinv_init_push {
     VKA_PUSH_HEADER
     uint m;
 } pc;
+
+// The planner's checks (tools/kernel_interface.py): a fixed 64-invocation workgroup per slice;
+// per invocation m/64 columns of m, then m·m/4/64 writes of 4; two shared arrays of 64.
+#pragma vka_loops(div_up(pc.m, 64) * (pc.m + 1) + 6 + div_up(pc.m * div_up(pc.m, 4), 64) * 5)
+#pragma vka_shared_bytes(2 * 64 * 4)
 
 shared float column_max[64];
 shared float row_max[64];

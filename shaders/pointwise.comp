@@ -16,12 +16,15 @@ layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
 layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer O { vec4 o[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform pointwise_push {
     VKA_PUSH_HEADER
     uint count;    // vec4 per slice
     uint row_vec4; // vec4 per row
     uint width;    // elements per row (the last axis)
 } pc;
+
+// The planner's checks (tools/kernel_interface.py): loop iterations per invocation.
+#pragma vka_loops(1)
 
 vec4 apply(vec4 x, vec4 y)
 {

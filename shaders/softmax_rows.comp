@@ -16,13 +16,16 @@ layout(constant_id = 1) const uint KV_VEC4 = 1;
 layout(std430, set = 0, binding = 0) buffer S { vec4 s[]; };
 layout(std140, set = 0, binding = 1) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform softmax_rows_push {
     VKA_PUSH_HEADER
     uint nq;
     uint nk;
     uint heads;
     uint causal;
 } pc;
+
+// Loop budget (tools/kernel_interface.py): three passes over the row, 16 scores per iteration.
+#pragma vka_loops(3 * (div_up(pc.nk, 16) + 1))
 
 void main()
 {

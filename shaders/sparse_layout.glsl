@@ -50,6 +50,16 @@ uvec2 clip_to_rows(uvec2 range, uint first, uint count)
     return uvec2(keeps_globals ? range.x : max(range.x, lo), min(range.y, hi));
 }
 
+// Range i as rows [first, first + count) walk it: its keys, none at or past key_end (a
+// masked range cut to the keys the rows can see at all), and whether it is masked.
+uvec2 range_keys(uint i, uint first, uint count, uint key_end, out bool masked)
+{
+    const uvec2 bounds = layout_range(i);
+    masked = (bounds.y & SPARSE_MASKED) != 0u;
+    const uvec2 keys = uvec2(bounds.x, min(bounds.y & ~SPARSE_MASKED, key_end));
+    return masked ? clip_to_rows(keys, first, count) : keys;
+}
+
 // The keys every one of rows [first, first + count) sees under a band pattern: no need
 // to ask pattern_allows there. Empty for the other patterns.
 uvec2 rows_see_all(uint first, uint count)

@@ -59,7 +59,7 @@ layout(std430, set = 0, binding = 4) readonly buffer XQ { vec4 xq[]; };
 layout(std430, set = 0, binding = 5) readonly buffer XK { vec4 xk[]; };
 layout(std430, set = 0, binding = 6) readonly buffer W { vec4 w[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform te_attn_push {
     VKA_PUSH_HEADER
     uint nq;
     uint nk;
@@ -68,6 +68,14 @@ layout(push_constant) uniform Push {
     float scale;
     uint chunk_base; // this dispatch's first chunk: chunk_base + gl_WorkGroupID.y
 } pc;
+
+// Loop budget: each pair evaluates the MLP's DX + H inputs and H2 / UB second-layer steps;
+// the flash form walks its chunk's keys, one more iteration each.
+#if VKA_TE_LOGITS
+#pragma vka_loops(DX + H + H2 / UB + 1)
+#else
+#pragma vka_loops(pc.chunk_keys * (1 + DX + H + H2 / UB) + 1)
+#endif
 
 float element(const vec4 row[QK4], uint e)
 {

@@ -16,11 +16,14 @@ const uint P4 = (2 * H + H * DV + 3) / 4;
 layout(std430, set = 0, binding = 0) readonly buffer P { vec4 part[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer O { vec4 o[]; };
 
-layout(push_constant) uniform Push {
+layout(push_constant) uniform te_combine_push {
     VKA_PUSH_HEADER
     uint nq;
     uint chunks;
 } pc;
+
+// The planner's checks (tools/kernel_interface.py): loop iterations per invocation.
+#pragma vka_loops(pc.chunks + 1)
 
 void main()
 {

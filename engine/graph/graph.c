@@ -1,8 +1,9 @@
 /* Building graphs: tensors, operations, outputs, and evaluation by the reference. */
 #include "graph.h"
 
-#include "../device/context.h"
-#include "../ops/op.h"
+#include "device/context.h"
+#include "op.h"
+#include "params.h"
 
 #include <stdio.h>
 #include <string.h>

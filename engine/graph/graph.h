@@ -3,9 +3,9 @@
 #ifndef VKA_GRAPH_GRAPH_H
 #define VKA_GRAPH_GRAPH_H
 
-#include "../common/common.h"
+#include "common/common.h"
 
-struct vka_op_class; /* engine/ops/op.h */
+struct vka_op_class; /* engine/graph/op.h */
 
 typedef enum vka_tensor_kind {
     VKA_TENSOR_INPUT,    /* written by the host before runs */

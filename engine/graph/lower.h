@@ -3,16 +3,10 @@
 #ifndef VKA_GRAPH_LOWER_H
 #define VKA_GRAPH_LOWER_H
 
-#include "../kernels/registry.h"
+#include "kernels/registry.h"
 #include "graph.h"
 
 typedef struct vka_lowering vka_lowering;
-
-typedef enum vka_access {
-    VKA_READ = 1,
-    VKA_WRITE = 2,
-    VKA_READ_WRITE = 3,
-} vka_access;
 
 typedef struct vka_binding_desc {
     uint32_t tensor; /* a plan tensor id; 0 ends the list */
@@ -26,10 +20,15 @@ typedef struct vka_binding_desc {
                                kernel then indexes the binding itself (see heads.comp) */
 } vka_binding_desc;
 
+/* One dispatch of a kernel. Its constants and push fields are written by name through the
+ * kernel's own members of the unions (vka_kernels.h, generated from the shader):
+ *   .kernel = VKA_KERNEL_SOFTMAX_ROWS,
+ *   .spec.softmax_rows = {.workgroup_size = 64, .KV_VEC4 = 1},
+ *   .push.softmax_rows = {.nq = rows, .nk = cols, ...}, */
 typedef struct vka_dispatch_desc {
     vka_kernel_id kernel;
-    uint32_t spec[VKA_MAX_SPEC_CONSTANTS]; /* spec[0] is the workgroup size */
-    uint32_t push[VKA_MAX_OP_PUSH_WORDS];  /* after the recorder's header */
+    vka_spec_words spec; /* .workgroup_size is every kernel's constant 0 */
+    vka_push_words push; /* after the recorder's header */
     uint32_t groups_x, groups_y;
     uint32_t slices; /* gl_NumWorkGroups.z: [batch, head] pairs */
     vka_binding_desc bindings[VKA_MAX_BINDINGS];
@@ -83,9 +82,9 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc);
  * the `writes` (constants) from them, and those go up. `run` counts the plan's runs since
  * it was made or its states were reset (0: the reads hold their initial values). A plan
  * with host steps cannot be recorded into another command buffer. */
-/* Sparse attention's account for the plan's stats: square blocks of `block_rows` visited
- * out of all, summed over the [batch, head] slices. */
-void vka_lower_note_sparse(vka_lowering *lw, uint64_t visited_blocks, uint64_t total_blocks, uint32_t block_rows);
+/* A figure of the operation's own work for the plan's statistics (vka_plan_op_stat):
+ * `key` is a string that outlives the plan (a literal). */
+vka_result vka_lower_note_stat(vka_lowering *lw, const char *key, uint64_t value);
 
 #define VKA_HOST_STEP_TENSORS 2
 typedef vka_result (*vka_host_step_fn)(vka_context *ctx, void *state, uint64_t run, const float *const *reads,

@@ -11,9 +11,9 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
     const vka_kernel *k = vka_kernel_get(d->desc.kernel);
     uint32_t storage = 0, uniform = 0;
     for (uint32_t b = 0; b < k->binding_count; b++)
-        *(k->bindings[b] == VKA_BINDING_UNIFORM ? &uniform : &storage) += 1;
-    uint32_t wg = d->desc.spec[0];
-    uint32_t shared = k->shared_bytes(d->desc.spec);
+        *(k->bindings[b].kind == VKA_BINDING_UNIFORM ? &uniform : &storage) += 1;
+    uint32_t wg = d->desc.spec.workgroup_size;
+    uint64_t shared = k->shared_bytes(&d->desc.spec, &d->desc.push);
     uint32_t push = 4 * (VKA_PUSH_HEADER_WORDS + k->op_push_words);
     const char *what = NULL;
     uint32_t need = 0, have = 0;
@@ -21,7 +21,8 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
         what = "workgroup invocations", need = wg,
         have = VKA_MIN(l->max_workgroup_invocations, l->max_workgroup_size[0]);
     else if (shared > l->max_shared_memory_bytes)
-        what = "bytes of shared memory", need = shared, have = l->max_shared_memory_bytes;
+        what = "bytes of shared memory", need = (uint32_t)VKA_MIN(shared, UINT32_MAX),
+        have = l->max_shared_memory_bytes;
     else if (storage > l->max_storage_buffers_per_stage)
         what = "storage buffers", need = storage, have = l->max_storage_buffers_per_stage;
     else if (uniform > l->max_uniform_buffers_per_stage)
@@ -31,7 +32,7 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
     else if (d->desc.groups_x > l->max_workgroup_count[0] || d->desc.groups_y > l->max_workgroup_count[1])
         what = "workgroups along x or y", need = VKA_MAX(d->desc.groups_x, d->desc.groups_y),
         have = VKA_MIN(l->max_workgroup_count[0], l->max_workgroup_count[1]);
-    uint64_t loops = k->loop_iterations(d->desc.spec, d->desc.push);
+    uint64_t loops = k->loop_iterations(&d->desc.spec, &d->desc.push);
     uint32_t budget = plan->ctx->info.loop_iteration_budget;
     if (!what && budget && loops > budget)
         return vka_fail(plan->ctx, VKA_ERROR_LIMIT_EXCEEDED,
@@ -113,6 +114,7 @@ void vka_plan_destroy(vka_plan *plan)
     free(plan->tensors);
     free(plan->dispatches);
     free(plan->pieces);
+    free(plan->op_stats);
     free(plan);
 }
 
@@ -294,6 +296,22 @@ vka_result vka_plan_stats_get(const vka_plan *plan, vka_plan_stats *out)
     return VKA_SUCCESS;
 }
 
+vka_result vka_plan_op_stat(const vka_plan *plan, uint32_t index, vka_op_stat *out)
+{
+    if (!plan || !out || index >= plan->op_stat_count)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    *out = plan->op_stats[index];
+    return VKA_SUCCESS;
+}
+
+uint64_t vka_plan_op_stat_total(const vka_plan *plan, const char *key)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; plan && key && i < plan->op_stat_count; i++)
+        total += strcmp(plan->op_stats[i].key, key) == 0 ? plan->op_stats[i].value : 0;
+    return total;
+}
+
 vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, vka_dispatch_info *out)
 {
     if (!plan || !out || index >= plan->piece_count)
@@ -306,7 +324,7 @@ vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, vka_disp
         .variant = k->variant,
         .op = d->op_name,
         .workgroups = {d->desc.groups_x, d->desc.groups_y, piece->slice_count},
-        .workgroup_size = d->desc.spec[0],
+        .workgroup_size = d->desc.spec.workgroup_size,
         .barrier_before = piece->barrier_before,
         .gpu_ms = plan->queries && plan->stats.run_count ? piece->gpu_ms : -1,
     };

@@ -3,8 +3,8 @@
 #ifndef VKA_GRAPH_PLAN_H
 #define VKA_GRAPH_PLAN_H
 
-#include "../kernels/pipeline.h"
-#include "../memory/arena.h"
+#include "kernels/pipeline.h"
+#include "memory/arena.h"
 #include "lower.h"
 
 #define VKA_LIFETIME_FOREVER INT32_MAX
@@ -92,6 +92,8 @@ struct vka_plan {
     uint32_t dummy;     /* the shared unused-binding tensor, 0 until asked for */
     vka_plan_host_step *host_steps;
     uint32_t host_step_count, host_step_capacity;
+    vka_op_stat *op_stats; /* vka_lower_note_stat */
+    uint32_t op_stat_count, op_stat_capacity;
     uint64_t runs_since_reset; /* what host steps see as `run` */
 
     vka_buffer arena;

@@ -3,7 +3,7 @@
  * range, pack the arena, and place the barriers. */
 #include "plan.h"
 
-#include "../ops/op.h"
+#include "op.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -254,11 +254,15 @@ vka_result vka_lower_state(vka_lowering *lw, const char *name, vka_dtype dtype, 
     return new_tensor(lw, name, dtype, rank, dims, initial, true, out);
 }
 
-void vka_lower_note_sparse(vka_lowering *lw, uint64_t visited_blocks, uint64_t total_blocks, uint32_t block_rows)
+vka_result vka_lower_note_stat(vka_lowering *lw, const char *key, uint64_t value)
 {
-    lw->plan->stats.sparse_blocks_visited += visited_blocks;
-    lw->plan->stats.sparse_blocks_total += total_blocks;
-    lw->plan->stats.sparse_block_rows = block_rows;
+    vka_plan *plan = lw->plan;
+    if (!vka_array_reserve((void **)&plan->op_stats, &plan->op_stat_capacity, plan->op_stat_count + 1,
+                           sizeof *plan->op_stats))
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory noting statistics");
+    plan->op_stats[plan->op_stat_count++] = (vka_op_stat){lw->graph->ops[lw->op].cls->name, key, value};
+    plan->stats.op_stat_count = plan->op_stat_count;
+    return VKA_SUCCESS;
 }
 
 vka_result vka_lower_host_step(vka_lowering *lw, const vka_host_step_desc *desc)
@@ -304,9 +308,15 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
 {
     vka_plan *plan = lw->plan;
     int32_t index = (int32_t)plan->dispatch_count;
+    const vka_kernel *kernel = vka_kernel_get(desc->kernel);
     for (uint32_t b = 0; b < VKA_MAX_BINDINGS && desc->bindings[b].tensor; b++) {
         vka_plan_tensor *t = &plan->tensors[desc->bindings[b].tensor];
         const vka_binding_desc *bd = &desc->bindings[b];
+        if (b >= kernel->binding_count || (bd->access & ~kernel->bindings[b].access))
+            return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED, "internal: %s (%s) binding %u (%s) cannot be %s",
+                            kernel->name, kernel->variant, b,
+                            b < kernel->binding_count ? kernel->bindings[b].name : "none",
+                            bd->access == VKA_READ ? "read" : "written");
         uint32_t divisor = bd->slice_divisor > 1 ? bd->slice_divisor : 1;
         if (divisor > 1 && (bd->whole || bd->slice_offset || (uint64_t)t->slices * divisor != desc->slices))
             return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED,
@@ -348,8 +358,8 @@ static uint32_t binding_count(const vka_dispatch_desc *d)
 static uint64_t range_limit(const vka_plan *plan, const vka_dispatch_desc *d, uint32_t b)
 {
     const vka_device_limits *l = &plan->ctx->info.limits;
-    return vka_kernel_get(d->kernel)->bindings[b] == VKA_BINDING_UNIFORM ? l->max_uniform_buffer_range
-                                                                         : l->max_storage_buffer_range;
+    return vka_kernel_get(d->kernel)->bindings[b].kind == VKA_BINDING_UNIFORM ? l->max_uniform_buffer_range
+                                                                              : l->max_storage_buffer_range;
 }
 
 static bool needs_split(const vka_plan *plan, const vka_dispatch_desc *d)

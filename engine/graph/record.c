@@ -13,7 +13,7 @@ static vka_result create_pipelines(vka_plan *plan)
         vka_plan_dispatch *d = &plan->dispatches[i];
         bool created;
         double ms;
-        vka_result r = vka_pipeline_get(ctx, d->desc.kernel, d->desc.spec, &d->pipeline, &created, &ms);
+        vka_result r = vka_pipeline_get(ctx, d->desc.kernel, d->desc.spec.words, &d->pipeline, &created, &ms);
         if (r != VKA_SUCCESS)
             return r;
         plan->stats.pipelines_created += created;
@@ -61,7 +61,7 @@ static vka_result create_descriptor_pool(vka_plan *plan)
     for (uint32_t i = 0; i < plan->piece_count; i++) {
         const vka_kernel *k = vka_kernel_get(plan->dispatches[plan->pieces[i].dispatch].desc.kernel);
         for (uint32_t b = 0; b < k->binding_count; b++)
-            *(k->bindings[b] == VKA_BINDING_UNIFORM ? &uniform : &storage) += 1;
+            *(k->bindings[b].kind == VKA_BINDING_UNIFORM ? &uniform : &storage) += 1;
     }
     VkDescriptorPoolSize sizes[2];
     uint32_t n = 0;
@@ -104,8 +104,8 @@ static vka_result write_descriptors(vka_plan *plan)
                 .dstSet = piece->set,
                 .dstBinding = b,
                 .descriptorCount = 1,
-                .descriptorType = k->bindings[b] == VKA_BINDING_UNIFORM ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
-                                                                        : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                .descriptorType = k->bindings[b].kind == VKA_BINDING_UNIFORM ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                                             : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                 .pBufferInfo = &buffers[b],
             };
         }
@@ -143,7 +143,7 @@ static void push_constants(const vka_plan *plan, VkCommandBuffer cmd, const vka_
     for (uint32_t b = 0; b < VKA_MAX_BINDINGS && d->desc.bindings[b].tensor; b++)
         if (!d->desc.bindings[b].whole)
             words[1 + b] = (uint32_t)(plan->tensors[d->desc.bindings[b].tensor].slice_stride / 4);
-    memcpy(&words[VKA_PUSH_HEADER_WORDS], d->desc.push, 4 * k->op_push_words);
+    memcpy(&words[VKA_PUSH_HEADER_WORDS], d->desc.push.words, 4 * k->op_push_words);
     plan->ctx->vkd.vkCmdPushConstants(cmd, d->pipeline.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                                       4 * (VKA_PUSH_HEADER_WORDS + k->op_push_words), words);
 }

@@ -2,7 +2,7 @@
  * planned for the GPU, run op by op on the host. Intermediate results stay in double. */
 #include "graph.h"
 
-#include "../ops/op.h"
+#include "op.h"
 
 #include <string.h>
 

@@ -78,8 +78,8 @@ static vka_result make_layout(vka_context *ctx, const vka_kernel *k, kernel_layo
     for (uint32_t b = 0; b < k->binding_count; b++)
         bindings[b] = (VkDescriptorSetLayoutBinding){
             .binding = b,
-            .descriptorType = k->bindings[b] == VKA_BINDING_UNIFORM ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
-                                                                    : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = k->bindings[b].kind == VKA_BINDING_UNIFORM ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                                         : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };

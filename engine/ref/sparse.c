@@ -1,10 +1,10 @@
 /* The sparse patterns of SCHEMES.md §7 as a dense mask over (i, j), and softmax attention
  * masked by it, in double: the definition the block-sparse kernel must equal. BigBird's
- * random blocks come from the same seeded draw the engine uses (engine/ops/random.h), as
+ * random blocks come from the same seeded draw the engine uses (engine/common/random.h), as
  * Performer's projections do. */
 #include "ref.h"
 
-#include "../ops/random.h"
+#include "common/random.h"
 
 #include <math.h>
 #include <stdlib.h>

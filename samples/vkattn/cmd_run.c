@@ -157,10 +157,11 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
            (unsigned long long)s.peak_device_bytes, s.dispatch_count, s.barrier_count, s.last_run_gpu_ms,
            s.last_run_wall_ms, s.plan_ms, s.pipeline_create_ms);
     cli_json_string(stdout, info.name);
-    if (s.sparse_blocks_total) /* sparse patterns: blocks of sparse_block_rows rows × keys */
-        printf(",\"sparse_block_rows\":%u,\"sparse_blocks_visited\":%llu,\"sparse_blocks_total\":%llu",
-               s.sparse_block_rows, (unsigned long long)s.sparse_blocks_visited,
-               (unsigned long long)s.sparse_blocks_total);
+    for (uint32_t i = 0; i < s.op_stat_count; i++) { /* what the operations report (sparse blocks) */
+        vka_op_stat stat;
+        vka_plan_op_stat(plan, i, &stat);
+        printf(",\"%s\":%llu", stat.key, (unsigned long long)stat.value);
+    }
     printf(",\"per_dispatch\":[");
     for (uint32_t i = 0; i < s.dispatch_count; i++) {
         vka_dispatch_info d;

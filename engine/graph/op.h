@@ -1,0 +1,68 @@
+/* What an operation family provides: validation of inputs and parameters (build),
+ * its lowering to kernel dispatches (lower), its double-precision reference
+ * (reference, through engine/ref) and its flop count. One file per family in
+ * engine/schemes or engine/blocks defines one or more classes with VKA_OP_CLASS; that is
+ * all it takes to register them (tools/op_registry.py lists them at build time). */
+#ifndef VKA_GRAPH_OP_H
+#define VKA_GRAPH_OP_H
+
+#include "graph.h"
+#include "lower.h"
+
+typedef struct vka_param_reader vka_param_reader; /* params.h */
+
+/* What build() sees and fills. */
+typedef struct vka_op_build {
+    vka_context *ctx;
+    const char *op;
+    const vka_graph_tensor *inputs[VKA_MAX_OP_INPUTS]; /* by role index; NULL if absent */
+    vka_param_reader *params;
+    void *parsed;           /* params_size bytes, zeroed */
+    vka_dtype output_dtype; /* to fill */
+    uint32_t output_rank;
+    uint32_t output_dims[VKA_MAX_RANK];
+    /* Optional: the values an int32 input may hold (checked on every write of it). */
+    struct {
+        bool active;
+        int32_t min, max;
+    } int_range[VKA_MAX_OP_INPUTS];
+} vka_op_build;
+
+/* Host tensors for the reference: f32 data widened to double, i32 kept. */
+typedef struct vka_ref_view {
+    vka_dtype dtype;
+    uint32_t rank;
+    uint32_t dims[VKA_MAX_RANK];
+    double *data;  /* f32 tensors */
+    int32_t *ints; /* i32 tensors */
+} vka_ref_view;
+
+typedef struct vka_op_class {
+    const char *name;
+    const char *summary;
+    const char *const *input_roles; /* NULL-terminated, required first */
+    uint32_t required_inputs;
+    const char *const *param_keys; /* NULL-terminated */
+    size_t params_size;
+    vka_result (*build)(vka_op_build *b);
+    vka_result (*lower)(vka_lowering *lw, const vka_op_node *node);
+    vka_result (*reference)(vka_context *ctx, const vka_op_node *node, const vka_ref_view *inputs,
+                            vka_ref_view *output);
+    double (*flops)(const vka_graph *g, const vka_op_node *node);
+    /* Fusion (the planner's): an element-wise activation of its one input, and a producer
+     * that can apply one in its epilogue (vka_lower_fused_activation). */
+    vka_activation activation;
+    bool absorbs_activation;
+} vka_op_class;
+
+/* Defines (and so registers) the operation class `name`: VKA_OP_CLASS(softmax) = {...}; */
+#define VKA_OP_CLASS(name) const vka_op_class vka_op_##name
+
+const vka_op_class *vka_op_class_named(const char *name);
+const vka_op_class *vka_op_class_at(uint32_t index);
+uint32_t vka_op_class_count(void);
+
+/* The index of `role` in cls->input_roles, or -1. */
+int vka_op_role_index(const vka_op_class *cls, const char *role);
+
+#endif

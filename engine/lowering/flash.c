@@ -1,0 +1,117 @@
+/* The flash attention kernels' lowering, shared by every scheme that runs exact softmax
+ * attention over tensors it chooses (softmax itself, the two attentions of `inducing`). */
+#include "flash.h"
+
+#include <string.h>
+
+/* Largest BR (query rows) and BC (keys per tile) whose tiles fit in shared memory. */
+static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t dv4, uint32_t *br, uint32_t *bc)
+{
+    static const uint32_t sizes[] = {32, 16, 8, 4, 2, 1};
+    const vka_kernel *k = vka_kernel_get(VKA_KERNEL_FLASH_ATTN_GPU);
+    for (size_t i = 0; i < VKA_ARRAY_LEN(sizes); i++) {
+        *br = sizes[i];
+        if (*br * d4 > 256 && *br > 1) /* bound the accumulators each invocation holds */
+            continue;
+        for (size_t j = 0; j < VKA_ARRAY_LEN(sizes); j++) {
+            *bc = sizes[j];
+            vka_spec_words spec = {.flash_attn_gpu = {.D4 = d4, .DV4 = dv4, .BR = *br, .BC = *bc}};
+            if (k->shared_bytes(&spec, &(vka_push_words){0}) <= dev->limits.max_shared_memory_bytes && *bc <= 32)
+                return;
+        }
+    }
+    *br = *bc = 1;
+}
+
+static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, uint32_t kv_vec4, vka_dispatch_desc *d)
+{
+    bool sparse = p->sparse != NULL;
+    uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
+    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
+        /* 8 invocations fill llvmpipe's 8-lane SIMD. Each invocation's rows share every K/V
+         * load, so more rows mean fewer loads, the cost that dominates on lavapipe; but the
+         * rows' q and accumulators, rows·(D + Dv)/4 vec4, are unrolled code, and llvmpipe's
+         * compile time grows steeply with it. Measured (N = 1024, H = 8, D = 64, cold
+         * shader cache): 32 rows 48 GFLOP/s after a 70 s compile, 16 rows 32–37 GFLOP/s
+         * after 15–18 s, 8 rows 23 GFLOP/s after 6 s: 512 vec4 is the knee. A problem too
+         * small to give lavapipe's threads four workgroups takes one row per invocation
+         * (a one-query decoding step must not do 16 rows' work); two row counts per head
+         * dimension keep the variants, and so the compiles, few. */
+        uint32_t wg = 8, rows = 16, keys_per_block = 4;
+        while (rows > 1 && rows * (d4 + dv4) > 512)
+            rows /= 2;
+        if (vka_div_up(p->nq, wg * rows) * p->batch * p->heads < 4)
+            rows = 1;
+        while (sparse && p->sparse->layout_rows % rows) /* an invocation's rows share one layout block */
+            rows /= 2;
+        vka_flash_attn_cpu_spec spec = {
+            .workgroup_size = wg, .D4 = d4, .DV4 = dv4, .ROWS = rows, .KV_VEC4 = kv_vec4, .KB = keys_per_block};
+        d->kernel = sparse ? VKA_KERNEL_FLASH_ATTN_CPU_SPARSE : VKA_KERNEL_FLASH_ATTN_CPU;
+        *(sparse ? &d->spec.flash_attn_cpu_sparse : &d->spec.flash_attn_cpu) = spec;
+        d->groups_x = vka_div_up(p->nq, wg * rows);
+    } else {
+        uint32_t wg = VKA_MIN(64u, dev->limits.max_workgroup_invocations), br, bc;
+        choose_gpu_tiles(dev, d4, dv4, &br, &bc);
+        while (sparse && p->sparse->layout_rows % br) /* a workgroup's rows share one layout block */
+            br /= 2;
+        vka_flash_attn_gpu_spec spec = {.workgroup_size = wg,
+                                        .D4 = d4,
+                                        .DV4 = dv4,
+                                        .BR = br,
+                                        .BC = bc,
+                                        .KV_VEC4 = kv_vec4,
+                                        .OUT_SLOTS = vka_div_up(br * dv4, wg)};
+        d->kernel = sparse ? VKA_KERNEL_FLASH_ATTN_GPU_SPARSE : VKA_KERNEL_FLASH_ATTN_GPU;
+        *(sparse ? &d->spec.flash_attn_gpu_sparse : &d->spec.flash_attn_gpu) = spec;
+        d->groups_x = vka_div_up(p->nq, br);
+    }
+}
+
+uint32_t vka_flash_query_rows(const vka_device_info *dev, const vka_flash_desc *f)
+{
+    vka_dispatch_desc d = {0};
+    flash_dispatch(dev, f, 1, &d);
+    return dev->kernel_class == VKA_KERNEL_CLASS_CPU ? d.spec.flash_attn_cpu.ROWS : d.spec.flash_attn_gpu.BR;
+}
+
+vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
+{
+    const vka_flash_sparse *sp = f->sparse;
+    vka_dispatch_desc d = {
+        .push.flash_attn = {.nq = f->nq, .nk = f->nk, .heads = f->heads, .causal = f->causal, .scale = f->scale},
+        .groups_y = 1,
+        .slices = f->batch * f->heads,
+        .bindings = {{f->q, VKA_READ, false},
+                     {f->k, VKA_READ, false},
+                     {f->v, VKA_READ, false},
+                     {f->out, VKA_WRITE, false},
+                     {f->kv_len, VKA_READ, true},
+                     {sp ? sp->layout : 0, VKA_READ, true}}, /* the sparse kernels' layout */
+    };
+    if (sp) {
+        vka_flash_attn_push *push = &d.push.flash_attn;
+        push->pattern = sp->pattern;
+        memcpy(push->pattern_params, sp->params, sizeof push->pattern_params);
+        push->layout_rows = sp->layout_rows;
+        push->sections = sp->sections;
+        push->layout_blocks = sp->layout_blocks;
+        push->max_ranges = sp->max_ranges;
+    }
+    flash_dispatch(vka_lower_device(lw), f, vka_div_up(f->batch, 4), &d);
+    return vka_lower_dispatch(lw, &d);
+}
+
+vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_len, uint32_t batch, uint32_t heads,
+                                 uint32_t rows, uint32_t cols, bool causal)
+{
+    uint32_t wg = VKA_MIN(64u, vka_lower_device(lw)->limits.max_workgroup_invocations);
+    return vka_lower_dispatch(lw, &(vka_dispatch_desc){
+                                      .kernel = VKA_KERNEL_SOFTMAX_ROWS,
+                                      .spec.softmax_rows = {.workgroup_size = wg, .KV_VEC4 = vka_div_up(batch, 4)},
+                                      .push.softmax_rows = {.nq = rows, .nk = cols, .heads = heads, .causal = causal},
+                                      .groups_x = vka_div_up(rows, wg),
+                                      .groups_y = 1,
+                                      .slices = batch * heads,
+                                      .bindings = {{scores, VKA_READ_WRITE, false}, {kv_len, VKA_READ, true}},
+                                  });
+}

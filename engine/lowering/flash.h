@@ -1,0 +1,37 @@
+/* Lowering exact softmax attention to the flash kernels (flash_attn_cpu / _gpu, picked
+ * by the device's kernel class): one dispatch, no Nq × Nk buffer; and the row softmax of
+ * a materialised score matrix. */
+#ifndef VKA_LOWERING_FLASH_H
+#define VKA_LOWERING_FLASH_H
+
+#include "graph/lower.h"
+
+/* Block-sparse attention (sparse_layout.glsl): the layout and the element rule. */
+typedef struct vka_flash_sparse {
+    uint32_t layout; /* plan tensor: the block layout's words */
+    uint32_t pattern, params[3];
+    uint32_t layout_rows, sections, layout_blocks, max_ranges;
+} vka_flash_sparse;
+
+typedef struct vka_flash_desc {
+    uint32_t q, k, v, out; /* plan tensors [batch, heads, tokens, features] */
+    uint32_t kv_len;       /* int32 [batch]: keys that exist per batch (vka_lower_key_counts, rows.h) */
+    uint32_t batch, heads, nq, nk, d, dv;
+    bool causal; /* bottom-right aligned */
+    float scale;
+    const vka_flash_sparse *sparse; /* NULL: every visible key */
+} vka_flash_desc;
+
+/* The query rows one invocation (CPU class) or workgroup (GPU class) of the kernel takes
+ * for this problem: a block layout's rows must be a multiple of it. */
+uint32_t vka_flash_query_rows(const vka_device_info *dev, const vka_flash_desc *f);
+
+vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f);
+
+/* The materialised counterpart's middle step: a row softmax of scores [batch, heads, rows,
+ * cols] in place (softmax_rows.comp), keys past kv_len[b] (and, when causal, past the
+ * bottom-right diagonal) given probability 0. */
+vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_len, uint32_t batch, uint32_t heads,
+                                 uint32_t rows, uint32_t cols, bool causal);
+
+#endif

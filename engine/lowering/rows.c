@@ -1,0 +1,32 @@
+#include "rows.h"
+
+#include <stdlib.h>
+
+vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c)
+{
+    if (c->count == 0)
+        return VKA_SUCCESS;
+    uint32_t wg = 64;
+    vka_dispatch_desc d = {
+        .kernel = VKA_KERNEL_COPY_ROWS,
+        .spec.copy_rows = {.workgroup_size = wg},
+        .push.copy_rows = {.count = c->count, .src_offset = c->src_offset, .dst_offset = c->dst_offset},
+        .groups_x = vka_div_up(c->count, wg),
+        .groups_y = 1,
+        .slices = c->slices,
+        .bindings = {{c->src, VKA_READ, false}, {c->dst, VKA_WRITE, false, c->dst_slice_offset}},
+    };
+    return vka_lower_dispatch(lw, &d);
+}
+
+vka_result vka_lower_key_counts(vka_lowering *lw, const char *name, uint32_t batch, uint32_t keys, uint32_t *out)
+{
+    int32_t *all = malloc(batch * sizeof *all);
+    if (!all)
+        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering %s", name);
+    for (uint32_t b = 0; b < batch; b++)
+        all[b] = (int32_t)keys;
+    vka_result r = vka_lower_constant(lw, name, VKA_DTYPE_I32, 1, &batch, all, out);
+    free(all);
+    return r;
+}

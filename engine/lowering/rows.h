@@ -1,0 +1,22 @@
+/* Small lowering helpers shared by operation families: row copies between tensors and
+ * the "every key exists" table. */
+#ifndef VKA_LOWERING_ROWS_H
+#define VKA_LOWERING_ROWS_H
+
+#include "graph/lower.h"
+
+/* copy_rows.comp: `count` vec4 per slice from src (at src_offset) to dst (at dst_offset),
+ * over `slices` slices; dst's binding may start at slice dst_slice_offset. */
+typedef struct vka_copy_desc {
+    uint32_t src, dst;
+    uint32_t slices, count;
+    uint32_t src_offset, dst_offset; /* vec4 into each slice */
+    uint32_t dst_slice_offset;
+} vka_copy_desc;
+
+vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c);
+
+/* A constant int32 [batch] table holding `keys` everywhere: every key exists. */
+vka_result vka_lower_key_counts(vka_lowering *lw, const char *name, uint32_t batch, uint32_t keys, uint32_t *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* Shape checks every operation family needs, with messages that name the tensor, the
+ * axis and what it should have matched. */
+#ifndef VKA_LOWERING_SHAPES_H
+#define VKA_LOWERING_SHAPES_H
+
+#include "graph/op.h"
+
+/* The input in role `role` must have this rank and dtype; `layout` describes it for the
+ * message ("[batch, heads, tokens, head_dim]"). */
+vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout);
+
+/* q, k, v in roles 0, 1, 2: float32 [batch, heads, tokens, head_dim] each (their axes are
+ * the family's to compare). */
+vka_result vka_expect_qkv(vka_op_build *b);
+
+/* Axis `axis` of input `role` must equal axis `ref_axis` of input `ref_role`. */
+typedef struct vka_axis_rule {
+    int role;
+    uint32_t axis;
+    const char *axis_name;
+    int ref_role;
+    uint32_t ref_axis;
+} vka_axis_rule;
+
+vka_result vka_expect_axes(vka_op_build *b, const vka_axis_rule *rules, size_t count);
+
+#endif

@@ -1,0 +1,194 @@
+/* `softmax` — exact attention, SCHEMES.md §1: O = softmax(q kᵀ · scale + mask) v.
+ * kernel=flash (default): one tiled online-softmax dispatch, no Nq×Nk buffer.
+ * kernel=materialized: q kᵀ into a B·H·Nq·Nk score tensor, a masked row softmax in
+ * place, then P v — the quadratic-memory baseline. */
+#include "graph/op.h"
+#include "graph/params.h"
+#include "lowering/flash.h"
+#include "lowering/matmul.h"
+#include "lowering/rows.h"
+#include "lowering/shapes.h"
+
+#include "graph/lower.h"
+#include "ref/ref.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN };
+enum { KERNEL_FLASH, KERNEL_MATERIALIZED };
+
+#define MAX_HEAD_DIM 256
+
+typedef struct softmax_params {
+    uint32_t batch, heads, nq, nk, d, dv;
+    float scale;
+    bool causal;
+    int kernel;
+} softmax_params;
+
+static const char *const roles[] = {"q", "k", "v", "kv_len", NULL};
+static const char *const keys[] = {"scale", "causal", "kernel", NULL};
+static const char *const kernels[] = {"flash", "materialized", NULL};
+
+/* ------------------------------------------------------------------ build */
+
+static const vka_axis_rule axis_rules[] = {
+    {ROLE_K, 0, "batch", ROLE_Q, 0},      {ROLE_K, 1, "heads", ROLE_Q, 1},    {ROLE_V, 0, "batch", ROLE_Q, 0},
+    {ROLE_V, 1, "heads", ROLE_Q, 1},      {ROLE_K, 3, "head dim", ROLE_Q, 3}, {ROLE_V, 2, "tokens", ROLE_K, 2},
+    {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
+};
+
+static vka_result check_shapes(vka_op_build *b, softmax_params *p)
+{
+    vka_result r;
+    if ((r = vka_expect_qkv(b)) ||
+        (b->inputs[ROLE_KV_LEN] && (r = vka_expect_tensor(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]"))) ||
+        (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))))
+        return r;
+    const uint32_t *q = b->inputs[ROLE_Q]->dims, *k = b->inputs[ROLE_K]->dims, *v = b->inputs[ROLE_V]->dims;
+    if (q[3] > MAX_HEAD_DIM || v[3] > MAX_HEAD_DIM)
+        return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
+                        q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
+    *p = (softmax_params){.batch = q[0], .heads = q[1], .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
+    /* kv_len[b] counts keys: 0..Nk. */
+    b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
+    b->int_range[ROLE_KV_LEN].min = 0;
+    b->int_range[ROLE_KV_LEN].max = (int32_t)p->nk;
+    return VKA_SUCCESS;
+}
+
+static vka_result build(vka_op_build *b)
+{
+    softmax_params *p = b->parsed;
+    vka_result r;
+    if ((r = check_shapes(b, p)) || (r = vka_param_scale(b->params, "scale", p->d, &p->scale)) ||
+        (r = vka_param_bool(b->params, "causal", false, &p->causal)) ||
+        (r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel)))
+        return r;
+    b->output_dtype = VKA_DTYPE_F32;
+    b->output_rank = 4;
+    memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
+    return VKA_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ lowering */
+
+/* kv_len as given, or a constant table saying every key exists. */
+static vka_result kv_len_tensor(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t *out)
+{
+    *out = vka_lower_input(lw, node, ROLE_KV_LEN);
+    return *out ? VKA_SUCCESS : vka_lower_key_counts(lw, "kv_len", p->batch, p->nk, out);
+}
+
+static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t kv_len)
+{
+    return vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
+                                                 .k = vka_lower_input(lw, node, ROLE_K),
+                                                 .v = vka_lower_input(lw, node, ROLE_V),
+                                                 .out = vka_lower_result(lw, node),
+                                                 .kv_len = kv_len,
+                                                 .batch = p->batch,
+                                                 .heads = p->heads,
+                                                 .nq = p->nq,
+                                                 .nk = p->nk,
+                                                 .d = p->d,
+                                                 .dv = p->dv,
+                                                 .causal = p->causal,
+                                                 .scale = p->scale});
+}
+
+static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, const softmax_params *p,
+                                     uint32_t kv_len)
+{
+    uint32_t slices = p->batch * p->heads, scores;
+    vka_result r =
+        vka_lower_intermediate(lw, "scores", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &scores);
+    if (!r)
+        r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = vka_lower_input(lw, node, ROLE_Q),
+                                                    .b = vka_lower_input(lw, node, ROLE_K),
+                                                    .c = scores,
+                                                    .slices = slices,
+                                                    .m = p->nq,
+                                                    .n = p->nk,
+                                                    .k = p->d,
+                                                    .alpha = p->scale,
+                                                    .trans_b = true});
+    if (r)
+        return r;
+    r = vka_lower_row_softmax(lw, scores, kv_len, p->batch, p->heads, p->nq, p->nk, p->causal);
+    if (!r)
+        r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,
+                                                    .b = vka_lower_input(lw, node, ROLE_V),
+                                                    .c = vka_lower_result(lw, node),
+                                                    .slices = slices,
+                                                    .m = p->nq,
+                                                    .n = p->dv,
+                                                    .k = p->nk,
+                                                    .alpha = 1.0f});
+    return r;
+}
+
+static vka_result lower(vka_lowering *lw, const vka_op_node *node)
+{
+    const softmax_params *p = node->params;
+    uint32_t kv_len;
+    vka_result r = kv_len_tensor(lw, node, p, &kv_len);
+    if (r != VKA_SUCCESS)
+        return r;
+    return p->kernel == KERNEL_FLASH ? lower_flash(lw, node, p, kv_len) : lower_materialized(lw, node, p, kv_len);
+}
+
+/* ------------------------------------------------------------------ reference, flops */
+
+static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka_ref_view *in, vka_ref_view *out)
+{
+    const softmax_params *p = node->params;
+    vka_ref_attention a = {
+        .batch = p->batch,
+        .heads = p->heads,
+        .nq = p->nq,
+        .nk = p->nk,
+        .d = p->d,
+        .dv = p->dv,
+        .q = in[ROLE_Q].data,
+        .k = in[ROLE_K].data,
+        .v = in[ROLE_V].data,
+        .kv_len = in[ROLE_KV_LEN].ints,
+        .scale = p->scale,
+        .causal = p->causal,
+        .out = out->data,
+    };
+    if (!vka_ref_softmax_attention(&a))
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory in the softmax reference");
+    return VKA_SUCCESS;
+}
+
+/* 2·(D + Dv) flops per visible (query, key) pair — 4·Nq·Nk·D per head without a mask,
+ * the convention of attention GFLOP/s figures. Causal masking removes the pairs above
+ * the diagonal; kv_len, known only at run time, is not counted. */
+static double flops(const vka_graph *g, const vka_op_node *node)
+{
+    (void)g;
+    const softmax_params *p = node->params;
+    double pairs = (double)p->nq * p->nk;
+    if (p->causal) {
+        pairs = 0;
+        for (uint32_t i = 0; i < p->nq; i++)
+            pairs += vka_ref_visible_keys(i, p->nq, p->nk, (int32_t)p->nk, true);
+    }
+    return 2.0 * p->batch * p->heads * pairs * (p->d + p->dv);
+}
+
+VKA_OP_CLASS(softmax) = {
+    .name = "softmax",
+    .summary = "exact attention softmax(q kᵀ·scale + mask) v; kernel=flash|materialized",
+    .input_roles = roles,
+    .required_inputs = 3,
+    .param_keys = keys,
+    .params_size = sizeof(softmax_params),
+    .build = build,
+    .lower = lower,
+    .reference = reference,
+    .flops = flops,
+};

@@ -1,0 +1,30 @@
+// The flash kernels' interface, shared by both classes (flash_attn_cpu.glsl,
+// flash_attn_gpu.glsl) and both forms (dense, and block-sparse when VKA_SPARSE: the
+// layout binding, sparse_layout.glsl). Every variant's C side comes from here
+// (tools/kernel_interface.py): engine/lowering/flash.c writes vka_flash_attn_push by name.
+
+layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
+layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
+layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
+layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
+
+layout(push_constant) uniform flash_attn_push {
+    VKA_PUSH_HEADER
+    uint nq;
+    uint nk;
+    uint heads;
+    uint causal;
+    float scale;
+    // The block-sparse pattern (sparse_layout.glsl); the dense kernels ignore these.
+    uint pattern;
+    uint pattern_params[3];
+    uint layout_rows;
+    uint sections;
+    uint layout_blocks;
+    uint max_ranges;
+} pc;
+
+#if VKA_SPARSE
+#include "sparse_layout.glsl"
+#endif
