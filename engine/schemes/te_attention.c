@@ -246,15 +246,19 @@ static vka_dispatch_desc pair_dispatch(const vka_lowering *lw, const vka_op_node
     return d;
 }
 
-/* Split-K: keys per chunk within the loop budget (te_attn_loops), and parallel state rows
- * (chunks of at least 64 keys) until the device has work for all its cores. */
+/* Split-K: keys per chunk within the loop budget (the kernel's vka_loops rule, asked for
+ * one key), and parallel state rows (chunks of at least 64 keys) until the device has work
+ * for all its cores. */
 typedef struct chunking {
     uint32_t keys, chunks, rows; /* keys per chunk, chunks in all, chunks run side by side */
 } chunking;
 
-static chunking chunks_of(const vka_device_info *dev, const te_params *p, uint32_t query_groups)
+static chunking chunks_of(const vka_device_info *dev, const te_params *p, const vka_dispatch_desc *d,
+                          uint32_t query_groups)
 {
-    uint64_t per_key = 1 + p->dx + p->heads + p->hidden2 / units_per_iteration(p->hidden2);
+    vka_push_words one_key = d->push;
+    one_key.te_attn.chunk_keys = 1;
+    uint64_t per_key = vka_kernel_get(d->kernel)->loop_iterations(&d->spec, &one_key) - 1;
     uint64_t most = dev->loop_iteration_budget ? (dev->loop_iteration_budget - 16) / per_key : p->nk;
     uint32_t target = dev->kernel_class == VKA_KERNEL_CLASS_CPU ? 8 : 1024;
     uint64_t groups = (uint64_t)query_groups * p->batch;
@@ -273,14 +277,15 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const t
 {
     const vka_device_info *dev = vka_lower_device(lw);
     uint32_t wg = dev->kernel_class == VKA_KERNEL_CLASS_CPU ? 8 : 64, groups_x = vka_div_up(p->nq, wg);
-    chunking c = chunks_of(dev, p, groups_x);
     uint32_t out = vka_lower_result(lw, node), state = out;
+    vka_dispatch_desc d =
+        pair_dispatch(lw, node, p, VKA_KERNEL_TE_ATTN, wg, weights, vka_lower_input(lw, node, ROLE_V), out);
+    chunking c = chunks_of(dev, p, &d, groups_x);
     vka_result r = VKA_SUCCESS;
     if (c.chunks > 1)
         r = vka_lower_intermediate(lw, "te_state", VKA_DTYPE_F32, 3,
                                    (uint32_t[]){p->batch, c.rows * p->nq, 2 * p->heads + p->heads * p->dv}, &state);
-    vka_dispatch_desc d =
-        pair_dispatch(lw, node, p, VKA_KERNEL_TE_ATTN, wg, weights, vka_lower_input(lw, node, ROLE_V), state);
+    d.bindings[3].tensor = state;
     d.push.te_attn.chunk_keys = c.keys;
     d.groups_x = groups_x;
     for (uint32_t base = 0; r == VKA_SUCCESS && base < c.chunks; base += c.rows) {
