@@ -241,15 +241,32 @@ typedef struct vka_op_input {
     vka_tensor tensor;
 } vka_op_input;
 
+/* A parameter as text, as on the command line. */
 typedef struct vka_op_param {
     const char *key;   /* "causal", "scale", "kernel", ... */
-    const char *value; /* as on the command line: "1", "0.125", "flash" */
+    const char *value; /* "1", "0.125", "flash" */
 } vka_op_param;
 
+/* A parameter as a number: a bool (0 or 1), an integer or a float; nothing is formatted. */
+typedef struct vka_op_number {
+    const char *key;
+    double value;
+} vka_op_number;
+
+typedef enum vka_param_type {
+    VKA_PARAM_BOOL = 1,
+    VKA_PARAM_INT,   /* a whole number in [min, max] */
+    VKA_PARAM_FLOAT, /* a finite number in [min, max] */
+    VKA_PARAM_ENUM,  /* one of `choices` */
+    VKA_PARAM_NAME,  /* text: a state's name */
+    VKA_PARAM_LIST,  /* text: comma-separated numbers */
+} vka_param_type;
+
 typedef struct vka_op_desc {
-    const char *op;                         /* "softmax", ... (see vka_op_names) */
-    vka_op_input inputs[VKA_MAX_OP_INPUTS]; /* ends at the first entry without a role */
-    vka_op_param params[VKA_MAX_OP_PARAMS]; /* ends at the first entry without a key */
+    const char *op;                           /* "softmax", ... (see vka_op_names) */
+    vka_op_input inputs[VKA_MAX_OP_INPUTS];   /* ends at the first entry without a role */
+    vka_op_param params[VKA_MAX_OP_PARAMS];   /* ends at the first entry without a key */
+    vka_op_number numbers[VKA_MAX_OP_PARAMS]; /* more, as numbers: {{"window", 128}, {"causal", 1}} */
 } vka_op_desc;
 
 VKA_API vka_result vka_graph_create(vka_context *ctx, vka_graph **out);
@@ -284,6 +301,7 @@ typedef struct vka_mha_desc {
     const char *scheme;                         /* NULL: "softmax" */
     vka_op_input inputs[VKA_MAX_OP_INPUTS - 3]; /* besides q, k, v; ends at the first without a role */
     vka_op_param params[VKA_MAX_OP_PARAMS];     /* ends at the first without a key */
+    vka_op_number numbers[VKA_MAX_OP_PARAMS];   /* the same, as numbers */
     bool weights_out_in;                        /* the W are stored [out, in] (PyTorch's Linear), read in place */
 } vka_mha_desc;
 
@@ -368,18 +386,43 @@ typedef struct vka_host_tensor {
 VKA_API vka_result vka_graph_reference(const vka_graph *graph, const vka_host_tensor *inputs, uint32_t input_count,
                                        vka_host_tensor *outputs, uint32_t output_count);
 
+/* One parameter an operation takes. */
+typedef struct vka_param_info {
+    const char *key;
+    vka_param_type type;
+    const char *summary;
+    const char *fallback;       /* the default as text ("0", "64", "flash"), else NULL and: */
+    const char *derived;        /* how the default follows from the inputs ("1/sqrt(D)"), else NULL: required */
+    double min, max;            /* INT and FLOAT */
+    const char *const *choices; /* ENUM: NULL-terminated */
+} vka_param_info;
+
 /* The operations the engine knows, and what each takes. */
 typedef struct vka_op_info {
     const char *name;
     const char *summary;
     const char *const *input_roles; /* NULL-terminated; required ones first */
     uint32_t required_input_count;
-    const char *const *param_keys; /* NULL-terminated */
+    const vka_param_info *params;
+    uint32_t param_count;
 } vka_op_info;
 
 VKA_API uint32_t vka_op_count(void);
 VKA_API vka_result vka_op_info_at(uint32_t index, vka_op_info *out);
 VKA_API vka_result vka_op_info_named(const char *name, vka_op_info *out);
+
+/* What an operation of the graph resolved a parameter to, defaults and derived values
+ * included (index < the count; `op` is the operation's result tensor). */
+typedef struct vka_param_value {
+    const char *key;
+    vka_param_type type;
+    bool given;       /* false: the default */
+    double number;    /* BOOL, INT, FLOAT; ENUM: the choice's index */
+    const char *text; /* ENUM: the choice; NAME, LIST: the text; else NULL */
+} vka_param_value;
+
+VKA_API uint32_t vka_graph_op_param_count(const vka_graph *graph, vka_tensor op);
+VKA_API vka_result vka_graph_op_param(const vka_graph *graph, vka_tensor op, uint32_t index, vka_param_value *out);
 
 /* ---------------------------------------------------------------- plan */
 

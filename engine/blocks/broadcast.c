@@ -18,7 +18,10 @@ typedef struct broadcast_params {
 } broadcast_params;
 
 static const char *const roles[] = {"x", NULL};
-static const char *const keys[] = {"batch", NULL};
+static const vka_param_info params[] = {
+    {"batch", VKA_PARAM_INT, "copies along axis 0", "1", NULL, 1, 1u << 20, NULL},
+    {0},
+};
 
 static vka_result build(vka_op_build *b)
 {
@@ -31,7 +34,7 @@ static vka_result build(vka_op_build *b)
                         "rank 3..4",
                         b->op, x->rank);
     if ((r = vka_expect_tensor(b, 0, x->rank, VKA_DTYPE_F32, "float32 [1, ..., tokens, features]")) ||
-        (r = vka_param_uint(b->params, "batch", 1, 1, 1u << 20, &p->batch)))
+        (r = vka_param_int(b->params, "batch", &p->batch)))
         return r;
     if (x->dims[0] != 1)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: x axis 0 is %u; only a batch of 1 is broadcast", b->op,
@@ -84,7 +87,7 @@ VKA_OP_CLASS(broadcast) = {
     .summary = "x [1, ...] repeated `batch` times along axis 0 (rank 3..4)",
     .input_roles = roles,
     .required_inputs = 1,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(broadcast_params),
     .build = build,
     .lower = lower,

@@ -20,7 +20,6 @@ typedef struct concat_params {
 } concat_params;
 
 static const char *const roles[] = {"a", "b", NULL};
-static const char *const no_keys[] = {NULL};
 
 static vka_result build(vka_op_build *b)
 {
@@ -92,7 +91,6 @@ VKA_OP_CLASS(concat) = {
     .summary = "a and b joined along the tokens axis (second-to-last); other axes equal",
     .input_roles = roles,
     .required_inputs = 2,
-    .param_keys = no_keys,
     .params_size = sizeof(concat_params),
     .build = build,
     .lower = lower,

@@ -24,8 +24,12 @@ typedef struct dense_params {
 } dense_params;
 
 static const char *const roles[] = {"x", "weight", "bias", NULL};
-static const char *const keys[] = {"weight_layout", NULL};
 static const char *const layouts[] = {"in_out", "out_in", NULL};
+static const vka_param_info params[] = {
+    {"weight_layout", VKA_PARAM_ENUM, "the weight stored [in, out], or [out, in] (PyTorch's Linear)", "in_out",
+     .choices = layouts},
+    {0},
+};
 
 static vka_result build(vka_op_build *b)
 {
@@ -33,7 +37,7 @@ static vka_result build(vka_op_build *b)
     const vka_graph_tensor *x = b->inputs[ROLE_X], *w = b->inputs[ROLE_WEIGHT], *bias = b->inputs[ROLE_BIAS];
     vka_result r;
     int layout = 0;
-    if ((r = vka_param_choice(b->params, "weight_layout", layouts, 0, &layout)) ||
+    if ((r = vka_param_enum(b->params, "weight_layout", &layout)) ||
         (r = vka_expect_tensor(b, ROLE_X, x->rank, VKA_DTYPE_F32, "float32 [..., in]")) ||
         (r = vka_expect_tensor(b, ROLE_WEIGHT, 2, VKA_DTYPE_F32, layout ? "[out, in]" : "[in, out]")) ||
         (bias && (r = vka_expect_tensor(b, ROLE_BIAS, 1, VKA_DTYPE_F32, "[out]"))))
@@ -105,7 +109,7 @@ VKA_OP_CLASS(dense) = {
                "bias [out] optional",
     .input_roles = roles,
     .required_inputs = 2,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(dense_params),
     .build = build,
     .lower = lower,

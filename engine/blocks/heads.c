@@ -18,8 +18,10 @@ typedef struct heads_params {
 } heads_params;
 
 static const char *const roles[] = {"x", NULL};
-static const char *const split_keys[] = {"heads", NULL};
-static const char *const no_keys[] = {NULL};
+static const vka_param_info split_params[] = {
+    {"heads", VKA_PARAM_INT, "heads the width splits into", "1", NULL, 1, 4096, NULL},
+    {0},
+};
 
 static vka_result build_split(vka_op_build *b)
 {
@@ -33,7 +35,7 @@ static vka_result build_split(vka_op_build *b)
     uint32_t heads;
     vka_result r = vka_expect_tensor(b, 0, x->rank, VKA_DTYPE_F32, "[batch, tokens, width]");
     if (r == VKA_SUCCESS)
-        r = vka_param_uint(b->params, "heads", 1, 1, 4096, &heads);
+        r = vka_param_int(b->params, "heads", &heads);
     if (r != VKA_SUCCESS)
         return r;
     uint32_t width = x->dims[x->rank - 1];
@@ -115,7 +117,7 @@ VKA_OP_CLASS(split_heads) = {
     .summary = "[B, N, H·Dh] → [B, H, N, Dh] (heads=H); rank 2 input gives rank 3",
     .input_roles = roles,
     .required_inputs = 1,
-    .param_keys = split_keys,
+    .params = split_params,
     .params_size = sizeof(heads_params),
     .build = build_split,
     .lower = lower,
@@ -128,7 +130,6 @@ VKA_OP_CLASS(merge_heads) = {
     .summary = "[B, H, N, Dh] → [B, N, H·Dh]; rank 3 input gives rank 2",
     .input_roles = roles,
     .required_inputs = 1,
-    .param_keys = no_keys,
     .params_size = sizeof(heads_params),
     .build = build_merge,
     .lower = lower,

@@ -24,7 +24,10 @@ typedef struct layernorm_params {
 } layernorm_params;
 
 static const char *const roles[] = {"x", "weight", "bias", NULL};
-static const char *const keys[] = {"eps", NULL};
+static const vka_param_info params[] = {
+    {"eps", VKA_PARAM_FLOAT, "added to the variance", "1e-5", NULL, 0, 1e30, NULL},
+    {0},
+};
 
 static vka_result build(vka_op_build *b)
 {
@@ -41,9 +44,8 @@ static vka_result build(vka_op_build *b)
                          roles[role], b->inputs[role]->dims[0], p->width);
     }
     double eps;
-    if (r == VKA_SUCCESS && (r = vka_param_number(b->params, "eps", 1e-5, &eps)) == VKA_SUCCESS &&
-        !(eps >= 0 && eps <= 1e30))
-        r = vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: eps must be in [0, 1e30], got %g", b->op, eps);
+    if (r == VKA_SUCCESS)
+        r = vka_param_float(b->params, "eps", &eps);
     if (r != VKA_SUCCESS)
         return r;
     p->eps = (float)eps;
@@ -124,7 +126,7 @@ VKA_OP_CLASS(layernorm) = {
     .summary = "layer normalisation over the last axis; weight, bias [width] optional; eps (1e-5)",
     .input_roles = roles,
     .required_inputs = 1,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(layernorm_params),
     .build = build,
     .lower = lower,

@@ -21,7 +21,6 @@ typedef struct mean_params {
 } mean_params;
 
 static const char *const roles[] = {"x", "offset", NULL};
-static const char *const no_keys[] = {NULL};
 
 static vka_result build(vka_op_build *b)
 {
@@ -126,7 +125,6 @@ VKA_OP_CLASS(mean_tokens) = {
     .summary = "offset[m] + the mean of x over its tokens: x [B, N, D], offset [M, D] optional → [B, M (or 1), D]",
     .input_roles = roles,
     .required_inputs = 1,
-    .param_keys = no_keys,
     .params_size = sizeof(mean_params),
     .build = build,
     .lower = lower,

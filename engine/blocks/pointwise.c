@@ -18,7 +18,6 @@ typedef struct pointwise_params {
 
 static const char *const unary_roles[] = {"x", NULL};
 static const char *const binary_roles[] = {"a", "b", NULL};
-static const char *const no_keys[] = {NULL};
 
 static vka_result expect_any_rank(vka_op_build *b, int role)
 {
@@ -184,7 +183,6 @@ static double flops(const vka_graph *g, const vka_op_node *node)
         .summary = SUMMARY,                                                                                            \
         .input_roles = ROLES,                                                                                          \
         .required_inputs = REQUIRED,                                                                                   \
-        .param_keys = no_keys,                                                                                         \
         .params_size = sizeof(pointwise_params),                                                                       \
         .build = BUILD,                                                                                                \
         .lower = lower_##NAME,                                                                                         \

@@ -4,7 +4,7 @@
 #include "graph.h"
 
 #include <math.h>
-#include <stdio.h>
+#include <string.h>
 
 /* y = x W + b; W stored [out, in] (PyTorch) when out_in. */
 static vka_result dense(vka_graph *g, vka_tensor x, vka_tensor w, vka_tensor b, bool out_in, vka_tensor *out)
@@ -17,9 +17,9 @@ static vka_result dense(vka_graph *g, vka_tensor x, vka_tensor w, vka_tensor b, 
     return vka_graph_op(g, &d, out);
 }
 
-static vka_result split(vka_graph *g, vka_tensor x, const char *heads, vka_tensor *out)
+static vka_result split(vka_graph *g, vka_tensor x, uint32_t heads, vka_tensor *out)
 {
-    return vka_graph_op(g, &(vka_op_desc){.op = "split_heads", .inputs = {{"x", x}}, .params = {{"heads", heads}}},
+    return vka_graph_op(g, &(vka_op_desc){.op = "split_heads", .inputs = {{"x", x}}, .numbers = {{"heads", heads}}},
                         out);
 }
 
@@ -30,8 +30,7 @@ vka_result vka_graph_mha(vka_graph *g, const vka_mha_desc *m, vka_tensor *out)
     if (!m->x_q.id || !m->w_q.id || !m->w_k.id || !m->w_v.id || !m->w_o.id || m->heads == 0)
         return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_mha: x_q, w_q, w_k, w_v, w_o and heads (> 0) are required");
-    char heads[16];
-    snprintf(heads, sizeof heads, "%u", m->heads);
+    uint32_t heads = m->heads;
     vka_tensor x_kv = m->x_kv.id ? m->x_kv : m->x_q, q, k, v, qh, kh, vh, attended, merged;
     vka_result r;
     bool t = m->weights_out_in;
@@ -42,8 +41,8 @@ vka_result vka_graph_mha(vka_graph *g, const vka_mha_desc *m, vka_tensor *out)
     vka_op_desc attention = {.op = m->scheme ? m->scheme : "softmax", .inputs = {{"q", qh}, {"k", kh}, {"v", vh}}};
     for (uint32_t i = 0; i < VKA_MAX_OP_INPUTS - 3 && m->inputs[i].role; i++)
         attention.inputs[3 + i] = m->inputs[i];
-    for (uint32_t i = 0; i < VKA_MAX_OP_PARAMS && m->params[i].key; i++)
-        attention.params[i] = m->params[i];
+    memcpy(attention.params, m->params, sizeof attention.params);
+    memcpy(attention.numbers, m->numbers, sizeof attention.numbers);
     if ((r = vka_graph_op(g, &attention, &attended)) ||
         (r = vka_graph_op(g, &(vka_op_desc){.op = "merge_heads", .inputs = {{"x", attended}}}, &merged)))
         return r;
@@ -69,9 +68,8 @@ static vka_result layernorm(vka_graph *g, vka_tensor x, vka_tensor weight, vka_t
         *out = x;
         return VKA_SUCCESS;
     }
-    char text[32];
-    snprintf(text, sizeof text, "%.9g", eps > 0 ? eps : 1e-5f);
-    vka_op_desc d = {.op = "layernorm", .inputs = {{"x", x}, {"weight", weight}}, .params = {{"eps", text}}};
+    vka_op_desc d = {
+        .op = "layernorm", .inputs = {{"x", x}, {"weight", weight}}, .numbers = {{"eps", eps > 0 ? eps : 1e-5f}}};
     if (bias.id)
         d.inputs[2] = (vka_op_input){"bias", bias};
     return vka_graph_op(g, &d, out);
@@ -90,9 +88,8 @@ static vka_result per_batch(vka_graph *g, vka_tensor set, uint32_t batch, vka_te
         *out = set; /* a wrong batch is reported by the op that meets it */
         return VKA_SUCCESS;
     }
-    char text[16];
-    snprintf(text, sizeof text, "%u", batch);
-    return vka_graph_op(g, &(vka_op_desc){.op = "broadcast", .inputs = {{"x", set}}, .params = {{"batch", text}}}, out);
+    return vka_graph_op(g, &(vka_op_desc){.op = "broadcast", .inputs = {{"x", set}}, .numbers = {{"batch", batch}}},
+                        out);
 }
 
 /* ------------------------------------------------------------------ Set Transformer */
@@ -106,20 +103,19 @@ vka_result vka_graph_mab(vka_graph *g, const vka_mab_desc *m, vka_tensor *out)
                         "vka_graph_mab: x, w_q, w_k, w_v, w_o and heads (> 0) are required");
     vka_tensor y = m->y.id ? m->y : m->x, q, k, v, qh, kh, vh, attended, merged, h, ff, ff_relu, sum;
     vka_tensor_desc qd;
-    char heads[16], scale[32];
     vka_result r;
     bool t = m->weights_out_in;
     if ((r = dense(g, m->x, m->w_q, m->b_q, t, &q)) || (r = dense(g, y, m->w_k, m->b_k, t, &k)) ||
         (r = dense(g, y, m->w_v, m->b_v, t, &v)) || (r = vka_graph_tensor_desc(g, q, &qd)))
         return r;
     /* Set Transformer divides by √(model width), not √(head width). */
-    snprintf(heads, sizeof heads, "%u", m->heads);
-    snprintf(scale, sizeof scale, "%.9g", m->scale != 0 ? m->scale : 1.0 / sqrt((double)qd.dims[qd.rank - 1]));
-    if ((r = split(g, q, heads, &qh)) || (r = split(g, k, heads, &kh)) || (r = split(g, v, heads, &vh)) ||
-        (r = vka_graph_op(
-             g,
-             &(vka_op_desc){.op = "softmax", .inputs = {{"q", qh}, {"k", kh}, {"v", vh}}, .params = {{"scale", scale}}},
-             &attended)) ||
+    double scale = m->scale != 0 ? m->scale : 1.0 / sqrt((double)qd.dims[qd.rank - 1]);
+    if ((r = split(g, q, m->heads, &qh)) || (r = split(g, k, m->heads, &kh)) || (r = split(g, v, m->heads, &vh)) ||
+        (r = vka_graph_op(g,
+                          &(vka_op_desc){.op = "softmax",
+                                         .inputs = {{"q", qh}, {"k", kh}, {"v", vh}},
+                                         .numbers = {{"scale", scale}}},
+                          &attended)) ||
         (r = unary(g, "merge_heads", attended, &merged)) || (r = add(g, q, merged, &h)) ||
         (r = layernorm(g, h, m->ln0_weight, m->ln0_bias, 0, &h)) || (r = dense(g, h, m->w_o, m->b_o, t, &ff)) ||
         (r = unary(g, "relu", ff, &ff_relu)) || (r = add(g, h, ff_relu, &sum)))

@@ -67,8 +67,10 @@ void vka_graph_destroy(vka_graph *g)
         free(g->tensors[i].data);
         free(g->tensors[i].output_name);
     }
-    for (uint32_t i = 0; i < g->op_count; i++)
+    for (uint32_t i = 0; i < g->op_count; i++) {
         free(g->ops[i].params);
+        free(g->ops[i].resolved);
+    }
     free(g->tensors);
     free(g->ops);
     free(g);
@@ -201,7 +203,7 @@ static vka_result build_node(vka_graph *g, const vka_op_class *cls, const vka_op
 {
     vka_result r = bind_inputs(g, cls, desc, node, b);
     if (r == VKA_SUCCESS)
-        r = vka_params_begin(params, g->ctx, cls->name, desc->params);
+        r = vka_params_begin(params, g->ctx, cls->name, cls->params, desc->params, desc->numbers);
     if (r != VKA_SUCCESS)
         return r;
     node->params = calloc(1, cls->params_size ? cls->params_size : 1);
@@ -214,6 +216,13 @@ static vka_result build_node(vka_graph *g, const vka_op_class *cls, const vka_op
     r = cls->build(b);
     if (r == VKA_SUCCESS)
         r = vka_params_end(params);
+    if (r == VKA_SUCCESS && params->resolved_count) {
+        node->resolved = malloc(params->resolved_count * sizeof *node->resolved);
+        if (!node->resolved)
+            return vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building %s", cls->name);
+        memcpy(node->resolved, params->resolved, params->resolved_count * sizeof *node->resolved);
+        node->resolved_count = params->resolved_count;
+    }
     return r;
 }
 
@@ -291,6 +300,7 @@ vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
         r = add_tensor(g, result, out);
     if (r != VKA_SUCCESS) {
         free(node.params);
+        free(node.resolved);
         free(result.name);
         return r;
     }
@@ -340,7 +350,35 @@ double vka_graph_flops(const vka_graph *g)
 
 static vka_op_info info_of(const vka_op_class *cls)
 {
-    return (vka_op_info){cls->name, cls->summary, cls->input_roles, cls->required_inputs, cls->param_keys};
+    uint32_t params = 0;
+    while (cls->params && cls->params[params].key)
+        params++;
+    return (vka_op_info){cls->name, cls->summary, cls->input_roles, cls->required_inputs, cls->params, params};
+}
+
+/* The node that produced `op`, or NULL. */
+static const vka_op_node *producer_of(const vka_graph *g, vka_tensor op)
+{
+    if (!g || op.id == 0 || op.id >= g->tensor_count || g->tensors[op.id].kind != VKA_TENSOR_RESULT)
+        return NULL;
+    return &g->ops[g->tensors[op.id].producer];
+}
+
+uint32_t vka_graph_op_param_count(const vka_graph *graph, vka_tensor op)
+{
+    const vka_op_node *node = producer_of(graph, op);
+    return node ? node->resolved_count : 0;
+}
+
+vka_result vka_graph_op_param(const vka_graph *graph, vka_tensor op, uint32_t index, vka_param_value *out)
+{
+    const vka_op_node *node = producer_of(graph, op);
+    if (!node || !out || index >= node->resolved_count)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    *out = node->resolved[index].value;
+    if (out->text) /* the text lives in the node's copy */
+        out->text = node->resolved[index].text;
+    return VKA_SUCCESS;
 }
 
 uint32_t vka_op_count(void)

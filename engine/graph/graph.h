@@ -30,8 +30,10 @@ typedef struct vka_graph_tensor {
 
 typedef struct vka_op_node {
     const struct vka_op_class *cls;
-    uint32_t inputs[VKA_MAX_OP_INPUTS]; /* by the class's role index; 0 = absent */
-    void *params;                       /* the class's parsed parameters */
+    uint32_t inputs[VKA_MAX_OP_INPUTS];  /* by the class's role index; 0 = absent */
+    void *params;                        /* the class's parsed parameters */
+    struct vka_resolved_param *resolved; /* what each parameter build() read resolved to */
+    uint32_t resolved_count;
     uint32_t output;
 } vka_op_node;
 

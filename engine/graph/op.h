@@ -9,7 +9,7 @@
 #include "graph.h"
 #include "lower.h"
 
-typedef struct vka_param_reader vka_param_reader; /* params.h */
+#include "params.h"
 
 /* What build() sees and fills. */
 typedef struct vka_op_build {
@@ -42,7 +42,7 @@ typedef struct vka_op_class {
     const char *summary;
     const char *const *input_roles; /* NULL-terminated, required first */
     uint32_t required_inputs;
-    const char *const *param_keys; /* NULL-terminated */
+    const vka_param_info *params; /* the schema (graph/params.h); ends at an entry without a key */
     size_t params_size;
     vka_result (*build)(vka_op_build *b);
     vka_result (*lower)(vka_lowering *lw, const vka_op_node *node);

@@ -5,28 +5,42 @@
 #include <stdio.h>
 #include <string.h>
 
-vka_result vka_params_begin(vka_param_reader *r, vka_context *ctx, const char *op, const vka_op_param *params)
+vka_result vka_params_begin(vka_param_reader *r, vka_context *ctx, const char *op, const vka_param_info *schema,
+                            const vka_op_param *params, const vka_op_number *numbers)
 {
-    *r = (vka_param_reader){.ctx = ctx, .op = op, .params = params};
-    while (r->count < VKA_MAX_OP_PARAMS && params[r->count].key)
-        r->count++;
-    for (uint32_t i = 0; i < r->count; i++) {
+    *r = (vka_param_reader){.ctx = ctx, .op = op, .schema = schema};
+    for (uint32_t i = 0; i < VKA_MAX_OP_PARAMS && params[i].key; i++) {
         if (!params[i].value)
             return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' has no value", op, params[i].key);
-        for (uint32_t j = 0; j < i; j++)
-            if (strcmp(params[i].key, params[j].key) == 0)
-                return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' is given twice", op,
-                                params[i].key);
+        r->given[r->count++] = (vka_given_param){params[i].key, params[i].value, 0};
     }
+    for (uint32_t i = 0; i < VKA_MAX_OP_PARAMS && numbers[i].key; i++)
+        r->given[r->count++] = (vka_given_param){numbers[i].key, NULL, numbers[i].value};
+    for (uint32_t i = 0; i < r->count; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(r->given[i].key, r->given[j].key) == 0)
+                return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' is given twice", op,
+                                r->given[i].key);
     return VKA_SUCCESS;
 }
 
-static const char *take(vka_param_reader *r, const char *key)
+/* The schema's entry for a key read as `type`: a mismatch is the op's own mistake. */
+static const vka_param_info *spec_of(vka_param_reader *r, const char *key, vka_param_type type)
+{
+    for (const vka_param_info *s = r->schema; s && s->key; s++)
+        if (strcmp(s->key, key) == 0 && s->type == type)
+            return s;
+    vka_fail(r->ctx, VKA_ERROR_UNSUPPORTED, "internal: %s reads parameter '%s', which its schema does not declare so",
+             r->op, key);
+    return NULL;
+}
+
+static const vka_given_param *take(vka_param_reader *r, const char *key)
 {
     for (uint32_t i = 0; i < r->count; i++)
-        if (strcmp(r->params[i].key, key) == 0) {
-            r->used |= 1u << i;
-            return r->params[i].value;
+        if (strcmp(r->given[i].key, key) == 0) {
+            r->used |= 1ull << i;
+            return &r->given[i];
         }
     return NULL;
 }
@@ -34,107 +48,229 @@ static const char *take(vka_param_reader *r, const char *key)
 bool vka_param_given(const vka_param_reader *r, const char *key)
 {
     for (uint32_t i = 0; i < r->count; i++)
-        if (strcmp(r->params[i].key, key) == 0)
+        if (strcmp(r->given[i].key, key) == 0)
             return true;
     return false;
 }
 
-vka_result vka_param_bool(vka_param_reader *r, const char *key, bool fallback, bool *out)
+/* Records what a key resolved to. */
+static void note(vka_param_reader *r, const vka_param_info *s, bool given, double number, const char *text)
 {
-    const char *v = take(r, key);
-    *out = fallback;
-    if (!v)
-        return VKA_SUCCESS;
-    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
-        *out = true;
-    else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
-        *out = false;
+    if (r->resolved_count == VKA_MAX_OP_PARAMS)
+        return;
+    vka_resolved_param *p = &r->resolved[r->resolved_count++];
+    p->value = (vka_param_value){.key = s->key, .type = s->type, .given = given, .number = number};
+    if (text) {
+        snprintf(p->text, sizeof p->text, "%s", text);
+        p->value.text = p->text;
+    }
+}
+
+/* The given value as text for messages. */
+static const char *shown(const vka_given_param *given, char *buf, size_t size)
+{
+    if (given->text)
+        return given->text;
+    snprintf(buf, size, "%.17g", given->number);
+    return buf;
+}
+
+/* A number from text (all of it) or from the number field. */
+static bool number_of(const vka_given_param *given, double *out)
+{
+    if (!given->text) {
+        *out = given->number;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    *out = strtod(given->text, &end);
+    return end != given->text && *end == '\0' && errno != ERANGE;
+}
+
+/* The value to read: the given one, else the schema's default, else `derived` (a default
+ * the op computed from its inputs); a key with none of them is required. */
+static vka_result source(vka_param_reader *r, const vka_param_info *s, const vka_given_param *derived,
+                         vka_given_param *out, bool *given)
+{
+    const vka_given_param *p = take(r, s->key);
+    *given = p != NULL;
+    if (p)
+        *out = *p;
+    else if (s->fallback)
+        *out = (vka_given_param){s->key, s->fallback, 0};
+    else if (derived)
+        *out = *derived;
     else
-        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be 0 or 1, got '%s'", r->op, key,
-                        v);
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s= is required", r->op, s->key);
     return VKA_SUCCESS;
 }
 
-vka_result vka_param_number(vka_param_reader *r, const char *key, double fallback, double *out)
+vka_result vka_param_bool(vka_param_reader *r, const char *key, bool *out)
 {
-    const char *v = take(r, key);
-    *out = fallback;
-    if (!v)
-        return VKA_SUCCESS;
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || *end != '\0' || errno == ERANGE)
+    const vka_param_info *s = spec_of(r, key, VKA_PARAM_BOOL);
+    vka_given_param v = {0};
+    bool given = false;
+    vka_result res = s ? source(r, s, NULL, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    if (res != VKA_SUCCESS)
+        return res;
+    double x = -1;
+    if (v.text)
+        x = strcmp(v.text, "1") == 0 || strcmp(v.text, "true") == 0    ? 1
+            : strcmp(v.text, "0") == 0 || strcmp(v.text, "false") == 0 ? 0
+                                                                       : -1;
+    else
+        x = v.number;
+    if (x != 0 && x != 1) {
+        char buf[32];
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be 0 or 1, got '%s'", r->op, key,
+                        shown(&v, buf, sizeof buf));
+    }
+    *out = x == 1;
+    note(r, s, given, x, NULL);
+    return VKA_SUCCESS;
+}
+
+/* An integer in the schema's range, with `derived` as its default when it has none. */
+static vka_result read_int(vka_param_reader *r, const char *key, const vka_given_param *derived, uint32_t *out)
+{
+    const vka_param_info *s = spec_of(r, key, VKA_PARAM_INT);
+    vka_given_param v = {0};
+    bool given = false;
+    vka_result res = s ? source(r, s, derived, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    if (res != VKA_SUCCESS)
+        return res;
+    double x;
+    bool whole = number_of(&v, &x) && x == floor(x) && (!v.text || !strpbrk(v.text, ".eEnN"));
+    if (!whole || x < s->min || x > s->max || x < 0 || x > UINT32_MAX) {
+        char buf[32];
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: parameter '%s' must be an integer in [%.0f, %.0f], got '%s'", r->op, key, s->min, s->max,
+                        shown(&v, buf, sizeof buf));
+    }
+    *out = (uint32_t)x;
+    note(r, s, given, x, NULL);
+    return VKA_SUCCESS;
+}
+
+vka_result vka_param_int(vka_param_reader *r, const char *key, uint32_t *out)
+{
+    return read_int(r, key, NULL, out);
+}
+
+vka_result vka_param_int_or(vka_param_reader *r, const char *key, uint32_t fallback, uint32_t *out)
+{
+    return read_int(r, key, &(vka_given_param){key, NULL, fallback}, out);
+}
+
+/* A finite number in the schema's range, with `derived` as its default when it has none. */
+static vka_result read_float(vka_param_reader *r, const char *key, const vka_given_param *derived, double *out)
+{
+    const vka_param_info *s = spec_of(r, key, VKA_PARAM_FLOAT);
+    vka_given_param v = {0};
+    bool given = false;
+    vka_result res = s ? source(r, s, derived, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    if (res != VKA_SUCCESS)
+        return res;
+    double x;
+    char buf[32];
+    if (!number_of(&v, &x))
         return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be a number, got '%s'", r->op, key,
-                        v);
+                        shown(&v, buf, sizeof buf));
     if (!isfinite(x))
         return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be finite, got '%s'", r->op, key,
-                        v);
+                        shown(&v, buf, sizeof buf));
+    if (x < s->min || x > s->max)
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s must be in [%g, %g], got %g", r->op, key, s->min,
+                        s->max, x);
     *out = x;
+    note(r, s, given, x, NULL);
     return VKA_SUCCESS;
+}
+
+vka_result vka_param_float(vka_param_reader *r, const char *key, double *out)
+{
+    return read_float(r, key, NULL, out);
 }
 
 vka_result vka_param_scale(vka_param_reader *r, const char *key, uint32_t head_dim, float *out)
 {
     double scale;
-    vka_result result = vka_param_number(r, key, 1.0 / sqrt((double)head_dim), &scale);
+    vka_result result = read_float(r, key, &(vka_given_param){key, NULL, 1.0 / sqrt((double)head_dim)}, &scale);
     if (result == VKA_SUCCESS && fabs(scale) > 3.0e38)
         return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s %g does not fit in float32", r->op, key, scale);
     *out = (float)scale;
     return result;
 }
 
-vka_result vka_param_uint(vka_param_reader *r, const char *key, uint32_t fallback, uint32_t min, uint32_t max,
-                          uint32_t *out)
+vka_result vka_param_enum(vka_param_reader *r, const char *key, int *out)
 {
-    const char *v = take(r, key);
-    *out = fallback;
-    if (!v)
-        return VKA_SUCCESS;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end != '\0' || errno == ERANGE || x < (long long)min || x > (long long)max)
-        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT,
-                        "%s: parameter '%s' must be an integer in [%u, %u], got '%s'", r->op, key, min, max, v);
-    *out = (uint32_t)x;
-    return VKA_SUCCESS;
-}
-
-vka_result vka_param_choice(vka_param_reader *r, const char *key, const char *const *choices, int fallback, int *out)
-{
-    const char *v = take(r, key);
-    *out = fallback;
-    if (!v)
-        return VKA_SUCCESS;
-    char list[256] = "";
-    for (int i = 0; choices[i]; i++) {
-        if (strcmp(choices[i], v) == 0) {
+    const vka_param_info *s = spec_of(r, key, VKA_PARAM_ENUM);
+    vka_given_param v = {0};
+    bool given = false;
+    vka_result res = s ? source(r, s, NULL, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    if (res != VKA_SUCCESS)
+        return res;
+    char list[256] = "", buf[32];
+    for (int i = 0; s->choices[i]; i++) {
+        if (v.text && strcmp(s->choices[i], v.text) == 0) {
             *out = i;
+            note(r, s, given, i, s->choices[i]);
             return VKA_SUCCESS;
         }
         size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%s", i ? " or " : "", choices[i]);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? " or " : "", s->choices[i]);
     }
-    return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be %s, got '%s'", r->op, key, list, v);
+    return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' must be %s, got '%s'", r->op, key, list,
+                    shown(&v, buf, sizeof buf));
 }
 
-vka_result vka_param_name(vka_param_reader *r, const char *key, const char *fallback, char *out, size_t size)
+static vka_result read_text(vka_param_reader *r, const char *key, const vka_given_param *derived, char *out,
+                            size_t size)
 {
-    const char *v = take(r, key);
-    if (!v)
-        v = fallback;
-    if (!v[0] || strlen(v) >= size)
+    const vka_param_info *s = NULL;
+    for (const vka_param_info *e = r->schema; e && e->key && !s; e++)
+        if (strcmp(e->key, key) == 0 && (e->type == VKA_PARAM_NAME || e->type == VKA_PARAM_LIST))
+            s = e;
+    if (!s) {
+        spec_of(r, key, VKA_PARAM_NAME); /* the message */
+        return VKA_ERROR_UNSUPPORTED;
+    }
+    vka_given_param v = {0};
+    bool given = false;
+    vka_result res = source(r, s, derived, &v, &given);
+    if (res != VKA_SUCCESS)
+        return res;
+    if (!v.text || !v.text[0] || strlen(v.text) >= size)
         return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' wants a name of 1 to %zu characters",
                         r->op, key, size - 1);
-    memcpy(out, v, strlen(v) + 1);
+    memcpy(out, v.text, strlen(v.text) + 1);
+    note(r, s, given, 0, out);
     return VKA_SUCCESS;
+}
+
+vka_result vka_param_text(vka_param_reader *r, const char *key, char *out, size_t size)
+{
+    return read_text(r, key, NULL, out, size);
+}
+
+vka_result vka_param_text_or(vka_param_reader *r, const char *key, const char *fallback, char *out, size_t size)
+{
+    return read_text(r, key, &(vka_given_param){key, fallback, 0}, out, size);
 }
 
 vka_result vka_params_end(vka_param_reader *r)
 {
-    for (uint32_t i = 0; i < r->count; i++)
-        if (!(r->used & (1u << i)))
-            return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: unknown parameter '%s'", r->op, r->params[i].key);
+    for (uint32_t i = 0; i < r->count; i++) {
+        if (r->used & (1ull << i))
+            continue;
+        char keys[256] = "";
+        for (const vka_param_info *s = r->schema; s && s->key; s++) {
+            size_t used = strlen(keys);
+            snprintf(keys + used, sizeof keys - used, "%s%s", s == r->schema ? "" : ", ", s->key);
+        }
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: unknown parameter '%s' (%s takes: %s)", r->op,
+                        r->given[i].key, r->op, keys[0] ? keys : "none");
+    }
     return VKA_SUCCESS;
 }

@@ -50,7 +50,7 @@ typedef struct builder {
     const vka_tnp_desc *d;
     bool te, pseudo;
     uint32_t dx, dy, width, heads;
-    char scale[32], eps[32], linear_eps[32];
+    double scale, eps, linear_eps; /* attention scale, LayerNorm eps, linear attention's eps */
     vka_tensor fc1_x, fc1_y, fc1_bias_context, fc1_bias_target, target_h1; /* split_fc1 */
 } builder;
 
@@ -169,7 +169,7 @@ static vka_result layernorm(builder *b, vka_tensor x, const char *prefix, const 
     return vka_graph_op(b->g,
                         &(vka_op_desc){.op = "layernorm",
                                        .inputs = {{"x", x}, {"weight", w}, {"bias", bias}},
-                                       .params = {{"eps", b->eps}}},
+                                       .numbers = {{"eps", b->eps}}},
                         out);
 }
 
@@ -277,9 +277,9 @@ static vka_result mha(builder *b, const char *prefix, vka_tensor hq, vka_tensor 
         return r;
     if (b->d->arch == VKA_TNP_ARCH_LINEAR_TNP) {
         m.scheme = "linear";
-        m.params[0] = (vka_op_param){"eps", b->linear_eps};
+        m.numbers[0] = (vka_op_number){"eps", b->linear_eps};
     } else {
-        m.params[0] = (vka_op_param){"scale", b->scale};
+        m.numbers[0] = (vka_op_number){"scale", b->scale};
     }
     return vka_graph_mha(b->g, &m, out);
 }
@@ -332,7 +332,8 @@ static vka_result te_attention(builder *b, const char *prefix, vka_tensor hq, vk
         return r;
     vka_op_desc op = {.op = "te_attention",
                       .inputs = {{"q", q}, {"k", k}, {"v", v}, {"xq", xq}, {"xk", xk}},
-                      .params = {{"scale", b->scale}, {"kernel", b->d->te_kernel ? b->d->te_kernel : "flash"}}};
+                      .params = {{"kernel", b->d->te_kernel ? b->d->te_kernel : "flash"}},
+                      .numbers = {{"scale", b->scale}}};
     for (int i = 0; i < 6; i++) {
         char name[160];
         snprintf(name, sizeof name, "%s.attn.kernel.fc%d.%s", prefix, i % 3 + 1, i < 3 ? "weight" : "bias");
@@ -499,11 +500,9 @@ static vka_result per_batch(builder *b, const char *name, uint32_t cols, vka_ten
     snprintf(batched, sizeof batched, "%s[1]", name);
     r = constant(b, batched, 3, (uint32_t[]){1, e.dims[0], cols}, v, out);
     free(v);
-    char text[16];
-    snprintf(text, sizeof text, "%u", b->d->batch);
     if (r == VKA_SUCCESS && b->d->batch > 1)
-        r = vka_graph_op(b->g, &(vka_op_desc){.op = "broadcast", .inputs = {{"x", *out}}, .params = {{"batch", text}}},
-                         out);
+        r = vka_graph_op(
+            b->g, &(vka_op_desc){.op = "broadcast", .inputs = {{"x", *out}}, .numbers = {{"batch", b->d->batch}}}, out);
     return r;
 }
 
@@ -512,7 +511,7 @@ static vka_result heads_op(builder *b, const char *op, vka_tensor x, vka_tensor 
 {
     vka_op_desc d = {.op = op, .inputs = {{"x", x}}};
     if (strcmp(op, "split_heads") == 0)
-        d.params[0] = (vka_op_param){"heads", "1"};
+        d.numbers[0] = (vka_op_number){"heads", 1};
     return vka_graph_op(b->g, &d, out);
 }
 
@@ -604,8 +603,8 @@ vka_result vka_graph_tnp(vka_graph *g, const vka_tnp_desc *d, vka_tensor *mean, 
         return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building a TNP");
     *b = (builder){.g = g, .ctx = ctx, .d = d, .te = te_arch(d->arch), .pseudo = pseudo_arch(d->arch)};
     b->heads = d->heads ? d->heads : d->arch == VKA_TNP_ARCH_HYPERMIX_NP ? 1 : 8;
-    snprintf(b->eps, sizeof b->eps, "%.9g", d->layernorm_eps > 0 ? d->layernorm_eps : 1e-5);
-    snprintf(b->linear_eps, sizeof b->linear_eps, "%.9g", d->linear_eps > 0 ? d->linear_eps : 1e-6);
+    b->eps = d->layernorm_eps > 0 ? d->layernorm_eps : 1e-5;
+    b->linear_eps = d->linear_eps > 0 ? d->linear_eps : 1e-6;
     vka_tnp_step own[3 * 64];
     char names[3 * 64][48];
     const vka_tnp_step *steps = d->schedule;
@@ -622,8 +621,7 @@ vka_result vka_graph_tnp(vka_graph *g, const vka_tnp_desc *d, vka_tensor *mean, 
     if (r == VKA_SUCCESS && (r = check_schedule(b, steps, count)) == VKA_SUCCESS &&
         (r = infer_sizes(b, count ? &steps[0] : NULL)) == VKA_SUCCESS) {
         uint32_t head_dim = b->width / b->heads;
-        snprintf(b->scale, sizeof b->scale, "%.9g",
-                 d->attention_scale > 0 ? d->attention_scale : 1.0 / sqrt((double)head_dim));
+        b->scale = d->attention_scale > 0 ? d->attention_scale : 1.0 / sqrt((double)head_dim);
         if ((r = inputs(b, &s)) == VKA_SUCCESS && (r = run_schedule(b, &s, steps, count)) == VKA_SUCCESS)
             r = decode(b, s.z[VKA_TNP_TARGET], mean, std);
     }

@@ -45,9 +45,30 @@ typedef struct continuous_params {
 } continuous_params;
 
 static const char *const roles[] = {"q", "w_mu", "w_sigma", "k", "v", NULL};
-static const char *const keys[] = {"nbasis", "lambda", "widths", "scale", NULL};
-static const char *const update_keys[] = {"nbasis", "lambda", "widths", "scale", "samples",      "tau",
-                                          "state",  "dv",     "sticky", "seed",  "sticky_floor", NULL};
+#define BASIS_PARAMS                                                                                                   \
+    {"nbasis", VKA_PARAM_INT, "basis functions N", NULL, "w_mu's axis 3", 1, MAX_BASIS, NULL},                         \
+        {"lambda", VKA_PARAM_FLOAT, "the ridge penalty of the fit", "0.5", NULL, 0, 1e300, NULL},                      \
+        {"widths",                                                                                                     \
+         VKA_PARAM_LIST,                                                                                               \
+         "the RBF widths, comma-separated (N splits evenly among them)",                                               \
+         "0.01,0.05",                                                                                                  \
+         NULL,                                                                                                         \
+         0,                                                                                                            \
+         0,                                                                                                            \
+         NULL},                                                                                                        \
+        VKA_PARAM_SCALE
+static const vka_param_info params[] = {BASIS_PARAMS, {0}};
+static const vka_param_info update_params[] = {
+    BASIS_PARAMS,
+    {"samples", VKA_PARAM_INT, "points the old signal is sampled at when refitted", "512", NULL, 1, 1u << 16, NULL},
+    {"tau", VKA_PARAM_FLOAT, "the share of [0, 1] the old signal keeps", "0.5", NULL, 0, 1, NULL},
+    {"state", VKA_PARAM_NAME, "the persistent coefficients' name", "memory", NULL, 0, 0, NULL},
+    {"dv", VKA_PARAM_INT, "value width (when no v is given)", NULL, "v's axis 3, else q's", 1, 1u << 16, NULL},
+    {"sticky", VKA_PARAM_BOOL, "sample the old signal where attention went (sticky memories)", "0", NULL, 0, 1, NULL},
+    VKA_PARAM_SEED("draws the sticky samples"),
+    {"sticky_floor", VKA_PARAM_FLOAT, "the share of sticky samples placed evenly", "0", NULL, 0, 1, NULL},
+    {0},
+};
 
 /* ------------------------------------------------------------------ build */
 
@@ -63,7 +84,7 @@ static const vka_axis_rule axis_rules[] = {
 static vka_result parse_widths(vka_op_build *b, vka_rbf_basis *basis)
 {
     char text[256], *end;
-    vka_result r = vka_param_name(b->params, "widths", "0.01,0.05", text, sizeof text);
+    vka_result r = vka_param_text(b->params, "widths", text, sizeof text);
     basis->width_count = 0;
     for (const char *at = text; r == VKA_SUCCESS && *at;) {
         double w = strtod(at, &end);
@@ -96,8 +117,8 @@ static vka_result build_common(vka_op_build *b, continuous_params *p)
     if (w[0] != 1 || w[2] != 1)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: w_mu is [%u, %u, %u, %u]; it must be %s", b->op, w[0],
                         w[1], w[2], w[3], weights);
-    if ((r = vka_param_uint(b->params, "nbasis", w[3], 1, MAX_BASIS, &p->basis.count)) ||
-        (r = vka_param_number(b->params, "lambda", 0.5, &lambda)) || (r = parse_widths(b, &p->basis)) ||
+    if ((r = vka_param_int_or(b->params, "nbasis", w[3], &p->basis.count)) ||
+        (r = vka_param_float(b->params, "lambda", &lambda)) || (r = parse_widths(b, &p->basis)) ||
         (r = vka_param_scale(b->params, "scale", q[3], &p->scale)))
         return r;
     if (p->basis.count != w[3])
@@ -106,8 +127,6 @@ static vka_result build_common(vka_op_build *b, continuous_params *p)
     if (p->basis.count % p->basis.width_count)
         return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: nbasis=%u is not a multiple of the %u widths", b->op,
                         p->basis.count, p->basis.width_count);
-    if (!(lambda >= 0))
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: lambda=%g must be ≥ 0", b->op, lambda);
     p->lambda = lambda;
     p->batch = q[0];
     p->heads = q[1];
@@ -141,17 +160,13 @@ static vka_result build_update(vka_op_build *b)
     uint32_t dv;
     if (r == VKA_SUCCESS && !b->inputs[ROLE_K] != !b->inputs[ROLE_V])
         r = vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: give both k and v (a new chunk) or neither", b->op);
-    if (r != VKA_SUCCESS || (r = vka_param_uint(b->params, "samples", 512, 1, 1u << 16, &p->samples)) ||
-        (r = vka_param_number(b->params, "tau", 0.5, &p->tau)) ||
-        (r = vka_param_name(b->params, "state", "memory", p->state, sizeof p->state)) ||
-        (r = vka_param_uint(b->params, "dv", p->dv, 1, 1u << 16, &dv)) ||
-        (r = vka_param_bool(b->params, "sticky", false, &p->sticky)) ||
-        (r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &p->seed)) ||
-        (r = vka_param_number(b->params, "sticky_floor", 0.0, &p->sticky_floor)))
+    if (r != VKA_SUCCESS || (r = vka_param_int(b->params, "samples", &p->samples)) ||
+        (r = vka_param_float(b->params, "tau", &p->tau)) ||
+        (r = vka_param_text(b->params, "state", p->state, sizeof p->state)) ||
+        (r = vka_param_int_or(b->params, "dv", p->dv, &dv)) || (r = vka_param_bool(b->params, "sticky", &p->sticky)) ||
+        (r = vka_param_int(b->params, "seed", &p->seed)) ||
+        (r = vka_param_float(b->params, "sticky_floor", &p->sticky_floor)))
         return r;
-    if (!(p->sticky_floor >= 0 && p->sticky_floor <= 1))
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: sticky_floor=%g must lie in [0, 1]", b->op,
-                        p->sticky_floor);
     if (b->inputs[ROLE_V] && dv != p->dv)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: dv=%u but v's axis 3 is %u", b->op, dv, p->dv);
     p->dv = dv;
@@ -537,7 +552,7 @@ VKA_OP_CLASS(continuous) = {
                "(w_mu, w_sigma [1,H,1,N])",
     .input_roles = roles,
     .required_inputs = 5,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(continuous_params),
     .build = build,
     .lower = lower,
@@ -551,7 +566,7 @@ VKA_OP_CLASS(continuous_update) = {
                "NAME.keys, NAME.values) by sampling the old signal into [0, tau], then q attends as `continuous`",
     .input_roles = roles,
     .required_inputs = 3,
-    .param_keys = update_keys,
+    .params = update_params,
     .params_size = sizeof(continuous_params),
     .build = build_update,
     .lower = lower_update,

@@ -40,8 +40,14 @@ typedef struct hypermixer_params {
 
 static const char *const roles[] = {"q",      "k",      "v",           "mlp_k1", "mlp_k2", "mlp_k2_bias",
                                     "mlp_q1", "mlp_q2", "mlp_q2_bias", "kv_len", NULL};
-static const char *const keys[] = {"p", "seed", "weight_layout", NULL};
 static const char *const layouts[] = {"in_out", "out_in", NULL};
+static const vka_param_info params[] = {
+    {"p", VKA_PARAM_INT, "the hypernetworks' hidden size", NULL, "the weights' (mlp_k2), else 64", 1, 4096, NULL},
+    VKA_PARAM_SEED("draws the six weights when none are given"),
+    {"weight_layout", VKA_PARAM_ENUM, "the weights stored [in, out], or [out, in] (PyTorch's Linear)", "in_out",
+     .choices = layouts},
+    {0},
+};
 
 /* ------------------------------------------------------------------ build */
 
@@ -92,7 +98,7 @@ static vka_result build(vka_op_build *b)
     hypermixer_params *p = b->parsed;
     int layout;
     vka_result r;
-    if ((r = vka_param_choice(b->params, "weight_layout", layouts, 0, &layout)))
+    if ((r = vka_param_enum(b->params, "weight_layout", &layout)))
         return r;
     p->out_in = layout == 1;
     const vka_axis_rule *rules = axis_rules;
@@ -106,8 +112,8 @@ static vka_result build(vka_op_build *b)
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, *k = b->inputs[ROLE_K]->dims, *v = b->inputs[ROLE_V]->dims;
     uint32_t given_p = p->drawn ? 0 : b->inputs[ROLE_K2]->dims[p->out_in ? 0 : 1];
-    if ((r = vka_param_uint(b->params, "p", given_p ? given_p : 64, 1, 4096, &p->p)) ||
-        (r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &p->seed)))
+    if ((r = vka_param_int_or(b->params, "p", given_p ? given_p : 64, &p->p)) ||
+        (r = vka_param_int(b->params, "seed", &p->seed)))
         return r;
     if (given_p && p->p != given_p)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: p=%u but the weights' hidden size (mlp_k2) is %u", b->op,
@@ -337,7 +343,7 @@ VKA_OP_CLASS(hypermixer) = {
                "weight_layout=in_out|out_in)",
     .input_roles = roles,
     .required_inputs = 3,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(hypermixer_params),
     .build = build,
     .lower = lower,

@@ -30,7 +30,7 @@ typedef struct inducing_params {
 } inducing_params;
 
 static const char *const roles[] = {"q", "k", "v", "latents", "kv_len", NULL};
-static const char *const keys[] = {"scale", NULL};
+static const vka_param_info params[] = {VKA_PARAM_SCALE, {0}};
 
 /* ------------------------------------------------------------------ build */
 
@@ -207,7 +207,7 @@ VKA_OP_CLASS(inducing) = {
     .summary = "pseudo-token attention: latents attend to k/v (Hc), q attends to Hc; latents=[1|B,H,M,D]",
     .input_roles = roles,
     .required_inputs = 4,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(inducing_params),
     .build = build,
     .lower = lower,

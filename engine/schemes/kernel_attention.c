@@ -51,10 +51,23 @@ typedef struct kernel_params {
 
 static const char *const linear_roles[] = {"q", "k", "v", "kv_len", NULL};
 static const char *const performer_roles[] = {"q", "k", "v", "kv_len", "projection", NULL};
-static const char *const linear_keys[] = {"causal", "eps", "decode", "state", NULL};
-static const char *const performer_keys[] = {"causal",   "eps",  "decode",     "state", "kernel",
-                                             "features", "seed", "orthogonal", NULL};
 static const char *const feature_kinds[] = {"positive", "hyperbolic", "trig", NULL};
+#define COMMON_PARAMS                                                                                                  \
+    VKA_PARAM_CAUSAL, {"eps", VKA_PARAM_FLOAT, "added to the normaliser", "1e-6", NULL, 0, 1e30, NULL},                \
+        {"decode", VKA_PARAM_BOOL, "keep the state across runs (one token at a time; needs causal)", "0", NULL, 0, 1,  \
+         NULL},                                                                                                        \
+    {                                                                                                                  \
+        "state", VKA_PARAM_NAME, "the persistent state's name (vka_plan_read/write)", NULL, "OP.state", 0, 0, NULL     \
+    }
+static const vka_param_info linear_params[] = {COMMON_PARAMS, {0}};
+static const vka_param_info performer_params[] = {
+    COMMON_PARAMS,
+    {"kernel", VKA_PARAM_ENUM, "the random-feature map", "positive", .choices = feature_kinds},
+    {"features", VKA_PARAM_INT, "random features m", NULL, "the projection's rows, else 256", 1, MAX_PROJECTIONS, NULL},
+    VKA_PARAM_SEED("draws the projection when none is given"),
+    {"orthogonal", VKA_PARAM_BOOL, "orthogonal blocks of projections (else iid)", "1", NULL, 0, 1, NULL},
+    {0},
+};
 
 /* ------------------------------------------------------------------ build */
 
@@ -97,16 +110,13 @@ static vka_result read_common(vka_op_build *b, kernel_params *p)
 {
     double eps;
     vka_result r;
-    if ((r = vka_param_bool(b->params, "causal", false, &p->causal)) ||
-        (r = vka_param_number(b->params, "eps", 1e-6, &eps)) ||
-        (r = vka_param_bool(b->params, "decode", false, &p->decode)))
+    if ((r = vka_param_bool(b->params, "causal", &p->causal)) || (r = vka_param_float(b->params, "eps", &eps)) ||
+        (r = vka_param_bool(b->params, "decode", &p->decode)))
         return r;
-    if (eps < 0 || eps > 1e30)
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: eps must be in [0, 1e30], got %g", b->op, eps);
     p->eps = (float)eps;
     char fallback[64];
     snprintf(fallback, sizeof fallback, "%s.state", b->op);
-    if ((r = vka_param_name(b->params, "state", fallback, p->state_name, sizeof p->state_name)))
+    if ((r = vka_param_text_or(b->params, "state", fallback, p->state_name, sizeof p->state_name)))
         return r;
     if (p->decode && !p->causal)
         return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: decode=1 needs causal=1 (decoding is causal)", b->op);
@@ -145,24 +155,22 @@ static vka_result build_performer(vka_op_build *b)
     int kind;
     uint32_t seed_low;
     vka_result r;
-    if ((r = check_shapes(b, p)) || (r = read_common(b, p)) ||
-        (r = vka_param_choice(b->params, "kernel", feature_kinds, 0, &kind)) ||
-        (r = vka_param_uint(b->params, "features", 256, 1, MAX_PROJECTIONS, &p->projections)) ||
-        (r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &seed_low)) ||
-        (r = vka_param_bool(b->params, "orthogonal", true, &p->orthogonal)))
+    const vka_graph_tensor *w = b->inputs[ROLE_PROJECTION];
+    if ((r = check_shapes(b, p)) || (r = read_common(b, p)))
+        return r;
+    if (w && w->dims[2] > MAX_PROJECTIONS)
+        return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: %u projections; at most %d are supported", b->op,
+                        w->dims[2], MAX_PROJECTIONS);
+    if ((r = vka_param_enum(b->params, "kernel", &kind)) ||
+        (r = vka_param_int_or(b->params, "features", w ? w->dims[2] : 256, &p->projections)) ||
+        (r = vka_param_int(b->params, "seed", &seed_low)) ||
+        (r = vka_param_bool(b->params, "orthogonal", &p->orthogonal)))
         return r;
     p->seed = seed_low;
     p->map = MAP_POSITIVE + (uint32_t)kind;
-    const vka_graph_tensor *w = b->inputs[ROLE_PROJECTION];
-    if (w) {
-        if (vka_param_given(b->params, "features") && w->dims[2] != p->projections)
-            return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: features=%u but the projection has %u rows", b->op,
-                            p->projections, w->dims[2]);
-        if (w->dims[2] > MAX_PROJECTIONS)
-            return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: %u projections; at most %d are supported", b->op,
-                            w->dims[2], MAX_PROJECTIONS);
-        p->projections = w->dims[2];
-    }
+    if (w && w->dims[2] != p->projections)
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: features=%u but the projection has %u rows", b->op,
+                        p->projections, w->dims[2]);
     /* Each group of m features starts on a vec4 boundary (feature_map.comp). */
     p->features = (p->map == MAP_POSITIVE ? 4 : 8) * vka_div_up(p->projections, 4);
     set_output(b, p);
@@ -535,7 +543,7 @@ VKA_OP_CLASS(linear) = {
     .summary = "Linear Transformer, φ = elu + 1; causal by chunked scan; decode=1 keeps the state",
     .input_roles = linear_roles,
     .required_inputs = 3,
-    .param_keys = linear_keys,
+    .params = linear_params,
     .params_size = sizeof(kernel_params),
     .build = build_linear,
     .lower = lower,
@@ -548,7 +556,7 @@ VKA_OP_CLASS(performer) = {
     .summary = "Performer FAVOR+ random features; kernel=positive|hyperbolic|trig, features=m, seed, projection=W",
     .input_roles = performer_roles,
     .required_inputs = 3,
-    .param_keys = performer_keys,
+    .params = performer_params,
     .params_size = sizeof(kernel_params),
     .build = build_performer,
     .lower = lower,

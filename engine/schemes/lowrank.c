@@ -41,8 +41,24 @@ typedef struct lowrank_params {
 
 static const char *const linformer_roles[] = {"q", "k", "v", "proj_k", "proj_v", NULL};
 static const char *const nystrom_roles[] = {"q", "k", "v", NULL};
-static const char *const linformer_keys[] = {"scale", "kproj", "seed", NULL};
-static const char *const nystrom_keys[] = {"scale", "landmarks", NULL};
+/* Only 0: causal=1 is refused by name (the low-rank factors mix every position). */
+#define NO_CAUSAL                                                                                                      \
+    {                                                                                                                  \
+        "causal", VKA_PARAM_BOOL, "no causal form: the factors mix every position", "0", NULL, 0, 0, NULL              \
+    }
+static const vka_param_info linformer_params[] = {
+    VKA_PARAM_SCALE,
+    {"kproj", VKA_PARAM_INT, "projected length k", NULL, "proj_k's rows, else 256", 1, 1u << 16, NULL},
+    VKA_PARAM_SEED("draws the projections when none are given"),
+    NO_CAUSAL,
+    {0},
+};
+static const vka_param_info nystrom_params[] = {
+    VKA_PARAM_SCALE,
+    {"landmarks", VKA_PARAM_INT, "segment means m", "64", NULL, 1, 4096, NULL},
+    NO_CAUSAL,
+    {0},
+};
 
 /* ------------------------------------------------------------------ build */
 
@@ -61,7 +77,7 @@ static vka_result build_attention(vka_op_build *b, lowrank_params *p)
     vka_result r;
     if ((r = vka_expect_qkv(b)) || (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))) ||
         (r = vka_param_scale(b->params, "scale", b->inputs[ROLE_Q]->dims[3], &p->scale)) ||
-        (r = vka_param_bool(b->params, "causal", false, &causal)))
+        (r = vka_param_bool(b->params, "causal", &causal)))
         return r;
     if (causal)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED,
@@ -91,8 +107,8 @@ static vka_result build_linformer(vka_op_build *b)
         r = vka_expect_tensor(b, ROLE_PROJ_K, 2, VKA_DTYPE_F32, "[kproj, length ≥ keys]");
     if (r == VKA_SUCCESS && f)
         r = vka_expect_tensor(b, ROLE_PROJ_V, 2, VKA_DTYPE_F32, "[kproj, length ≥ keys]");
-    if (r != VKA_SUCCESS || (r = vka_param_uint(b->params, "kproj", e ? e->dims[0] : 256, 1, 1u << 16, &p->rank)) ||
-        (r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &p->seed)))
+    if (r != VKA_SUCCESS || (r = vka_param_int_or(b->params, "kproj", e ? e->dims[0] : 256, &p->rank)) ||
+        (r = vka_param_int(b->params, "seed", &p->seed)))
         return r;
     p->drawn = e == NULL;
     p->proj_width = e ? e->dims[1] : p->nk;
@@ -110,7 +126,7 @@ static vka_result build_nystrom(vka_op_build *b)
 {
     lowrank_params *p = b->parsed;
     vka_result r = build_attention(b, p);
-    return r == VKA_SUCCESS ? vka_param_uint(b->params, "landmarks", 64, 1, 4096, &p->rank) : r;
+    return r == VKA_SUCCESS ? vka_param_int(b->params, "landmarks", &p->rank) : r;
 }
 
 /* ------------------------------------------------------------------ linformer */
@@ -228,7 +244,7 @@ VKA_OP_CLASS(linformer) = {
                "(proj_k, proj_v [kproj, ≥ Nk], or drawn from seed); non-causal",
     .input_roles = linformer_roles,
     .required_inputs = 3,
-    .param_keys = linformer_keys,
+    .params = linformer_params,
     .params_size = sizeof(lowrank_params),
     .build = build_linformer,
     .lower = lower_linformer,
@@ -434,7 +450,7 @@ VKA_OP_CLASS(nystrom) = {
                "exact when m ≥ N; non-causal",
     .input_roles = nystrom_roles,
     .required_inputs = 3,
-    .param_keys = nystrom_keys,
+    .params = nystrom_params,
     .params_size = sizeof(lowrank_params),
     .build = build_nystrom,
     .lower = lower_nystrom,

@@ -28,8 +28,13 @@ typedef struct softmax_params {
 } softmax_params;
 
 static const char *const roles[] = {"q", "k", "v", "kv_len", NULL};
-static const char *const keys[] = {"scale", "causal", "kernel", NULL};
 static const char *const kernels[] = {"flash", "materialized", NULL};
+static const vka_param_info params[] = {
+    VKA_PARAM_SCALE,
+    VKA_PARAM_CAUSAL,
+    {"kernel", VKA_PARAM_ENUM, "tiled online softmax, or the score matrix materialised", "flash", .choices = kernels},
+    {0},
+};
 
 /* ------------------------------------------------------------------ build */
 
@@ -63,8 +68,7 @@ static vka_result build(vka_op_build *b)
     softmax_params *p = b->parsed;
     vka_result r;
     if ((r = check_shapes(b, p)) || (r = vka_param_scale(b->params, "scale", p->d, &p->scale)) ||
-        (r = vka_param_bool(b->params, "causal", false, &p->causal)) ||
-        (r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel)))
+        (r = vka_param_bool(b->params, "causal", &p->causal)) || (r = vka_param_enum(b->params, "kernel", &p->kernel)))
         return r;
     b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
@@ -185,7 +189,7 @@ VKA_OP_CLASS(softmax) = {
     .summary = "exact attention softmax(q kᵀ·scale + mask) v; kernel=flash|materialized",
     .input_roles = roles,
     .required_inputs = 3,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(softmax_params),
     .build = build,
     .lower = lower,

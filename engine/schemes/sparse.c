@@ -37,13 +37,47 @@ enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 
 static const char *const roles[] = {"q", "k", "v", "kv_len", NULL};
 static const char *const blocksparse_roles[] = {"q", "k", "v", "kv_len", "layout", NULL};
-static const char *const local_keys[] = {"window", "causal", "scale", NULL};
-static const char *const longformer_keys[] = {"window", "global", "causal", "scale", NULL};
-static const char *const bigbird_keys[] = {"block", "random", "seed", "scale", NULL};
-static const char *const strided_keys[] = {"stride", "scale", NULL};
-static const char *const fixed_keys[] = {"stride", "summary", "scale", NULL};
-static const char *const blockwise_keys[] = {"blocks", "scale", NULL};
-static const char *const blocksparse_keys[] = {"block", "scale", NULL};
+#define WINDOW                                                                                                         \
+    {                                                                                                                  \
+        "window", VKA_PARAM_INT, "keys each side a query sees", NULL, NULL, 0, 1u << 24, NULL                          \
+    }
+#define STRIDE(what)                                                                                                   \
+    {                                                                                                                  \
+        "stride", VKA_PARAM_INT, what, NULL, NULL, 1, 1u << 24, NULL                                                   \
+    }
+#define BLOCK                                                                                                          \
+    {                                                                                                                  \
+        "block", VKA_PARAM_INT, "tokens per block", "64", NULL, 1, 1u << 16, NULL                                      \
+    }
+static const vka_param_info local_params[] = {WINDOW, VKA_PARAM_CAUSAL, VKA_PARAM_SCALE, {0}};
+static const vka_param_info longformer_params[] = {
+    WINDOW,
+    {"global", VKA_PARAM_INT, "the first tokens, which see and are seen by all", "1", NULL, 0, 1u << 24, NULL},
+    VKA_PARAM_CAUSAL,
+    VKA_PARAM_SCALE,
+    {0},
+};
+static const vka_param_info bigbird_params[] = {
+    BLOCK,
+    {"random", VKA_PARAM_INT, "random key blocks per query block", "3", NULL, 0, 1u << 16, NULL},
+    VKA_PARAM_SEED("draws the random blocks"),
+    VKA_PARAM_SCALE,
+    {0},
+};
+static const vka_param_info strided_params[] = {
+    STRIDE("a query sees the last stride keys and every stride-th"), VKA_PARAM_SCALE, {0}};
+static const vka_param_info fixed_params[] = {
+    STRIDE("block length"),
+    {"summary", VKA_PARAM_INT, "the last tokens of each earlier block every query sees", "1", NULL, 1, 1u << 24, NULL},
+    VKA_PARAM_SCALE,
+    {0},
+};
+static const vka_param_info blockwise_params[] = {
+    {"blocks", VKA_PARAM_INT, "blocks; head h's block t sees block (t + h) mod blocks", NULL, NULL, 1, 1u << 24, NULL},
+    VKA_PARAM_SCALE,
+    {0},
+};
+static const vka_param_info blocksparse_params[] = {BLOCK, VKA_PARAM_SCALE, {0}};
 
 typedef struct sparse_params {
     vka_ref_pattern pattern;
@@ -61,39 +95,31 @@ static const vka_axis_rule axis_rules[] = {
     {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
 };
 
-/* A size parameter the pattern cannot do without, at least `min`. */
-static vka_result required_size(vka_op_build *b, const char *key, uint32_t min, uint32_t *out)
-{
-    if (!vka_param_given(b->params, key))
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s= is required", b->op, key);
-    return vka_param_uint(b->params, key, min, min, 1u << 24, out);
-}
-
 static vka_result parse_pattern(vka_op_build *b, sparse_params *p)
 {
     vka_ref_pattern_params *rule = &p->rule;
     vka_result r = VKA_SUCCESS;
     switch (p->pattern) {
-    case VKA_REF_PATTERN_LOCAL: r = required_size(b, "window", 0, &rule->window); break;
+    case VKA_REF_PATTERN_LOCAL: r = vka_param_int(b->params, "window", &rule->window); break;
     case VKA_REF_PATTERN_LONGFORMER:
-        if ((r = required_size(b, "window", 0, &rule->window)) == VKA_SUCCESS)
-            r = vka_param_uint(b->params, "global", 1, 0, 1u << 24, &rule->global);
+        if ((r = vka_param_int(b->params, "window", &rule->window)) == VKA_SUCCESS)
+            r = vka_param_int(b->params, "global", &rule->global);
         break;
     case VKA_REF_PATTERN_BIGBIRD:
-        if ((r = vka_param_uint(b->params, "block", 64, 1, 1u << 16, &rule->block)) == VKA_SUCCESS &&
-            (r = vka_param_uint(b->params, "random", 3, 0, 1u << 16, &rule->random)) == VKA_SUCCESS)
-            r = vka_param_uint(b->params, "seed", 0, 0, UINT32_MAX, &rule->seed);
+        if ((r = vka_param_int(b->params, "block", &rule->block)) == VKA_SUCCESS &&
+            (r = vka_param_int(b->params, "random", &rule->random)) == VKA_SUCCESS)
+            r = vka_param_int(b->params, "seed", &rule->seed);
         break;
-    case VKA_REF_PATTERN_STRIDED: r = required_size(b, "stride", 1, &rule->stride); break;
+    case VKA_REF_PATTERN_STRIDED: r = vka_param_int(b->params, "stride", &rule->stride); break;
     case VKA_REF_PATTERN_FIXED:
-        if ((r = required_size(b, "stride", 1, &rule->stride)) == VKA_SUCCESS)
-            r = vka_param_uint(b->params, "summary", 1, 1, 1u << 24, &rule->summary);
+        if ((r = vka_param_int(b->params, "stride", &rule->stride)) == VKA_SUCCESS)
+            r = vka_param_int(b->params, "summary", &rule->summary);
         if (r == VKA_SUCCESS && rule->summary > rule->stride)
             r = vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: summary=%u exceeds stride=%u", b->op, rule->summary,
                          rule->stride);
         break;
-    case VKA_REF_PATTERN_BLOCKWISE: r = required_size(b, "blocks", 1, &rule->blocks); break;
-    case VKA_REF_PATTERN_LAYOUT: r = vka_param_uint(b->params, "block", 64, 1, 1u << 16, &rule->block); break;
+    case VKA_REF_PATTERN_BLOCKWISE: r = vka_param_int(b->params, "blocks", &rule->blocks); break;
+    case VKA_REF_PATTERN_LAYOUT: r = vka_param_int(b->params, "block", &rule->block); break;
     }
     return r;
 }
@@ -133,7 +159,7 @@ static vka_result build(vka_op_build *b)
                         "there are at most as many as keys (q has %u tokens, k %u)",
                         b->op, q[2], nk);
     if (strcmp(b->op, "local") == 0 || strcmp(b->op, "longformer") == 0)
-        r = vka_param_bool(b->params, "causal", false, &p->causal);
+        r = vka_param_bool(b->params, "causal", &p->causal);
     if (r || (r = parse_pattern(b, p)) || (r = vka_param_scale(b->params, "scale", q[3], &p->scale)) ||
         (p->pattern == VKA_REF_PATTERN_LAYOUT && (r = check_layout(b, p, nk))))
         return r;
@@ -468,7 +494,7 @@ static double flops(const vka_graph *g, const vka_op_node *node)
         .summary = SUMMARY,                                                                                            \
         .input_roles = ROLES,                                                                                          \
         .required_inputs = 3,                                                                                          \
-        .param_keys = NAME##_keys,                                                                                     \
+        .params = NAME##_params,                                                                                       \
         .params_size = sizeof(sparse_params),                                                                          \
         .build = build_##NAME,                                                                                         \
         .lower = lower,                                                                                                \

@@ -44,8 +44,15 @@ typedef struct te_params {
 
 static const char *const roles[] = {"q",   "k",   "v",        "xq",       "xk",       "fc1",
                                     "fc2", "fc3", "fc1_bias", "fc2_bias", "fc3_bias", NULL};
-static const char *const keys[] = {"heads", "scale", "kernel", "chunk", NULL};
 static const char *const kernels[] = {"flash", "materialized", NULL};
+static const vka_param_info params[] = {
+    {"heads", VKA_PARAM_INT, "heads (must equal fc3's outputs)", NULL, "fc3's outputs", 1, 64, NULL},
+    VKA_PARAM_SCALE,
+    {"kernel", VKA_PARAM_ENUM, "the MLP inside an online softmax, or the logits materialised", "flash",
+     .choices = kernels},
+    {"chunk", VKA_PARAM_INT, "keys per split-K chunk (0: the planner's choice)", "0", NULL, 0, UINT32_MAX, NULL},
+    {0},
+};
 
 /* ------------------------------------------------------------------ build */
 
@@ -100,7 +107,7 @@ static vka_result build(vka_op_build *b)
     p->hidden1 = b->inputs[ROLE_FC1]->dims[0];
     p->hidden2 = b->inputs[ROLE_FC2]->dims[0];
     p->heads = b->inputs[ROLE_FC3]->dims[0];
-    if ((r = vka_param_uint(b->params, "heads", p->heads, 1, 64, &p->heads)))
+    if ((r = vka_param_int_or(b->params, "heads", p->heads, &p->heads)))
         return r;
     if (p->heads != b->inputs[ROLE_FC3]->dims[0])
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: heads=%u but fc3 gives %u logits per pair", b->op,
@@ -120,8 +127,7 @@ static vka_result build(vka_op_build *b)
                         "and heads·(head_dim + dv) ≤ 1024 (got %u, %u, %u, %u)",
                         b->op, p->hidden1, p->hidden2, p->dx, p->heads * (p->dh + p->dv));
     if ((r = vka_param_scale(b->params, "scale", p->dh, &p->scale)) ||
-        (r = vka_param_choice(b->params, "kernel", kernels, KERNEL_FLASH, &p->kernel)) ||
-        (r = vka_param_uint(b->params, "chunk", 0, 0, UINT32_MAX, &p->chunk)))
+        (r = vka_param_enum(b->params, "kernel", &p->kernel)) || (r = vka_param_int(b->params, "chunk", &p->chunk)))
         return r;
     if (p->kernel == KERNEL_MATERIALIZED && p->dv % 4)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED,
@@ -398,7 +404,7 @@ VKA_OP_CLASS(te_attention) = {
                "kernel=flash|materialized",
     .input_roles = roles,
     .required_inputs = 8,
-    .param_keys = keys,
+    .params = params,
     .params_size = sizeof(te_params),
     .build = build,
     .lower = lower,

@@ -54,10 +54,19 @@ static bool contains(const char *const *names, const char *name)
     return false;
 }
 
+/* Whether the operation takes a causal form (a `causal` it can set to 1). */
+static bool takes_causal(const vka_op_info *info)
+{
+    for (uint32_t i = 0; i < info->param_count; i++)
+        if (strcmp(info->params[i].key, "causal") == 0)
+            return info->params[i].max >= 1;
+    return false;
+}
+
 bool bench_scheme_has_causal(const char *scheme)
 {
     vka_op_info info;
-    return vka_op_info_named(scheme, &info) == VKA_SUCCESS && contains(info.param_keys, "causal");
+    return vka_op_info_named(scheme, &info) == VKA_SUCCESS && takes_causal(&info);
 }
 
 /* Schemes whose q, k, v are token-major, [B, N, H·D] (te_attention): the same bytes as
@@ -192,7 +201,7 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_g
         op.inputs[1] = (vka_op_input){"k", k};
         op.inputs[2] = (vka_op_input){"v", v};
         uint32_t p = 0;
-        if (contains(info.param_keys, "causal"))
+        if (takes_causal(&info))
             op.params[p++] = (vka_op_param){"causal", c->causal ? "1" : "0"};
         if (c->kernel)
             op.params[p++] = (vka_op_param){"kernel", c->kernel};

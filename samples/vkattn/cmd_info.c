@@ -54,11 +54,52 @@ static void print_capabilities(const vka_device_info *info)
                                                       : "gpu (shared-memory tiles)");
 }
 
+static const char *type_name(vka_param_type type)
+{
+    switch (type) {
+    case VKA_PARAM_BOOL: return "bool";
+    case VKA_PARAM_INT: return "int";
+    case VKA_PARAM_FLOAT: return "float";
+    case VKA_PARAM_ENUM: return "enum";
+    case VKA_PARAM_NAME: return "name";
+    case VKA_PARAM_LIST: return "list";
+    }
+    return "?";
+}
+
+/* vkattn info SCHEME: its inputs and its parameters, from the operation's own schema. */
+static int describe_op(const char *name)
+{
+    vka_op_info op;
+    if (vka_op_info_named(name, &op) != VKA_SUCCESS)
+        return cli_fail("unknown operation '%s' (vkattn info lists them)", name);
+    printf("%s: %s\ninputs:\n", op.name, op.summary);
+    for (uint32_t i = 0; op.input_roles[i]; i++)
+        printf("  %-14s %s\n", op.input_roles[i], i < op.required_input_count ? "required" : "optional");
+    printf("parameters:%s\n", op.param_count ? "" : " none");
+    for (uint32_t i = 0; i < op.param_count; i++) {
+        const vka_param_info *p = &op.params[i];
+        char values[160] = "";
+        if (p->type == VKA_PARAM_ENUM)
+            for (int c = 0; p->choices[c]; c++)
+                snprintf(values + strlen(values), sizeof values - strlen(values), "%s%s", c ? "|" : "", p->choices[c]);
+        else if (p->type == VKA_PARAM_INT || p->type == VKA_PARAM_FLOAT)
+            snprintf(values, sizeof values, "[%.9g, %.9g]", p->min, p->max);
+        printf("  %-14s %-5s %-24s default %s — %s\n", p->key, type_name(p->type), values,
+               p->fallback  ? p->fallback
+               : p->derived ? p->derived
+                            : "(required)",
+               p->summary);
+    }
+    return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
-    (void)argv;
+    if (argc == 1 && argv[0][0] != '-')
+        return describe_op(argv[0]);
     if (argc > 0)
-        return cli_fail("info takes no arguments");
+        return cli_fail("usage: vkattn info [SCHEME]");
     vka_context *ctx;
     vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
     if (r != VKA_SUCCESS)
