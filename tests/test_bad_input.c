@@ -2,6 +2,7 @@
  * which axis, which limit — and leaves the context usable: after every failure a small
  * valid attention still runs correctly on the same context. */
 #include "attention_util.h"
+#include "vkattn/io.h"
 
 #include <unistd.h>
 

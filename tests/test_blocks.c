@@ -6,6 +6,7 @@
  * multi-head attention block, and bad shapes. Both kernel classes, validation
  * layer on. */
 #include "attention_util.h"
+#include "vkattn/models.h"
 
 /* The context of the kernel class the running pass uses (every case runs under both). */
 static vka_context *ctx, *contexts[2];

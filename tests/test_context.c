@@ -12,7 +12,7 @@ static void default_device_is_chosen_with_reasons(void)
     CHECK(n >= 1);
     for (uint32_t i = 0; i < n; i++) {
         vka_device_candidate c;
-        CHECK_OK(ctx, vka_context_candidate(ctx, i, &c));
+        CHECK_OK(ctx, vka_context_candidate_at(ctx, i, &c));
         CHECK_MSG(c.reason[0] != '\0', "candidate %u has no reason", i);
         CHECK(c.name[0] != '\0');
         chosen += c.chosen;
@@ -20,7 +20,7 @@ static void default_device_is_chosen_with_reasons(void)
             CHECK(strncmp(c.reason, "chosen", 6) == 0);
     }
     CHECK(chosen == 1);
-    CHECK(vka_context_candidate(ctx, n, &(vka_device_candidate){0}) == VKA_ERROR_INVALID_ARGUMENT);
+    CHECK(vka_context_candidate_at(ctx, n, &(vka_device_candidate){0}) == VKA_ERROR_INVALID_ARGUMENT);
     vka_device_info info;
     CHECK_OK(ctx, vka_context_device_info(ctx, &info));
     CHECK(info.name[0] && info.summary[0] && strstr(info.summary, info.name));
@@ -47,7 +47,7 @@ static void device_can_be_named_by_index_or_substring(void)
         vka_context_device_info(by_name, &other);
         CHECK(strcmp(other.name, info.name) == 0);
         vka_device_candidate c;
-        vka_context_candidate(by_name, 0, &c);
+        vka_context_candidate_at(by_name, 0, &c);
         CHECK(strstr(c.reason, upper) != NULL);
     }
     test_context_done(by_name);

@@ -4,9 +4,10 @@
  * matrix against the normal equations it solves; with λ → 0 and L = N the fit
  * interpolates; bad parameters and a singular fit are refused with messages. Both kernel
  * classes, validation layer on. */
-#include <vulkan/vulkan.h> /* before vkattn.h: vka_plan_record */
-
 #include "harness.h"
+
+#include "vkattn/embed.h" /* vka_plan_record */
+#include "vkattn/continuous.h"
 
 #include <math.h>
 

@@ -5,6 +5,7 @@
  * projection generator, inputs with large norms, and bad parameters. Both kernel
  * classes, validation layer on. */
 #include "attention_util.h"
+#include "vkattn/io.h"
 
 #include <unistd.h>
 

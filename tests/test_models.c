@@ -6,6 +6,7 @@
  * permutation invariance; element-wise fusion (fewer dispatches, the same output);
  * `broadcast`; bad arguments. Both kernel classes, validation layer on. */
 #include "harness.h"
+#include "vkattn/models.h"
 #include "model_oracle.h"
 
 static vka_context *contexts[2]; /* CPU class, GPU class */

@@ -31,7 +31,7 @@ static vka_tensor attention(vka_graph *g, const char *op, const vka_op_param *pa
 static bool find_value(vka_graph *g, vka_tensor op, const char *key, vka_param_value *out)
 {
     for (uint32_t i = 0; i < vka_graph_op_param_count(g, op); i++)
-        if (vka_graph_op_param(g, op, i, out) == VKA_SUCCESS && strcmp(out->key, key) == 0)
+        if (vka_graph_op_param_at(g, op, i, out) == VKA_SUCCESS && strcmp(out->key, key) == 0)
             return true;
     return false;
 }
@@ -100,7 +100,7 @@ static void resolved_values_are_reported(void)
     CHECK(find_value(g, o, "scale", &v) && !v.given && v.type == VKA_PARAM_FLOAT && fabs(v.number - 0.25) < 1e-12);
     CHECK(find_value(g, o, "causal", &v) && !v.given && v.number == 0);
     CHECK(find_value(g, o, "kernel", &v) && v.given && v.number == 1 && strcmp(v.text, "materialized") == 0);
-    CHECK(vka_graph_op_param(g, o, 3, &v) == VKA_ERROR_INVALID_ARGUMENT);
+    CHECK(vka_graph_op_param_at(g, o, 3, &v) == VKA_ERROR_INVALID_ARGUMENT);
     /* An input is no operation: nothing resolved. */
     CHECK(vka_graph_op_param_count(g, (vka_tensor){1}) == 0);
     /* performer: features derived from the default (no projection given), seed defaulted. */

@@ -234,13 +234,13 @@ static void dispatch_timings_add_up(void)
         const char *expected_kernels[] = {"matmul", "softmax_rows", "matmul"};
         for (uint32_t i = 0; i < s.dispatch_count; i++) {
             vka_dispatch_info info;
-            CHECK_OK(ctx, vka_plan_dispatch_info(plan, i, &info));
+            CHECK_OK(ctx, vka_plan_dispatch_at(plan, i, &info));
             CHECK(i < 3 && strcmp(info.kernel, expected_kernels[i]) == 0 && strcmp(info.op, "softmax") == 0);
             CHECK(info.gpu_ms >= 0);
             CHECK(info.barrier_before == (i > 0));
             sum += info.gpu_ms;
         }
-        CHECK(vka_plan_dispatch_info(plan, s.dispatch_count, &(vka_dispatch_info){0}) == VKA_ERROR_INVALID_ARGUMENT);
+        CHECK(vka_plan_dispatch_at(plan, s.dispatch_count, &(vka_dispatch_info){0}) == VKA_ERROR_INVALID_ARGUMENT);
         CHECK_MSG(s.last_run_gpu_ms > 0 && fabs(sum - s.last_run_gpu_ms) <= 0.05 * s.last_run_gpu_ms + 0.05,
                   "dispatches %.3f ms, plan %.3f ms", sum, s.last_run_gpu_ms);
         CHECK(s.plan_ms >= s.pipeline_create_ms && s.last_run_wall_ms > 0);

@@ -4,6 +4,7 @@
  * reference), hand-made malformed headers that must each fail with a message naming
  * the problem, and random mutations of a valid file that must fail cleanly or read. */
 #include "attention_util.h"
+#include "vkattn/io.h"
 
 #include <unistd.h>
 

@@ -7,6 +7,8 @@
  * files; malformed model.json and weights are refused with messages that name them. */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include "harness.h"
+#include "vkattn/io.h"
+#include "vkattn/models.h"
 #include "../samples/vkattn/tnp_data.h"
 
 static vka_context *ctx;

@@ -3,6 +3,7 @@
  * on), compared elementwise with |out − expected| ≤ atol + rtol·|expected|, all finite.
  * The cases come from an independent float64 implementation. */
 #include "harness.h"
+#include "vkattn/io.h"
 #include "json_mini.h"
 
 #include <unistd.h>

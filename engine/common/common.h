@@ -3,6 +3,9 @@
 #define VKA_COMMON_H
 
 #include "vkattn.h"
+#include "vkattn/continuous.h" /* the engine implements every public header */
+#include "vkattn/io.h"
+#include "vkattn/models.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -468,7 +468,7 @@ uint32_t vka_context_candidate_count(const vka_context *ctx)
     return ctx ? ctx->candidate_count : 0;
 }
 
-vka_result vka_context_candidate(const vka_context *ctx, uint32_t index, vka_device_candidate *out)
+vka_result vka_context_candidate_at(const vka_context *ctx, uint32_t index, vka_device_candidate *out)
 {
     if (!ctx || !out || index >= ctx->candidate_count)
         return VKA_ERROR_INVALID_ARGUMENT;

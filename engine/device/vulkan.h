@@ -13,7 +13,7 @@
 #endif
 #include <volk.h>
 
-#include "vkattn.h" /* again, now with the embedding declarations */
+#include "vkattn/embed.h" /* the embedding declarations, with volk's Vulkan types */
 
 #include <stdbool.h>
 

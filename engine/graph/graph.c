@@ -370,7 +370,7 @@ uint32_t vka_graph_op_param_count(const vka_graph *graph, vka_tensor op)
     return node ? node->resolved_count : 0;
 }
 
-vka_result vka_graph_op_param(const vka_graph *graph, vka_tensor op, uint32_t index, vka_param_value *out)
+vka_result vka_graph_op_param_at(const vka_graph *graph, vka_tensor op, uint32_t index, vka_param_value *out)
 {
     const vka_op_node *node = producer_of(graph, op);
     if (!node || !out || index >= node->resolved_count)

@@ -82,7 +82,7 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc);
  * the `writes` (constants) from them, and those go up. `run` counts the plan's runs since
  * it was made or its states were reset (0: the reads hold their initial values). A plan
  * with host steps cannot be recorded into another command buffer. */
-/* A figure of the operation's own work for the plan's statistics (vka_plan_op_stat):
+/* A figure of the operation's own work for the plan's statistics (vka_plan_op_stat_at):
  * `key` is a string that outlives the plan (a literal). */
 vka_result vka_lower_note_stat(vka_lowering *lw, const char *key, uint64_t value);
 

@@ -1,7 +1,7 @@
 /* An operation's parameters: typed, declared once in its class (a vka_param_info array,
  * the schema: type, range, choices, default), and read by build() through this reader,
  * which takes ranges and defaults from the schema, checks values given as text or as
- * numbers, and records what every parameter resolved to (vka_graph_op_param). Messages
+ * numbers, and records what every parameter resolved to (vka_graph_op_param_at). Messages
  * name the operation, the key and what was expected. Every given key must be read: an
  * unknown key is an error that lists the valid ones (a typo must not become a default). */
 #ifndef VKA_GRAPH_PARAMS_H

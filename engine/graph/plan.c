@@ -296,7 +296,7 @@ vka_result vka_plan_stats_get(const vka_plan *plan, vka_plan_stats *out)
     return VKA_SUCCESS;
 }
 
-vka_result vka_plan_op_stat(const vka_plan *plan, uint32_t index, vka_op_stat *out)
+vka_result vka_plan_op_stat_at(const vka_plan *plan, uint32_t index, vka_op_stat *out)
 {
     if (!plan || !out || index >= plan->op_stat_count)
         return VKA_ERROR_INVALID_ARGUMENT;
@@ -312,7 +312,7 @@ uint64_t vka_plan_op_stat_total(const vka_plan *plan, const char *key)
     return total;
 }
 
-vka_result vka_plan_dispatch_info(const vka_plan *plan, uint32_t index, vka_dispatch_info *out)
+vka_result vka_plan_dispatch_at(const vka_plan *plan, uint32_t index, vka_dispatch_info *out)
 {
     if (!plan || !out || index >= plan->piece_count)
         return VKA_ERROR_INVALID_ARGUMENT;

@@ -15,7 +15,8 @@
  * products with x and y, the flag's column folded into the bias. */
 #include "../graph/graph.h"
 
-#include "vkattn.h"
+#include "vkattn/io.h"
+#include "vkattn/models.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  * validation layer stayed silent. */
 #include <vulkan/vulkan.h>
 
-#include "vkattn.h"
+#include "vkattn/embed.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -3,6 +3,8 @@
 #define VKATTN_CLI_H
 
 #include "vkattn.h"
+#include "vkattn/io.h"
+#include "vkattn/models.h"
 
 #include <stdio.h>
 

@@ -107,7 +107,7 @@ int cmd_info(int argc, char **argv)
     printf("devices:\n");
     for (uint32_t i = 0; i < vka_context_candidate_count(ctx); i++) {
         vka_device_candidate c;
-        vka_context_candidate(ctx, i, &c);
+        vka_context_candidate_at(ctx, i, &c);
         printf("  %c %u: %s (%s) — %s\n", c.chosen ? '*' : ' ', c.index, c.name, cli_device_type_name(c.type),
                c.reason);
     }

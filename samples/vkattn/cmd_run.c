@@ -130,7 +130,7 @@ static void kernel_list(const vka_plan *plan, uint32_t dispatches, char *buf, si
     buf[0] = '\0';
     for (uint32_t i = 0; i < dispatches; i++) {
         vka_dispatch_info d;
-        vka_plan_dispatch_info(plan, i, &d);
+        vka_plan_dispatch_at(plan, i, &d);
         char item[64];
         snprintf(item, sizeof item, "%s.%s", d.kernel, d.variant);
         if (strstr(buf, item))
@@ -159,13 +159,13 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
     cli_json_string(stdout, info.name);
     for (uint32_t i = 0; i < s.op_stat_count; i++) { /* what the operations report (sparse blocks) */
         vka_op_stat stat;
-        vka_plan_op_stat(plan, i, &stat);
+        vka_plan_op_stat_at(plan, i, &stat);
         printf(",\"%s\":%llu", stat.key, (unsigned long long)stat.value);
     }
     printf(",\"per_dispatch\":[");
     for (uint32_t i = 0; i < s.dispatch_count; i++) {
         vka_dispatch_info d;
-        vka_plan_dispatch_info(plan, i, &d);
+        vka_plan_dispatch_at(plan, i, &d);
         printf("%s{\"kernel\":\"%s.%s\",\"gpu_ms\":%.4f}", i ? "," : "", d.kernel, d.variant, d.gpu_ms);
     }
     printf("]}\n");
