@@ -10,7 +10,8 @@ the code they describe, its loop budget and shared-memory footprint:
     #pragma vka_shared_bytes(16 * BR * D4)     shared memory, when the kernel declares any
 
 The expressions are C as well as GLSL: specialization constants by their GLSL names, push
-fields as pc.NAME, div_up/min/max. This script reads each compiled module (SPIR-V: names,
+fields as pc.NAME, div_up. Use one-character operators only (+ - * / % < > ? :):
+glslang's preprocessor prints two-character ones (==, <=, &&, <<) as its token codes. This script reads each compiled module (SPIR-V: names,
 decorations, types) and its preprocessed source (the pragmas that survive its #if's), and
 writes two files:
 
@@ -211,14 +212,17 @@ class Kernel:
 
 def read_pragmas(source, glslang):
     """The vka_ pragmas of a shader after preprocessing: those its #if's keep."""
-    run = subprocess.run([glslang, "-E", source], capture_output=True, text=True)
+    run = subprocess.run([glslang, "-E", source], capture_output=True)
     if run.returncode:
-        fail("%s -E %s failed: %s" % (glslang, source, run.stdout + run.stderr))
+        fail("%s -E %s failed: %s" % (glslang, source, (run.stdout + run.stderr).decode(errors="replace")))
     pragmas = {}
-    for line in run.stdout.splitlines():
+    for line in run.stdout.decode(errors="replace").splitlines():
         found = re.match(r"\s*#\s*pragma\s+(vka_\w+)\s*\((.*)\)\s*$", line)
         if found:
             key, value = found.groups()
+            if not all(" " <= ch <= "~" for ch in value):
+                fail("%s: #pragma %s: write its rule with one-character operators (glslang's "
+                     "preprocessor mangles ==, <=, &&, <<)" % (source, key))
             if key in pragmas:
                 fail("%s: two #pragma %s" % (source, key))
             pragmas[key] = value.replace(" ", "")

@@ -1,6 +1,7 @@
 /* The flash attention kernels' lowering, shared by every scheme that runs exact softmax
  * attention over tensors it chooses (softmax itself, the two attentions of `inducing`). */
 #include "flash.h"
+#include "kernel_class.h"
 
 #include <string.h>
 
@@ -27,7 +28,7 @@ static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, 
 {
     bool sparse = p->sparse != NULL;
     uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
-    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
+    if (vka_cpu_class(dev)) {
         /* 8 invocations fill llvmpipe's 8-lane SIMD. Each invocation's rows share every K/V
          * load, so more rows mean fewer loads, the cost that dominates on lavapipe; but the
          * rows' q and accumulators, rows·(D + Dv)/4 vec4, are unrolled code, and llvmpipe's
@@ -71,7 +72,7 @@ uint32_t vka_flash_query_rows(const vka_device_info *dev, const vka_flash_desc *
 {
     vka_dispatch_desc d = {0};
     flash_dispatch(dev, f, 1, &d);
-    return dev->kernel_class == VKA_KERNEL_CLASS_CPU ? d.spec.flash_attn_cpu.ROWS : d.spec.flash_attn_gpu.BR;
+    return vka_cpu_class(dev) ? d.spec.flash_attn_cpu.ROWS : d.spec.flash_attn_gpu.BR;
 }
 
 vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)

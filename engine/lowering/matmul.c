@@ -1,6 +1,7 @@
 /* The batched matrix product as a lowering step: the kernel variant (register-blocked
  * for CPU devices, shared-memory tiles for GPUs) and its workgroup counts. */
 #include "matmul.h"
+#include "kernel_class.h"
 
 static uint32_t epilogue_bits(const vka_matmul_desc *m)
 {
@@ -53,7 +54,7 @@ vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
                      {m->c, m->accumulate ? VKA_READ_WRITE : VKA_WRITE, false},
                      {extra ? extra : dummy, VKA_READ, true}},
     };
-    if (dev->kernel_class == VKA_KERNEL_CLASS_CPU) {
+    if (vka_cpu_class(dev)) {
         /* 4 rows × 2 vec4 per invocation, vec4 loads, no shared memory. */
         uint32_t wg = 64, tm = 4, tn4 = 2;
         d.kernel = VKA_KERNEL_MATMUL_CPU;

@@ -101,6 +101,19 @@ typedef struct vka_ref_hypermixer_problem {
 
 bool vka_ref_hypermixer(const vka_ref_hypermixer_problem *h);
 
+/* Aaren (SCHEMES.md §10) from the definition: per [batch, head] and token t, softmax
+ * attention of query_h over the keys j ≤ t that exist (j < kv_len[b]); 0 when there are
+ * none. query [1, H, 1, D], k [B, H, N, D], v [B, H, N, Dv], out [B, H, N, Dv]. */
+typedef struct vka_ref_aaren_problem {
+    uint32_t batch, heads, n, d, dv;
+    const double *query, *k, *v;
+    const int32_t *kv_len; /* NULL: every key exists */
+    double scale;
+    double *out;
+} vka_ref_aaren_problem;
+
+void vka_ref_aaren(const vka_ref_aaren_problem *a);
+
 /* ∞-former continuous attention (SCHEMES.md §6) per [batch, head], from the definition:
  * the ridge system solved by Gaussian elimination with partial pivoting (the engine uses
  * Cholesky). w_mu, w_sigma [1, H, 1, nbasis]. False when the system is singular or out of

@@ -19,6 +19,7 @@
  * O(state) work however many came before. */
 #include "graph/op.h"
 #include "graph/params.h"
+#include "lowering/kernel_class.h"
 #include "lowering/matmul.h"
 #include "lowering/rows.h"
 #include "lowering/shapes.h"
@@ -439,7 +440,7 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
         .p = p,
         .dev = dev,
         .slices = p->batch * p->heads,
-        .wg = dev->kernel_class == VKA_KERNEL_CLASS_CPU ? 8 : VKA_MIN(64u, dev->limits.max_workgroup_invocations),
+        .wg = vka_class_workgroup_size(dev),
         .f4 = vka_div_up(p->features, 4),
         .dv4 = vka_div_up(p->dv, 4),
         .dv14 = vka_div_up(p->dv + 1, 4),

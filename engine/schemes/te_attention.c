@@ -18,6 +18,7 @@
  * The six MLP tensors must be graph constants: they are packed once, at plan time, into
  * the one buffer the kernels read (seven storage buffers in all). */
 #include "lowering/flash.h"
+#include "lowering/kernel_class.h"
 #include "lowering/matmul.h"
 #include "graph/op.h"
 #include "graph/params.h"
@@ -266,7 +267,7 @@ static chunking chunks_of(const vka_device_info *dev, const te_params *p, const 
     one_key.te_attn.chunk_keys = 1;
     uint64_t per_key = vka_kernel_get(d->kernel)->loop_iterations(&d->spec, &one_key) - 1;
     uint64_t most = dev->loop_iteration_budget ? (dev->loop_iteration_budget - 16) / per_key : p->nk;
-    uint32_t target = dev->kernel_class == VKA_KERNEL_CLASS_CPU ? 8 : 1024;
+    uint32_t target = vka_cpu_class(dev) ? 8 : 1024;
     uint64_t groups = (uint64_t)query_groups * p->batch;
     uint64_t rows = groups >= target ? 1 : vka_div_up(target, groups);
     rows = VKA_MAX(1, VKA_MIN(rows, vka_div_up(p->nk, 64)));
@@ -282,7 +283,7 @@ static chunking chunks_of(const vka_device_info *dev, const te_params *p, const 
 static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const te_params *p, uint32_t weights)
 {
     const vka_device_info *dev = vka_lower_device(lw);
-    uint32_t wg = dev->kernel_class == VKA_KERNEL_CLASS_CPU ? 8 : 64, groups_x = vka_div_up(p->nq, wg);
+    uint32_t wg = vka_class_workgroup_size(dev), groups_x = vka_div_up(p->nq, wg);
     uint32_t out = vka_lower_result(lw, node), state = out;
     vka_dispatch_desc d =
         pair_dispatch(lw, node, p, VKA_KERNEL_TE_ATTN, wg, weights, vka_lower_input(lw, node, ROLE_V), out);

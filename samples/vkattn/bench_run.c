@@ -80,8 +80,9 @@ static bool token_major(const char *scheme)
  * the same values: latents [1, H, BENCH_LATENTS, D] (`inducing`), the ∞-former's per-head
  * w_mu, w_sigma [1, H, 1, BENCH_BASIS] (`continuous`), te_attention's kernel MLP
  * (H + 2 → 128 → 128 → H). dims: rank 4, leading 1s dropped. */
-static vka_result add_constant(vka_graph *g, const char *name, const uint32_t dims[4], float sigma, uint64_t seed,
-                               vka_tensor *out)
+/* A seeded constant; `squeeze` drops its leading 1s (the TE MLP's matrices are 2-D). */
+static vka_result add_constant(vka_graph *g, const char *name, const uint32_t dims[4], bool squeeze, float sigma,
+                               uint64_t seed, vka_tensor *out)
 {
     size_t count = (size_t)dims[0] * dims[1] * dims[2] * dims[3];
     float *data = malloc(count * sizeof *data);
@@ -90,7 +91,7 @@ static vka_result add_constant(vka_graph *g, const char *name, const uint32_t di
     xorshift r = {seed};
     fill_normal(&r, data, count, sigma);
     uint32_t lead = 0;
-    while (lead < 3 && dims[lead] == 1 && strcmp(name, "latents") != 0 && strncmp(name, "w_", 2) != 0)
+    while (squeeze && lead < 3 && dims[lead] == 1)
         lead++;
     vka_tensor_desc desc = {.name = name, .rank = 4 - lead};
     memcpy(desc.dims, dims + lead, desc.rank * sizeof *dims);
@@ -130,29 +131,40 @@ static vka_result add_te_inputs(vka_graph *g, const bench_case *c, uint32_t nq, 
     op->inputs[next++].role = "xk";
     for (int i = 0; r == VKA_SUCCESS && i < 6; i++) {
         op->inputs[next].role = roles[i];
-        r = add_constant(g, roles[i], dims[i], i < 3 ? 1.0f / sqrtf((float)dims[i][3]) : 0.01f, 0x7E0000ull + i,
+        r = add_constant(g, roles[i], dims[i], true, i < 3 ? 1.0f / sqrtf((float)dims[i][3]) : 0.01f, 0x7E0000ull + i,
                          &op->inputs[next++].tensor);
     }
     return r;
 }
 
-/* The learned inputs the scheme's roles ask for, after q, k, v in op. */
-static vka_result add_learned_inputs(vka_graph *g, const bench_case *c, uint32_t nq, const vka_op_info *info,
-                                     vka_op_desc *op)
+/* Whether the scheme takes queries of its own (aaren's query is a learned one). */
+static bool takes_queries(const char *scheme)
 {
-    uint32_t next = 3;
+    vka_op_info info;
+    return vka_op_info_named(scheme, &info) != VKA_SUCCESS || contains(info.input_roles, "q");
+}
+
+/* The learned inputs the scheme's roles ask for, from op->inputs[next] on. */
+static vka_result add_learned_inputs(vka_graph *g, const bench_case *c, uint32_t nq, const vka_op_info *info,
+                                     vka_op_desc *op, uint32_t next)
+{
     vka_result r = VKA_SUCCESS;
     if (contains(info->input_roles, "xq"))
         return add_te_inputs(g, c, nq, op, next);
     if (contains(info->input_roles, "latents")) {
         op->inputs[next].role = "latents";
-        r = add_constant(g, "latents", (uint32_t[4]){1, c->heads, BENCH_LATENTS, c->d}, 1.0f, 0x5EED1A7E27ull,
+        r = add_constant(g, "latents", (uint32_t[4]){1, c->heads, BENCH_LATENTS, c->d}, false, 1.0f, 0x5EED1A7E27ull,
+                         &op->inputs[next++].tensor);
+    }
+    if (contains(info->input_roles, "query")) { /* aaren's learned query */
+        op->inputs[next].role = "query";
+        r = add_constant(g, "query", (uint32_t[4]){1, c->heads, 1, c->d}, false, 1.0f, 0xAA2E9ull,
                          &op->inputs[next++].tensor);
     }
     const char *weights[2] = {"w_mu", "w_sigma"};
     for (int i = 0; r == VKA_SUCCESS && i < 2 && contains(info->input_roles, weights[i]); i++) {
         op->inputs[next].role = weights[i];
-        r = add_constant(g, weights[i], (uint32_t[4]){1, c->heads, 1, BENCH_BASIS}, 1.0f / 16, 0xB451500ull + i,
+        r = add_constant(g, weights[i], (uint32_t[4]){1, c->heads, 1, BENCH_BASIS}, false, 1.0f / 16, 0xB451500ull + i,
                          &op->inputs[next++].tensor);
     }
     return r;
@@ -194,12 +206,17 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_g
     vka_tensor_desc dv = dk;
     dv.name = "v";
     vka_op_desc op = {.op = c->scheme};
-    if ((r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
-        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS &&
-        (r = add_learned_inputs(g, c, nq, &info, &op)) == VKA_SUCCESS) {
-        op.inputs[0] = (vka_op_input){"q", q};
-        op.inputs[1] = (vka_op_input){"k", k};
-        op.inputs[2] = (vka_op_input){"v", v};
+    bool queries = contains(info.input_roles, "q");
+    uint32_t next = 0;
+    if (queries && (r = vka_graph_input(g, &dq, &q)) == VKA_SUCCESS)
+        op.inputs[next++] = (vka_op_input){"q", q};
+    if (r == VKA_SUCCESS && (r = vka_graph_input(g, &dk, &k)) == VKA_SUCCESS &&
+        (r = vka_graph_input(g, &dv, &v)) == VKA_SUCCESS) {
+        op.inputs[next++] = (vka_op_input){"k", k};
+        op.inputs[next++] = (vka_op_input){"v", v};
+        r = add_learned_inputs(g, c, nq, &info, &op, next);
+    }
+    if (r == VKA_SUCCESS) {
         uint32_t p = 0;
         if (takes_causal(&info))
             op.params[p++] = (vka_op_param){"causal", c->causal ? "1" : "0"};
@@ -233,10 +250,11 @@ static void last_rows(const float *x, uint32_t slices, uint32_t n, uint32_t rows
                (size_t)rows * width * sizeof(float));
 }
 
-/* Nyström's landmarks are means over all queries: a subset of rows is another problem. */
+/* Nyström's landmarks are means over all queries: a subset of rows is another problem;
+ * a scheme without queries (aaren) has no rows to take. */
 static bool rows_depend_on_each_other(const char *scheme)
 {
-    return strcmp(scheme, "nystrom") == 0;
+    return strcmp(scheme, "nystrom") == 0 || !takes_queries(scheme);
 }
 
 /* The largest |GPU − reference| over the checked rows. */
@@ -256,7 +274,8 @@ static vka_result check_error(vka_context *ctx, const bench_case *c, const float
         last_rows(gpu_out, slices, c->nq, rows, width, gpu_sub);
         vka_host_tensor in[] = {{"q", q_sub, sub_bytes}, {"k", (void *)k, kv_bytes}, {"v", (void *)v, kv_bytes}};
         vka_host_tensor out[] = {{"out", ref, sub_bytes}};
-        r = vka_graph_reference(g, in, 3, out, 1);
+        bool queries = takes_queries(c->scheme);
+        r = vka_graph_reference(g, queries ? in : in + 1, queries ? 3 : 2, out, 1);
     }
     if (r == VKA_SUCCESS) {
         double worst = 0;
@@ -336,8 +355,9 @@ static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *p
     size_t q_bytes = (size_t)c->batch * c->heads * c->nq * c->d * sizeof(float);
     size_t kv_bytes = (size_t)c->batch * c->heads * c->nk * c->d * sizeof(float);
     vka_result r = bench_inputs(c, &q, &k, &v) && (out = malloc(q_bytes)) ? VKA_SUCCESS : VKA_ERROR_OUT_OF_HOST_MEMORY;
-    if (r == VKA_SUCCESS && (r = vka_plan_write(plan, "q", q, q_bytes)) == VKA_SUCCESS &&
-        (r = vka_plan_write(plan, "k", k, kv_bytes)) == VKA_SUCCESS)
+    if (r == VKA_SUCCESS && takes_queries(c->scheme))
+        r = vka_plan_write(plan, "q", q, q_bytes);
+    if (r == VKA_SUCCESS && (r = vka_plan_write(plan, "k", k, kv_bytes)) == VKA_SUCCESS)
         r = vka_plan_write(plan, "v", v, kv_bytes);
     if (r == VKA_SUCCESS)
         r = time_runs(plan, o, row);

@@ -76,6 +76,10 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
         if (extra_causal && has_causal && !schemes[s].causal_everywhere)
             add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, middle, true);
     }
+    vka_op_info named; /* any other operation named with --scheme: at each size, as asked */
+    if (n == 0 && o->only_scheme && !o->only_kernel && vka_op_info_named(o->only_scheme, &named) == VKA_SUCCESS)
+        for (uint32_t i = 0; i < size_count; i++)
+            add_case(cases, &n, o, named.name, NULL, sizes[i], o->causal == 1 && bench_scheme_has_causal(named.name));
     return n;
 }
 
