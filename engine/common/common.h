@@ -11,6 +11,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* Tensor sizes (shape.c): dense host bytes, elements, the dtype's name, "[2, 8, 1024, 64]". */
+size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims);
+uint64_t vka_element_count(uint32_t rank, const uint32_t *dims);
+const char *vka_dtype_name(vka_dtype dtype);
+void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims);
+
 #define VKA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define VKA_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define VKA_MAX(a, b) ((a) > (b) ? (a) : (b))

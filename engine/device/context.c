@@ -2,8 +2,6 @@
  * device choice, capability probe, device and queue. */
 #include "context.h"
 
-#include "../kernels/pipeline.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +365,11 @@ vka_result vka_context_alloc(const vka_context_desc *desc, vka_context **out)
         free(ctx);
         return vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
     }
+    if (mtx_init(&ctx->attach_lock, mtx_plain) != thrd_success) {
+        mtx_destroy(&ctx->message_lock);
+        free(ctx);
+        return vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
+    }
     vka_resolve_desc(ctx, desc);
     *out = ctx;
     return VKA_SUCCESS;
@@ -387,8 +390,6 @@ vka_result vka_context_finish_setup(vka_context *ctx)
         r = create_device(ctx);
     if (r == VKA_SUCCESS)
         r = vka_context_create_submission_objects(ctx);
-    if (r == VKA_SUCCESS)
-        r = vka_pipeline_cache_create(ctx, &ctx->pipelines);
     if (r == VKA_SUCCESS && !(ctx->host_constants = vka_host_cache_create()))
         r = vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory creating the constant cache");
     return r;
@@ -437,7 +438,8 @@ void vka_context_destroy(vka_context *ctx)
     vka_host_cache_destroy(ctx->host_constants);
     if (ctx->device) {
         /* Every submission of ours waited on its fence, so nothing of ours is in flight. */
-        vka_pipeline_cache_destroy(ctx, ctx->pipelines);
+        if (ctx->release_pipelines)
+            ctx->release_pipelines(ctx, ctx->pipelines);
         if (ctx->fence)
             ctx->vkd.vkDestroyFence(ctx->device, ctx->fence, NULL);
         if (ctx->command_pool)
@@ -452,6 +454,7 @@ void vka_context_destroy(vka_context *ctx)
     }
     free(ctx->candidates);
     mtx_destroy(&ctx->message_lock);
+    mtx_destroy(&ctx->attach_lock);
     free(ctx);
 }
 

@@ -8,8 +8,6 @@
 
 #include <threads.h>
 
-struct vka_pipeline_cache; /* engine/kernels */
-
 typedef struct vka_context {
     vka_error_sink error;
     vka_context_desc desc;    /* resolved: defaults and environment applied */
@@ -46,7 +44,11 @@ typedef struct vka_context {
     VkCommandPool command_pool;
     VkFence fence;
 
-    struct vka_pipeline_cache *pipelines;
+    /* The kernels' pipeline cache (engine/kernels, which uses this room, not the reverse):
+     * made there on first use under attach_lock; the context releases it last. */
+    void *pipelines;
+    void (*release_pipelines)(vka_context *ctx, void *pipelines);
+    mtx_t attach_lock;
     vka_host_cache *host_constants; /* plan-time constants by what they depend on */
 } vka_context;
 

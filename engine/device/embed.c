@@ -4,7 +4,7 @@
 #define VK_NO_PROTOTYPES
 #include "context.h"
 
-#include "../kernels/pipeline.h"
+#include "context.h"
 
 #include <stdio.h>
 #include <string.h>

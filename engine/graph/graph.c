@@ -10,34 +10,6 @@
 
 #define NAME_MAX_CHARS 63
 
-uint64_t vka_element_count(uint32_t rank, const uint32_t *dims)
-{
-    uint64_t n = 1;
-    for (uint32_t i = 0; i < rank; i++)
-        n *= dims[i];
-    return n;
-}
-
-size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims)
-{
-    (void)dtype; /* f32 and i32 are both 4 bytes */
-    return (size_t)vka_element_count(rank, dims) * 4;
-}
-
-const char *vka_dtype_name(vka_dtype dtype)
-{
-    return dtype == VKA_DTYPE_I32 ? "int32" : "float32";
-}
-
-void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims)
-{
-    size_t used = (size_t)snprintf(buf, size, "[");
-    for (uint32_t i = 0; i < rank && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%u", i ? ", " : "", dims[i]);
-    if (used < size)
-        snprintf(buf + used, size - used, "]");
-}
-
 const vka_graph_tensor *vka_graph_tensor_at(const vka_graph *g, uint32_t id)
 {
     return id > 0 && id < g->tensor_count ? &g->tensors[id] : NULL;
@@ -335,6 +307,26 @@ vka_result vka_graph_tensor_desc(const vka_graph *g, vka_tensor tensor, vka_tens
     *out = (vka_tensor_desc){.name = t->output_name ? t->output_name : t->name, .dtype = t->dtype, .rank = t->rank};
     memcpy(out->dims, t->dims, sizeof out->dims);
     return VKA_SUCCESS;
+}
+
+vka_result vka_graph_find(const vka_graph *g, const char *name, vka_tensor *out)
+{
+    if (!g || !name || !out)
+        return VKA_ERROR_INVALID_ARGUMENT;
+    out->id = 0;
+    for (uint32_t i = 1; i < g->tensor_count; i++) {
+        const vka_graph_tensor *t = &g->tensors[i];
+        if ((t->kind == VKA_TENSOR_INPUT || t->kind == VKA_TENSOR_CONSTANT) && strcmp(t->name, name) == 0) {
+            out->id = i;
+            return VKA_SUCCESS;
+        }
+    }
+    return VKA_ERROR_NOT_FOUND;
+}
+
+vka_context *vka_graph_context(const vka_graph *g)
+{
+    return g ? g->ctx : NULL;
 }
 
 double vka_graph_flops(const vka_graph *g)

@@ -45,14 +45,6 @@ struct vka_graph {
     uint32_t op_count, op_capacity;
 };
 
-/* Dense host bytes of a tensor of this shape. */
-size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims);
-uint64_t vka_element_count(uint32_t rank, const uint32_t *dims);
-const char *vka_dtype_name(vka_dtype dtype);
-
-/* Formats "[2, 8, 1024, 64]". */
-void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims);
-
 const vka_graph_tensor *vka_graph_tensor_at(const vka_graph *g, uint32_t id);
 
 /* Fails, naming the first offending element, if any value lies outside [min, max]. */

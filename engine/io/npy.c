@@ -2,7 +2,7 @@
  * Every malformed file gets VKA_ERROR_FILE_FORMAT with a message that names the file
  * and what is wrong; nothing is trusted before it is checked against the file's size. */
 #include "../common/common.h"
-#include "../graph/graph.h"
+#include "../common/common.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
  * and overlap no other tensor. A malformed file gets VKA_ERROR_FILE_FORMAT with a message
  * naming the file and the problem. */
 #include "../common/common.h"
-#include "../graph/graph.h"
+#include "../common/common.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -23,7 +23,7 @@ struct vka_pipeline_cache {
     uint32_t count, capacity;
 };
 
-vka_result vka_pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **out)
+static vka_result pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **out)
 {
     vka_pipeline_cache *cache = calloc(1, sizeof *cache);
     if (!cache)
@@ -43,8 +43,9 @@ vka_result vka_pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **out)
     return VKA_SUCCESS;
 }
 
-void vka_pipeline_cache_destroy(vka_context *ctx, vka_pipeline_cache *cache)
+static void pipeline_cache_destroy(vka_context *ctx, void *pipelines)
 {
+    vka_pipeline_cache *cache = pipelines;
     if (!cache)
         return;
     for (uint32_t i = 0; i < cache->count; i++)
@@ -180,10 +181,19 @@ static vka_result get_locked(vka_context *ctx, vka_pipeline_cache *cache, vka_ke
 vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id id, const uint32_t *spec, vka_pipeline *out, bool *created,
                             double *create_ms)
 {
+    *created = false;
+    *create_ms = 0.0;
+    mtx_lock(&ctx->attach_lock);
+    vka_result r = VKA_SUCCESS;
+    if (!ctx->pipelines && (r = pipeline_cache_create(ctx, (vka_pipeline_cache **)&ctx->pipelines)) == VKA_SUCCESS)
+        ctx->release_pipelines = pipeline_cache_destroy;
+    mtx_unlock(&ctx->attach_lock);
+    if (r != VKA_SUCCESS)
+        return r;
     vka_pipeline_cache *cache = ctx->pipelines;
     double start = vka_now_ms();
     mtx_lock(&cache->lock);
-    vka_result r = get_locked(ctx, cache, id, spec, out, created);
+    r = get_locked(ctx, cache, id, spec, out, created);
     mtx_unlock(&cache->lock);
     *create_ms = *created ? vka_now_ms() - start : 0.0;
     return r;

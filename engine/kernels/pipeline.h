@@ -15,10 +15,8 @@ typedef struct vka_pipeline {
     VkDescriptorSetLayout set_layout;
 } vka_pipeline;
 
-vka_result vka_pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **out);
-void vka_pipeline_cache_destroy(vka_context *ctx, vka_pipeline_cache *cache);
-
-/* The pipeline of `kernel` specialized with spec[0..kernel's count); *created tells
+/* The pipeline of `kernel` specialized with spec[0..kernel's count) (the context's cache is
+ * made on the first call and released with the context); *created tells
  * whether it was made now (and *create_ms how long that took) or found. */
 vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id kernel, const uint32_t *spec, vka_pipeline *out,
                             bool *created, double *create_ms);

@@ -13,7 +13,7 @@
  * Steps whose result nothing reads afterwards are left out (the last IST layer's
  * context update). The tokens' [x, y, flag] never exist: fc1 is split by columns into
  * products with x and y, the flag's column folded into the bias. */
-#include "../graph/graph.h"
+#include "common/common.h" /* vka_fail: the library's error sink */
 
 #include "vkattn/io.h"
 #include "vkattn/models.h"
@@ -89,13 +89,8 @@ static vka_result entry(builder *b, const char *name, uint32_t rank, const uint3
  * steps share a layer's): the graph's constant of that name if it has one. */
 static vka_result weight(builder *b, const char *name, uint32_t rank, uint32_t d0, uint32_t d1, vka_tensor *out)
 {
-    for (uint32_t i = 1; i < b->g->tensor_count; i++) {
-        const vka_graph_tensor *t = &b->g->tensors[i];
-        if (t->kind == VKA_TENSOR_CONSTANT && strcmp(t->name, name) == 0) {
-            *out = (vka_tensor){i};
-            return VKA_SUCCESS;
-        }
-    }
+    if (vka_graph_find(b->g, name, out) == VKA_SUCCESS)
+        return VKA_SUCCESS;
     vka_safetensors_entry e;
     vka_result r = entry(b, name, rank, (uint32_t[]){d0, d1}, &e);
     return r ? r : vka_graph_constant_from_file(b->g, b->d->weights, name, out);
@@ -591,7 +586,7 @@ static vka_result inputs(builder *b, sets *s)
 
 vka_result vka_graph_tnp(vka_graph *g, const vka_tnp_desc *d, vka_tensor *mean, vka_tensor *std)
 {
-    vka_context *ctx = g ? g->ctx : NULL;
+    vka_context *ctx = vka_graph_context(g);
     if (!g || !d || !mean || !std || !d->weights)
         return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_tnp: NULL argument (graph, desc, weights, outputs)");

@@ -1,7 +1,8 @@
 /* Model-level blocks composed of graph operations (nothing here is a kernel): the
  * multi-head attention block, Set Transformer's MAB / ISAB / PMA, the pre-norm
  * transformer layer and the pseudo-token encoders (Perceiver / LBANP, IST). */
-#include "graph.h"
+#include "common/common.h" /* vka_fail: the library's error sink */
+#include "vkattn/models.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,9 +27,9 @@ static vka_result split(vka_graph *g, vka_tensor x, uint32_t heads, vka_tensor *
 vka_result vka_graph_mha(vka_graph *g, const vka_mha_desc *m, vka_tensor *out)
 {
     if (!g || !m || !out)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_mha: NULL argument");
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT, "vka_graph_mha: NULL argument");
     if (!m->x_q.id || !m->w_q.id || !m->w_k.id || !m->w_v.id || !m->w_o.id || m->heads == 0)
-        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_mha: x_q, w_q, w_k, w_v, w_o and heads (> 0) are required");
     uint32_t heads = m->heads;
     vka_tensor x_kv = m->x_kv.id ? m->x_kv : m->x_q, q, k, v, qh, kh, vh, attended, merged;
@@ -97,9 +98,9 @@ static vka_result per_batch(vka_graph *g, vka_tensor set, uint32_t batch, vka_te
 vka_result vka_graph_mab(vka_graph *g, const vka_mab_desc *m, vka_tensor *out)
 {
     if (!g || !m || !out)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_mab: NULL argument");
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT, "vka_graph_mab: NULL argument");
     if (!m->x.id || !m->w_q.id || !m->w_k.id || !m->w_v.id || !m->w_o.id || m->heads == 0)
-        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_mab: x, w_q, w_k, w_v, w_o and heads (> 0) are required");
     vka_tensor y = m->y.id ? m->y : m->x, q, k, v, qh, kh, vh, attended, merged, h, ff, ff_relu, sum;
     vka_tensor_desc qd;
@@ -127,7 +128,7 @@ vka_result vka_graph_isab(vka_graph *g, vka_tensor x, vka_tensor inducing, const
                           const vka_mab_desc *mab1, vka_tensor *out)
 {
     if (!g || !mab0 || !mab1 || !out || !x.id || !inducing.id)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_isab: x, inducing, both blocks and out are required");
     vka_mab_desc first = *mab0, second = *mab1;
     vka_result r = per_batch(g, inducing, batch_of(g, x), &first.x);
@@ -141,7 +142,7 @@ vka_result vka_graph_isab(vka_graph *g, vka_tensor x, vka_tensor inducing, const
 vka_result vka_graph_pma(vka_graph *g, vka_tensor z, vka_tensor seeds, const vka_mab_desc *mab, vka_tensor *out)
 {
     if (!g || !mab || !out || !z.id || !seeds.id)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_pma: z, seeds, the block and out are required");
     vka_mab_desc block = *mab;
     block.y = z;
@@ -154,9 +155,9 @@ vka_result vka_graph_pma(vka_graph *g, vka_tensor z, vka_tensor seeds, const vka
 vka_result vka_graph_transformer_layer(vka_graph *g, const vka_transformer_layer_desc *t, vka_tensor *out)
 {
     if (!g || !t || !out)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_transformer_layer: NULL argument");
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT, "vka_graph_transformer_layer: NULL argument");
     if (!t->x.id || !t->norm1_weight.id || !t->norm2_weight.id || !t->fc1_weight.id || !t->fc2_weight.id)
-        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_transformer_layer: x, norm1_weight, norm2_weight, fc1_weight and fc2_weight are "
                         "required");
     vka_mha_desc attention = t->attention;
@@ -192,10 +193,11 @@ static vka_result step(vka_graph *g, const vka_transformer_layer_desc *s, vka_te
 vka_result vka_graph_pseudo_token_encoder(vka_graph *g, const vka_pseudo_token_encoder_desc *e, vka_tensor *out)
 {
     if (!g || !e || !out)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_pseudo_token_encoder: NULL argument");
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_pseudo_token_encoder: NULL argument");
     if (!e->latents.id || !e->context.id || !e->targets.id || e->layers == 0 || !e->steps ||
         (e->order != VKA_ENCODER_PERCEIVER && e->order != VKA_ENCODER_IST))
-        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT,
+        return vka_fail(vka_graph_context(g), VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_pseudo_token_encoder: latents, context, targets, layers (> 0), 3·layers steps "
                         "and a known order are required");
     vka_tensor u, c = e->context, t = e->targets, none = {0};

@@ -1,0 +1,32 @@
+/* Tensor sizes and their names in messages, for every room (see common.h). */
+#include "common.h"
+
+#include <stdio.h>
+
+uint64_t vka_element_count(uint32_t rank, const uint32_t *dims)
+{
+    uint64_t n = 1;
+    for (uint32_t i = 0; i < rank; i++)
+        n *= dims[i];
+    return n;
+}
+
+size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims)
+{
+    (void)dtype; /* f32 and i32 are both 4 bytes */
+    return (size_t)vka_element_count(rank, dims) * 4;
+}
+
+const char *vka_dtype_name(vka_dtype dtype)
+{
+    return dtype == VKA_DTYPE_I32 ? "int32" : "float32";
+}
+
+void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims)
+{
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (uint32_t i = 0; i < rank && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%u", i ? ", " : "", dims[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
