@@ -9,7 +9,8 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
-layout(local_size_x_id = 0) in;                    // must be 64 (8×8 invocations)
+layout(local_size_x_id = 0) in;
+#pragma vka_workgroup_size(64) // 8×8 invocations over a 32×32 tile
 layout(constant_id = 1) const bool TRANS_B = false;
 layout(constant_id = 2) const bool TRANS_A = false;
 

@@ -7,7 +7,8 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
-layout(local_size_x_id = 0) in; // must be 64 (the shared arrays)
+layout(local_size_x_id = 0) in;
+#pragma vka_workgroup_size(64) // the shared arrays hold one value per invocation
 
 layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Z { vec4 z[]; };

@@ -8,6 +8,7 @@ the code they describe, its loop budget and shared-memory footprint:
     #pragma vka_kernel(flash_attn, cpu)        family and variant (default: file stem, "any")
     #pragma vka_loops(div_up(pc.nk, KB) + 1)   most loop iterations of one invocation
     #pragma vka_shared_bytes(16 * BR * D4)     shared memory, when the kernel declares any
+    #pragma vka_workgroup_size(64)             the one workgroup size the kernel is written for
 
 The expressions are C as well as GLSL: specialization constants by their GLSL names, push
 fields as pc.NAME, div_up. Use one-character operators only (+ - * / % < > ? :):
@@ -220,6 +221,10 @@ def read_pragmas(source, glslang):
         found = re.match(r"\s*#\s*pragma\s+(vka_\w+)\s*\((.*)\)\s*$", line)
         if found:
             key, value = found.groups()
+            if key not in ("vka_kernel", "vka_loops", "vka_shared_bytes", "vka_workgroup_size"):
+                fail("%s: unknown #pragma %s" % (source, key))
+            if key == "vka_workgroup_size" and not value.strip().isdigit():
+                fail("%s: #pragma vka_workgroup_size takes a number" % source)
             if not all(" " <= ch <= "~" for ch in value):
                 fail("%s: #pragma %s: write its rule with one-character operators (glslang's "
                      "preprocessor mangles ==, <=, &&, <<)" % (source, key))
@@ -327,6 +332,7 @@ def write_table(path, kernels):
                 "        .bindings = {%s}," % bindings,
                 "        .op_push_words = %d," % push_words,
                 "        .spec_constant_count = %d," % len(k.spec),
+                "        .fixed_workgroup_size = %s," % k.pragmas.get("vka_workgroup_size", "0"),
                 "        .shared_bytes = %s_shared_bytes," % k.name,
                 "        .loop_iterations = %s_loops," % k.name,
                 "    },"]

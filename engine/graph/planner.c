@@ -309,6 +309,9 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
     vka_plan *plan = lw->plan;
     int32_t index = (int32_t)plan->dispatch_count;
     const vka_kernel *kernel = vka_kernel_get(desc->kernel);
+    if (kernel->fixed_workgroup_size && desc->spec.workgroup_size != kernel->fixed_workgroup_size)
+        return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED, "internal: %s (%s) is written for workgroups of %u, not %u",
+                        kernel->name, kernel->variant, kernel->fixed_workgroup_size, desc->spec.workgroup_size);
     for (uint32_t b = 0; b < VKA_MAX_BINDINGS && desc->bindings[b].tensor; b++) {
         vka_plan_tensor *t = &plan->tensors[desc->bindings[b].tensor];
         const vka_binding_desc *bd = &desc->bindings[b];

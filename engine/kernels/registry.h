@@ -53,6 +53,7 @@ typedef struct vka_kernel {
     vka_kernel_binding bindings[VKA_MAX_BINDINGS];
     uint32_t op_push_words; /* after the header */
     uint32_t spec_constant_count;
+    uint32_t fixed_workgroup_size; /* #pragma vka_workgroup_size: the only size it works with; 0: any */
     /* Shared memory the kernel declares for these specialization constants. */
     uint64_t (*shared_bytes)(const vka_spec_words *spec, const vka_push_words *push);
     /* The most loop iterations one invocation runs, all loops together. */
