@@ -106,12 +106,22 @@ static vka_result source(vka_param_reader *r, const vka_param_info *s, const vka
     return VKA_SUCCESS;
 }
 
+/* The schema entry of `key` read as `type`, and the value to read (source). */
+static vka_result begin_read(vka_param_reader *r, const char *key, vka_param_type type, const vka_given_param *derived,
+                             const vka_param_info **s, vka_given_param *v, bool *given)
+{
+    *v = (vka_given_param){0};
+    *given = false;
+    *s = spec_of(r, key, type);
+    return *s ? source(r, *s, derived, v, given) : VKA_ERROR_UNSUPPORTED;
+}
+
 vka_result vka_param_bool(vka_param_reader *r, const char *key, bool *out)
 {
-    const vka_param_info *s = spec_of(r, key, VKA_PARAM_BOOL);
-    vka_given_param v = {0};
-    bool given = false;
-    vka_result res = s ? source(r, s, NULL, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    const vka_param_info *s;
+    vka_given_param v;
+    bool given;
+    vka_result res = begin_read(r, key, VKA_PARAM_BOOL, NULL, &s, &v, &given);
     if (res != VKA_SUCCESS)
         return res;
     double x = -1;
@@ -134,10 +144,10 @@ vka_result vka_param_bool(vka_param_reader *r, const char *key, bool *out)
 /* An integer in the schema's range, with `derived` as its default when it has none. */
 static vka_result read_int(vka_param_reader *r, const char *key, const vka_given_param *derived, uint32_t *out)
 {
-    const vka_param_info *s = spec_of(r, key, VKA_PARAM_INT);
-    vka_given_param v = {0};
-    bool given = false;
-    vka_result res = s ? source(r, s, derived, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    const vka_param_info *s;
+    vka_given_param v;
+    bool given;
+    vka_result res = begin_read(r, key, VKA_PARAM_INT, derived, &s, &v, &given);
     if (res != VKA_SUCCESS)
         return res;
     double x;
@@ -166,10 +176,10 @@ vka_result vka_param_int_or(vka_param_reader *r, const char *key, uint32_t fallb
 /* A finite number in the schema's range, with `derived` as its default when it has none. */
 static vka_result read_float(vka_param_reader *r, const char *key, const vka_given_param *derived, double *out)
 {
-    const vka_param_info *s = spec_of(r, key, VKA_PARAM_FLOAT);
-    vka_given_param v = {0};
-    bool given = false;
-    vka_result res = s ? source(r, s, derived, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    const vka_param_info *s;
+    vka_given_param v;
+    bool given;
+    vka_result res = begin_read(r, key, VKA_PARAM_FLOAT, derived, &s, &v, &given);
     if (res != VKA_SUCCESS)
         return res;
     double x;
@@ -205,10 +215,10 @@ vka_result vka_param_scale(vka_param_reader *r, const char *key, uint32_t head_d
 
 vka_result vka_param_enum(vka_param_reader *r, const char *key, int *out)
 {
-    const vka_param_info *s = spec_of(r, key, VKA_PARAM_ENUM);
-    vka_given_param v = {0};
-    bool given = false;
-    vka_result res = s ? source(r, s, NULL, &v, &given) : VKA_ERROR_UNSUPPORTED;
+    const vka_param_info *s;
+    vka_given_param v;
+    bool given;
+    vka_result res = begin_read(r, key, VKA_PARAM_ENUM, NULL, &s, &v, &given);
     if (res != VKA_SUCCESS)
         return res;
     char list[256] = "", buf[32];
