@@ -1,7 +1,8 @@
 /* Typed, self-describing parameters: every operation's schema is well formed, values
  * given as numbers behave as the same values given as text, the graph reports what each
- * parameter resolved to (defaults and derived values included), and bad values are
- * refused by name. Plans nothing: graphs only. */
+ * parameter resolved to (defaults and derived values included), bad values are refused
+ * by name, and `vkattn info SCHEME` prints the schema. Plans nothing: graphs only. */
+#define _POSIX_C_SOURCE 200809L /* popen */
 #include "harness.h"
 
 static vka_context *ctx;
@@ -156,6 +157,54 @@ static void numbers_are_typed_values(void)
     vka_graph_destroy(g);
 }
 
+/* The tool's stdout (and its status) for `vkattn ARGS`. */
+static int run_cli(const char *args, char *out, size_t size)
+{
+    char command[512];
+    snprintf(command, sizeof command, "'%s' %s 2>&1", VKATTN_CLI_PATH, args);
+    FILE *p = popen(command, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    return pclose(p);
+}
+
+/* `vkattn info SCHEME` lists inputs and each parameter's type, range, default, meaning. */
+static void info_prints_the_schema(void)
+{
+    char out[8192];
+    CHECK(run_cli("info local", out, sizeof out) == 0);
+    static const char *const wanted[] = {"local:",     "kv_len", "optional", "window", "int",       "[0, 16777216]",
+                                         "(required)", "causal", "bool",     "scale",  "1/sqrt(D)", NULL};
+    CHECK_MSG(test_contains_all(out, wanted), "vkattn info local printed:\n%s", out);
+    CHECK(run_cli("info softmax", out, sizeof out) == 0 && strstr(out, "flash|materialized") &&
+          strstr(out, "default flash"));
+    CHECK(run_cli("info nope", out, sizeof out) != 0 && strstr(out, "unknown operation 'nope'"));
+}
+
+/* Model builders find tensors by name and reach the graph's context through the API. */
+static void graph_find_and_context(void)
+{
+    vka_graph *g = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    if (!g)
+        return;
+    vka_tensor x, found, o;
+    float w[4] = {1, 2, 3, 4};
+    CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){.name = "x", .rank = 2, .dims = {3, 4}}, &x));
+    CHECK_OK(ctx,
+             vka_graph_constant(g, &(vka_tensor_desc){.name = "w", .rank = 2, .dims = {4, 1}}, w, sizeof w, &found));
+    CHECK(vka_graph_find(g, "x", &found) == VKA_SUCCESS && found.id == x.id);
+    CHECK(vka_graph_find(g, "w", &found) == VKA_SUCCESS && found.id != x.id);
+    CHECK_OK(ctx, vka_graph_op(g, &(vka_op_desc){.op = "gelu", .inputs = {{"x", x}}}, &o));
+    CHECK(vka_graph_find(g, "gelu", &found) == VKA_ERROR_NOT_FOUND && found.id == 0); /* results are not found */
+    CHECK(vka_graph_find(g, "nope", &found) == VKA_ERROR_NOT_FOUND);
+    CHECK(vka_graph_find(NULL, "x", &found) == VKA_ERROR_INVALID_ARGUMENT);
+    CHECK(vka_graph_context(g) == ctx && vka_graph_context(NULL) == NULL);
+    vka_graph_destroy(g);
+}
+
 /* Each graph case has its own validated context. */
 static void with_context(void (*fn)(void))
 {
@@ -179,6 +228,10 @@ static void numbers(void)
 {
     with_context(numbers_are_typed_values);
 }
+static void find(void)
+{
+    with_context(graph_find_and_context);
+}
 
 int main(int argc, char **argv)
 {
@@ -186,6 +239,8 @@ int main(int argc, char **argv)
         {"every_schema_is_well_formed", schema},
         {"resolved_values_are_reported", resolved},
         {"numbers_are_typed_values", numbers},
+        {"graph_find_and_context", find},
+        {"info_prints_the_schema", info_prints_the_schema},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof *cases);
 }
