@@ -17,7 +17,8 @@ typedef struct broadcast_params {
     size_t floats;               /* of the input */
 } broadcast_params;
 
-static const char *const roles[] = {"x", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN("x", VKA_INPUT_TOKENS, "1,Nq,D", "shared by the batch: [1, ...] of rank 3..4"), {0}};
 static const vka_param_info params[] = {
     {"batch", VKA_PARAM_INT, "copies along axis 0", "1", NULL, 1, 1u << 20, NULL},
     {0},
@@ -85,8 +86,9 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(broadcast) = {
     .name = "broadcast",
     .summary = "x [1, ...] repeated `batch` times along axis 0 (rank 3..4)",
-    .input_roles = roles,
-    .required_inputs = 1,
+    .inputs = roles,
+    .output_shape = "B,Nq,D",
+    .examples = (const vka_op_param[]){{"batch", "B"}, {0}},
     .params = params,
     .params_size = sizeof(broadcast_params),
     .build = build,

@@ -19,7 +19,11 @@ typedef struct concat_params {
     size_t slices;
 } concat_params;
 
-static const char *const roles[] = {"a", "b", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN("a", VKA_INPUT_TOKENS, "...,Nq,D", "the first rows"),
+    VKA_IN("b", VKA_INPUT_TOKENS, "...,Nk,D", "the rows after them"),
+    {0},
+};
 
 static vka_result build(vka_op_build *b)
 {
@@ -89,8 +93,8 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(concat) = {
     .name = "concat",
     .summary = "a and b joined along the tokens axis (second-to-last); other axes equal",
-    .input_roles = roles,
-    .required_inputs = 2,
+    .inputs = roles,
+    .output_shape = "...,Nq+Nk,D",
     .params_size = sizeof(concat_params),
     .build = build,
     .lower = lower,

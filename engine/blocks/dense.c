@@ -23,7 +23,12 @@ typedef struct dense_params {
     bool out_in; /* weight stored [out, in] (PyTorch's Linear): y = x Wᵀ + b */
 } dense_params;
 
-static const char *const roles[] = {"x", "weight", "bias", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN("x", VKA_INPUT_TOKENS, "...,D", "rows of features"),
+    VKA_IN("weight", VKA_INPUT_LEARNED, "D,O=64", "[in, out] (or [out, in] with weight_layout=out_in)"),
+    VKA_IN_OPTIONAL("bias", VKA_INPUT_LEARNED, "O", "added to every row"),
+    {0},
+};
 static const char *const layouts[] = {"in_out", "out_in", NULL};
 static const vka_param_info params[] = {
     {"weight_layout", VKA_PARAM_ENUM, "the weight stored [in, out], or [out, in] (PyTorch's Linear)", "in_out",
@@ -107,8 +112,9 @@ VKA_OP_CLASS(dense) = {
     .name = "dense",
     .summary = "y = x·weight + bias over x's last axis; weight [in, out] (or [out, in] with weight_layout=out_in), "
                "bias [out] optional",
-    .input_roles = roles,
-    .required_inputs = 2,
+    .inputs = roles,
+    .output_shape = "...,O",
+    .rows_independent = true,
     .params = params,
     .params_size = sizeof(dense_params),
     .build = build,

@@ -17,7 +17,9 @@ typedef struct heads_params {
     bool split;
 } heads_params;
 
-static const char *const roles[] = {"x", NULL};
+static const vka_input_info split_roles[] = {VKA_IN("x", VKA_INPUT_TOKENS, "B,Nq,H*D", "rows of all heads"), {0}};
+static const vka_input_info merge_roles[] = {VKA_IN("x", VKA_INPUT_TOKENS, "B,H,Nq,D", "rows per head"), {0}};
+static const vka_op_param split_examples[] = {{"heads", "H"}, {0}};
 static const vka_param_info split_params[] = {
     {"heads", VKA_PARAM_INT, "heads the width splits into", "1", NULL, 1, 4096, NULL},
     {0},
@@ -115,8 +117,10 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(split_heads) = {
     .name = "split_heads",
     .summary = "[B, N, H·Dh] → [B, H, N, Dh] (heads=H); rank 2 input gives rank 3",
-    .input_roles = roles,
-    .required_inputs = 1,
+    .inputs = split_roles,
+    .output_shape = "B,H,Nq,D",
+    .rows_independent = true,
+    .examples = split_examples,
     .params = split_params,
     .params_size = sizeof(heads_params),
     .build = build_split,
@@ -128,8 +132,9 @@ VKA_OP_CLASS(split_heads) = {
 VKA_OP_CLASS(merge_heads) = {
     .name = "merge_heads",
     .summary = "[B, H, N, Dh] → [B, N, H·Dh]; rank 3 input gives rank 2",
-    .input_roles = roles,
-    .required_inputs = 1,
+    .inputs = merge_roles,
+    .output_shape = "B,Nq,H*D",
+    .rows_independent = true,
     .params_size = sizeof(heads_params),
     .build = build_merge,
     .lower = lower,

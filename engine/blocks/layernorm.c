@@ -23,7 +23,12 @@ typedef struct layernorm_params {
     float eps;
 } layernorm_params;
 
-static const char *const roles[] = {"x", "weight", "bias", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN("x", VKA_INPUT_TOKENS, "...,D", "rows to normalise"),
+    VKA_IN_OPTIONAL("weight", VKA_INPUT_LEARNED, "D", "the gain (else 1)"),
+    VKA_IN_OPTIONAL("bias", VKA_INPUT_LEARNED, "D", "the shift (else 0)"),
+    {0},
+};
 static const vka_param_info params[] = {
     {"eps", VKA_PARAM_FLOAT, "added to the variance", "1e-5", NULL, 0, 1e30, NULL},
     {0},
@@ -41,7 +46,7 @@ static vka_result build(vka_op_build *b)
         r = vka_expect_tensor(b, role, 1, VKA_DTYPE_F32, "[width]");
         if (r == VKA_SUCCESS && b->inputs[role]->dims[0] != p->width)
             r = vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s has %u entries but x's last axis is %u", b->op,
-                         roles[role], b->inputs[role]->dims[0], p->width);
+                         roles[role].role, b->inputs[role]->dims[0], p->width);
     }
     double eps;
     if (r == VKA_SUCCESS)
@@ -72,7 +77,7 @@ static vka_result affine_tensor(vka_lowering *lw, const vka_op_node *node, int r
         return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering layernorm");
     for (uint32_t i = 0; i < p->width; i++)
         row[i] = fill;
-    vka_result r = vka_lower_constant(lw, roles[role], VKA_DTYPE_F32, 1, &p->width, row, out);
+    vka_result r = vka_lower_constant(lw, roles[role].role, VKA_DTYPE_F32, 1, &p->width, row, out);
     free(row);
     return r;
 }
@@ -124,8 +129,9 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(layernorm) = {
     .name = "layernorm",
     .summary = "layer normalisation over the last axis; weight, bias [width] optional; eps (1e-5)",
-    .input_roles = roles,
-    .required_inputs = 1,
+    .inputs = roles,
+    .output_shape = "...,D",
+    .rows_independent = true,
     .params = params,
     .params_size = sizeof(layernorm_params),
     .build = build,

@@ -20,7 +20,11 @@ typedef struct mean_params {
     uint32_t batch, n, d, m;
 } mean_params;
 
-static const char *const roles[] = {"x", "offset", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN("x", VKA_INPUT_TOKENS, "B,Nk,D", "the set"),
+    VKA_IN_OPTIONAL("offset", VKA_INPUT_LEARNED, "M=4,D", "rows added to the mean (then M rows out)"),
+    {0},
+};
 
 static vka_result build(vka_op_build *b)
 {
@@ -123,8 +127,8 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(mean_tokens) = {
     .name = "mean_tokens",
     .summary = "offset[m] + the mean of x over its tokens: x [B, N, D], offset [M, D] optional → [B, M (or 1), D]",
-    .input_roles = roles,
-    .required_inputs = 1,
+    .inputs = roles,
+    .output_shape = "B,1,D",
     .params_size = sizeof(mean_params),
     .build = build,
     .lower = lower,

@@ -16,8 +16,9 @@ typedef struct pointwise_params {
     uint32_t dims[VKA_MAX_RANK];
 } pointwise_params;
 
-static const char *const unary_roles[] = {"x", NULL};
-static const char *const binary_roles[] = {"a", "b", NULL};
+static const vka_input_info unary_roles[] = {VKA_IN("x", VKA_INPUT_TOKENS, "...,D", "any tensor"), {0}};
+static const vka_input_info binary_roles[] = {
+    VKA_IN("a", VKA_INPUT_TOKENS, "...,D", "any tensor"), VKA_IN("b", VKA_INPUT_TOKENS, "...,D", "a's shape"), {0}};
 
 static vka_result expect_any_rank(vka_op_build *b, int role)
 {
@@ -181,8 +182,9 @@ static double flops(const vka_graph *g, const vka_op_node *node)
         .name = #NAME,                                                                                                 \
         .activation = ACTIVATION,                                                                                      \
         .summary = SUMMARY,                                                                                            \
-        .input_roles = ROLES,                                                                                          \
-        .required_inputs = REQUIRED,                                                                                   \
+        .inputs = ROLES,                                                                                               \
+        .output_shape = "...,D",                                                                                       \
+        .rows_independent = true,                                                                                      \
         .params_size = sizeof(pointwise_params),                                                                       \
         .build = BUILD,                                                                                                \
         .lower = lower_##NAME,                                                                                         \

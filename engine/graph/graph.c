@@ -163,10 +163,10 @@ static vka_result bind_inputs(vka_graph *g, const vka_op_class *cls, const vka_o
         node->inputs[role] = in->tensor.id;
         b->inputs[role] = t;
     }
-    for (uint32_t role = 0; role < cls->required_inputs; role++)
-        if (!node->inputs[role])
+    for (uint32_t role = 0; cls->inputs[role].role; role++)
+        if (!cls->inputs[role].optional && !node->inputs[role])
             return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: input '%s' is required", cls->name,
-                            cls->input_roles[role]);
+                            cls->inputs[role].role);
     return VKA_SUCCESS;
 }
 
@@ -345,7 +345,15 @@ static vka_op_info info_of(const vka_op_class *cls)
     uint32_t params = 0;
     while (cls->params && cls->params[params].key)
         params++;
-    return (vka_op_info){cls->name, cls->summary, cls->input_roles, cls->required_inputs, cls->params, params};
+    return (vka_op_info){.name = cls->name,
+                         .summary = cls->summary,
+                         .inputs = cls->inputs,
+                         .input_count = vka_op_input_count(cls),
+                         .required_input_count = vka_op_required_input_count(cls),
+                         .output_shape = cls->output_shape,
+                         .rows_independent = cls->rows_independent,
+                         .params = cls->params,
+                         .param_count = params};
 }
 
 /* The node that produced `op`, or NULL. */

@@ -40,8 +40,10 @@ typedef struct vka_ref_view {
 typedef struct vka_op_class {
     const char *name;
     const char *summary;
-    const char *const *input_roles; /* NULL-terminated, required first */
-    uint32_t required_inputs;
+    const vka_input_info *inputs; /* ends at an entry without a role */
+    const char *output_shape;     /* in the inputs' axis names (vka_input_info) */
+    bool rows_independent;        /* see vka_op_info */
+    const vka_op_param *examples; /* required parameters at example values; ends at an entry without a key */
     const vka_param_info *params; /* the schema (graph/params.h); ends at an entry without a key */
     size_t params_size;
     vka_result (*build)(vka_op_build *b);
@@ -62,7 +64,42 @@ const vka_op_class *vka_op_class_named(const char *name);
 const vka_op_class *vka_op_class_at(uint32_t index);
 uint32_t vka_op_class_count(void);
 
-/* The index of `role` in cls->input_roles, or -1. */
+/* The index of `role` in cls->inputs, or -1. */
 int vka_op_role_index(const vka_op_class *cls, const char *role);
+/* How many inputs the class takes, and how many of them it requires. */
+uint32_t vka_op_input_count(const vka_op_class *cls);
+uint32_t vka_op_required_input_count(const vka_op_class *cls);
+
+/* Input tables: VKA_IN(role, kind, shape, summary) and its optional, logit, packed and
+ * kv_len forms. */
+#define VKA_F32 VKA_DTYPE_BIT(VKA_DTYPE_F32)
+#define VKA_IN(ROLE, KIND, SHAPE, SUMMARY)                                                                             \
+    {                                                                                                                  \
+        .role = ROLE, .kind = KIND, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY                              \
+    }
+#define VKA_IN_OPTIONAL(ROLE, KIND, SHAPE, SUMMARY)                                                                    \
+    {                                                                                                                  \
+        .role = ROLE, .kind = KIND, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY, .optional = true            \
+    }
+#define VKA_IN_LOGITS(ROLE, SHAPE, SUMMARY)                                                                            \
+    {                                                                                                                  \
+        .role = ROLE, .kind = VKA_INPUT_TOKENS, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY,                 \
+        .in_logits = true                                                                                              \
+    }
+/* A learned input the plan packs when it is created (a graph constant). */
+#define VKA_IN_PACKED(ROLE, SHAPE, SUMMARY, OPTIONAL)                                                                  \
+    {                                                                                                                  \
+        .role = ROLE, .kind = VKA_INPUT_LEARNED, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY,                \
+        .optional = OPTIONAL, .constant = true                                                                         \
+    }
+#define VKA_IN_KV_LEN                                                                                                  \
+    {                                                                                                                  \
+        .role = "kv_len", .kind = VKA_INPUT_INDICES, .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_I32), .shape = "B",             \
+        .summary = "keys each batch attends (int32)", .optional = true                                                 \
+    }
+/* The attention inputs [B, H, N, D] most schemes take. */
+#define VKA_IN_Q VKA_IN_LOGITS("q", "B,H,Nq,D", "queries")
+#define VKA_IN_K VKA_IN_LOGITS("k", "B,H,Nk,D", "keys")
+#define VKA_IN_V VKA_IN("v", VKA_INPUT_TOKENS, "B,H,Nk,Dv", "values")
 
 #endif

@@ -33,8 +33,24 @@ const vka_op_class *vka_op_class_named(const char *name)
 
 int vka_op_role_index(const vka_op_class *cls, const char *role)
 {
-    for (int i = 0; cls->input_roles[i]; i++)
-        if (strcmp(cls->input_roles[i], role) == 0)
+    for (int i = 0; cls->inputs[i].role; i++)
+        if (strcmp(cls->inputs[i].role, role) == 0)
             return i;
     return -1;
+}
+
+uint32_t vka_op_input_count(const vka_op_class *cls)
+{
+    uint32_t n = 0;
+    while (cls->inputs[n].role)
+        n++;
+    return n;
+}
+
+uint32_t vka_op_required_input_count(const vka_op_class *cls)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; cls->inputs[i].role; i++)
+        n += !cls->inputs[i].optional;
+    return n;
 }

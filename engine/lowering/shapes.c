@@ -4,7 +4,7 @@
 
 static const char *role_name(const vka_op_build *b, int role)
 {
-    return vka_op_class_named(b->op)->input_roles[role];
+    return vka_op_class_named(b->op)->inputs[role].role;
 }
 
 vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout)

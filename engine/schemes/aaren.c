@@ -22,7 +22,13 @@ typedef struct aaren_params {
     float scale;
 } aaren_params;
 
-static const char *const roles[] = {"query", "k", "v", "kv_len", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN("query", VKA_INPUT_LEARNED, "1,H,1,D", "the one learned query"),
+    VKA_IN_LOGITS("k", "B,H,Nk,D", "keys"),
+    VKA_IN_V,
+    VKA_IN_KV_LEN,
+    {0},
+};
 static const vka_param_info params[] = {VKA_PARAM_SCALE, {0}};
 
 static const vka_axis_rule axis_rules[] = {
@@ -128,8 +134,8 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(aaren) = {
     .name = "aaren",
     .summary = "Aaren: a learned query per head attends to every prefix of k/v; query=[1,H,1,D]",
-    .input_roles = roles,
-    .required_inputs = 3,
+    .inputs = roles,
+    .output_shape = "B,H,Nk,Dv",
     .params = params,
     .params_size = sizeof(aaren_params),
     .build = build,

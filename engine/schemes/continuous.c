@@ -44,7 +44,17 @@ typedef struct continuous_params {
     double sticky_floor; /* the fraction of sticky samples placed evenly */
 } continuous_params;
 
-static const char *const roles[] = {"q", "w_mu", "w_sigma", "k", "v", NULL};
+#define WEIGHTS(SHAPE)                                                                                                 \
+    VKA_IN("w_mu", VKA_INPUT_LEARNED, SHAPE, "per head: a query's density centre, sigmoid(w_mu·q)"),                   \
+        VKA_IN("w_sigma", VKA_INPUT_LEARNED, SHAPE, "per head: its width, softplus(w_sigma·q)")
+static const vka_input_info roles[] = {VKA_IN_Q, WEIGHTS("1,H,1,Nb=256"), VKA_IN_K, VKA_IN_V, {0}};
+static const vka_input_info update_roles[] = {
+    VKA_IN_Q,
+    WEIGHTS("1,H,1,Nb=256"),
+    VKA_IN_OPTIONAL("k", VKA_INPUT_TOKENS, "B,H,Nk,D", "this run's chunk of keys"),
+    VKA_IN_OPTIONAL("v", VKA_INPUT_TOKENS, "B,H,Nk,Dv", "this run's chunk of values"),
+    {0},
+};
 #define BASIS_PARAMS                                                                                                   \
     {"nbasis", VKA_PARAM_INT, "basis functions N", NULL, "w_mu's axis 3", 1, MAX_BASIS, NULL},                         \
         {"lambda", VKA_PARAM_FLOAT, "the ridge penalty of the fit", "0.5", NULL, 0, 1e300, NULL},                      \
@@ -550,8 +560,9 @@ VKA_OP_CLASS(continuous) = {
     .name = "continuous",
     .summary = "∞-former continuous attention: k, v fitted onto nbasis Gaussian RBFs, each query a Gaussian density "
                "(w_mu, w_sigma [1,H,1,N])",
-    .input_roles = roles,
-    .required_inputs = 5,
+    .inputs = roles,
+    .output_shape = "B,H,Nq,Dv",
+    .rows_independent = true,
     .params = params,
     .params_size = sizeof(continuous_params),
     .build = build,
@@ -564,8 +575,8 @@ VKA_OP_CLASS(continuous_update) = {
     .name = "continuous_update",
     .summary = "∞-former unbounded memory: each run folds the chunk k, v into a persistent state (state=NAME: "
                "NAME.keys, NAME.values) by sampling the old signal into [0, tau], then q attends as `continuous`",
-    .input_roles = roles,
-    .required_inputs = 3,
+    .inputs = update_roles,
+    .output_shape = "B,H,Nq,Dv",
     .params = update_params,
     .params_size = sizeof(continuous_params),
     .build = build_update,

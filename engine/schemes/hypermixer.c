@@ -38,8 +38,20 @@ typedef struct hypermixer_params {
     uint32_t seed;
 } hypermixer_params;
 
-static const char *const roles[] = {"q",      "k",      "v",           "mlp_k1", "mlp_k2", "mlp_k2_bias",
-                                    "mlp_q1", "mlp_q2", "mlp_q2_bias", "kv_len", NULL};
+#define WEIGHT(ROLE, SHAPE, SUMMARY) VKA_IN_OPTIONAL(ROLE, VKA_INPUT_LEARNED, SHAPE, SUMMARY " (else drawn from seed)")
+static const vka_input_info roles[] = {
+    VKA_IN_Q,
+    VKA_IN_K,
+    VKA_IN_V,
+    WEIGHT("mlp_k1", "D,D", "the keys' hypernetwork, layer 1 [in, out]"),
+    WEIGHT("mlp_k2", "D,P=64", "the keys' hypernetwork, layer 2 [in, out]"),
+    WEIGHT("mlp_k2_bias", "P", "its bias"),
+    WEIGHT("mlp_q1", "D,D", "the queries' hypernetwork, layer 1 [in, out]"),
+    WEIGHT("mlp_q2", "D,P", "the queries' hypernetwork, layer 2 [in, out]"),
+    WEIGHT("mlp_q2_bias", "P", "its bias"),
+    VKA_IN_KV_LEN,
+    {0},
+};
 static const char *const layouts[] = {"in_out", "out_in", NULL};
 static const vka_param_info params[] = {
     {"p", VKA_PARAM_INT, "the hypernetworks' hidden size", NULL, "the weights' (mlp_k2), else 64", 1, 4096, NULL},
@@ -341,8 +353,9 @@ VKA_OP_CLASS(hypermixer) = {
     .name = "hypermixer",
     .summary = "O = MLP_q(q) · GELU(MLP_k(k)ᵀ v); hypernetworks D→D→p (mlp_k1/k2/k2_bias, mlp_q1/q2/q2_bias or drawn; "
                "weight_layout=in_out|out_in)",
-    .input_roles = roles,
-    .required_inputs = 3,
+    .inputs = roles,
+    .output_shape = "B,H,Nq,Dv",
+    .rows_independent = true,
     .params = params,
     .params_size = sizeof(hypermixer_params),
     .build = build,

@@ -29,7 +29,14 @@ typedef struct inducing_params {
     float scale;
 } inducing_params;
 
-static const char *const roles[] = {"q", "k", "v", "latents", "kv_len", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN_Q,
+    VKA_IN_K,
+    VKA_IN("v", VKA_INPUT_TOKENS, "B,H,Nk,D", "values (of the head dim: the summaries are keys)"),
+    VKA_IN("latents", VKA_INPUT_LEARNED, "1,H,L=32,D", "the inducing points (1 or B of them)"),
+    VKA_IN_KV_LEN,
+    {0},
+};
 static const vka_param_info params[] = {VKA_PARAM_SCALE, {0}};
 
 /* ------------------------------------------------------------------ build */
@@ -205,8 +212,9 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(inducing) = {
     .name = "inducing",
     .summary = "pseudo-token attention: latents attend to k/v (Hc), q attends to Hc; latents=[1|B,H,M,D]",
-    .input_roles = roles,
-    .required_inputs = 4,
+    .inputs = roles,
+    .output_shape = "B,H,Nq,D",
+    .rows_independent = true,
     .params = params,
     .params_size = sizeof(inducing_params),
     .build = build,

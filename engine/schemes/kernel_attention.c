@@ -50,8 +50,15 @@ typedef struct kernel_params {
     char state_name[64];
 } kernel_params;
 
-static const char *const linear_roles[] = {"q", "k", "v", "kv_len", NULL};
-static const char *const performer_roles[] = {"q", "k", "v", "kv_len", "projection", NULL};
+static const vka_input_info linear_roles[] = {VKA_IN_Q, VKA_IN_K, VKA_IN_V, VKA_IN_KV_LEN, {0}};
+static const vka_input_info performer_roles[] = {
+    VKA_IN_Q,
+    VKA_IN_K,
+    VKA_IN_V,
+    VKA_IN_KV_LEN,
+    VKA_IN_OPTIONAL("projection", VKA_INPUT_LEARNED, "1,1,F=64,D", "the random features (else drawn from seed)"),
+    {0},
+};
 static const char *const feature_kinds[] = {"positive", "hyperbolic", "trig", NULL};
 #define COMMON_PARAMS                                                                                                  \
     VKA_PARAM_CAUSAL, {"eps", VKA_PARAM_FLOAT, "added to the normaliser", "1e-6", NULL, 0, 1e30, NULL},                \
@@ -542,8 +549,9 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(linear) = {
     .name = "linear",
     .summary = "Linear Transformer, φ = elu + 1; causal by chunked scan; decode=1 keeps the state",
-    .input_roles = linear_roles,
-    .required_inputs = 3,
+    .inputs = linear_roles,
+    .output_shape = "B,H,Nq,Dv",
+    .rows_independent = true,
     .params = linear_params,
     .params_size = sizeof(kernel_params),
     .build = build_linear,
@@ -555,8 +563,9 @@ VKA_OP_CLASS(linear) = {
 VKA_OP_CLASS(performer) = {
     .name = "performer",
     .summary = "Performer FAVOR+ random features; kernel=positive|hyperbolic|trig, features=m, seed, projection=W",
-    .input_roles = performer_roles,
-    .required_inputs = 3,
+    .inputs = performer_roles,
+    .output_shape = "B,H,Nq,Dv",
+    .rows_independent = true,
     .params = performer_params,
     .params_size = sizeof(kernel_params),
     .build = build_performer,

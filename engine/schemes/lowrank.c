@@ -39,8 +39,15 @@ typedef struct lowrank_params {
     float scale;
 } lowrank_params;
 
-static const char *const linformer_roles[] = {"q", "k", "v", "proj_k", "proj_v", NULL};
-static const char *const nystrom_roles[] = {"q", "k", "v", NULL};
+static const vka_input_info linformer_roles[] = {
+    VKA_IN_Q,
+    VKA_IN_K,
+    VKA_IN_V,
+    VKA_IN_OPTIONAL("proj_k", VKA_INPUT_LEARNED, "Kp=256,Nk", "E, the keys' projection (else drawn from seed)"),
+    VKA_IN_OPTIONAL("proj_v", VKA_INPUT_LEARNED, "Kp=256,Nk", "F, the values' projection (else drawn from seed)"),
+    {0},
+};
+static const vka_input_info nystrom_roles[] = {VKA_IN_Q, VKA_IN_K, VKA_IN_V, {0}};
 /* Only 0: causal=1 is refused by name (the low-rank factors mix every position). */
 #define NO_CAUSAL                                                                                                      \
     {                                                                                                                  \
@@ -242,8 +249,9 @@ VKA_OP_CLASS(linformer) = {
     .name = "linformer",
     .summary = "softmax(q (E k)ᵀ·scale) (F v): keys and values projected to kproj along the tokens "
                "(proj_k, proj_v [kproj, ≥ Nk], or drawn from seed); non-causal",
-    .input_roles = linformer_roles,
-    .required_inputs = 3,
+    .inputs = linformer_roles,
+    .output_shape = "B,H,Nq,Dv",
+    .rows_independent = true,
     .params = linformer_params,
     .params_size = sizeof(lowrank_params),
     .build = build_linformer,
@@ -448,8 +456,9 @@ VKA_OP_CLASS(nystrom) = {
     .name = "nystrom",
     .summary = "Nyströmformer: landmarks=m segment means, softmax(qK̃ᵀ)·pinv(softmax(Q̃K̃ᵀ))·softmax(Q̃kᵀ)v; "
                "exact when m ≥ N; non-causal",
-    .input_roles = nystrom_roles,
-    .required_inputs = 3,
+    .inputs = nystrom_roles,
+    .output_shape = "B,H,Nq,Dv",
+    .rows_independent = false, /* the landmarks are means over all queries */
     .params = nystrom_params,
     .params_size = sizeof(lowrank_params),
     .build = build_nystrom,

@@ -27,7 +27,7 @@ typedef struct softmax_params {
     int kernel;
 } softmax_params;
 
-static const char *const roles[] = {"q", "k", "v", "kv_len", NULL};
+static const vka_input_info roles[] = {VKA_IN_Q, VKA_IN_K, VKA_IN_V, VKA_IN_KV_LEN, {0}};
 static const char *const kernels[] = {"flash", "materialized", NULL};
 static const vka_param_info params[] = {
     VKA_PARAM_SCALE,
@@ -187,8 +187,9 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 VKA_OP_CLASS(softmax) = {
     .name = "softmax",
     .summary = "exact attention softmax(q kᵀ·scale + mask) v; kernel=flash|materialized",
-    .input_roles = roles,
-    .required_inputs = 3,
+    .inputs = roles,
+    .output_shape = "B,H,Nq,Dv",
+    .rows_independent = true,
     .params = params,
     .params_size = sizeof(softmax_params),
     .build = build,

@@ -35,8 +35,20 @@ enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_LAYOUT };
 
 enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 
-static const char *const roles[] = {"q", "k", "v", "kv_len", NULL};
-static const char *const blocksparse_roles[] = {"q", "k", "v", "kv_len", "layout", NULL};
+static const vka_input_info roles[] = {VKA_IN_Q, VKA_IN_K, VKA_IN_V, VKA_IN_KV_LEN, {0}};
+static const vka_input_info blocksparse_roles[] = {
+    VKA_IN_Q,
+    VKA_IN_K,
+    VKA_IN_V,
+    VKA_IN_KV_LEN,
+    {.role = "layout",
+     .kind = VKA_INPUT_INDICES,
+     .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_I32),
+     .shape = "1,Nk/b=64,Nk/b",
+     .summary = "non-zero where a query block visits a key block (1 or H layouts)",
+     .constant = true},
+    {0},
+};
 #define WINDOW                                                                                                         \
     {                                                                                                                  \
         "window", VKA_PARAM_INT, "keys each side a query sees", NULL, NULL, 0, 1u << 24, NULL                          \
@@ -78,6 +90,15 @@ static const vka_param_info blockwise_params[] = {
     {0},
 };
 static const vka_param_info blocksparse_params[] = {BLOCK, VKA_PARAM_SCALE, {0}};
+
+/* The required parameters at the values a benchmark poses them with. */
+static const vka_op_param local_examples[] = {{"window", "128"}, {0}};
+static const vka_op_param longformer_examples[] = {{"window", "128"}, {"global", "16"}, {0}};
+static const vka_op_param strided_examples[] = {{"stride", "128"}, {0}};
+static const vka_op_param fixed_examples[] = {{"stride", "128"}, {0}};
+static const vka_op_param blockwise_examples[] = {{"blocks", "16"}, {0}};
+#define bigbird_examples NULL
+#define blocksparse_examples NULL
 
 typedef struct sparse_params {
     vka_ref_pattern pattern;
@@ -483,7 +504,7 @@ static double flops(const vka_graph *g, const vka_op_node *node)
     return 2.0 * p->batch * pairs * (p->d + p->dv);
 }
 
-#define SPARSE_CLASS(NAME, PATTERN, ROLES, SUMMARY)                                                                    \
+#define SPARSE_CLASS(NAME, PATTERN, ROLES, ROWS_INDEPENDENT, SUMMARY)                                                  \
     static vka_result build_##NAME(vka_op_build *b)                                                                    \
     {                                                                                                                  \
         ((sparse_params *)b->parsed)->pattern = PATTERN;                                                               \
@@ -492,8 +513,10 @@ static double flops(const vka_graph *g, const vka_op_node *node)
     VKA_OP_CLASS(NAME) = {                                                                                             \
         .name = #NAME,                                                                                                 \
         .summary = SUMMARY,                                                                                            \
-        .input_roles = ROLES,                                                                                          \
-        .required_inputs = 3,                                                                                          \
+        .inputs = ROLES,                                                                                               \
+        .output_shape = "B,H,Nq,Dv",                                                                                   \
+        .rows_independent = ROWS_INDEPENDENT,                                                                          \
+        .examples = NAME##_examples,                                                                                   \
         .params = NAME##_params,                                                                                       \
         .params_size = sizeof(sparse_params),                                                                          \
         .build = build_##NAME,                                                                                         \
@@ -502,17 +525,17 @@ static double flops(const vka_graph *g, const vka_op_node *node)
         .flops = flops,                                                                                                \
     };
 
-SPARSE_CLASS(local, VKA_REF_PATTERN_LOCAL, roles,
+SPARSE_CLASS(local, VKA_REF_PATTERN_LOCAL, roles, true,
              "softmax attention within window=w keys each side (causal: behind only)")
-SPARSE_CLASS(longformer, VKA_REF_PATTERN_LONGFORMER, roles,
+SPARSE_CLASS(longformer, VKA_REF_PATTERN_LONGFORMER, roles, true,
              "local window=w plus global=g tokens that see and are seen by all")
-SPARSE_CLASS(bigbird, VKA_REF_PATTERN_BIGBIRD, roles,
+SPARSE_CLASS(bigbird, VKA_REF_PATTERN_BIGBIRD, roles, false, /* queries start on a block */
              "blocks of block=b: own and neighbours, first and last (global), random=r more from seed")
-SPARSE_CLASS(strided, VKA_REF_PATTERN_STRIDED, roles,
+SPARSE_CLASS(strided, VKA_REF_PATTERN_STRIDED, roles, true,
              "Sparse Transformer strided: j ≤ i, (i − j) < stride or a multiple")
-SPARSE_CLASS(fixed, VKA_REF_PATTERN_FIXED, roles,
+SPARSE_CLASS(fixed, VKA_REF_PATTERN_FIXED, roles, true,
              "Sparse Transformer fixed: own block of stride, last summary=c of earlier")
-SPARSE_CLASS(blockwise, VKA_REF_PATTERN_BLOCKWISE, roles,
+SPARSE_CLASS(blockwise, VKA_REF_PATTERN_BLOCKWISE, roles, true,
              "BlockBERT: blocks=n, head h's block t sees block (t + h) mod n")
-SPARSE_CLASS(blocksparse, VKA_REF_PATTERN_LAYOUT, blocksparse_roles,
+SPARSE_CLASS(blocksparse, VKA_REF_PATTERN_LAYOUT, blocksparse_roles, false,
              "a given block layout (int32 [1|H, N/b, N/b] constant, non-zero: visit) of block=b (64)")

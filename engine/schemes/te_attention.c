@@ -43,8 +43,20 @@ typedef struct te_params {
     uint32_t chunk; /* keys per chunk asked for; 0: the planner's choice */
 } te_params;
 
-static const char *const roles[] = {"q",   "k",   "v",        "xq",       "xk",       "fc1",
-                                    "fc2", "fc3", "fc1_bias", "fc2_bias", "fc3_bias", NULL};
+static const vka_input_info roles[] = {
+    VKA_IN_LOGITS("q", "B,Nq,H*D", "queries, token-major"),
+    VKA_IN_LOGITS("k", "B,Nk,H*D", "keys, token-major"),
+    VKA_IN("v", VKA_INPUT_TOKENS, "B,Nk,H*Dv", "values, token-major"),
+    VKA_IN("xq", VKA_INPUT_POSITIONS, "B,Nq,X=2", "the queries' locations"),
+    VKA_IN("xk", VKA_INPUT_POSITIONS, "B,Nk,X", "the keys' locations"),
+    VKA_IN_PACKED("fc1", "F=128,H+X", "the kernel MLP, layer 1 [out, in]", false),
+    VKA_IN_PACKED("fc2", "F,F", "layer 2 [out, in]", false),
+    VKA_IN_PACKED("fc3", "H,F", "layer 3 [out, in]: a logit per head", false),
+    VKA_IN_PACKED("fc1_bias", "F", "layer 1's bias", true),
+    VKA_IN_PACKED("fc2_bias", "F", "layer 2's bias", true),
+    VKA_IN_PACKED("fc3_bias", "H", "layer 3's bias", true),
+    {0},
+};
 static const char *const kernels[] = {"flash", "materialized", NULL};
 static const vka_param_info params[] = {
     {"heads", VKA_PARAM_INT, "heads (must equal fc3's outputs)", NULL, "fc3's outputs", 1, 64, NULL},
@@ -187,7 +199,7 @@ static vka_result packed_weights(vka_lowering *lw, const vka_op_node *node, cons
         if (t && !data[role - ROLE_FC1])
             return vka_fail(ctx, VKA_ERROR_UNSUPPORTED,
                             "te_attention: %s must be a graph constant (the kernel MLP is packed once, at plan time)",
-                            roles[role]);
+                            roles[role].role);
     }
     packed_layout L = layout_of(p);
     float *w = calloc((size_t)L.total * 4, sizeof *w);
@@ -403,8 +415,9 @@ VKA_OP_CLASS(te_attention) = {
     .name = "te_attention",
     .summary = "translation-equivariant attention: per pair logits = MLP(xq_i − xk_j, q_i·k_j·scale per head); "
                "kernel=flash|materialized",
-    .input_roles = roles,
-    .required_inputs = 8,
+    .inputs = roles,
+    .output_shape = "B,Nq,H*Dv",
+    .rows_independent = true,
     .params = params,
     .params_size = sizeof(te_params),
     .build = build,

@@ -9,8 +9,6 @@
 
 #define BENCH_MAX_PARAMS 6
 #define BENCH_MAX_SIZES 16
-#define BENCH_LATENTS 32 /* M of schemes with learned latents (inducing) */
-#define BENCH_BASIS 256  /* basis functions of the continuous scheme (its default) */
 
 typedef struct bench_case {
     const char *scheme;
@@ -58,8 +56,26 @@ typedef struct bench_options {
  * reference unless o->no_check. On failure the row's note says why. */
 vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_only, bench_row *row, float **out_copy);
 
-/* The case's graph with nq queries: inputs q, k, v, output "out". */
-vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, vka_graph **out);
+/* A case's inputs, as its scheme poses itself on the case's sizes (vka_op_example_for),
+ * filled once: by role, NULL where an index constant (ones) or not filled. */
+typedef struct bench_values {
+    vka_op_example example;
+    float *data[VKA_MAX_OP_INPUTS];
+    size_t bytes[VKA_MAX_OP_INPUTS];
+} bench_values;
+
+/* Fills every input but the index constants (only the graph constants if constants_only).
+ * Tokens come from one stream (q, k, v as bench_inputs draws them; the case's sigma
+ * scales what enters the logits), learned weights and positions from a stream of their
+ * own: N(0, 1/fan-in) and N(0, 1). */
+vka_result bench_values_fill(const bench_case *c, bool constants_only, bench_values *v);
+void bench_values_free(bench_values *v);
+
+/* The case's graph with nq queries, as the scheme poses itself on the case's sizes
+ * (vka_op_example_for): its required inputs by role (index inputs as constants of ones,
+ * graph constants from `values`, which may be NULL for a scheme that takes none), output
+ * "out". */
+vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, const bench_values *values, vka_graph **out);
 
 /* Whether the scheme takes a `causal` parameter. */
 bool bench_scheme_has_causal(const char *scheme);

@@ -37,7 +37,7 @@ static vka_result exact_softmax(vka_context *ctx, quality *w)
     size_t bytes = out_count(&c) * sizeof(float);
     float *out = malloc(bytes);
     vka_graph *g = NULL;
-    vka_result r = out ? bench_graph(ctx, &c, c.nq, &g) : VKA_ERROR_OUT_OF_HOST_MEMORY;
+    vka_result r = out ? bench_graph(ctx, &c, c.nq, NULL, &g) : VKA_ERROR_OUT_OF_HOST_MEMORY;
     if (r == VKA_SUCCESS) {
         vka_host_tensor in[] = {{"q", w->q, bytes}, {"k", w->k, bytes}, {"v", w->v, bytes}};
         vka_host_tensor o[] = {{"out", out, bytes}};

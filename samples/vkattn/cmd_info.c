@@ -67,15 +67,37 @@ static const char *type_name(vka_param_type type)
     return "?";
 }
 
+static const char *kind_name(vka_input_kind kind)
+{
+    switch (kind) {
+    case VKA_INPUT_TOKENS: return "tokens";
+    case VKA_INPUT_LEARNED: return "learned";
+    case VKA_INPUT_POSITIONS: return "position";
+    case VKA_INPUT_INDICES: return "indices";
+    }
+    return "?";
+}
+
 /* vkattn info SCHEME: its inputs and its parameters, from the operation's own schema. */
 static int describe_op(const char *name)
 {
     vka_op_info op;
     if (vka_op_info_named(name, &op) != VKA_SUCCESS)
         return cli_fail("unknown operation '%s' (vkattn info lists them)", name);
-    printf("%s: %s\ninputs:\n", op.name, op.summary);
-    for (uint32_t i = 0; op.input_roles[i]; i++)
-        printf("  %-14s %s\n", op.input_roles[i], i < op.required_input_count ? "required" : "optional");
+    printf("%s: %s\ninputs (B batch, H heads, Nq queries, Nk keys, D head dim, Dv value dim; X=n: a size, "
+           "e.g. n):\n",
+           op.name, op.summary);
+    for (uint32_t i = 0; i < op.input_count; i++) {
+        const vka_input_info *in = &op.inputs[i];
+        char shape[48];
+        snprintf(shape, sizeof shape, "[%s]", in->shape);
+        printf("  %-12s %-8s %-7s %-18s %-8s %s\n", in->role, in->optional ? "optional" : "required",
+               in->dtypes & VKA_DTYPE_BIT(VKA_DTYPE_I32) ? "int32" : "float32", shape, kind_name(in->kind),
+               in->summary);
+    }
+    printf("output: [%s]; rows %s\n", op.output_shape,
+           op.rows_independent ? "independent (each query's row depends on it and the keys only)"
+                               : "depend on each other");
     printf("parameters:%s\n", op.param_count ? "" : " none");
     for (uint32_t i = 0; i < op.param_count; i++) {
         const vka_param_info *p = &op.params[i];

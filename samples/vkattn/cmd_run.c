@@ -23,8 +23,8 @@ typedef struct run_args {
 
 static bool is_role(const vka_op_info *info, const char *key)
 {
-    for (uint32_t i = 0; info->input_roles[i]; i++)
-        if (strcmp(info->input_roles[i], key) == 0)
+    for (uint32_t i = 0; i < info->input_count; i++)
+        if (strcmp(info->inputs[i].role, key) == 0)
             return true;
     return false;
 }
