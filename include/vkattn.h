@@ -28,6 +28,16 @@
  * names what was wrong. The library never prints, exits or aborts. Lists are read as
  * NOUN_count (or a stats field) and NOUN_at(owner, index, &out).
  *
+ * Lifetimes: destroy plans and graphs before their context. A context destroyed first
+ * releases its plans' device memory; every later call on such a plan or graph fails with
+ * VKA_ERROR_INVALID_ARGUMENT (vka_last_error(NULL) says why) and vka_plan_destroy /
+ * vka_graph_destroy still free them. A plan needs nothing of its graph once created.
+ * Threads: the graphs and plans of one context may be used from several threads at once
+ * (the engine serialises the context's queue, command pool and fence; runs take turns on
+ * the queue); calls on one plan from several threads take turns too. A graph is used by
+ * one thread at a time, and no call may be in flight while its context is destroyed.
+ * vka_last_error(ctx) is the last failure on the context from any thread.
+ *
  * This is the core: context, graph, plan, run, errors, what the operations take. Beside
  * it: <vkattn/io.h> (.npy and .safetensors), <vkattn/models.h> (attention blocks and the
  * Transformer Neural Processes), <vkattn/continuous.h> (the ∞-former's basis and fit) and

@@ -2,8 +2,9 @@
 # The whole test suite: set up, build, run every test (each GPU test as the device is and
 # again under VKATTN_LIMITS=android-2021, all with the Khronos validation layer and
 # synchronization validation), then the suite's unit of memory safety: an
-# AddressSanitizer + UndefinedBehaviorSanitizer build of the tests (skip with
-# VKATTN_SKIP_SANITIZERS=1). Ends with one line: "N passed, N failed".
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the tests and a ThreadSanitizer
+# build of the threaded ones (skip both with VKATTN_SKIP_SANITIZERS=1). Ends with one
+# line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -41,6 +42,29 @@ if [ "${VKATTN_SKIP_SANITIZERS:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-sanitize "AddressSanitizer + UndefinedBehaviorSanitizer build"
+fi
+
+if [ "${VKATTN_SKIP_SANITIZERS:-0}" != 1 ]; then
+  # ThreadSanitizer over the tests that run the engine from several threads (and the
+  # plan and context life cycles they lean on): every report fails.
+  tsan_tests="test_lifecycle test_plan test_context"
+  echo "== ThreadSanitizer build: $tsan_tests" >&2
+  if cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DVKATTN_SANITIZE_THREAD=ON >/dev/null &&
+    cmake --build build-tsan -j"$(nproc)" --target $tsan_tests >/dev/null; then
+    for t in $tsan_tests; do
+      out=$(TSAN_OPTIONS="halt_on_error=1:exitcode=66:suppressions=$PWD/tests/tsan.supp" build-tsan/tests/$t 2>&1)
+      status=$?
+      echo "$out" >&2
+      summary=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+      p=$(echo "$summary" | awk '{print $1+0}')
+      f=$(echo "$summary" | awk '{print $3+0}')
+      if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then f=1; fi
+      passed=$((passed + ${p:-0}))
+      failed=$((failed + ${f:-0}))
+    done
+  else
+    failed=$((failed + 1))
+  fi
 fi
 
 echo "$passed passed, $failed failed"

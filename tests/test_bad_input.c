@@ -345,6 +345,18 @@ static void malformed_npy_files_fail_cleanly(void)
     expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"dimension", NULL});
     write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 3), }", 0);
     expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"dimension", NULL});
+    /* the product passes 2^64 and wraps to 2^32 + 2^16 + ... : refused, not loaded as a tiny tensor */
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (65537, 4294901761, 16384, 4), }", 16);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"2^32 elements", NULL});
+    vka_tensor t;
+    vka_graph *g = NULL;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    const vka_tensor_desc huge = {"huge", .rank = 4, .dims = {65537, 4294901761u, 16384, 4}};
+    expect_failure(vka_graph_input(g, &huge, &t), VKA_ERROR_UNSUPPORTED, (const char *[]){"huge", "2^32", NULL});
+    vka_graph_destroy(g);
+    float one = 1;
+    expect_failure(vka_npy_save(ctx, temp_path("huge.npy"), VKA_DTYPE_F32, 4, huge.dims, &one),
+                   VKA_ERROR_INVALID_ARGUMENT, (const char *[]){"2^32 elements", NULL});
     write_npy(p, "{'descr': '<f4', 'shape': (2, 3), }", 24);
     expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"fortran_order", NULL});
     unsigned char short_header[] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0xff, 0x7f, '{'};

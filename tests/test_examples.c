@@ -190,7 +190,7 @@ static void every_operation_builds_from_its_example(void)
     const vka_problem problems[] = {
         {.batch = 2, .heads = 2, .queries = 40, .keys = 40, .head_dim = 16},
         {.batch = 1, .heads = 3, .queries = 33, .keys = 33, .head_dim = 8, .value_dim = 5},
-        {.batch = 2, .heads = 1, .queries = 24, .keys = 88, .head_dim = 4}, /* the queries start on a block of 64 */
+        {.batch = 2, .heads = 1, .queries = 24, .keys = 88, .head_dim = 4},   /* the queries start on a block of 64 */
         {.batch = 1, .heads = 2, .queries = 150, .keys = 150, .head_dim = 4}, /* more tokens than the landmarks */
     };
     for (uint32_t i = 0; i < vka_op_count(); i++) {

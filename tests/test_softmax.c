@@ -206,6 +206,40 @@ static void deterministic(void)
     with_contexts(deterministic_body);
 }
 
+/* Where a driver ends loops early (lavapipe), flash attention's CPU-class kernel, ⌈N/4⌉ + 1
+ * iterations, plans up to (budget − 1)·4 keys and refuses one more by name (the README's
+ * figure, 262,136 on lavapipe). */
+static void loop_budget_boundary_is_exact(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    vka_device_info info;
+    vka_context_device_info(contexts[0], &info);
+    if (!info.loop_iteration_budget)
+        return; /* no such driver quirk: nothing to refuse */
+    uint32_t most = (info.loop_iteration_budget - 1) * 4;
+    for (uint32_t nk = most; nk <= most + 1; nk++) {
+        vka_graph *g = NULL;
+        vka_tensor q, k, v, o;
+        vka_plan *plan = NULL;
+        CHECK_OK(contexts[0], vka_graph_create(contexts[0], &g));
+        vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {1, 1, 1, 16}}, &q);
+        vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {1, 1, nk, 16}}, &k);
+        vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {1, 1, nk, 16}}, &v);
+        CHECK_OK(contexts[0],
+                 vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", k}, {"v", v}}}, &o));
+        vka_graph_output(g, "o", o);
+        vka_result r = vka_plan_create(g, &(vka_plan_desc){.memory_only = true}, &plan);
+        if (nk == most)
+            CHECK_MSG(r == VKA_SUCCESS, "%u keys: %s", nk, vka_last_error(contexts[0]));
+        else
+            CHECK_MSG(r == VKA_ERROR_LIMIT_EXCEEDED && strstr(vka_last_error(contexts[0]), "loop iterations"),
+                      "%u keys: %s", nk, vka_last_error(contexts[0]));
+        vka_plan_destroy(plan);
+        vka_graph_destroy(g);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -221,6 +255,7 @@ int main(int argc, char **argv)
         {"value_dim_differs", value_dim_differs},
         {"many_batches_and_heads", many_batches_and_heads},
         {"deterministic", deterministic},
+        {"loop_budget_boundary_is_exact", loop_budget_boundary_is_exact},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

@@ -272,6 +272,38 @@ static void write_file(const char *path, const char *text)
     }
 }
 
+/* Inputs with the right byte counts but transposed axes: refused by file and axis (they
+ * once gave a silently wrong NLL). */
+static void transposed_inputs_are_refused(void)
+{
+    if (!ensure_context())
+        return;
+    char dir[512], args[4096], err[2048];
+    snprintf(dir, sizeof dir, "%s/vectors/tnp/tnp", VKATTN_SHARED_DIR);
+    const char *files[] = {"yc", "yt"};
+    for (int i = 0; i < 2; i++) {
+        char path[600], moved[32];
+        snprintf(path, sizeof path, "%s/%s.npy", dir, files[i]);
+        snprintf(moved, sizeof moved, "%s_transposed.npy", files[i]);
+        vka_npy y = {0};
+        CHECK_OK(NULL, vka_npy_load(NULL, path, &y));
+        if (!y.data || y.dims[0] == y.dims[1])
+            continue;
+        uint32_t dims[3] = {y.dims[1], y.dims[0], y.dims[2]}; /* the same bytes, axes 0 and 1 swapped */
+        CHECK_OK(NULL, vka_npy_save(NULL, moved, VKA_DTYPE_F32, 3, dims, y.data));
+        snprintf(args, sizeof args, "'%s' xc='%s/xc.npy' yc='%s' xt='%s/xt.npy' yt='%s'", dir, dir,
+                 i == 0 ? moved : path, dir, i == 1 ? moved : path);
+        if (i == 1) /* yc stays the original */
+            snprintf(args, sizeof args, "'%s' xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy' yt='%s'", dir, dir, dir, dir,
+                     moved);
+        int status = cli(args, err, sizeof err);
+        CHECK_MSG(status != 0 && strstr(err, files[i]) && strstr(err, "axis 0"), "%s transposed: status %d, '%s'",
+                  files[i], status, err);
+        vka_npy_free(&y);
+        remove(moved);
+    }
+}
+
 /* Broken model folders: the runner and the API name what is wrong. */
 static void malformed(void)
 {
@@ -346,6 +378,28 @@ static void malformed(void)
     vka_safetensors_close(bad_w);
     CHECK(system("rm -rf tnp_bad") == 0);
     test_check_validation(ctx);
+}
+
+/* A TE model's heads are the kernel MLP's logits: any other count is refused by name
+ * (it once read past fc1's columns: heads 1, 2 and 4 under ASan). */
+static void te_heads_must_match_the_weights(void)
+{
+    char path[600];
+    path_of(path, sizeof path, "tetnp", "weights.safetensors");
+    vka_safetensors *w = NULL;
+    CHECK_OK(ctx, vka_safetensors_open(ctx, path, &w));
+    const uint32_t heads[] = {1, 2, 4, 16, 3};
+    for (size_t i = 0; w && i < sizeof heads / sizeof *heads; i++) {
+        vka_graph *g = NULL;
+        vka_tensor m, s;
+        CHECK_OK(ctx, vka_graph_create(ctx, &g));
+        vka_tnp_desc d = {.arch = VKA_TNP_ARCH_TETNP, .weights = w, .batch = 1, .nc = 5, .nt = 3, .heads = heads[i]};
+        vka_result r = vka_graph_tnp(g, &d, &m, &s);
+        CHECK_MSG(r == VKA_ERROR_SHAPE_MISMATCH && strstr(vka_last_error(ctx), "weights are for 8 heads"),
+                  "heads %u: %s: %s", heads[i], vka_result_string(r), vka_last_error(ctx));
+        vka_graph_destroy(g);
+    }
+    vka_safetensors_close(w);
 }
 
 /* The runner's synthetic batches (samples/vkattn/tnp_data.c): locations in their squares;
@@ -447,6 +501,8 @@ int main(int argc, char **argv)
         {"te_kernels_agree", te_kernels_agree},
         {"runner", runner},
         {"malformed", malformed},
+        {"transposed_inputs_are_refused", transposed_inputs_are_refused},
+        {"te_heads_must_match_the_weights", te_heads_must_match_the_weights},
         {"synthetic_data", synthetic_data},
         {"memory_table", memory_table},
         {"done", done},

@@ -10,7 +10,11 @@ static _Thread_local vka_error_sink thread_sink;
 vka_result vka_failv(vka_context *ctx, vka_result r, const char *fmt, va_list ap)
 {
     vka_error_sink *sink = ctx ? vka_context_error_sink(ctx) : &thread_sink;
+    if (sink->lock)
+        vka_mutex_lock(sink->lock);
     vsnprintf(sink->message, sizeof sink->message, fmt, ap);
+    if (sink->lock)
+        vka_mutex_unlock(sink->lock);
     return r;
 }
 

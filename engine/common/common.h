@@ -7,6 +7,8 @@
 #include "vkattn/io.h"
 #include "vkattn/models.h"
 
+#include "mutex.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@ void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dim
 /* Where a failure's message goes: a context's buffer, or (ctx == NULL) this thread's. */
 typedef struct vka_error_sink {
     char message[512];
+    vka_mutex *lock; /* a context's: failures may come from several threads */
 } vka_error_sink;
 
 vka_error_sink *vka_context_error_sink(vka_context *ctx);

@@ -5,12 +5,11 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <threads.h>
 
 enum { HOST_CACHE_ENTRIES = 16 };
 
 struct vka_host_cache {
-    mtx_t lock; /* plans may be created from several threads */
+    vka_mutex lock; /* plans may be created from several threads */
     struct {
         char *key;
         float *data;
@@ -22,7 +21,7 @@ struct vka_host_cache {
 vka_host_cache *vka_host_cache_create(void)
 {
     vka_host_cache *cache = calloc(1, sizeof *cache);
-    if (cache && mtx_init(&cache->lock, mtx_plain) != thrd_success) {
+    if (cache && !vka_mutex_init(&cache->lock, false)) {
         free(cache);
         cache = NULL;
     }
@@ -37,7 +36,7 @@ void vka_host_cache_destroy(vka_host_cache *cache)
         free(cache->entries[i].key);
         free(cache->entries[i].data);
     }
-    mtx_destroy(&cache->lock);
+    vka_mutex_destroy(&cache->lock);
     free(cache);
 }
 
@@ -46,13 +45,13 @@ bool vka_host_cache_get(vka_host_cache *cache, const char *key, float *out, size
     bool found = false;
     if (!cache)
         return false;
-    mtx_lock(&cache->lock);
+    vka_mutex_lock(&cache->lock);
     for (uint32_t i = 0; i < HOST_CACHE_ENTRIES && !found; i++)
         if (cache->entries[i].key && cache->entries[i].count == count && strcmp(cache->entries[i].key, key) == 0) {
             memcpy(out, cache->entries[i].data, count * sizeof *out);
             found = true;
         }
-    mtx_unlock(&cache->lock);
+    vka_mutex_unlock(&cache->lock);
     return found;
 }
 
@@ -68,7 +67,7 @@ void vka_host_cache_put(vka_host_cache *cache, const char *key, const float *dat
         return;
     }
     memcpy(copy, data, count * sizeof *copy);
-    mtx_lock(&cache->lock);
+    vka_mutex_lock(&cache->lock);
     uint32_t slot = cache->next;
     cache->next = (slot + 1) % HOST_CACHE_ENTRIES;
     free(cache->entries[slot].key);
@@ -76,5 +75,5 @@ void vka_host_cache_put(vka_host_cache *cache, const char *key, const float *dat
     cache->entries[slot].key = key_copy;
     cache->entries[slot].data = copy;
     cache->entries[slot].count = count;
-    mtx_unlock(&cache->lock);
+    vka_mutex_unlock(&cache->lock);
 }

@@ -6,8 +6,11 @@
 uint64_t vka_element_count(uint32_t rank, const uint32_t *dims)
 {
     uint64_t n = 1;
-    for (uint32_t i = 0; i < rank; i++)
+    for (uint32_t i = 0; i < rank; i++) {
+        if (dims[i] && n > UINT64_MAX / dims[i])
+            return UINT64_MAX; /* saturates: four 32-bit axes can pass 2^64 */
         n *= dims[i];
+    }
     return n;
 }
 

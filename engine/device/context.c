@@ -112,10 +112,10 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageS
     (void)types;
     vka_context *ctx = user;
     const char *text = data && data->pMessage ? data->pMessage : "(no message)";
-    mtx_lock(&ctx->message_lock);
+    vka_mutex_lock(&ctx->message_lock);
     if (ctx->validation_messages++ == 0)
         snprintf(ctx->first_validation_message, sizeof ctx->first_validation_message, "%s", text);
-    mtx_unlock(&ctx->message_lock);
+    vka_mutex_unlock(&ctx->message_lock);
     if (ctx->desc.log) {
         vka_log_level level =
             (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? VKA_LOG_ERROR : VKA_LOG_WARNING;
@@ -336,17 +336,21 @@ vka_result vka_context_submit_and_wait(vka_context *ctx, VkCommandBuffer cmd)
         .commandBufferCount = 1,
         .pCommandBuffers = &cmd,
     };
+    vka_mutex_lock(&ctx->submit_lock);
     if (ctx->lock_queue)
         ctx->lock_queue(ctx->queue_user);
     VkResult vr = ctx->vkd.vkQueueSubmit(ctx->queue, 1, &submit, ctx->fence);
     if (ctx->unlock_queue)
         ctx->unlock_queue(ctx->queue_user);
-    if (vr != VK_SUCCESS)
+    if (vr != VK_SUCCESS) {
+        vka_mutex_unlock(&ctx->submit_lock);
         return vka_vk_fail(ctx, vr, "vkQueueSubmit");
+    }
     /* Wait on the fence rather than polling: a spinning host thread steals a core
      * from lavapipe (research/lavapipe-performance.md). */
     vr = ctx->vkd.vkWaitForFences(ctx->device, 1, &ctx->fence, VK_TRUE, UINT64_MAX);
     VkResult reset = ctx->vkd.vkResetFences(ctx->device, 1, &ctx->fence);
+    vka_mutex_unlock(&ctx->submit_lock);
     if (vr != VK_SUCCESS)
         return vka_vk_fail(ctx, vr, "vkWaitForFences");
     if (reset != VK_SUCCESS)
@@ -361,15 +365,16 @@ vka_result vka_context_alloc(const vka_context_desc *desc, vka_context **out)
     vka_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory creating a context");
-    if (mtx_init(&ctx->message_lock, mtx_plain) != thrd_success) {
-        free(ctx);
-        return vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
-    }
-    if (mtx_init(&ctx->attach_lock, mtx_plain) != thrd_success) {
-        mtx_destroy(&ctx->message_lock);
-        free(ctx);
-        return vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
-    }
+    vka_mutex *locks[] = {&ctx->message_lock, &ctx->attach_lock, &ctx->children_lock, &ctx->submit_lock};
+    for (int i = 0; i < 4; i++)
+        if (!vka_mutex_init(locks[i], i == 3)) {
+            while (i-- > 0)
+                vka_mutex_destroy(locks[i]);
+            free(ctx);
+            return vka_fail(NULL, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
+        }
+    ctx->error.lock = &ctx->message_lock;
+    ctx->children.prev = ctx->children.next = &ctx->children;
     vka_resolve_desc(ctx, desc);
     *out = ctx;
     return VKA_SUCCESS;
@@ -431,10 +436,48 @@ vka_host_cache *vka_context_host_cache(vka_context *ctx)
     return ctx ? ctx->host_constants : NULL;
 }
 
+void vka_context_adopt(vka_context *ctx, vka_context_child *child, void (*orphan)(vka_context_child *child))
+{
+    vka_mutex_lock(&ctx->children_lock);
+    child->orphan = orphan;
+    child->next = ctx->children.next;
+    child->prev = &ctx->children;
+    ctx->children.next->prev = child;
+    ctx->children.next = child;
+    vka_mutex_unlock(&ctx->children_lock);
+}
+
+void vka_context_disown(vka_context *ctx, vka_context_child *child)
+{
+    vka_mutex_lock(&ctx->children_lock);
+    if (child->next) {
+        child->prev->next = child->next;
+        child->next->prev = child->prev;
+        child->prev = child->next = NULL;
+    }
+    vka_mutex_unlock(&ctx->children_lock);
+}
+
+/* The graphs and plans still alive release what they hold on the device and stay as
+ * husks that answer errors until destroyed. */
+static void orphan_children(vka_context *ctx)
+{
+    vka_mutex_lock(&ctx->children_lock);
+    while (ctx->children.next != &ctx->children) {
+        vka_context_child *child = ctx->children.next;
+        ctx->children.next = child->next;
+        child->next->prev = &ctx->children;
+        child->prev = child->next = NULL;
+        child->orphan(child);
+    }
+    vka_mutex_unlock(&ctx->children_lock);
+}
+
 void vka_context_destroy(vka_context *ctx)
 {
     if (!ctx)
         return;
+    orphan_children(ctx);
     vka_host_cache_destroy(ctx->host_constants);
     if (ctx->device) {
         /* Every submission of ours waited on its fence, so nothing of ours is in flight. */
@@ -453,8 +496,10 @@ void vka_context_destroy(vka_context *ctx)
         ctx->vki.vkDestroyInstance(ctx->instance, NULL);
     }
     free(ctx->candidates);
-    mtx_destroy(&ctx->message_lock);
-    mtx_destroy(&ctx->attach_lock);
+    vka_mutex_destroy(&ctx->message_lock);
+    vka_mutex_destroy(&ctx->attach_lock);
+    vka_mutex_destroy(&ctx->children_lock);
+    vka_mutex_destroy(&ctx->submit_lock);
     free(ctx);
 }
 

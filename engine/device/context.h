@@ -6,7 +6,13 @@
 #include "../common/common.h"
 #include "vulkan.h"
 
-#include <threads.h>
+/* A graph or a plan made on a context: linked into it, and told (orphan) when the context
+ * is destroyed first, so that it releases its device objects while the device exists
+ * and answers later calls with an error rather than touching freed memory. */
+typedef struct vka_context_child {
+    struct vka_context_child *prev, *next;
+    void (*orphan)(struct vka_context_child *child);
+} vka_context_child;
 
 typedef struct vka_context {
     vka_error_sink error;
@@ -33,24 +39,35 @@ typedef struct vka_context {
     VkDebugUtilsMessengerEXT messenger;
     uint32_t validation_messages;
     char first_validation_message[1024];
-    mtx_t message_lock;
+    vka_mutex message_lock;
 
     vka_device_info info;
     VkPhysicalDeviceMemoryProperties memory_properties;
     vka_device_candidate *candidates;
     uint32_t candidate_count;
 
-    /* One-shot submissions (staging copies) and plan runs share these. */
+    /* One-shot submissions (staging copies) and plan runs share these; submit_lock
+     * (recursive) serialises every use of the pool, the queue and the fence, so that
+     * plans of one context may run from several threads. */
     VkCommandPool command_pool;
     VkFence fence;
+    vka_mutex submit_lock;
+
+    /* The graphs and plans alive on this context (a ring through the sentinel). */
+    vka_context_child children;
+    vka_mutex children_lock;
 
     /* The kernels' pipeline cache (engine/kernels, which uses this room, not the reverse):
      * made there on first use under attach_lock; the context releases it last. */
     void *pipelines;
     void (*release_pipelines)(vka_context *ctx, void *pipelines);
-    mtx_t attach_lock;
+    vka_mutex attach_lock;
     vka_host_cache *host_constants; /* plan-time constants by what they depend on */
 } vka_context;
+
+/* Links a new graph or plan into the context; unlinks one being destroyed. */
+void vka_context_adopt(vka_context *ctx, vka_context_child *child, void (*orphan)(vka_context_child *child));
+void vka_context_disown(vka_context *ctx, vka_context_child *child);
 
 /* Translates a failed VkResult into a result code with a message naming the call;
  * marks the context lost on VK_ERROR_DEVICE_LOST. */

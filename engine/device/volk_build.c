@@ -3,6 +3,8 @@
  * needs. Debian ships volk as source only (volk.c / volk.h). */
 #include "vulkan.h"
 
+#include "../common/mutex.h"
+
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
@@ -12,9 +14,7 @@
 #pragma GCC diagnostic pop
 #endif
 
-#include <threads.h>
-
-static once_flag loader_once = ONCE_FLAG_INIT;
+static vka_once loader_once = VKA_ONCE_INIT;
 static PFN_vkGetInstanceProcAddr loader_gipa;
 
 static void load_loader(void)
@@ -25,7 +25,7 @@ static void load_loader(void)
 
 PFN_vkGetInstanceProcAddr vka_loader_get_instance_proc_addr(void)
 {
-    call_once(&loader_once, load_loader);
+    vka_call_once(&loader_once, load_loader);
     return loader_gipa;
 }
 

@@ -15,6 +15,22 @@ const vka_graph_tensor *vka_graph_tensor_at(const vka_graph *g, uint32_t id)
     return id > 0 && id < g->tensor_count ? &g->tensors[id] : NULL;
 }
 
+/* The context went first: the graph (host memory only) stays a husk until destroyed. */
+static void orphan(vka_context_child *child)
+{
+    ((vka_graph *)((char *)child - offsetof(vka_graph, child)))->ctx = NULL;
+}
+
+vka_result vka_graph_alive(const vka_graph *g, const char *call)
+{
+    if (!g)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "%s: graph is NULL", call);
+    if (!g->ctx)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: the graph's context was destroyed (destroy graphs before their context)", call);
+    return VKA_SUCCESS;
+}
+
 vka_result vka_graph_create(vka_context *ctx, vka_graph **out)
 {
     if (!ctx || !out)
@@ -26,6 +42,7 @@ vka_result vka_graph_create(vka_context *ctx, vka_graph **out)
     }
     g->ctx = ctx;
     g->tensor_count = 1; /* id 0 is "none" */
+    vka_context_adopt(ctx, &g->child, orphan);
     *out = g;
     return VKA_SUCCESS;
 }
@@ -34,6 +51,8 @@ void vka_graph_destroy(vka_graph *g)
 {
     if (!g)
         return;
+    if (g->ctx)
+        vka_context_disown(g->ctx, &g->child);
     for (uint32_t i = 0; i < g->tensor_count; i++) {
         free(g->tensors[i].name);
         free(g->tensors[i].data);
@@ -135,13 +154,15 @@ static vka_result add_leaf(vka_graph *g, const char *what, vka_tensor_kind kind,
 
 vka_result vka_graph_input(vka_graph *g, const vka_tensor_desc *desc, vka_tensor *out)
 {
-    return add_leaf(g, "input", VKA_TENSOR_INPUT, desc, NULL, 0, out);
+    vka_result r = vka_graph_alive(g, "vka_graph_input");
+    return r == VKA_SUCCESS ? add_leaf(g, "input", VKA_TENSOR_INPUT, desc, NULL, 0, out) : r;
 }
 
 vka_result vka_graph_constant(vka_graph *g, const vka_tensor_desc *desc, const void *data, size_t bytes,
                               vka_tensor *out)
 {
-    return add_leaf(g, "constant", VKA_TENSOR_CONSTANT, desc, data, bytes, out);
+    vka_result r = vka_graph_alive(g, "vka_graph_constant");
+    return r == VKA_SUCCESS ? add_leaf(g, "constant", VKA_TENSOR_CONSTANT, desc, data, bytes, out) : r;
 }
 
 /* ------------------------------------------------------------------ operations */
@@ -245,9 +266,11 @@ static vka_result apply_int_ranges(vka_graph *g, const vka_op_node *node, const 
 
 vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
 {
-    if (!g || !desc || !out)
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
-                        "vka_graph_op: graph, desc and out must not be NULL");
+    vka_result alive = vka_graph_alive(g, "vka_graph_op");
+    if (alive != VKA_SUCCESS)
+        return alive;
+    if (!desc || !out)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_op: desc and out must not be NULL");
     out->id = 0;
     const vka_op_class *cls = desc->op ? vka_op_class_named(desc->op) : NULL;
     if (!cls)
@@ -283,8 +306,9 @@ vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
 
 vka_result vka_graph_output(vka_graph *g, const char *name, vka_tensor tensor)
 {
-    if (!g)
-        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_output: graph is NULL");
+    vka_result alive = vka_graph_alive(g, "vka_graph_output");
+    if (alive != VKA_SUCCESS)
+        return alive;
     vka_graph_tensor *t = tensor.id > 0 && tensor.id < g->tensor_count ? &g->tensors[tensor.id] : NULL;
     if (!t)
         return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "output '%s': not a tensor of this graph",

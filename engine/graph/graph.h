@@ -4,6 +4,7 @@
 #define VKA_GRAPH_GRAPH_H
 
 #include "common/common.h"
+#include "device/context.h"
 
 struct vka_op_class; /* engine/graph/op.h */
 
@@ -37,7 +38,11 @@ typedef struct vka_op_node {
     uint32_t output;
 } vka_op_node;
 
+/* INVALID_ARGUMENT naming `call` for a NULL graph or one whose context was destroyed. */
+vka_result vka_graph_alive(const vka_graph *g, const char *call);
+
 struct vka_graph {
+    vka_context_child child; /* linked into ctx; ctx is NULL once the context went first */
     vka_context *ctx;
     vka_graph_tensor *tensors; /* index 0 is unused: tensor id 0 means "none" */
     uint32_t tensor_count, tensor_capacity;

@@ -5,6 +5,39 @@
 
 #include <string.h>
 
+/* ------------------------------------------------------------------ life and turns */
+
+/* The context went first: the plan gives back its device objects and stays a husk. */
+static void orphan(vka_context_child *child)
+{
+    vka_plan *plan = (vka_plan *)((char *)child - offsetof(vka_plan, child));
+    vka_mutex_lock(&plan->lock);
+    vka_plan_release(plan);
+    plan->ctx = NULL;
+    vka_mutex_unlock(&plan->lock);
+}
+
+/* Takes the plan's turn for a public call; fails (turn not taken) on NULL or a husk. */
+static vka_result enter(vka_plan *plan, const char *call)
+{
+    if (!plan)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "%s: plan is NULL", call);
+    vka_mutex_lock(&plan->lock);
+    if (plan->ctx)
+        return VKA_SUCCESS;
+    vka_mutex_unlock(&plan->lock);
+    return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT,
+                    "%s: the plan's context was destroyed (destroy plans before their context)", call);
+}
+
+static vka_result leave(vka_plan *plan, vka_result r)
+{
+    vka_mutex_unlock(&plan->lock);
+    return r;
+}
+
+/* ------------------------------------------------------------------ create */
+
 static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d)
 {
     const vka_device_limits *l = &plan->ctx->info.limits;
@@ -65,9 +98,11 @@ static vka_result plan_build(vka_plan *plan, vka_graph *graph)
 
 vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan **out)
 {
-    if (!graph || !out)
-        return vka_fail(graph ? graph->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
-                        "vka_plan_create: graph and out must not be NULL");
+    vka_result alive = vka_graph_alive(graph, "vka_plan_create");
+    if (alive != VKA_SUCCESS)
+        return alive;
+    if (!out)
+        return vka_fail(graph->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_create: out is NULL");
     *out = NULL;
     vka_context *ctx = graph->ctx;
     if (ctx->lost)
@@ -76,6 +111,10 @@ vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan
     vka_plan *plan = calloc(1, sizeof *plan);
     if (!plan)
         return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory creating a plan");
+    if (!vka_mutex_init(&plan->lock, true)) {
+        free(plan);
+        return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
+    }
     plan->ctx = ctx;
     plan->desc = desc ? *desc : (vka_plan_desc){0};
     const vka_device_limits *l = &ctx->info.limits;
@@ -88,6 +127,7 @@ vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan
         return r;
     }
     plan->stats.plan_ms = vka_now_ms() - start;
+    vka_context_adopt(ctx, &plan->child, orphan);
     *out = plan;
     return VKA_SUCCESS;
 }
@@ -96,7 +136,13 @@ void vka_plan_destroy(vka_plan *plan)
 {
     if (!plan)
         return;
-    vka_plan_release(plan);
+    vka_mutex_lock(&plan->lock);
+    if (plan->ctx) {
+        vka_context_disown(plan->ctx, &plan->child);
+        vka_plan_release(plan);
+    }
+    vka_mutex_unlock(&plan->lock);
+    vka_mutex_destroy(&plan->lock);
     for (uint32_t i = 0; i < plan->tensor_count; i++) {
         free(plan->tensors[i].name);
         free(plan->tensors[i].output_name);
@@ -145,25 +191,32 @@ static vka_result find_for_transfer(vka_plan *plan, const char *name, bool outpu
 
 vka_result vka_plan_write(vka_plan *plan, const char *input, const void *data, size_t bytes)
 {
-    if (!plan || !data)
-        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
-                        "vka_plan_write: plan and data must not be NULL");
+    vka_result r = enter(plan, "vka_plan_write");
+    if (r != VKA_SUCCESS)
+        return r;
+    if (!data)
+        return leave(plan, vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_write: data is NULL"));
     const vka_plan_tensor *t = NULL;
-    vka_result r = find_for_transfer(plan, input, false, bytes, &t);
+    r = find_for_transfer(plan, input, false, bytes, &t);
     if (r == VKA_SUCCESS && t->int_ranged)
         r = vka_check_int_range(plan->ctx, t->int_range_op, t->name, data, vka_element_count(t->rank, t->dims),
                                 t->int_min, t->int_max);
-    return r == VKA_SUCCESS ? vka_plan_upload(plan, t, data) : r;
+    return leave(plan, r == VKA_SUCCESS ? vka_plan_upload(plan, t, data) : r);
 }
 
 vka_result vka_plan_read(vka_plan *plan, const char *output, void *data, size_t bytes)
 {
-    if (!plan || !data)
-        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
-                        "vka_plan_read: plan and data must not be NULL");
+    vka_result r = enter(plan, "vka_plan_read");
+    if (r != VKA_SUCCESS)
+        return r;
+    if (!data)
+        return leave(plan, vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_read: data is NULL"));
     const vka_plan_tensor *t = NULL;
-    vka_result r = find_for_transfer(plan, output, true, bytes, &t);
-    return r == VKA_SUCCESS ? vka_plan_download(plan, t, data) : r;
+    r = find_for_transfer(plan, output, true, bytes, &t);
+    if (r == VKA_SUCCESS && !plan->ran && !t->is_state) /* a state holds its start until the first run */
+        r = vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                     "vka_plan_read '%s': the plan has not run yet (vka_plan_run or vka_plan_record first)", output);
+    return leave(plan, r == VKA_SUCCESS ? vka_plan_download(plan, t, data) : r);
 }
 
 static vka_result collect_timings(vka_plan *plan, bool wait)
@@ -211,10 +264,8 @@ static vka_result run_host_steps(vka_plan *plan)
     return VKA_SUCCESS;
 }
 
-vka_result vka_plan_run(vka_plan *plan)
+static vka_result run_locked(vka_plan *plan)
 {
-    if (!plan)
-        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_run: plan is NULL");
     if (plan->desc.memory_only)
         return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_run: this plan was made with memory_only");
     double start = vka_now_ms();
@@ -226,24 +277,30 @@ vka_result vka_plan_run(vka_plan *plan)
     plan->stats.last_run_wall_ms = vka_now_ms() - start;
     plan->stats.run_count++;
     plan->runs_since_reset++;
+    plan->ran = true;
     return collect_timings(plan, true);
+}
+
+vka_result vka_plan_run(vka_plan *plan)
+{
+    vka_result r = enter(plan, "vka_plan_run");
+    return r == VKA_SUCCESS ? leave(plan, run_locked(plan)) : r;
 }
 
 vka_result vka_plan_reset_states(vka_plan *plan)
 {
-    if (!plan)
-        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_reset_states: plan is NULL");
+    vka_result r = enter(plan, "vka_plan_reset_states");
+    if (r != VKA_SUCCESS)
+        return r;
     if (plan->desc.memory_only)
-        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
-                        "vka_plan_reset_states: this plan was made with memory_only");
+        return leave(plan, vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                                    "vka_plan_reset_states: this plan was made with memory_only"));
     plan->runs_since_reset = 0;
-    return vka_plan_initialise(plan, true);
+    return leave(plan, vka_plan_initialise(plan, true));
 }
 
-vka_result vka_plan_redraw(vka_plan *plan, uint64_t seed)
+static vka_result redraw_locked(vka_plan *plan, uint64_t seed)
 {
-    if (!plan)
-        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_redraw: plan is NULL");
     uint32_t drawn = 0;
     for (uint32_t i = 1; i < plan->tensor_count; i++) {
         vka_plan_tensor *t = &plan->tensors[i];
@@ -263,11 +320,16 @@ vka_result vka_plan_redraw(vka_plan *plan, uint64_t seed)
     return VKA_SUCCESS;
 }
 
-vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
+vka_result vka_plan_redraw(vka_plan *plan, uint64_t seed)
 {
-    if (!plan || !command_buffer)
-        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
-                        "vka_plan_record: plan and command buffer must not be NULL");
+    vka_result r = enter(plan, "vka_plan_redraw");
+    return r == VKA_SUCCESS ? leave(plan, redraw_locked(plan, seed)) : r;
+}
+
+static vka_result record_locked(vka_plan *plan, VkCommandBuffer command_buffer)
+{
+    if (!command_buffer)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_record: command buffer is NULL");
     if (plan->desc.memory_only)
         return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_record: this plan was made with memory_only");
     if (plan->host_step_count)
@@ -275,17 +337,25 @@ vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
                         "vka_plan_record: this plan computes on the host between runs (continuous_update with "
                         "sticky=1); run it with vka_plan_run");
     vka_plan_record_commands(plan, command_buffer);
+    plan->ran = true; /* the application runs it: what it reads is its business */
     return VKA_SUCCESS;
+}
+
+vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
+{
+    vka_result r = enter(plan, "vka_plan_record");
+    return r == VKA_SUCCESS ? leave(plan, record_locked(plan, command_buffer)) : r;
 }
 
 vka_result vka_plan_collect_timings(vka_plan *plan)
 {
-    if (!plan)
-        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_collect_timings: plan is NULL");
-    vka_result r = collect_timings(plan, false);
+    vka_result r = enter(plan, "vka_plan_collect_timings");
+    if (r != VKA_SUCCESS)
+        return r;
+    r = collect_timings(plan, false);
     if (r == VKA_SUCCESS)
         plan->stats.run_count++;
-    return r;
+    return leave(plan, r);
 }
 
 vka_result vka_plan_stats_get(const vka_plan *plan, vka_plan_stats *out)

@@ -80,6 +80,9 @@ static inline void vka_binding_slices(const vka_plan_piece *piece, const vka_bin
 }
 
 struct vka_plan {
+    vka_context_child child; /* linked into ctx; ctx is NULL once the context went first */
+    vka_mutex lock;          /* recursive: the public calls on one plan take turns */
+    bool ran;                /* run or recorded at least once: outputs hold results */
     vka_context *ctx;
     vka_plan_desc desc;
     vka_plan_tensor *tensors; /* index 0 unused */

@@ -184,7 +184,7 @@ void vka_plan_record_commands(const vka_plan *plan, VkCommandBuffer cmd)
             VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | shader_rw);
 }
 
-static vka_result record_own_command_buffer(vka_plan *plan)
+static vka_result record_locked(vka_plan *plan)
 {
     vka_context *ctx = plan->ctx;
     VkCommandBufferAllocateInfo alloc = {
@@ -203,6 +203,14 @@ static vka_result record_own_command_buffer(vka_plan *plan)
     vka_plan_record_commands(plan, plan->cmd);
     vr = ctx->vkd.vkEndCommandBuffer(plan->cmd);
     return vr == VK_SUCCESS ? VKA_SUCCESS : vka_vk_fail(ctx, vr, "vkEndCommandBuffer");
+}
+
+static vka_result record_own_command_buffer(vka_plan *plan)
+{
+    vka_mutex_lock(&plan->ctx->submit_lock); /* the command pool is shared by the context's threads */
+    vka_result r = record_locked(plan);
+    vka_mutex_unlock(&plan->ctx->submit_lock);
+    return r;
 }
 
 vka_result vka_plan_realize(vka_plan *plan)
@@ -228,12 +236,20 @@ vka_result vka_plan_realize(vka_plan *plan)
 void vka_plan_release(vka_plan *plan)
 {
     vka_context *ctx = plan->ctx;
-    if (plan->cmd)
+    if (!ctx)
+        return;
+    if (plan->cmd) {
+        vka_mutex_lock(&ctx->submit_lock);
         ctx->vkd.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &plan->cmd);
+        vka_mutex_unlock(&ctx->submit_lock);
+        plan->cmd = VK_NULL_HANDLE;
+    }
     if (plan->queries)
         ctx->vkd.vkDestroyQueryPool(ctx->device, plan->queries, NULL);
     if (plan->descriptor_pool)
         ctx->vkd.vkDestroyDescriptorPool(ctx->device, plan->descriptor_pool, NULL);
+    plan->queries = VK_NULL_HANDLE;
+    plan->descriptor_pool = VK_NULL_HANDLE;
     vka_buffer_destroy(ctx, &plan->staging);
     vka_buffer_destroy(ctx, &plan->arena);
 }

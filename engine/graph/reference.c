@@ -141,8 +141,11 @@ static vka_result store_outputs(ref_state *st, vka_host_tensor *outputs, uint32_
 vka_result vka_graph_reference(const vka_graph *g, const vka_host_tensor *inputs, uint32_t input_count,
                                vka_host_tensor *outputs, uint32_t output_count)
 {
-    if (!g || (input_count && !inputs) || (output_count && !outputs))
-        return vka_fail(g ? g->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_reference: NULL argument");
+    vka_result alive = vka_graph_alive(g, "vka_graph_reference");
+    if (alive != VKA_SUCCESS)
+        return alive;
+    if ((input_count && !inputs) || (output_count && !outputs))
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_reference: NULL argument");
     ref_state st = {.g = g, .views = calloc(g->tensor_count, sizeof(vka_ref_view))};
     if (!st.views)
         return vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory for the reference");

@@ -137,9 +137,7 @@ static vka_result read_header(vka_context *ctx, const char *path, FILE *f, npy_h
 
 static vka_result read_data(vka_context *ctx, const char *path, FILE *f, const npy_header *h, vka_npy *out)
 {
-    uint64_t count = 1;
-    for (uint32_t i = 0; i < h->rank; i++)
-        count *= h->dims[i];
+    uint64_t count = vka_element_count(h->rank, h->dims);
     if (count > ((uint64_t)1 << 32))
         return bad(ctx, path, "more than 2^32 elements");
     long here = ftell(f);
@@ -199,6 +197,12 @@ vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dtype, uin
 {
     if (!path || !dims || !data || rank < 1 || rank > VKA_MAX_RANK)
         return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_npy_save: bad arguments");
+    if (vka_element_count(rank, dims) > ((uint64_t)1 << 32))
+        return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_npy_save %s: more than 2^32 elements (or an axis of 0)",
+                        path);
+    for (uint32_t i = 0; i < rank; i++)
+        if (!dims[i])
+            return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_npy_save %s: axis %u has size 0", path, i);
     char dict[160];
     int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
                      dtype == VKA_DTYPE_I32 ? "<i4" : "<f4");

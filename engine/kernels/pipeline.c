@@ -16,7 +16,7 @@ typedef struct kernel_layout {
 } kernel_layout;
 
 struct vka_pipeline_cache {
-    mtx_t lock; /* plans may be created from several threads */
+    vka_mutex lock; /* plans may be created from several threads */
     VkPipelineCache driver_cache;
     kernel_layout layouts[VKA_KERNEL_COUNT];
     cached_pipeline *pipelines;
@@ -28,14 +28,14 @@ static vka_result pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **o
     vka_pipeline_cache *cache = calloc(1, sizeof *cache);
     if (!cache)
         return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory for the pipeline cache");
-    if (mtx_init(&cache->lock, mtx_plain) != thrd_success) {
+    if (!vka_mutex_init(&cache->lock, false)) {
         free(cache);
         return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
     }
     VkPipelineCacheCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
     VkResult vr = ctx->vkd.vkCreatePipelineCache(ctx->device, &info, NULL, &cache->driver_cache);
     if (vr != VK_SUCCESS) {
-        mtx_destroy(&cache->lock);
+        vka_mutex_destroy(&cache->lock);
         free(cache);
         return vka_vk_fail(ctx, vr, "vkCreatePipelineCache");
     }
@@ -61,7 +61,7 @@ static void pipeline_cache_destroy(vka_context *ctx, void *pipelines)
     }
     ctx->vkd.vkDestroyPipelineCache(ctx->device, cache->driver_cache, NULL);
     free(cache->pipelines);
-    mtx_destroy(&cache->lock);
+    vka_mutex_destroy(&cache->lock);
     free(cache);
 }
 
@@ -183,18 +183,18 @@ vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id id, const uint32_t *
 {
     *created = false;
     *create_ms = 0.0;
-    mtx_lock(&ctx->attach_lock);
+    vka_mutex_lock(&ctx->attach_lock);
     vka_result r = VKA_SUCCESS;
     if (!ctx->pipelines && (r = pipeline_cache_create(ctx, (vka_pipeline_cache **)&ctx->pipelines)) == VKA_SUCCESS)
         ctx->release_pipelines = pipeline_cache_destroy;
-    mtx_unlock(&ctx->attach_lock);
+    vka_mutex_unlock(&ctx->attach_lock);
     if (r != VKA_SUCCESS)
         return r;
     vka_pipeline_cache *cache = ctx->pipelines;
     double start = vka_now_ms();
-    mtx_lock(&cache->lock);
+    vka_mutex_lock(&cache->lock);
     r = get_locked(ctx, cache, id, spec, out, created);
-    mtx_unlock(&cache->lock);
+    vka_mutex_unlock(&cache->lock);
     *create_ms = *created ? vka_now_ms() - start : 0.0;
     return r;
 }

@@ -136,8 +136,8 @@ void vka_buffer_destroy(vka_context *ctx, vka_buffer *buffer)
     memset(buffer, 0, sizeof *buffer);
 }
 
-vka_result vka_buffer_copy(vka_context *ctx, const vka_buffer *src, VkDeviceSize src_offset, const vka_buffer *dst,
-                           VkDeviceSize dst_offset, VkDeviceSize bytes)
+static vka_result copy_locked(vka_context *ctx, const vka_buffer *src, VkDeviceSize src_offset, const vka_buffer *dst,
+                              VkDeviceSize dst_offset, VkDeviceSize bytes)
 {
     VkCommandBufferAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -180,5 +180,14 @@ vka_result vka_buffer_copy(vka_context *ctx, const vka_buffer *src, VkDeviceSize
     vka_result r =
         vr == VK_SUCCESS ? vka_context_submit_and_wait(ctx, cmd) : vka_vk_fail(ctx, vr, "vkEndCommandBuffer");
     ctx->vkd.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &cmd);
+    return r;
+}
+
+vka_result vka_buffer_copy(vka_context *ctx, const vka_buffer *src, VkDeviceSize src_offset, const vka_buffer *dst,
+                           VkDeviceSize dst_offset, VkDeviceSize bytes)
+{
+    vka_mutex_lock(&ctx->submit_lock); /* the command pool is shared by the context's threads */
+    vka_result r = copy_locked(ctx, src, src_offset, dst, dst_offset, bytes);
+    vka_mutex_unlock(&ctx->submit_lock);
     return r;
 }

@@ -185,7 +185,7 @@ static vka_result split_fc1(builder *b)
     else if (!wx || !wy || !bt)
         r = vka_fail(b->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building the embedder");
     for (uint32_t o = 0; r == VKA_SUCCESS && o < D; o++) {
-        for (uint32_t c = 0; c < b->dx; c++)
+        for (uint32_t c = 0; !b->te && c < b->dx; c++) /* TE tokens carry no x */
             wx[(size_t)o * b->dx + c] = w[(size_t)o * in + x0 + c];
         for (uint32_t c = 0; c < b->dy; c++)
             wy[(size_t)o * b->dy + c] = w[(size_t)o * in + y0 + c];
@@ -467,6 +467,14 @@ static vka_result infer_sizes(builder *b, const vka_tnp_step *first)
         snprintf(name, sizeof name, "%s.attn.kernel.fc1.weight", first ? first->block : "layers.0");
         if ((r = entry(b, name, 2, NULL, &k)))
             return r;
+        vka_safetensors_entry logits;
+        snprintf(name, sizeof name, "%s.attn.kernel.fc3.weight", first ? first->block : "layers.0");
+        if ((r = entry(b, name, 2, NULL, &logits)))
+            return r;
+        if (logits.dims[0] != b->heads) /* the kernel MLP gives a logit per head */
+            return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
+                            "%s: num_heads is %u but %s gives %u logits (one per head): the weights are for %u heads",
+                            arch_names[b->d->arch], b->heads, name, logits.dims[0], logits.dims[0]);
         b->dx = k.dims[1] > b->heads ? k.dims[1] - b->heads : 0;
         if (e.dims[1] != b->dy + 1)
             return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,

@@ -188,6 +188,32 @@ typedef struct model_args {
     uint64_t seed;
 } model_args;
 
+/* file's axis `axis` must be `want` (what `what` says it is). */
+static bool expect_axis(const char *name, const char *path, const vka_npy *file, uint32_t axis, uint32_t want,
+                        const char *what)
+{
+    if (file->dims[axis] == want)
+        return true;
+    cli_fail("model: %s (%s) is [%u, %u, %u]: axis %u is %u but must be %u (%s)", name, path, file->dims[0],
+             file->dims[1], file->dims[2], axis, file->dims[axis], want, what);
+    return false;
+}
+
+/* xc [B, Nc, dx], yc [B, Nc, dy], xt [B, Nt, dx], yt [B, Nt, dy]: checked by axis, so a
+ * transposed file with the right byte count is refused rather than misread. */
+static bool inputs_agree(const model_args *a, uint32_t dim_x, const vka_npy *f)
+{
+    const vka_npy *xc = &f[0], *yc = &f[1], *xt = &f[2], *yt = &f[3];
+    return expect_axis("xc", a->xc, xc, 2, dim_x, "the model's dim_x") &&
+           expect_axis("yc", a->yc, yc, 0, xc->dims[0], "xc's batch") &&
+           expect_axis("yc", a->yc, yc, 1, xc->dims[1], "xc's context points") &&
+           expect_axis("xt", a->xt, xt, 0, xc->dims[0], "xc's batch") &&
+           expect_axis("xt", a->xt, xt, 2, dim_x, "the model's dim_x") &&
+           (!a->yt || (expect_axis("yt", a->yt, yt, 0, xc->dims[0], "xc's batch") &&
+                       expect_axis("yt", a->yt, yt, 1, xt->dims[1], "xt's target points") &&
+                       expect_axis("yt", a->yt, yt, 2, yc->dims[2], "yc's dim_y")));
+}
+
 static bool read_inputs(vka_context *ctx, const model_args *a, uint32_t dim_x, model_inputs *in)
 {
     if (a->synthetic) {
@@ -211,7 +237,8 @@ static bool read_inputs(vka_context *ctx, const model_args *a, uint32_t dim_x, m
         return true;
     }
     if (!load_input(ctx, "xc", a->xc, &in->files[0]) || !load_input(ctx, "yc", a->yc, &in->files[1]) ||
-        !load_input(ctx, "xt", a->xt, &in->files[2]) || (a->yt && !load_input(ctx, "yt", a->yt, &in->files[3])))
+        !load_input(ctx, "xt", a->xt, &in->files[2]) || (a->yt && !load_input(ctx, "yt", a->yt, &in->files[3])) ||
+        !inputs_agree(a, dim_x, in->files))
         return false;
     in->batch = in->files[0].dims[0];
     in->nc = in->files[0].dims[1];
