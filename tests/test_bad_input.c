@@ -357,6 +357,26 @@ static void malformed_npy_files_fail_cleanly(void)
     float one = 1;
     expect_failure(vka_npy_save(ctx, temp_path("huge.npy"), VKA_DTYPE_F32, 4, huge.dims, &one),
                    VKA_ERROR_INVALID_ARGUMENT, (const char *[]){"2^32 elements", NULL});
+    /* the header is a dict literal, parsed as one (it was searched by substring) */
+    write_npy(p, "{'fortran_order': False, 'shape': (2, 3), 'note': \"'descr': '<f4'\"}", 24);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"unknown header key 'note'", NULL});
+    write_npy(p, "{'descr': '<f4', 'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }", 24);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"'descr' given twice", NULL});
+    write_npy(p, "{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2, 3), }", 24);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"neither True nor False", NULL});
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2 3), }", 24);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"commas", NULL});
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (08, 3), }", 24);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"other than integers", NULL});
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (6), }", 24);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"not a tuple", NULL});
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } x", 24);
+    expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"after the header", NULL});
+    write_npy(p, "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (6,)}", 24); /* double quotes: fine */
+    vka_npy fine = {0};
+    CHECK_OK(ctx, vka_npy_load(ctx, p, &fine));
+    CHECK(fine.rank == 1 && fine.dims[0] == 6);
+    vka_npy_free(&fine);
     write_npy(p, "{'descr': '<f4', 'shape': (2, 3), }", 24);
     expect_npy_failure(p, VKA_ERROR_FILE_FORMAT, (const char *[]){"fortran_order", NULL});
     unsigned char short_header[] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0xff, 0x7f, '{'};
@@ -436,6 +456,11 @@ static void command_line_errors_are_one_line(void)
     expect_cli_failure("run nosuchscheme q=x.npy", "nosuchscheme");
     expect_cli_failure("run softmax q", "key=value");
     expect_cli_failure("frobnicate", "frobnicate");
+    /* numeric options are read strictly: they were ignored or taken as 1 */
+    expect_cli_failure("bench --causal 2", "--causal takes a whole number in 0..1, not '2'");
+    expect_cli_failure("bench --seconds nan", "--seconds takes a number of seconds");
+    expect_cli_failure("bench --heads 8x", "--heads takes a whole number");
+    expect_cli_failure("bench --reps 100000", "--reps takes a whole number in 1..256");
     remove(q);
     remove(bad);
 }

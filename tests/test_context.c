@@ -175,6 +175,32 @@ static void operations_are_listed(void)
     CHECK(vka_op_info_at(vka_op_count(), &info) == VKA_ERROR_INVALID_ARGUMENT);
 }
 
+/* A setting not understood is refused by name, never ignored (VKATTN_LIMITS always was). */
+static void settings_not_understood_are_refused(void)
+{
+    static const struct {
+        const char *name, *value;
+    } bad[] = {{"VKATTN_KERNEL_CLASS", "tpu"},
+               {"VKATTN_SYNC", "sometimes"},
+               {"VKATTN_VALIDATION", "maybe"},
+               {"VKATTN_FORCE_STAGING", "2"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv(bad[i].name, bad[i].value, 1);
+        vka_context *ctx = NULL;
+        vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
+        CHECK_MSG(r == VKA_ERROR_INVALID_ARGUMENT && !ctx && strstr(vka_last_error(NULL), bad[i].name) &&
+                      strstr(vka_last_error(NULL), bad[i].value),
+                  "%s=%s: %s, '%s'", bad[i].name, bad[i].value, vka_result_string(r), vka_last_error(NULL));
+        vka_context_destroy(ctx);
+        unsetenv(bad[i].name);
+    }
+    vka_context *ctx = NULL;
+    CHECK(vka_context_create(&(vka_context_desc){.kernel_class = (vka_kernel_class)77}, &ctx) ==
+              VKA_ERROR_INVALID_ARGUMENT &&
+          !ctx && strstr(vka_last_error(NULL), "kernel_class 77"));
+    CHECK(vka_context_create(&(vka_context_desc){.sync = (vka_sync_mode)9}, &ctx) == VKA_ERROR_INVALID_ARGUMENT);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -186,6 +212,7 @@ int main(int argc, char **argv)
         {"resolved_desc_says_what_zero_became", resolved_desc_says_what_zero_became},
         {"lavapipe_reports_its_loop_budget", lavapipe_reports_its_loop_budget},
         {"operations_are_listed", operations_are_listed},
+        {"settings_not_understood_are_refused", settings_not_understood_are_refused},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof *cases);
 }

@@ -302,6 +302,40 @@ static void a_plan_outlives_its_graph(void)
     attn_data_free(&data);
 }
 
+/* The plan time of `broadcast` over `batch` (one dispatch per batch index), best of two. */
+static double broadcast_plan_ms(uint32_t batch)
+{
+    double best = 1e300;
+    for (int trial = 0; trial < 2; trial++) {
+        vka_graph *g = NULL;
+        vka_tensor x, y;
+        vka_plan *plan = NULL;
+        CHECK_OK(ctx, vka_graph_create(ctx, &g));
+        CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){"x", .rank = 3, .dims = {1, 2, 4}}, &x));
+        CHECK_OK(ctx,
+                 vka_graph_op(g, &(vka_op_desc){.op = "broadcast", .inputs = {{"x", x}}, .numbers = {{"batch", batch}}},
+                              &y));
+        CHECK_OK(ctx, vka_graph_output(g, "y", y));
+        CHECK_OK(ctx, vka_plan_create(g, &(vka_plan_desc){.memory_only = true}, &plan));
+        vka_plan_stats s = {.plan_ms = 1e300};
+        vka_plan_stats_get(plan, &s);
+        CHECK(s.dispatch_count == batch && s.barrier_count == 0);
+        best = s.plan_ms < best ? s.plan_ms : best;
+        vka_plan_destroy(plan);
+        vka_graph_destroy(g);
+    }
+    return best;
+}
+
+/* Barrier placement is O(n log n) in dispatches: four times the dispatches may not take
+ * sixteen times the planning (it did: 2.3 s at 64k). A ratio, not a time limit. */
+static void planning_grows_near_linearly(void)
+{
+    double small = broadcast_plan_ms(8192), large = broadcast_plan_ms(32768);
+    printf("  plan 8192 dispatches: %.1f ms, 32768: %.1f ms (ratio %.2f)\n", small, large, large / small);
+    CHECK_MSG(large < 8 * small, "4x the dispatches took %.1fx the planning", large / small);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -313,6 +347,7 @@ int main(int argc, char **argv)
         {"dispatch_timings_add_up", dispatch_timings_add_up},
         {"full_sync_and_staging_change_nothing", full_sync_and_staging_change_nothing},
         {"a_plan_outlives_its_graph", a_plan_outlives_its_graph},
+        {"planning_grows_near_linearly", planning_grows_near_linearly},
     };
     ctx = test_context(NULL);
     if (!ctx)

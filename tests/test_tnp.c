@@ -304,6 +304,14 @@ static void transposed_inputs_are_refused(void)
     }
 }
 
+/* The GP draw factors a dense covariance: sizes beyond its bound are refused at once. */
+static void gp_draws_are_bounded(void)
+{
+    char err[2048];
+    int status = cli("'" VKATTN_SHARED_DIR "/vectors/tnp/tnp' --gp rbf --nc 20000 --nt 10", err, sizeof err);
+    CHECK_MSG(status != 0 && strstr(err, "at most 2048"), "status %d, '%s'", status, err);
+}
+
 /* Broken model folders: the runner and the API name what is wrong. */
 static void malformed(void)
 {
@@ -322,6 +330,20 @@ static void malformed(void)
          "targets"},
         {"{\"arch\": \"tnp\", \"schedule\": [{\"block\": \"layers.9.sa\", \"update\": \"zt\", \"kv\": \"zc\"}]}",
          "layers.9.sa.norm1.weight"},
+        /* strict JSON: what a lenient reader took as numbers, a key twice */
+        {"{\"arch\": \"tnp\", \"num_heads\": 0x10}", "malformed number"},
+        {"{\"arch\": \"tnp\", \"attention_scale\": -inf}", "unexpected character"},
+        {"{\"arch\": \"tnp\", \"attention_scale\": 1.}", "no digits after"},
+        {"{\"arch\": \"tnp\", \"num_heads\": 08}", "malformed number"},
+        {"{\"arch\": \"tnp\", \"arch\": \"tnp\"}", "given twice"},
+        {"{\"arch\": \"tnp\", \"layernorm_eps\": 1e999}", "too large"},
+        /* values the model cannot use, refused rather than replaced by the defaults */
+        {"{\"arch\": \"tnp\", \"schedule\": [{\"block\": \"layers.0.sa\", \"update\": \"zc\", \"kv\": \"zc\"}], "
+         "\"attention_scale\": -1}",
+         "attention_scale is -1"},
+        {"{\"arch\": \"tnp\", \"schedule\": [{\"block\": \"layers.0.sa\", \"update\": \"zc\", \"kv\": \"zc\"}], "
+         "\"layernorm_eps\": -0.5}",
+         "layernorm_eps is -0.5"},
     };
     if (system("mkdir -p tnp_bad && cp \"" VKATTN_SHARED_DIR "/vectors/tnp/tnp/weights.safetensors\" tnp_bad/") != 0)
         CHECK_MSG(0, "could not copy the weights");
@@ -331,6 +353,15 @@ static void malformed(void)
         int status = cli(args, err, sizeof err);
         CHECK_MSG(status != 0 && strstr(err, bad[i].needle), "model.json %zu: status %d, '%s'", i, status, err);
     }
+    /* a NUL byte inside model.json: refused, not read as the end */
+    FILE *nul = fopen("tnp_bad/model.json", "wb");
+    if (nul) {
+        fwrite("{\"arch\": \"tnp\"}\0{", 1, 17, nul);
+        fclose(nul);
+    }
+    snprintf(args, sizeof args, "tnp_bad xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy'", dir, dir, dir);
+    int nul_status = cli(args, err, sizeof err);
+    CHECK_MSG(nul_status != 0 && strstr(err, "NUL byte"), "NUL: status %d, '%s'", nul_status, err);
     /* weights: a tensor of the wrong shape, through the API */
     char path[600];
     snprintf(path, sizeof path, "%s/weights.safetensors", dir);
@@ -502,6 +533,7 @@ int main(int argc, char **argv)
         {"runner", runner},
         {"malformed", malformed},
         {"transposed_inputs_are_refused", transposed_inputs_are_refused},
+        {"gp_draws_are_bounded", gp_draws_are_bounded},
         {"te_heads_must_match_the_weights", te_heads_must_match_the_weights},
         {"synthetic_data", synthetic_data},
         {"memory_table", memory_table},

@@ -20,13 +20,53 @@ const char *vka_last_error(const vka_context *ctx)
 
 /* ------------------------------------------------------------------ environment */
 
-static bool env_true(const char *name)
+/* The index of $name's value among `choices` (NULL-terminated), -1 when unset; an
+ * unknown value is an error naming the variable and what it takes. */
+static vka_result env_choice(const char *name, const char *const *choices, int *out)
 {
     const char *v = getenv(name);
-    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
+    *out = -1;
+    if (!v || !*v)
+        return VKA_SUCCESS;
+    char known[96] = "";
+    for (int i = 0; choices[i]; i++) {
+        if (strcmp(v, choices[i]) == 0) {
+            *out = i;
+            return VKA_SUCCESS;
+        }
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", choices[i]);
+    }
+    return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "%s=%s is not understood: use one of %s", name, v, known);
 }
 
-void vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc)
+/* A switch: 1, true, yes or 0, false, no. */
+static vka_result env_switch(const char *name, bool *on)
+{
+    static const char *const words[] = {"0", "false", "no", "1", "true", "yes", NULL};
+    int i;
+    vka_result r = env_choice(name, words, &i);
+    *on = *on || i >= 3;
+    return r;
+}
+
+/* The environment's settings (VKATTN_*), each refused by name when not understood. */
+static vka_result read_environment(vka_context_desc *d)
+{
+    static const char *const classes[] = {"gpu", "cpu", NULL}, *const syncs[] = {"planned", "full", NULL};
+    int kc, sync;
+    vka_result r;
+    if ((r = env_switch("VKATTN_VALIDATION", &d->validation)) ||
+        (r = env_switch("VKATTN_FORCE_STAGING", &d->force_staging)) ||
+        (r = env_choice("VKATTN_KERNEL_CLASS", classes, &kc)) || (r = env_choice("VKATTN_SYNC", syncs, &sync)))
+        return r;
+    if (d->kernel_class == VKA_KERNEL_CLASS_AUTO && kc >= 0)
+        d->kernel_class = kc == 0 ? VKA_KERNEL_CLASS_GPU : VKA_KERNEL_CLASS_CPU;
+    if (d->sync == VKA_SYNC_AUTO && sync >= 0)
+        d->sync = sync == 0 ? VKA_SYNC_PLANNED : VKA_SYNC_FULL;
+    return VKA_SUCCESS;
+}
+
+vka_result vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc)
 {
     vka_context_desc d = desc ? *desc : (vka_context_desc){0};
     bool env = !d.ignore_environment;
@@ -36,21 +76,15 @@ void vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc)
     snprintf(ctx->limits_request, sizeof ctx->limits_request, "%s", limits ? limits : "");
     d.device = ctx->device_request[0] ? ctx->device_request : NULL;
     d.limits = ctx->limits_request[0] ? ctx->limits_request : "none";
-    if (env) {
-        d.validation = d.validation || env_true("VKATTN_VALIDATION");
-        d.force_staging = d.force_staging || env_true("VKATTN_FORCE_STAGING");
-        const char *kc = getenv("VKATTN_KERNEL_CLASS");
-        if (d.kernel_class == VKA_KERNEL_CLASS_AUTO && kc)
-            d.kernel_class = strcmp(kc, "gpu") == 0   ? VKA_KERNEL_CLASS_GPU
-                             : strcmp(kc, "cpu") == 0 ? VKA_KERNEL_CLASS_CPU
-                                                      : VKA_KERNEL_CLASS_AUTO;
-        const char *sync = getenv("VKATTN_SYNC");
-        if (d.sync == VKA_SYNC_AUTO && sync)
-            d.sync = strcmp(sync, "full") == 0 ? VKA_SYNC_FULL : VKA_SYNC_PLANNED;
-    }
+    vka_result r = env ? read_environment(&d) : VKA_SUCCESS;
+    if (r == VKA_SUCCESS && ((unsigned)d.kernel_class > VKA_KERNEL_CLASS_CPU || (unsigned)d.sync > VKA_SYNC_FULL))
+        r = vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT,
+                     "vka_context_create: kernel_class %d or sync %d is not one of the enum's values",
+                     (int)d.kernel_class, (int)d.sync);
     if (d.sync == VKA_SYNC_AUTO)
         d.sync = VKA_SYNC_PLANNED;
     ctx->desc = d;
+    return r;
 }
 
 vka_result vka_context_resolved_desc(const vka_context *ctx, vka_context_desc *out)
@@ -375,7 +409,11 @@ vka_result vka_context_alloc(const vka_context_desc *desc, vka_context **out)
         }
     ctx->error.lock = &ctx->message_lock;
     ctx->children.prev = ctx->children.next = &ctx->children;
-    vka_resolve_desc(ctx, desc);
+    vka_result r = vka_resolve_desc(ctx, desc);
+    if (r != VKA_SUCCESS) { /* the message is this thread's: no context to hold it */
+        vka_context_destroy(ctx);
+        return r;
+    }
     *out = ctx;
     return VKA_SUCCESS;
 }

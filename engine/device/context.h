@@ -113,6 +113,6 @@ vka_result vka_context_alloc(const vka_context_desc *desc, vka_context **out);
 vka_result vka_context_abandon(vka_context *ctx, vka_result r);
 
 /* Reads the VKATTN_* environment into the desc's zero fields. */
-void vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc);
+vka_result vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc);
 
 #endif

@@ -2,7 +2,6 @@
  * Every malformed file gets VKA_ERROR_FILE_FORMAT with a message that names the file
  * and what is wrong; nothing is trusted before it is checked against the file's size. */
 #include "../common/common.h"
-#include "../common/common.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,81 +23,150 @@ static vka_result bad(vka_context *ctx, const char *path, const char *what)
     return vka_fail(ctx, VKA_ERROR_FILE_FORMAT, "%s: not a usable .npy file: %s", path, what);
 }
 
-/* The value text after 'key': in the header dict, or NULL. */
-static const char *dict_value(const char *header, const char *key)
+/* The header is a Python dict literal, {'descr': '<f4', 'fortran_order': False,
+ * 'shape': (2, 3), }, read by a small parser of exactly that grammar (as numpy's
+ * literal_eval would, with its rules: the three keys, each once, nothing else). */
+typedef struct dict_cursor {
+    const char *at;
+    const char *error; /* the first thing wrong */
+} dict_cursor;
+
+static void skip_space(dict_cursor *c)
 {
-    char quoted[32];
-    snprintf(quoted, sizeof quoted, "'%s'", key);
-    const char *at = strstr(header, quoted);
-    if (!at)
-        return NULL;
-    at += strlen(quoted);
-    while (isspace((unsigned char)*at))
-        at++;
-    if (*at != ':')
-        return NULL;
-    at++;
-    while (isspace((unsigned char)*at))
-        at++;
-    return at;
+    while (*c->at == ' ' || *c->at == '\t' || *c->at == '\n' || *c->at == '\r')
+        c->at++;
 }
 
-static vka_result parse_descr(vka_context *ctx, const char *path, const char *header, vka_dtype *dtype)
+static bool expect_char(dict_cursor *c, char ch, const char *what)
 {
-    const char *v = dict_value(header, "descr");
-    if (!v)
-        return bad(ctx, path, "the header has no 'descr'");
-    if (strncmp(v, "'<f4'", 5) == 0)
-        *dtype = VKA_DTYPE_F32;
-    else if (strncmp(v, "'<i4'", 5) == 0)
-        *dtype = VKA_DTYPE_I32;
-    else {
-        char got[16] = "";
-        sscanf(v, "'%15[^']", got);
-        return vka_fail(ctx, VKA_ERROR_FILE_FORMAT,
-                        "%s: dtype '%s' is not supported; vkattn reads float32 ('<f4') and int32 ('<i4')", path, got);
+    skip_space(c);
+    if (*c->at != ch) {
+        c->error = c->error ? c->error : what;
+        return false;
     }
-    return VKA_SUCCESS;
+    c->at++;
+    return true;
 }
 
-static vka_result parse_shape(vka_context *ctx, const char *path, const char *header, npy_header *h)
+/* A quoted string without escapes into out (NUL-terminated). */
+static bool string_literal(dict_cursor *c, char *out, size_t size)
 {
-    const char *v = dict_value(header, "shape");
-    if (!v || *v != '(')
-        return bad(ctx, path, "the header has no 'shape' tuple");
-    v++;
+    skip_space(c);
+    char quote = *c->at;
+    if (quote != '\'' && quote != '"')
+        return (c->error = "a key or value that is not a quoted string"), false;
+    size_t n = 0;
+    for (c->at++; *c->at != quote; c->at++) {
+        if (!*c->at || *c->at == '\\' || *c->at == '\n' || n + 1 >= size)
+            return (c->error = "an unterminated, escaped or over-long string"), false;
+        out[n++] = *c->at;
+    }
+    c->at++;
+    out[n] = '\0';
+    return true;
+}
+
+static bool word(dict_cursor *c, const char *w)
+{
+    size_t n = strlen(w);
+    if (strncmp(c->at, w, n) != 0 || isalnum((unsigned char)c->at[n]) || c->at[n] == '_')
+        return false;
+    c->at += n;
+    return true;
+}
+
+/* ( INT, INT, ... ) with an optional trailing comma; a 1-tuple needs its comma. */
+static bool shape_tuple(dict_cursor *c, npy_header *h)
+{
+    if (!expect_char(c, '(', "'shape' is not a tuple"))
+        return false;
     h->rank = 0;
+    bool comma = false;
     for (;;) {
-        while (isspace((unsigned char)*v) || *v == ',')
-            v++;
-        if (*v == ')')
+        skip_space(c);
+        if (*c->at == ')')
             break;
-        if (!isdigit((unsigned char)*v))
-            return bad(ctx, path, "the shape holds something other than integers");
+        if (h->rank && !comma)
+            return (c->error = "the shape's integers are not separated by commas"), false;
+        if (!isdigit((unsigned char)*c->at) || (c->at[0] == '0' && isdigit((unsigned char)c->at[1])))
+            return (c->error = "the shape holds something other than integers"), false;
         errno = 0;
         char *end;
-        unsigned long long dim = strtoull(v, &end, 10);
+        unsigned long long dim = strtoull(c->at, &end, 10);
         if (errno == ERANGE || dim == 0 || dim > UINT32_MAX)
-            return bad(ctx, path, "a dimension is 0 or too large");
+            return (c->error = "a dimension is 0 or too large"), false;
         if (h->rank == VKA_MAX_RANK)
-            return bad(ctx, path, "more than 4 dimensions");
+            return (c->error = "more than 4 dimensions"), false;
         h->dims[h->rank++] = (uint32_t)dim;
-        v = end;
+        c->at = end;
+        skip_space(c);
+        comma = *c->at == ',';
+        c->at += comma;
     }
-    if (h->rank == 0)
-        return bad(ctx, path, "a scalar (shape ()); vkattn needs rank 1..4");
-    return VKA_SUCCESS;
+    c->at++;
+    if (h->rank == 1 && !comma)
+        return (c->error = "'shape' is a parenthesised integer, not a tuple"), false;
+    return true;
 }
 
 static vka_result parse_header(vka_context *ctx, const char *path, const char *header, npy_header *h)
 {
-    const char *fortran = dict_value(header, "fortran_order");
-    if (!fortran)
-        return bad(ctx, path, "the header has no 'fortran_order'");
-    if (strncmp(fortran, "False", 5) != 0)
+    dict_cursor c = {header, NULL};
+    bool seen[3] = {false, false, false}, fortran = false;
+    char key[32], descr[32] = "";
+    if (!expect_char(&c, '{', "the header is not a dict"))
+        return bad(ctx, path, c.error);
+    for (;;) {
+        skip_space(&c);
+        if (*c.at == '}')
+            break;
+        if (!string_literal(&c, key, sizeof key) || !expect_char(&c, ':', "a key without ':'"))
+            return bad(ctx, path, c.error);
+        int k = strcmp(key, "descr") == 0           ? 0
+                : strcmp(key, "fortran_order") == 0 ? 1
+                : strcmp(key, "shape") == 0         ? 2
+                                                    : -1;
+        if (k < 0)
+            return vka_fail(ctx, VKA_ERROR_FILE_FORMAT, "%s: not a usable .npy file: unknown header key '%s'", path,
+                            key);
+        if (seen[k])
+            return vka_fail(ctx, VKA_ERROR_FILE_FORMAT, "%s: not a usable .npy file: header key '%s' given twice", path,
+                            key);
+        seen[k] = true;
+        skip_space(&c);
+        bool ok = k == 0   ? string_literal(&c, descr, sizeof descr)
+                  : k == 1 ? (fortran = word(&c, "True")) || word(&c, "False") ||
+                                 (c.error = "'fortran_order' is neither True nor False", false)
+                           : shape_tuple(&c, h);
+        if (!ok)
+            return bad(ctx, path, c.error);
+        skip_space(&c);
+        if (*c.at == ',')
+            c.at++;
+        else if (*c.at != '}')
+            return bad(ctx, path, "the header's entries are not separated by commas");
+    }
+    c.at++;
+    skip_space(&c);
+    if (*c.at)
+        return bad(ctx, path, "text after the header's dict");
+    static const char *const names[] = {"descr", "fortran_order", "shape"};
+    for (int k = 0; k < 3; k++)
+        if (!seen[k])
+            return vka_fail(ctx, VKA_ERROR_FILE_FORMAT, "%s: not a usable .npy file: the header has no '%s'", path,
+                            names[k]);
+    if (fortran)
         return vka_fail(ctx, VKA_ERROR_FILE_FORMAT, "%s: Fortran-order arrays are not supported; save C order", path);
-    vka_result r = parse_descr(ctx, path, header, &h->dtype);
-    return r == VKA_SUCCESS ? parse_shape(ctx, path, header, h) : r;
+    if (strcmp(descr, "<f4") == 0)
+        h->dtype = VKA_DTYPE_F32;
+    else if (strcmp(descr, "<i4") == 0)
+        h->dtype = VKA_DTYPE_I32;
+    else
+        return vka_fail(ctx, VKA_ERROR_FILE_FORMAT,
+                        "%s: dtype '%s' is not supported; vkattn reads float32 ('<f4') and int32 ('<i4')", path, descr);
+    if (h->rank == 0)
+        return bad(ctx, path, "a scalar (shape ()); vkattn needs rank 1..4");
+    return VKA_SUCCESS;
 }
 
 static vka_result read_header(vka_context *ctx, const char *path, FILE *f, npy_header *h)

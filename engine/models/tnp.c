@@ -602,6 +602,16 @@ vka_result vka_graph_tnp(vka_graph *g, const vka_tnp_desc *d, vka_tensor *mean, 
         return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_tnp: arch %d unknown or a size is 0 (batch %u, nc %u, nt %u): all must be ≥ 1",
                         (int)d->arch, d->batch, d->nc, d->nt);
+    const struct {
+        const char *name;
+        float value;
+    } reals[] = {{"attention_scale", d->attention_scale}, {"layernorm_eps", d->layernorm_eps},
+                 {"linear_eps", d->linear_eps}};
+    for (int i = 0; i < 3; i++) /* 0 is the default; anything else must be a usable positive number */
+        if (!(reals[i].value >= 0) || isinf(reals[i].value))
+            return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT,
+                            "vka_graph_tnp: %s is %g; it must be a finite number > 0 (or 0: the default)",
+                            reals[i].name, reals[i].value);
     builder *b = calloc(1, sizeof *b);
     if (!b)
         return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory building a TNP");

@@ -1,6 +1,10 @@
 #include "cli.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_fail(const char *fmt, ...)
@@ -55,4 +59,29 @@ void cli_json_string(FILE *f, const char *s)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+bool cli_whole_number(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+{
+    if (!text || !isdigit((unsigned char)*text))
+        return false; /* no sign, space or empty text */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end || errno == ERANGE || v < min || v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool cli_real_number(const char *text, double min, double max, double *out)
+{
+    if (!text || !*text || isspace((unsigned char)*text))
+        return false;
+    char *end;
+    double v = strtod(text, &end);
+    if (*end || !isfinite(v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
 }

@@ -6,6 +6,8 @@
 #include "vkattn/io.h"
 #include "vkattn/models.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 int cmd_info(int argc, char **argv);
@@ -24,6 +26,10 @@ int cli_fail(const char *fmt, ...)
 int cli_fail_result(vka_context *ctx, vka_result r, const char *doing);
 
 const char *cli_device_type_name(vka_device_type type);
+
+/* Strict numbers for options: all of the text, in range (a float also finite). */
+bool cli_whole_number(const char *text, uint32_t min, uint32_t max, uint32_t *out);
+bool cli_real_number(const char *text, double min, double max, double *out);
 
 /* Splits "key=value" (in place); NULL value if there is no '='. */
 void cli_split_pair(char *arg, char **key, char **value);

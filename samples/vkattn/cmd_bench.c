@@ -168,6 +168,39 @@ static int parse_sizes(const char *list, bench_options *o)
     return 0;
 }
 
+/* The numeric options, each a whole number in its range (or --seconds, a finite time). */
+static int parse_number_option(const char *a, const char *value, bench_options *o)
+{
+    uint32_t whole = 0;
+    struct {
+        const char *name;
+        uint32_t min, max;
+    } const counts[] = {{"--heads", 1, 4096}, {"--d", 1, 4096},   {"--batch", 1, 1u << 20},
+                        {"--causal", 0, 1},   {"--reps", 1, 256}, {"--run-limit", 1, 1u << 26},
+                        {"--seeds", 1, 10000}};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        if (strcmp(a, counts[i].name) != 0)
+            continue;
+        if (!cli_whole_number(value, counts[i].min, counts[i].max, &whole))
+            return cli_fail("bench: %s takes a whole number in %u..%u, not '%s'", a, counts[i].min, counts[i].max,
+                            value);
+        uint32_t *slots[] = {&o->heads, &o->head_dim, &o->batch, NULL, NULL, &o->run_limit, &o->seeds};
+        if (i == 3)
+            o->causal = (int)whole;
+        else if (i == 4)
+            o->min_reps = (int)whole;
+        else
+            *slots[i] = whole;
+        return 0;
+    }
+    if (strcmp(a, "--seconds") == 0) {
+        if (!cli_real_number(value, 0, 3600, &o->seconds))
+            return cli_fail("bench: --seconds takes a number of seconds in 0..3600, not '%s'", value);
+    } else
+        return cli_fail("bench: unknown option '%s'", a);
+    return 0;
+}
+
 static int parse_value_option(const char *a, const char *value, bench_options *o)
 {
     if (strcmp(a, "--scheme") == 0)
@@ -184,24 +217,8 @@ static int parse_value_option(const char *a, const char *value, bench_options *o
         o->sweep = value;
     else if (strcmp(a, "--n") == 0)
         return parse_sizes(value, o);
-    else if (strcmp(a, "--heads") == 0)
-        o->heads = (uint32_t)atoi(value);
-    else if (strcmp(a, "--d") == 0)
-        o->head_dim = (uint32_t)atoi(value);
-    else if (strcmp(a, "--batch") == 0)
-        o->batch = (uint32_t)atoi(value);
-    else if (strcmp(a, "--causal") == 0)
-        o->causal = atoi(value) ? 1 : 0;
-    else if (strcmp(a, "--reps") == 0)
-        o->min_reps = atoi(value);
-    else if (strcmp(a, "--seconds") == 0)
-        o->seconds = atof(value);
-    else if (strcmp(a, "--run-limit") == 0)
-        o->run_limit = (uint32_t)atoi(value);
-    else if (strcmp(a, "--seeds") == 0)
-        o->seeds = (uint32_t)atoi(value);
     else
-        return cli_fail("bench: unknown option '%s'", a);
+        return parse_number_option(a, value, o);
     return 0;
 }
 

@@ -103,7 +103,7 @@ static bool read_config(const char *dir, model_config *m)
         cli_fail("%s: cannot read it", path);
         return false;
     }
-    json_value *root = json_parse(text, error, sizeof error);
+    json_value *root = json_parse(text, (size_t)n, error, sizeof error);
     free(text);
     if (!root || root->type != JSON_OBJECT) {
         cli_fail("%s: not a JSON object (%s)", path, root ? "another value" : error);
@@ -124,6 +124,10 @@ static bool read_config(const char *dir, model_config *m)
          parse_schedule(json_member(root, "schedule"), m, path);
     if (ok && (heads < 0 || heads > 1024 || heads != floor(heads))) {
         cli_fail("%s: \"num_heads\" must be a whole number in 1..1024", path);
+        ok = false;
+    }
+    if (ok && (layers < 0 || layers > 64 || layers != floor(layers))) {
+        cli_fail("%s: \"num_layers\" must be a whole number in 1..64", path);
         ok = false;
     }
     if (ok && (dim_x < 1 || dim_x > 64 || dim_x != floor(dim_x))) {
@@ -444,16 +448,6 @@ static int memory_table(vka_context *ctx, const model_args *a)
 
 /* ------------------------------------------------------------------ arguments */
 
-static bool whole_number(const char *text, uint32_t min, uint32_t max, uint32_t *out)
-{
-    char *end;
-    unsigned long long v = strtoull(text ? text : "", &end, 10);
-    if (!text || !*text || *end || v < min || v > max)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 /* --options; *i moves past a value. Non-zero: the exit status of a bad option. */
 static int option(int argc, char **argv, int *i, model_args *a)
 {
@@ -475,11 +469,11 @@ static int option(int argc, char **argv, int *i, model_args *a)
         a->json = value;
     else if (strcmp(o, "--nc") == 0 || strcmp(o, "--nt") == 0 || strcmp(o, "--batch") == 0) {
         uint32_t *slot = o[2] == 'b' ? &a->batch : o[3] == 'c' ? &a->nc : &a->nt;
-        if (!whole_number(value, 1, 1u << 20, slot))
+        if (!cli_whole_number(value, 1, 1u << 20, slot))
             return cli_fail("model: %s takes a whole number in 1..1048576, not '%s'", o, value);
     } else if (strcmp(o, "--seed") == 0) {
         uint32_t seed;
-        if (!whole_number(value, 0, UINT32_MAX, &seed))
+        if (!cli_whole_number(value, 0, UINT32_MAX, &seed))
             return cli_fail("model: --seed takes a whole number, not '%s'", value);
         a->seed = seed;
     } else
@@ -504,7 +498,7 @@ static int argument(char *arg, model_args *a)
     if (strcmp(key, "stats") == 0)
         a->stats = strcmp(value, "0") != 0;
     else if (strcmp(key, "runs") == 0) {
-        if (!whole_number(value, 1, 1000, &a->runs))
+        if (!cli_whole_number(value, 1, 1000, &a->runs))
             return cli_fail("model: runs takes a whole number in 1..1000, not '%s'", value);
     } else if (!slot)
         return cli_fail("model: unknown argument '%s' (xc, yc, xt, yt, mean, std, te_kernel, stats, runs)", key);
@@ -512,6 +506,10 @@ static int argument(char *arg, model_args *a)
         *slot = value;
     return 0;
 }
+
+/* The GP datasets factor an (nc + nt)² covariance per set: 3.6 s for 2000 points on
+ * lavapipe's 2-core machine (model run included), 20 s for 4000. */
+#define GP_MAX_POINTS 2048
 
 int cmd_model(int argc, char **argv)
 {
@@ -530,11 +528,17 @@ int cmd_model(int argc, char **argv)
         return cli_fail("model: one model folder to run (several only with --memory-table)");
     if (a.synthetic && (a.xc || a.yc || a.xt || a.yt))
         return cli_fail("model: give xc/yc/xt/yt files or --gp/--sawtooth, not both");
+    if (a.synthetic && a.dataset != TNP_SAWTOOTH && a.nc + a.nt > GP_MAX_POINTS)
+        return cli_fail("model: --gp draws each set from a dense covariance (a Cholesky factor, O(n^3) time, O(n^2) "
+                        "memory): --nc + --nt is %u, at most %d",
+                        a.nc + a.nt, GP_MAX_POINTS);
     vka_context *ctx;
     vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
     if (r != VKA_SUCCESS)
         return cli_fail_result(NULL, r, "model: creating the context");
     int status = a.memory_table ? memory_table(ctx, &a) : run(ctx, &a);
+    if (!status && vka_context_validation_message_count(ctx)) /* as run and bench count them */
+        status = cli_fail("validation: %s", vka_context_first_validation_message(ctx));
     vka_context_destroy(ctx);
     return status;
 }

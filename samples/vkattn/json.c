@@ -1,9 +1,13 @@
-/* Recursive descent over RFC 8259 JSON, enough for model.json: objects, arrays,
- * strings (escapes \" \\ \/ \b \f \n \r \t; \u kept as '?'), numbers, true, false, null. */
+/* Recursive descent over RFC 8259 JSON, strictly: objects (each key once), arrays,
+ * strings (no control characters; escapes \" \\ \/ \b \f \n \r \t and \uXXXX, kept
+ * as '?' beyond ASCII), numbers by the RFC's grammar (no hex, inf, nan, leading zeros or
+ * bare dots; finite), true, false, null; the whole text, NUL bytes refused. */
 #include "json.h"
 
 #include <stdbool.h>
 
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +40,11 @@ static bool string(reader *r, char **out)
         return fail(r, "expected a string");
     const char *s = ++r->p;
     size_t n = 0;
-    while (s[n] && s[n] != '"')
+    while (s[n] && s[n] != '"') {
+        if ((unsigned char)s[n] < 0x20)
+            return r->p = s + n, fail(r, "a control character in a string");
         n += s[n] == '\\' && s[n + 1] ? 2 : 1;
+    }
     if (!s[n])
         return fail(r, "unterminated string");
     char *o = malloc(n + 1), *w = o;
@@ -47,10 +54,23 @@ static bool string(reader *r, char **out)
         char c = s[i];
         if (c == '\\') {
             c = s[++i];
-            c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == 'b' ? '\b' : c == 'f' ? '\f' : c;
-            if (c == 'u') { /* not needed by model files: kept visible */
-                c = '?';
-                i += 4 < n - i ? 4 : n - i - 1;
+            if (c == 'u') {
+                unsigned code = 0;
+                for (int k = 1; k <= 4; k++) {
+                    char h = i + k < n ? s[i + k] : '\0';
+                    if (!isxdigit((unsigned char)h)) {
+                        free(o);
+                        return r->p = s + i, fail(r, "a \\u escape without four hex digits");
+                    }
+                    code = code * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0' : (h | 0x20) - 'a' + 10);
+                }
+                i += 4;
+                c = code >= 0x20 && code < 0x7f ? (char)code : '?';
+            } else if (strchr("\"\\/bfnrt", c) && c) {
+                c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == 'b' ? '\b' : c == 'f' ? '\f' : c;
+            } else {
+                free(o);
+                return r->p = s + i, fail(r, "an unknown escape in a string");
             }
         }
         *w++ = c;
@@ -58,6 +78,50 @@ static bool string(reader *r, char **out)
     *w = '\0';
     r->p = s + n + 1;
     *out = o;
+    return true;
+}
+
+/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?, finite. */
+static bool number(reader *r, double *out)
+{
+    const char *p = r->p;
+    p += *p == '-';
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (isdigit((unsigned char)*p))
+            p++;
+    else
+        return fail(r, "unexpected character");
+    if (*p == '.') {
+        if (!isdigit((unsigned char)*++p))
+            return fail(r, "a number with no digits after its '.'");
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+        if (!isdigit((unsigned char)*p))
+            return fail(r, "a number with no digits in its exponent");
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (isalnum((unsigned char)*p) || *p == '.')
+        return fail(r, "a malformed number (JSON has no hex, leading zeros, inf or nan)");
+    *out = strtod(r->p, NULL);
+    if (!isfinite(*out))
+        return fail(r, "a number too large for a double");
+    r->p = p;
+    return true;
+}
+
+/* true, false or null, ending there. */
+static bool literal(reader *r, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncmp(r->p, word, n) != 0 || isalnum((unsigned char)r->p[n]))
+        return false;
+    r->p += n;
     return true;
 }
 
@@ -86,6 +150,10 @@ static bool container(reader *r, json_value *v, char close)
         if (close == '}') {
             if (!string(r, &item.key))
                 return false;
+            if (json_member(v, item.key)) {
+                free(item.key);
+                return fail(r, "a key given twice in one object");
+            }
             space(r);
             if (*r->p++ != ':') {
                 free(item.key);
@@ -119,33 +187,29 @@ static bool value(reader *r, json_value *v)
     else if (c == '"') {
         v->type = JSON_STRING;
         ok = string(r, &v->string);
-    } else if (strncmp(r->p, "true", 4) == 0 || strncmp(r->p, "false", 5) == 0) {
+    } else if (literal(r, "true") || literal(r, "false")) {
         v->type = JSON_BOOL;
         v->number = c == 't';
-        r->p += c == 't' ? 4 : 5;
         ok = true;
-    } else if (strncmp(r->p, "null", 4) == 0) {
+    } else if (literal(r, "null")) {
         v->type = JSON_NULL;
-        r->p += 4;
         ok = true;
     } else {
-        char *end;
         v->type = JSON_NUMBER;
-        v->number = strtod(r->p, &end);
-        ok = end != r->p && (c == '-' || (c >= '0' && c <= '9'));
-        if (ok)
-            r->p = end;
-        else
-            fail(r, "unexpected character");
+        ok = number(r, &v->number);
     }
     r->depth--;
     return ok;
 }
 
-json_value *json_parse(const char *text, char *error, size_t error_size)
+json_value *json_parse(const char *text, size_t length, char *error, size_t error_size)
 {
     reader r = {text, text, error, error_size, 0};
     error[0] = '\0';
+    if (strlen(text) != length) {
+        snprintf(error, error_size, "a NUL byte at byte %zu", strlen(text));
+        return NULL;
+    }
     json_value *v = calloc(1, sizeof *v);
     bool ok = v && value(&r, v);
     if (ok) {

@@ -18,7 +18,8 @@ struct json_value {
 };
 
 /* Parses text; NULL on a syntax error, with where and what in `error`. */
-json_value *json_parse(const char *text, char *error, size_t error_size);
+/* `text` holds `length` bytes and a NUL after them. */
+json_value *json_parse(const char *text, size_t length, char *error, size_t error_size);
 void json_free(json_value *v);
 /* Frees what a value holds (not the value itself). */
 void json_free_members(json_value *v);
