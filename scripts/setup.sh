@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   cmake gcc make pkg-config
+  clang libclang-rt-14-dev                       # libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
   libvulkan-dev libvulkan1 libvulkan-volk-dev   # Vulkan headers and loader, volk
   glslang-tools spirv-tools                      # shader compiler and validator
   python3                                        # tools/kernel_interface.py: the kernels' C side

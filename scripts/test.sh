@@ -2,9 +2,9 @@
 # The whole test suite: set up, build, run every test (each GPU test as the device is and
 # again under VKATTN_LIMITS=android-2021, all with the Khronos validation layer and
 # synchronization validation), then the suite's unit of memory safety: an
-# AddressSanitizer + UndefinedBehaviorSanitizer build of the tests and a ThreadSanitizer
-# build of the threaded ones (skip both with VKATTN_SKIP_SANITIZERS=1). Ends with one
-# line: "N passed, N failed".
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the tests, a ThreadSanitizer
+# build of the threaded ones and a short libFuzzer run of the readers (scripts/fuzz.sh;
+# skip all three with VKATTN_SKIP_SANITIZERS=1). Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -65,6 +65,18 @@ if [ "${VKATTN_SKIP_SANITIZERS:-0}" != 1 ]; then
   else
     failed=$((failed + 1))
   fi
+fi
+
+if [ "${VKATTN_SKIP_SANITIZERS:-0}" != 1 ]; then
+  # libFuzzer over the readers (.npy, .safetensors, model.json, key=value parameters):
+  # the seed corpus (and every crash saved into it) first, then 15 s of new inputs each.
+  echo "== libFuzzer: 15 s per target" >&2
+  summary=$(scripts/fuzz.sh 15 | tail -1)
+  p=$(echo "$summary" | awk '{print $1+0}')
+  f=$(echo "$summary" | awk '{print $3+0}')
+  [ -n "$summary" ] || f=1
+  passed=$((passed + p))
+  failed=$((failed + f))
 fi
 
 echo "$passed passed, $failed failed"

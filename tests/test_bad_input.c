@@ -268,6 +268,38 @@ static void plan_transfers_check_names_and_sizes(void)
     still_works();
 }
 
+static void expect_cli_failure(const char *args, const char *needle);
+
+/* Messages read as sentences a user can act on: no doubled words, the parameter's kind. */
+static void messages_name_types_once(void)
+{
+    vka_graph *g;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    vka_tensor q, k, v, layout, w, out;
+    const vka_tensor_desc d = {"q", .rank = 4, .dims = {1, 1, 64, 8}};
+    vka_tensor_desc dk = d, dv = d, dw = {"w", .rank = 4, .dims = {1, 1, 1, 8}};
+    dk.name = "k", dv.name = "v";
+    float zeros[8] = {0};
+    CHECK_OK(ctx, vka_graph_input(g, &d, &q));
+    CHECK_OK(ctx, vka_graph_input(g, &dk, &k));
+    CHECK_OK(ctx, vka_graph_input(g, &dv, &v));
+    CHECK_OK(ctx, vka_graph_constant(g, &(vka_tensor_desc){"layout", .rank = 3, .dims = {1, 1, 1}}, zeros, 4, &layout));
+    expect_failure(
+        vka_graph_op(
+            g, &(vka_op_desc){.op = "blocksparse", .inputs = {{"q", q}, {"k", k}, {"v", v}, {"layout", layout}}}, &out),
+        VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"layout must be int32 [1 or heads", NULL});
+    CHECK(!strstr(vka_last_error(ctx), "int32 int32"));
+    CHECK_OK(ctx, vka_graph_input(g, &dw, &w));
+    expect_failure(vka_graph_op(g,
+                                &(vka_op_desc){.op = "continuous",
+                                               .inputs = {{"q", q}, {"w_mu", w}, {"w_sigma", w}, {"k", k}, {"v", v}},
+                                               .params = {{"widths", ""}}},
+                                &out),
+                   VKA_ERROR_INVALID_ARGUMENT, (const char *[]){"'widths' wants a comma-separated list", NULL});
+    vka_graph_destroy(g);
+    expect_cli_failure("model somewhere --foo", "unknown option '--foo'");
+}
+
 static void null_arguments_do_not_crash(void)
 {
     CHECK(vka_graph_create(NULL, NULL) == VKA_ERROR_INVALID_ARGUMENT);
@@ -479,6 +511,7 @@ int main(int argc, char **argv)
         {"allocation_beyond_the_device_is_refused", allocation_beyond_the_device_is_refused},
         {"plan_transfers_check_names_and_sizes", plan_transfers_check_names_and_sizes},
         {"null_arguments_do_not_crash", null_arguments_do_not_crash},
+        {"messages_name_types_once", messages_name_types_once},
         {"malformed_npy_files_fail_cleanly", malformed_npy_files_fail_cleanly},
         {"npy_round_trip", npy_round_trip},
         {"command_line_errors_are_one_line", command_line_errors_are_one_line},

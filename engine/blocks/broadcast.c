@@ -34,7 +34,7 @@ static vka_result build(vka_op_build *b)
                         "%s: x has rank %u; it must be [1, ..., tokens, features] of "
                         "rank 3..4",
                         b->op, x->rank);
-    if ((r = vka_expect_tensor(b, 0, x->rank, VKA_DTYPE_F32, "float32 [1, ..., tokens, features]")) ||
+    if ((r = vka_expect_tensor(b, 0, x->rank, VKA_DTYPE_F32, "[1, ..., tokens, features]")) ||
         (r = vka_param_int(b->params, "batch", &p->batch)))
         return r;
     if (x->dims[0] != 1)

@@ -33,8 +33,8 @@ static vka_result build(vka_op_build *b)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: a has rank %u; tokens are axis rank − 2, so 2..4", b->op,
                         x->rank);
     vka_result r;
-    if ((r = vka_expect_tensor(b, ROLE_A, x->rank, VKA_DTYPE_F32, "float32 [..., tokens, features]")) ||
-        (r = vka_expect_tensor(b, ROLE_B, x->rank, VKA_DTYPE_F32, "float32 of a's rank")))
+    if ((r = vka_expect_tensor(b, ROLE_A, x->rank, VKA_DTYPE_F32, "[..., tokens, features]")) ||
+        (r = vka_expect_tensor(b, ROLE_B, x->rank, VKA_DTYPE_F32, "of a's rank")))
         return r;
     uint32_t tokens = x->rank - 2;
     for (uint32_t i = 0; i < x->rank; i++)

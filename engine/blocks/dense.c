@@ -43,7 +43,7 @@ static vka_result build(vka_op_build *b)
     vka_result r;
     int layout = 0;
     if ((r = vka_param_enum(b->params, "weight_layout", &layout)) ||
-        (r = vka_expect_tensor(b, ROLE_X, x->rank, VKA_DTYPE_F32, "float32 [..., in]")) ||
+        (r = vka_expect_tensor(b, ROLE_X, x->rank, VKA_DTYPE_F32, "[..., in]")) ||
         (r = vka_expect_tensor(b, ROLE_WEIGHT, 2, VKA_DTYPE_F32, layout ? "[out, in]" : "[in, out]")) ||
         (bias && (r = vka_expect_tensor(b, ROLE_BIAS, 1, VKA_DTYPE_F32, "[out]"))))
         return r;

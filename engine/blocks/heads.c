@@ -93,8 +93,16 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
         .groups_x = vka_div_up(per_slice, wg),
         .groups_y = 1,
         .slices = p->batch * p->heads,
-        .bindings = {{x, VKA_READ, false, 0, p->split ? p->heads : 1},
-                     {y, VKA_WRITE, false, 0, p->split ? 1 : p->heads}},
+        .bindings = {{.tensor = x,
+                      .access = VKA_READ,
+                      .whole = false,
+                      .slice_offset = 0,
+                      .slice_divisor = p->split ? p->heads : 1},
+                     {.tensor = y,
+                      .access = VKA_WRITE,
+                      .whole = false,
+                      .slice_offset = 0,
+                      .slice_divisor = p->split ? 1 : p->heads}},
     };
     return vka_lower_dispatch(lw, &d);
 }

@@ -38,7 +38,7 @@ static vka_result build(vka_op_build *b)
 {
     layernorm_params *p = b->parsed;
     const vka_graph_tensor *x = b->inputs[ROLE_X];
-    vka_result r = vka_expect_tensor(b, ROLE_X, x->rank, VKA_DTYPE_F32, "float32 [..., width]");
+    vka_result r = vka_expect_tensor(b, ROLE_X, x->rank, VKA_DTYPE_F32, "[..., width]");
     p->width = x->dims[x->rank - 1];
     for (int role = ROLE_WEIGHT; r == VKA_SUCCESS && role <= ROLE_BIAS; role++) {
         if (!b->inputs[role])
@@ -102,10 +102,10 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
         .groups_x = vka_div_up(rows, wg),
         .groups_y = 1,
         .slices = slices,
-        .bindings = {{x, VKA_READ, false},
-                     {gamma, VKA_READ, affine},
-                     {beta, VKA_READ, affine},
-                     {vka_lower_result(lw, node), VKA_WRITE, false}},
+        .bindings = {{.tensor = x, .access = VKA_READ, .whole = false},
+                     {.tensor = gamma, .access = VKA_READ, .whole = affine},
+                     {.tensor = beta, .access = VKA_READ, .whole = affine},
+                     {.tensor = vka_lower_result(lw, node), .access = VKA_WRITE, .whole = false}},
     };
     return vka_lower_dispatch(lw, &d);
 }

@@ -29,9 +29,9 @@ static const vka_input_info roles[] = {
 static vka_result build(vka_op_build *b)
 {
     mean_params *p = b->parsed;
-    vka_result r = vka_expect_tensor(b, ROLE_X, 3, VKA_DTYPE_F32, "float32 [batch, tokens, features]");
+    vka_result r = vka_expect_tensor(b, ROLE_X, 3, VKA_DTYPE_F32, "[batch, tokens, features]");
     if (r == VKA_SUCCESS && b->inputs[ROLE_OFFSET])
-        r = vka_expect_tensor(b, ROLE_OFFSET, 2, VKA_DTYPE_F32, "float32 [rows, features]");
+        r = vka_expect_tensor(b, ROLE_OFFSET, 2, VKA_DTYPE_F32, "[rows, features]");
     if (r != VKA_SUCCESS)
         return r;
     const uint32_t *x = b->inputs[ROLE_X]->dims;

@@ -23,7 +23,7 @@ static const vka_input_info binary_roles[] = {
 static vka_result expect_any_rank(vka_op_build *b, int role)
 {
     const vka_graph_tensor *t = b->inputs[role];
-    return vka_expect_tensor(b, role, t->rank, VKA_DTYPE_F32, "float32 of rank 1..4");
+    return vka_expect_tensor(b, role, t->rank, VKA_DTYPE_F32, "of rank 1..4");
 }
 
 static void set_output(vka_op_build *b, pointwise_params *p, const vka_graph_tensor *like)
@@ -77,9 +77,9 @@ vka_result vka_lower_pointwise(vka_lowering *lw, const vka_pointwise_desc *p)
         .groups_x = groups_x,
         .groups_y = vka_div_up(groups, groups_x),
         .slices = slices,
-        .bindings = {{p->a, VKA_READ, false},
-                     {p->b ? p->b : p->a, VKA_READ, p->mode == VKA_POINTWISE_BIAS},
-                     {p->out, VKA_WRITE, false}},
+        .bindings = {{.tensor = p->a, .access = VKA_READ, .whole = false},
+                     {.tensor = p->b ? p->b : p->a, .access = VKA_READ, .whole = p->mode == VKA_POINTWISE_BIAS},
+                     {.tensor = p->out, .access = VKA_WRITE, .whole = false}},
     };
     return vka_lower_dispatch(lw, &desc);
 }

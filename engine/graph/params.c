@@ -252,8 +252,8 @@ static vka_result read_text(vka_param_reader *r, const char *key, const vka_give
     if (res != VKA_SUCCESS)
         return res;
     if (!v.text || !v.text[0] || strlen(v.text) >= size)
-        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' wants a name of 1 to %zu characters",
-                        r->op, key, size - 1);
+        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: parameter '%s' wants %s of 1 to %zu characters", r->op,
+                        key, s->type == VKA_PARAM_LIST ? "a comma-separated list of numbers" : "a name", size - 1);
     memcpy(out, v.text, strlen(v.text) + 1);
     note(r, s, given, 0, out);
     return VKA_SUCCESS;

@@ -82,12 +82,14 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
         .push.flash_attn = {.nq = f->nq, .nk = f->nk, .heads = f->heads, .causal = f->causal, .scale = f->scale},
         .groups_y = 1,
         .slices = f->batch * f->heads,
-        .bindings = {{f->q, VKA_READ, false},
-                     {f->k, VKA_READ, false},
-                     {f->v, VKA_READ, false},
-                     {f->out, VKA_WRITE, false},
-                     {f->kv_len, VKA_READ, true},
-                     {sp ? sp->layout : 0, VKA_READ, true}}, /* the sparse kernels' layout */
+        .bindings = {{.tensor = f->q, .access = VKA_READ, .whole = false},
+                     {.tensor = f->k, .access = VKA_READ, .whole = false},
+                     {.tensor = f->v, .access = VKA_READ, .whole = false},
+                     {.tensor = f->out, .access = VKA_WRITE, .whole = false},
+                     {.tensor = f->kv_len, .access = VKA_READ, .whole = true},
+                     {.tensor = sp ? sp->layout : 0,
+                      .access = VKA_READ,
+                      .whole = true}}, /* the sparse kernels' layout */
     };
     if (sp) {
         vka_flash_attn_push *push = &d.push.flash_attn;
@@ -113,6 +115,7 @@ vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_
                                       .groups_x = vka_div_up(rows, wg),
                                       .groups_y = 1,
                                       .slices = batch * heads,
-                                      .bindings = {{scores, VKA_READ_WRITE, false}, {kv_len, VKA_READ, true}},
+                                      .bindings = {{.tensor = scores, .access = VKA_READ_WRITE, .whole = false},
+                                                   {.tensor = kv_len, .access = VKA_READ, .whole = true}},
                                   });
 }

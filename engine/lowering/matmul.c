@@ -49,10 +49,14 @@ vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
             },
         .groups_y = groups,
         .slices = m->slices,
-        .bindings = {{m->a, VKA_READ, m->a_whole, 0, m->a_slice_divisor},
-                     {m->b, VKA_READ, m->b_whole},
-                     {m->c, m->accumulate ? VKA_READ_WRITE : VKA_WRITE, false},
-                     {extra ? extra : dummy, VKA_READ, true}},
+        .bindings = {{.tensor = m->a,
+                      .access = VKA_READ,
+                      .whole = m->a_whole,
+                      .slice_offset = 0,
+                      .slice_divisor = m->a_slice_divisor},
+                     {.tensor = m->b, .access = VKA_READ, .whole = m->b_whole},
+                     {.tensor = m->c, .access = m->accumulate ? VKA_READ_WRITE : VKA_WRITE, .whole = false},
+                     {.tensor = extra ? extra : dummy, .access = VKA_READ, .whole = true}},
     };
     if (vka_cpu_class(dev)) {
         /* 4 rows × 2 vec4 per invocation, vec4 loads, no shared memory. */

@@ -14,7 +14,8 @@ vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c)
         .groups_x = vka_div_up(c->count, wg),
         .groups_y = 1,
         .slices = c->slices,
-        .bindings = {{c->src, VKA_READ, false}, {c->dst, VKA_WRITE, false, c->dst_slice_offset}},
+        .bindings = {{.tensor = c->src, .access = VKA_READ, .whole = false},
+                     {.tensor = c->dst, .access = VKA_WRITE, .whole = false, .slice_offset = c->dst_slice_offset}},
     };
     return vka_lower_dispatch(lw, &d);
 }

@@ -605,8 +605,8 @@ vka_result vka_graph_tnp(vka_graph *g, const vka_tnp_desc *d, vka_tensor *mean, 
     const struct {
         const char *name;
         float value;
-    } reals[] = {{"attention_scale", d->attention_scale}, {"layernorm_eps", d->layernorm_eps},
-                 {"linear_eps", d->linear_eps}};
+    } reals[] = {
+        {"attention_scale", d->attention_scale}, {"layernorm_eps", d->layernorm_eps}, {"linear_eps", d->linear_eps}};
     for (int i = 0; i < 3; i++) /* 0 is the default; anything else must be a usable positive number */
         if (!(reals[i].value >= 0) || isinf(reals[i].value))
             return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT,

@@ -80,27 +80,27 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     if (r == VKA_SUCCESS && !kv_len)
         r = vka_lower_key_counts(lw, "aaren_key_counts", p->batch, p->n, &kv_len);
     for (uint32_t pass = 0; r == VKA_SUCCESS && pass < 2; pass++)
-        r = vka_lower_dispatch(lw,
-                               &(vka_dispatch_desc){
-                                   .kernel = VKA_KERNEL_AAREN,
-                                   .spec.aaren = {.workgroup_size = wg,
-                                                  .D4 = d4,
-                                                  .DV4 = dv4,
-                                                  .T = tokens,
-                                                  .KV_VEC4 = vka_div_up(p->batch, 4),
-                                                  .QUERY_VEC4 = p->heads * d4,
-                                                  .PASS = pass},
-                                   .push.aaren = {.n = p->n, .heads = p->heads, .scale = p->scale, .nblocks = nblocks},
-                                   .groups_x = vka_div_up(nblocks, wg),
-                                   .groups_y = 1,
-                                   .slices = p->batch * p->heads,
-                                   .bindings = {{vka_lower_input(lw, node, ROLE_QUERY), VKA_READ, true},
-                                                {vka_lower_input(lw, node, ROLE_K), VKA_READ, false},
-                                                {vka_lower_input(lw, node, ROLE_V), VKA_READ, false},
-                                                {blocks, pass ? VKA_READ : VKA_WRITE, false},
-                                                {vka_lower_result(lw, node), VKA_WRITE, false},
-                                                {kv_len, VKA_READ, true}},
-                               });
+        r = vka_lower_dispatch(
+            lw, &(vka_dispatch_desc){
+                    .kernel = VKA_KERNEL_AAREN,
+                    .spec.aaren = {.workgroup_size = wg,
+                                   .D4 = d4,
+                                   .DV4 = dv4,
+                                   .T = tokens,
+                                   .KV_VEC4 = vka_div_up(p->batch, 4),
+                                   .QUERY_VEC4 = p->heads * d4,
+                                   .PASS = pass},
+                    .push.aaren = {.n = p->n, .heads = p->heads, .scale = p->scale, .nblocks = nblocks},
+                    .groups_x = vka_div_up(nblocks, wg),
+                    .groups_y = 1,
+                    .slices = p->batch * p->heads,
+                    .bindings = {{.tensor = vka_lower_input(lw, node, ROLE_QUERY), .access = VKA_READ, .whole = true},
+                                 {.tensor = vka_lower_input(lw, node, ROLE_K), .access = VKA_READ, .whole = false},
+                                 {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ, .whole = false},
+                                 {.tensor = blocks, .access = pass ? VKA_READ : VKA_WRITE, .whole = false},
+                                 {.tensor = vka_lower_result(lw, node), .access = VKA_WRITE, .whole = false},
+                                 {.tensor = kv_len, .access = VKA_READ, .whole = true}},
+                });
     return r;
 }
 

@@ -265,10 +265,10 @@ static vka_result lower_attention(vka_lowering *lw, const vka_op_node *node, con
             .groups_x = vka_div_up(p->nq, 64),
             .groups_y = 1,
             .slices = slices,
-            .bindings = {{scores, VKA_READ_WRITE, false},
-                         {vka_lower_input(lw, node, ROLE_W_MU), VKA_READ, true},
-                         {vka_lower_input(lw, node, ROLE_W_SIGMA), VKA_READ, true},
-                         {moments ? moments : unused, VKA_WRITE, !moments}},
+            .bindings = {{.tensor = scores, .access = VKA_READ_WRITE, .whole = false},
+                         {.tensor = vka_lower_input(lw, node, ROLE_W_MU), .access = VKA_READ, .whole = true},
+                         {.tensor = vka_lower_input(lw, node, ROLE_W_SIGMA), .access = VKA_READ, .whole = true},
+                         {.tensor = moments ? moments : unused, .access = VKA_WRITE, .whole = !moments}},
         };
         r = vka_lower_dispatch(lw, &density);
     }

@@ -240,10 +240,10 @@ static vka_result dispatch_features(vka_lowering *lw, const vka_op_node *node, c
         .groups_x = vka_div_up(vka_div_up(p->nq + p->nk, rows), kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
-        .bindings = {{vka_lower_input(lw, node, ROLE_Q), VKA_READ, false},
-                     {vka_lower_input(lw, node, ROLE_K), VKA_READ, false},
-                     {w, VKA_READ, true},
-                     {kp->features, VKA_READ_WRITE, false}},
+        .bindings = {{.tensor = vka_lower_input(lw, node, ROLE_Q), .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_K), .access = VKA_READ, .whole = false},
+                     {.tensor = w, .access = VKA_READ, .whole = true},
+                     {.tensor = kp->features, .access = VKA_READ_WRITE, .whole = false}},
     };
     return vka_lower_dispatch(lw, &d);
 }
@@ -278,10 +278,10 @@ static vka_result dispatch_blocks(vka_lowering *lw, const vka_op_node *node, con
         .groups_x = vka_div_up(kp->nblocks * state_tiles(kp), kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
-        .bindings = {{kp->features, VKA_READ, false},
-                     {vka_lower_input(lw, node, ROLE_V), VKA_READ, false},
-                     {kp->scratch, VKA_WRITE, false},
-                     {kp->kv_len, VKA_READ, true}},
+        .bindings = {{.tensor = kp->features, .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ, .whole = false},
+                     {.tensor = kp->scratch, .access = VKA_WRITE, .whole = false},
+                     {.tensor = kp->kv_len, .access = VKA_READ, .whole = true}},
     };
     return vka_lower_dispatch(lw, &d);
 }
@@ -305,7 +305,8 @@ static vka_result dispatch_scan(vka_lowering *lw, const kernel_plan *kp)
         .groups_x = vka_div_up(state_tiles(kp), kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
-        .bindings = {{kp->scratch, VKA_READ_WRITE, false}, {initial, VKA_READ, kp->persistent == 0}},
+        .bindings = {{.tensor = kp->scratch, .access = VKA_READ_WRITE, .whole = false},
+                     {.tensor = initial, .access = VKA_READ, .whole = kp->persistent == 0}},
     };
     return vka_lower_dispatch(lw, &d);
 }
@@ -373,11 +374,11 @@ static vka_result dispatch_causal_finish(vka_lowering *lw, const vka_op_node *no
         .groups_x = vka_div_up(vka_div_up(p->nq, rows), kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
-        .bindings = {{kp->features, VKA_READ, false},
-                     {vka_lower_input(lw, node, ROLE_V), VKA_READ, false},
-                     {kp->scratch, VKA_READ, false},
-                     {vka_lower_result(lw, node), VKA_WRITE, false},
-                     {kp->kv_len, VKA_READ, true}},
+        .bindings = {{.tensor = kp->features, .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ, .whole = false},
+                     {.tensor = kp->scratch, .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_result(lw, node), .access = VKA_WRITE, .whole = false},
+                     {.tensor = kp->kv_len, .access = VKA_READ, .whole = true}},
     };
     return vka_lower_dispatch(lw, &d);
 }
@@ -402,10 +403,10 @@ static vka_result dispatch_normalize(vka_lowering *lw, const vka_op_node *node, 
         .groups_x = vka_div_up(p->nq, kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
-        .bindings = {{kp->scratch, VKA_READ, false},
-                     {kp->features, VKA_READ, false},
-                     {vka_lower_result(lw, node), VKA_WRITE, false},
-                     {kp->kv_len, VKA_READ, true}},
+        .bindings = {{.tensor = kp->scratch, .access = VKA_READ, .whole = false},
+                     {.tensor = kp->features, .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_result(lw, node), .access = VKA_WRITE, .whole = false},
+                     {.tensor = kp->kv_len, .access = VKA_READ, .whole = true}},
     };
     return vka_lower_dispatch(lw, &d);
 }

@@ -310,14 +310,15 @@ static vka_result lower_pinv(vka_lowering *lw, const nystrom_plan *np, uint32_t 
                              uint32_t t, uint32_t u, uint32_t *result)
 {
     uint32_t m = np->m;
-    vka_result r =
-        vka_lower_dispatch(lw, &(vka_dispatch_desc){.kernel = VKA_KERNEL_PINV_INIT,
-                                                    .spec.pinv_init = {.workgroup_size = 64},
-                                                    .push.pinv_init = {.m = m},
-                                                    .groups_x = 1,
-                                                    .groups_y = 1,
-                                                    .slices = np->slices,
-                                                    .bindings = {{a, VKA_READ, false}, {z[0], VKA_WRITE, false}}});
+    vka_result r = vka_lower_dispatch(
+        lw, &(vka_dispatch_desc){.kernel = VKA_KERNEL_PINV_INIT,
+                                 .spec.pinv_init = {.workgroup_size = 64},
+                                 .push.pinv_init = {.m = m},
+                                 .groups_x = 1,
+                                 .groups_y = 1,
+                                 .slices = np->slices,
+                                 .bindings = {{.tensor = a, .access = VKA_READ, .whole = false},
+                                              {.tensor = z[0], .access = VKA_WRITE, .whole = false}}});
     uint32_t current = 0;
     for (int step = 0; r == VKA_SUCCESS && step < PINV_STEPS; step++) {
         uint32_t zc = z[current], zn = z[1 - current];

@@ -151,7 +151,7 @@ static vka_result check_layout(vka_op_build *b, sparse_params *p, uint32_t nk)
     const vka_graph_tensor *l = b->inputs[ROLE_LAYOUT];
     if (!l)
         return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: layout= is required", b->op);
-    vka_result r = vka_expect_tensor(b, ROLE_LAYOUT, 3, VKA_DTYPE_I32, "int32 [1 or heads, query blocks, key blocks]");
+    vka_result r = vka_expect_tensor(b, ROLE_LAYOUT, 3, VKA_DTYPE_I32, "[1 or heads, query blocks, key blocks]");
     uint32_t blocks = vka_div_up(nk, p->rule.block), heads = b->inputs[ROLE_Q]->dims[1];
     if (r == VKA_SUCCESS && (l->dims[1] != blocks || l->dims[2] != blocks || (l->dims[0] != 1 && l->dims[0] != heads)))
         r = vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,

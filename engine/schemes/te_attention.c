@@ -253,13 +253,13 @@ static vka_dispatch_desc pair_dispatch(const vka_lowering *lw, const vka_op_node
         .push.te_attn = {.nq = p->nq, .nk = p->nk, .chunk_keys = p->nk, .scale = p->scale},
         .groups_y = 1,
         .slices = p->batch,
-        .bindings = {{vka_lower_input(lw, node, ROLE_Q), VKA_READ, false},
-                     {vka_lower_input(lw, node, ROLE_K), VKA_READ, false},
-                     {v, VKA_READ, v != vka_lower_input(lw, node, ROLE_V)},
-                     {out, VKA_WRITE, false},
-                     {vka_lower_input(lw, node, ROLE_XQ), VKA_READ, false},
-                     {vka_lower_input(lw, node, ROLE_XK), VKA_READ, false},
-                     {weights, VKA_READ, true}},
+        .bindings = {{.tensor = vka_lower_input(lw, node, ROLE_Q), .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_K), .access = VKA_READ, .whole = false},
+                     {.tensor = v, .access = VKA_READ, .whole = v != vka_lower_input(lw, node, ROLE_V)},
+                     {.tensor = out, .access = VKA_WRITE, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_XQ), .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_XK), .access = VKA_READ, .whole = false},
+                     {.tensor = weights, .access = VKA_READ, .whole = true}},
     };
     *(kernel == VKA_KERNEL_TE_LOGITS ? &d.spec.te_logits : &d.spec.te_attn) = spec;
     return d;
@@ -324,7 +324,8 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const t
                                       .groups_x = vka_div_up(p->nq, 64),
                                       .groups_y = 1,
                                       .slices = p->batch,
-                                      .bindings = {{state, VKA_READ, false}, {out, VKA_WRITE, false}},
+                                      .bindings = {{.tensor = state, .access = VKA_READ, .whole = false},
+                                                   {.tensor = out, .access = VKA_WRITE, .whole = false}},
                                   });
 }
 
