@@ -65,9 +65,9 @@ typedef struct bench_values {
 } bench_values;
 
 /* Fills every input but the index constants (only the graph constants if constants_only).
- * Tokens come from one stream (q, k, v as bench_inputs draws them; the case's sigma
- * scales what enters the logits), learned weights and positions from a stream of their
- * own: N(0, 1/fan-in) and N(0, 1). */
+ * Tokens come from one stream seeded by the case, in table order (so bench_inputs hands
+ * out softmax's q, k, v; the case's sigma scales what enters the logits); learned weights
+ * and positions from a stream of their own: N(0, 1/fan-in) and N(0, 1). */
 vka_result bench_values_fill(const bench_case *c, bool constants_only, bench_values *v);
 void bench_values_free(bench_values *v);
 

@@ -27,23 +27,6 @@ static void fill_normal(xorshift *r, float *x, size_t n, float sigma)
         x[i] = sigma * (float)(sqrt(-2.0 * log(uniform01(r))) * cos(6.283185307179586 * uniform01(r)));
 }
 
-bool bench_inputs(const bench_case *c, float **q, float **k, float **v)
-{
-    size_t bh = (size_t)c->batch * c->heads;
-    size_t q_count = bh * c->nq * c->d, kv_count = bh * c->nk * c->d;
-    *q = malloc(q_count * sizeof(float));
-    *k = malloc(kv_count * sizeof(float));
-    *v = malloc(kv_count * sizeof(float));
-    if (!*q || !*k || !*v)
-        return false;
-    xorshift r = {c->input_seed ? c->input_seed : 0x9E3779B97F4A7C15ull ^ ((uint64_t)c->nq << 20) ^ c->d};
-    float sigma = c->input_sigma > 0 ? c->input_sigma : 1.0f;
-    fill_normal(&r, *q, q_count, sigma);
-    fill_normal(&r, *k, kv_count, sigma);
-    fill_normal(&r, *v, kv_count, 1.0f);
-    return true;
-}
-
 /* ------------------------------------------------------------------ graphs */
 
 /* Whether the operation takes a causal form (a `causal` it can set to 1). */
@@ -111,6 +94,23 @@ vka_result bench_values_fill(const bench_case *c, bool constants_only, bench_val
                         in->kind == VKA_INPUT_LEARNED ? 1.0f / sqrtf((float)in->desc.dims[in->desc.rank - 1]) : 1.0f);
     }
     return r;
+}
+
+/* softmax's q, k, v as bench_values_fill draws them for any scheme that takes them:
+ * the same values by construction (bench_quality compares against them). */
+bool bench_inputs(const bench_case *c, float **q, float **k, float **v)
+{
+    bench_case softmax = *c;
+    softmax.scheme = "softmax";
+    bench_values values = {0};
+    bool ok = bench_values_fill(&softmax, false, &values) == VKA_SUCCESS;
+    float **out[3] = {q, k, v};
+    for (int i = 0; i < 3; i++) { /* the example's inputs are q, k, v in that order */
+        *out[i] = ok ? values.data[i] : NULL;
+        values.data[i] = NULL;
+    }
+    bench_values_free(&values);
+    return ok;
 }
 
 /* An index input (a layout) as a constant of ones: every block visited. */
