@@ -129,6 +129,9 @@ typedef struct vka_context_desc {
     vka_sync_mode sync;            /* AUTO: $VKATTN_SYNC=full|planned, else PLANNED */
     bool force_staging;            /* false: $VKATTN_FORCE_STAGING=1 moves data through a staging
                                       buffer even where device memory is host-visible */
+    bool disable_f16;              /* false: $VKATTN_DISABLE_F16=1 holds f16 tensors as f32 on the
+                                      device, converted when written and read (the plan stats
+                                      count them); kernels then never see an f16 binding */
     bool ignore_environment;       /* false: true reads no VKATTN_* variable */
     vka_log_fn log;                /* NULL: messages are only counted */
     void *log_user;
@@ -233,8 +236,13 @@ typedef struct vka_graph vka_graph;
 #define VKA_MAX_OP_INPUTS 12
 #define VKA_MAX_OP_PARAMS 16
 
+/* Element types (SCHEMES.md §Conventions). Zero is the default: for a tensor desc f32,
+ * for an operation's result the type of its first input (softmax: q's). f16 is IEEE
+ * binary16, host data as uint16_t; kernels read and write it and accumulate in f32. */
 typedef enum vka_dtype {
-    VKA_DTYPE_F32 = 0,
+    VKA_DTYPE_DEFAULT = 0,
+    VKA_DTYPE_F32,
+    VKA_DTYPE_F16,
     VKA_DTYPE_I32,
 } vka_dtype;
 
@@ -245,7 +253,7 @@ typedef struct vka_tensor {
 
 typedef struct vka_tensor_desc {
     const char *name;            /* inputs and constants: required, unique in the graph */
-    vka_dtype dtype;             /* F32 by default */
+    vka_dtype dtype;             /* F32 by default; F16; I32 for counts and layouts */
     uint32_t rank;               /* 1..4 */
     uint32_t dims[VKA_MAX_RANK]; /* attention tensors are [batch, heads, tokens, features] */
 } vka_tensor_desc;
@@ -281,7 +289,13 @@ typedef struct vka_op_desc {
     vka_op_input inputs[VKA_MAX_OP_INPUTS];   /* ends at the first entry without a role */
     vka_op_param params[VKA_MAX_OP_PARAMS];   /* ends at the first entry without a key */
     vka_op_number numbers[VKA_MAX_OP_PARAMS]; /* more, as numbers: {{"window", 128}, {"causal", 1}} */
+    vka_dtype dtype;                          /* the result's: F32 or F16; DEFAULT: the first input's */
 } vka_op_desc;
+
+/* IEEE binary16 <-> f32 for host data: round to nearest even, overflow to infinity,
+ * NaN stays NaN. */
+VKA_API void vka_f16_from_f32(const float *in, uint16_t *out, size_t count);
+VKA_API void vka_f32_from_f16(const uint16_t *in, float *out, size_t count);
 
 VKA_API vka_result vka_graph_create(vka_context *ctx, vka_graph **out);
 VKA_API void vka_graph_destroy(vka_graph *graph);
@@ -455,6 +469,10 @@ typedef struct vka_plan_stats {
     double last_run_gpu_ms;     /* first to last timestamp of the last run; -1 if none */
     double last_run_wall_ms;    /* submit to fence of the last run */
     uint32_t run_count;
+    uint32_t f16_tensors; /* tensors held as f16 on the device (2 bytes per element, packed in
+                             32-bit words: no 16-bit storage feature is needed) */
+    uint32_t f16_widened; /* f16 tensors held as f32 instead (disable_f16), converted on write
+                             and read */
 } vka_plan_stats;
 
 VKA_API vka_result vka_plan_stats_get(const vka_plan *plan, vka_plan_stats *out);
@@ -465,6 +483,7 @@ typedef struct vka_dispatch_info {
     const char *op;      /* the graph operation it lowers */
     uint32_t workgroups[3];
     uint32_t workgroup_size;
+    uint32_t f16_bindings; /* bit b: binding b holds an f16 tensor */
     bool barrier_before;
     double gpu_ms; /* of the last run; -1 without timestamps */
 } vka_dispatch_info;

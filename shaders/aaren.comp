@@ -23,11 +23,21 @@ layout(constant_id = 4) const uint KV_VEC4 = 1;     // ivec4 entries of the kv_l
 layout(constant_id = 5) const uint QUERY_VEC4 = 16; // heads · D4
 layout(constant_id = 6) const uint PASS = 0;        // 0: block triples, 1: outputs
 
-layout(std140, set = 0, binding = 0) uniform Query { vec4 query[QUERY_VEC4]; }; // [1, H, 1, D], whole
-layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
-layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 3) buffer Blocks { vec4 blocks[]; }; // per block: DV4 accumulators, (max, sum)
-layout(std430, set = 0, binding = 4) writeonly buffer O { vec4 o[]; };
+// [1, H, 1, D], whole; as f32 vec4, or as f16 (two packed vec4 per std140 uvec4).
+layout(std140, set = 0, binding = 0) uniform Query_f32 { vec4 query_v[QUERY_VEC4]; };
+layout(std140, set = 0, binding = 0) uniform Query_f16 { uvec4 query_h[(QUERY_VEC4 + 1) / 2]; };
+
+vec4 query(uint i)
+{
+    if (!VKA_F16(0))
+        return query_v[i];
+    const uvec4 pair = query_h[i / 2];
+    return vka_unpack4((i & 1u) == 0u ? pair.xy : pair.zw);
+}
+VKA_TENSOR_IN(1, k)
+VKA_TENSOR_IN(2, v)
+VKA_TENSOR_INOUT(3, blocks) // per block: DV4 accumulators, (max, sum)
+VKA_TENSOR_OUT(4, o)
 layout(std140, set = 0, binding = 5) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
 layout(push_constant) uniform aaren_push {
@@ -50,7 +60,7 @@ void fold(float m, float s, uint row, bool from_blocks)
     const float top = max(run_max, m);
     const float a = exp(run_max - top), b = exp(m - top);
     [[unroll]] for (uint c = 0; c < DV4; c++)
-        acc[c] = acc[c] * a + (from_blocks ? blocks[row + c] : v[row + c]) * b;
+        acc[c] = acc[c] * a + (from_blocks ? blocks(row + c) : v(row + c)) * b;
     run_sum = run_sum * a + s * b;
     run_max = top;
 }
@@ -70,7 +80,7 @@ void main()
     run_sum = 0.0;
     if (PASS == 1)
         for (uint p = 0; p < block; p++) {
-            const vec4 stats = blocks[b_base + p * (DV4 + 1) + DV4];
+            const vec4 stats = blocks(b_base + p * (DV4 + 1) + DV4);
             fold(stats.x, stats.y, b_base + p * (DV4 + 1), true);
         }
     const uint first = block * T, end = min(first + T, pc.n);
@@ -78,19 +88,19 @@ void main()
         if (t < limit) {
             float s = 0.0;
             [[unroll]] for (uint c = 0; c < D4; c++)
-                s += dot(query[head * D4 + c], k[k_base + t * D4 + c]);
+                s += dot(query(head * D4 + c), k(k_base + t * D4 + c));
             fold(s * pc.scale, 1.0, v_base + t * DV4, false);
         }
         if (PASS == 1) {
             const float inv = run_sum > 0.0 ? 1.0 / run_sum : 0.0;
             [[unroll]] for (uint c = 0; c < DV4; c++)
-                o[o_base + t * DV4 + c] = acc[c] * inv;
+                o_store(o_base + t * DV4 + c, acc[c] * inv);
         }
     }
     if (PASS == 0) {
         const uint at = b_base + block * (DV4 + 1);
         [[unroll]] for (uint c = 0; c < DV4; c++)
-            blocks[at + c] = acc[c];
-        blocks[at + DV4] = vec4(run_max, run_sum, 0.0, 0.0);
+            blocks_store(at + c, acc[c]);
+        blocks_store(at + DV4, vec4(run_max, run_sum, 0.0, 0.0));
     }
 }

@@ -32,3 +32,48 @@ uint vka_visible_keys(uint row, uint nq, uint nk, int kv_len, bool causal)
     }
     return limit;
 }
+
+// ---------------------------------------------------------------- element types
+// A tensor is held as f32 or as f16, chosen per tensor (SCHEMES.md §Conventions); the
+// planner tells each dispatch which of its bindings hold f16 through this constant (bit b:
+// binding b), so f16 is a variant of every kernel, not a copy: a pipeline is specialized
+// per mix and the branches below fold away. An f16 vec4 is a uvec2 of packed halves
+// (unpackHalf2x16 is core GLSL 4.20, Vulkan 1.0), so f16 tensors need neither the
+// 16-bit storage feature nor shaderFloat16, and a vec4's index is the same in both types:
+// slice strides and offsets stay counted in vec4. Arithmetic and accumulation stay f32.
+layout(constant_id = 100) const uint vka_f16_bindings = 0u;
+
+#define VKA_F16(BINDING) ((vka_f16_bindings & (1u << (BINDING))) != 0u)
+
+vec4 vka_unpack4(uvec2 h)
+{
+    return vec4(unpackHalf2x16(h.x), unpackHalf2x16(h.y));
+}
+
+uvec2 vka_pack4(vec4 v)
+{
+    return uvec2(packHalf2x16(v.xy), packHalf2x16(v.zw));
+}
+
+// A tensor binding of vec4 rows, declared as two views of one buffer (tools/
+// kernel_interface.py marks a binding with a NAME_f16 view as able to hold f16). The
+// kernel reads vec4 i as NAME(i) and writes it with NAME_store(i, value); whole vec4 only,
+// so that no two invocations share a 32-bit word of an f16 tensor.
+#define VKA_TENSOR_VIEWS(BINDING, QUALIFIER, NAME)                                       \
+    layout(std430, set = 0, binding = BINDING) QUALIFIER buffer NAME##_f32 { vec4 NAME##_v[]; }; \
+    layout(std430, set = 0, binding = BINDING) QUALIFIER buffer NAME##_f16 { uvec2 NAME##_h[]; };
+#define VKA_TENSOR_LOAD(BINDING, NAME) \
+    vec4 NAME(uint i) { return VKA_F16(BINDING) ? vka_unpack4(NAME##_h[i]) : NAME##_v[i]; }
+#define VKA_TENSOR_STORE(BINDING, NAME)              \
+    void NAME##_store(uint i, vec4 value)            \
+    {                                                \
+        if (VKA_F16(BINDING))                        \
+            NAME##_h[i] = vka_pack4(value);          \
+        else                                         \
+            NAME##_v[i] = value;                     \
+    }
+
+#define VKA_TENSOR_IN(BINDING, NAME) VKA_TENSOR_VIEWS(BINDING, readonly, NAME) VKA_TENSOR_LOAD(BINDING, NAME)
+#define VKA_TENSOR_OUT(BINDING, NAME) VKA_TENSOR_VIEWS(BINDING, writeonly, NAME) VKA_TENSOR_STORE(BINDING, NAME)
+#define VKA_TENSOR_INOUT(BINDING, NAME) \
+    VKA_TENSOR_VIEWS(BINDING, , NAME) VKA_TENSOR_LOAD(BINDING, NAME) VKA_TENSOR_STORE(BINDING, NAME)

@@ -14,10 +14,10 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(std430, set = 0, binding = 0) buffer S { vec4 s[]; };                 // [B, H, Nq, N]
-layout(std430, set = 0, binding = 1) readonly buffer WMu { vec4 w_mu[]; };   // [1, H, 1, N], whole
-layout(std430, set = 0, binding = 2) readonly buffer WSig { vec4 w_sig[]; }; // [1, H, 1, N], whole
-layout(std430, set = 0, binding = 3) writeonly buffer Moments { vec4 moments[]; }; // [B, H, Nq, 2]
+VKA_TENSOR_INOUT(0, s)                 // [B, H, Nq, N]
+VKA_TENSOR_IN(1, w_mu)   // [1, H, 1, N], whole
+VKA_TENSOR_IN(2, w_sig) // [1, H, 1, N], whole
+VKA_TENSOR_OUT(3, moments) // [B, H, Nq, 2]
 
 layout(push_constant, std430) uniform continuous_density_push {
     VKA_PUSH_HEADER
@@ -49,15 +49,15 @@ void main()
     const uint w_base = ((pc.slice_base + gl_WorkGroupID.z) % pc.heads) * n4;
     float a = 0.0, b = 0.0;
     for (uint i = 0; i < n4; i++) { // the padding lanes are zero in all three
-        const vec4 x = s[base + i];
-        a += dot(x, w_mu[w_base + i]);
-        b += dot(x, w_sig[w_base + i]);
+        const vec4 x = s(base + i);
+        a += dot(x, w_mu(w_base + i));
+        b += dot(x, w_sig(w_base + i));
     }
     const float mu = 1.0 / (1.0 + exp(-a));
     const float softplus_b = max(b, 0.0) + log(1.0 + exp(-abs(b)));
     const float sigma2 = max(softplus_b, 1e-4);
     if (pc.keep_moments != 0u)
-        moments[gl_WorkGroupID.z * pc.slice_stride[3] + row] = vec4(mu, sigma2, 0.0, 0.0);
+        moments_store(gl_WorkGroupID.z * pc.slice_stride[3] + row, vec4(mu, sigma2, 0.0, 0.0));
     for (uint i = 0; i < n4; i++) {
         vec4 r = vec4(0.0);
         [[unroll]] for (uint e = 0; e < 4; e++) {
@@ -68,6 +68,6 @@ void main()
                 r[e] = exp(-0.5 * d * d / var) * inversesqrt(6.283185307179586 * var);
             }
         }
-        s[base + i] = r;
+        s_store(base + i, r);
     }
 }

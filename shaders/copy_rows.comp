@@ -8,8 +8,8 @@
 
 layout(local_size_x_id = 0) in;
 
-layout(std430, set = 0, binding = 0) readonly buffer Src { vec4 src[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer Dst { vec4 dst[]; };
+VKA_TENSOR_IN(0, src)
+VKA_TENSOR_OUT(1, dst)
 
 layout(push_constant) uniform copy_rows_push {
     VKA_PUSH_HEADER
@@ -27,5 +27,5 @@ void main()
     if (i >= pc.count)
         return;
     const uint slice = gl_WorkGroupID.z;
-    dst[slice * pc.slice_stride[1] + pc.dst_offset + i] = src[slice * pc.slice_stride[0] + pc.src_offset + i];
+    dst_store(slice * pc.slice_stride[1] + pc.dst_offset + i, src(slice * pc.slice_stride[0] + pc.src_offset + i));
 }

@@ -23,10 +23,10 @@ layout(constant_id = 2) const uint MODE = 0;
 layout(constant_id = 3) const uint ROWS = 4;
 layout(constant_id = 4) const uint F4 = 16;    // vec4 of features per output row (then one vec4 for s)
 
-layout(std430, set = 0, binding = 0) readonly buffer XQ { vec4 xq[]; };
-layout(std430, set = 0, binding = 1) readonly buffer XK { vec4 xk[]; };
-layout(std430, set = 0, binding = 2) readonly buffer W { vec4 w[]; };  // m rows of D4 vec4
-layout(std430, set = 0, binding = 3) buffer Phi { vec4 phi[]; };
+VKA_TENSOR_IN(0, xq)
+VKA_TENSOR_IN(1, xk)
+VKA_TENSOR_IN(2, w)  // m rows of D4 vec4
+VKA_TENSOR_INOUT(3, phi)
 
 layout(push_constant) uniform feature_map_push {
     VKA_PUSH_HEADER
@@ -45,8 +45,8 @@ const uint HALF4 = MODE == POSITIVE ? F4 : F4 / 2; // where the second group of 
 
 vec4 load_row(uint slice, uint row, uint c)
 {
-    return row < pc.nq ? xq[slice * pc.slice_stride[0] + row * D4 + c]
-                       : xk[slice * pc.slice_stride[1] + (row - pc.nq) * D4 + c];
+    return row < pc.nq ? xq(slice * pc.slice_stride[0] + row * D4 + c)
+                       : xk(slice * pc.slice_stride[1] + (row - pc.nq) * D4 + c);
 }
 
 void main()
@@ -80,9 +80,9 @@ void main()
                 [[unroll]] for (uint k = 0; k < 4; k++)
                     if (c * 4 + k >= pc.d)
                         e[k] = 0.0;
-                phi[base + c] = e;
+                phi_store(base + c, e);
             }
-            phi[base + F4] = vec4(0.0);
+            phi_store(base + F4, vec4(0.0));
         }
         return;
     }
@@ -99,7 +99,7 @@ void main()
         [[unroll]] for (uint k = 0; k < 4; k++) {
             const uint p = min(p0 + k, pc.m - 1);
             [[unroll]] for (uint c = 0; c < D4; c++) {
-                const vec4 wc = w[p * D4 + c];
+                const vec4 wc = w(p * D4 + c);
                 [[unroll]] for (uint r = 0; r < ROWS; r++)
                     u[r][k] += dot(wc, x[r][c]);
             }
@@ -111,15 +111,15 @@ void main()
                 break;
             const uint base = out_base + (row0 + r) * FP4;
             if (MODE == TRIG) {
-                phi[base + p0 / 4] = mix(vec4(0.0), sin(u[r]), present);
-                phi[base + HALF4 + p0 / 4] = mix(vec4(0.0), cos(u[r]), present);
+                phi_store(base + p0 / 4, mix(vec4(0.0), sin(u[r]), present));
+                phi_store(base + HALF4 + p0 / 4, mix(vec4(0.0), cos(u[r]), present));
             } else {
                 const vec4 a = mix(vec4(VKA_NEG_BIG), u[r] - h[r], present);
-                phi[base + p0 / 4] = a;
+                phi_store(base + p0 / 4, a);
                 top[r] = max(top[r], max(max(a.x, a.y), max(a.z, a.w)));
                 if (MODE == HYPERBOLIC) {
                     const vec4 b = mix(vec4(VKA_NEG_BIG), -u[r] - h[r], present);
-                    phi[base + HALF4 + p0 / 4] = b;
+                    phi_store(base + HALF4 + p0 / 4, b);
                     top[r] = max(top[r], max(max(b.x, b.y), max(b.z, b.w)));
                 }
             }
@@ -135,11 +135,11 @@ void main()
         const uint base = out_base + (row0 + r) * FP4;
         if (MODE != TRIG) {
             for (uint c = 0; c < F4; c++) {
-                const vec4 a = phi[base + c] - top[r];
-                phi[base + c] = mix(exp(a), vec4(0.0), lessThan(a, vec4(-80.0)));
+                const vec4 a = phi(base + c) - top[r];
+                phi_store(base + c, mix(exp(a), vec4(0.0), lessThan(a, vec4(-80.0))));
             }
         }
         const float s = (MODE == TRIG ? h[r] : top[r]) - log_norm;
-        phi[base + F4] = vec4(s, 0.0, 0.0, 0.0);
+        phi_store(base + F4, vec4(s, 0.0, 0.0, 0.0));
     }
 }

@@ -68,7 +68,7 @@ void main()
     [[unroll]] for (uint r = 0; r < ROWS; r++) {
         const uint row = min(row0 + r, pc.nq - 1);
         [[unroll]] for (uint c = 0; c < D4; c++)
-            qr[r][c] = q[q_base + row * D4 + c] * qscale;
+            qr[r][c] = q(q_base + row * D4 + c) * qscale;
         [[unroll]] for (uint c = 0; c < DV4; c++)
             acc[r][c] = vec4(0.0);
         m[r] = VKA_NEG_BIG;
@@ -97,7 +97,7 @@ void main()
                 [[unroll]] for (uint r = 0; r < ROWS; r++)
                     s[b][r] = 0.0;
                 [[unroll]] for (uint c = 0; c < D4; c++) {
-                    const vec4 kc = k[kb + c];
+                    const vec4 kc = k(kb + c);
                     [[unroll]] for (uint r = 0; r < ROWS; r++)
                         s[b][r] += dot(qr[r][c], kc);
                 }
@@ -133,7 +133,7 @@ void main()
             [[unroll]] for (uint c = 0; c < DV4; c++) {
                 vec4 vc[KB];
                 [[unroll]] for (uint b = 0; b < KB; b++)
-                    vc[b] = v[v_base + min(j0 + b, end - 1) * DV4 + c];
+                    vc[b] = v(v_base + min(j0 + b, end - 1) * DV4 + c);
                 [[unroll]] for (uint r = 0; r < ROWS; r++) {
                     vec4 a = acc[r][c] * alpha[r];
                     [[unroll]] for (uint b = 0; b < KB; b++)
@@ -149,7 +149,7 @@ void main()
             // A row that sees no key has l == 0 and outputs 0 (never NaN).
             const float inv_l = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
             [[unroll]] for (uint c = 0; c < DV4; c++)
-                o[o_base + (row0 + r) * DV4 + c] = acc[r][c] * inv_l;
+                o_store(o_base + (row0 + r) * DV4 + c, acc[r][c] * inv_l);
         }
     }
 }

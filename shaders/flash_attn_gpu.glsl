@@ -64,7 +64,7 @@ void main()
     const float qscale = pc.scale * VKA_LOG2E;
     for (uint i = tid; i < BR * D4; i += wg) {
         const uint r = i / D4;
-        q_tile[i] = r < rows ? q[q_base + (row0 + r) * D4 + i % D4] * qscale : vec4(0.0);
+        q_tile[i] = r < rows ? q(q_base + (row0 + r) * D4 + i % D4) * qscale : vec4(0.0);
     }
     for (uint r = tid; r < BR; r += wg) {
         row_max[r] = VKA_NEG_BIG;
@@ -93,11 +93,11 @@ void main()
             barrier(); // the previous tile is no longer read
             for (uint i = tid; i < BC * D4; i += wg) {
                 const uint j = t0 + i / D4;
-                k_tile[i] = j < end ? k[k_base + j * D4 + i % D4] : vec4(0.0);
+                k_tile[i] = j < end ? k(k_base + j * D4 + i % D4) : vec4(0.0);
             }
             for (uint i = tid; i < BC * DV4; i += wg) {
                 const uint j = t0 + i / DV4;
-                v_tile[i] = j < end ? v[v_base + j * DV4 + i % DV4] : vec4(0.0);
+                v_tile[i] = j < end ? v(v_base + j * DV4 + i % DV4) : vec4(0.0);
             }
             barrier();
             for (uint i = tid; i < BR * BC; i += wg) {
@@ -157,7 +157,7 @@ void main()
         const uint r = slot / DV4, c = slot % DV4;
         if (r < rows) {
             const float l = row_sum[r];
-            o[o_base + (row0 + r) * DV4 + c] = l > 0.0 ? acc[s] / l : vec4(0.0);
+            o_store(o_base + (row0 + r) * DV4 + c, l > 0.0 ? acc[s] / l : vec4(0.0));
         }
     }
 }

@@ -3,10 +3,10 @@
 // layout binding, sparse_layout.glsl). Every variant's C side comes from here
 // (tools/kernel_interface.py): engine/lowering/flash.c writes vka_flash_attn_push by name.
 
-layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
-layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
-layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
+VKA_TENSOR_IN(0, q)
+VKA_TENSOR_IN(1, k)
+VKA_TENSOR_IN(2, v)
+VKA_TENSOR_OUT(3, o)
 layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
 layout(push_constant) uniform flash_attn_push {

@@ -24,10 +24,10 @@ layout(constant_id = 4) const uint ROWS = 2;
 layout(constant_id = 5) const uint T = 64;
 layout(constant_id = 6) const uint KV_VEC4 = 1;
 
-layout(std430, set = 0, binding = 0) readonly buffer Phi { vec4 phi[]; };
-layout(std430, set = 0, binding = 1) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Scratch { vec4 scratch[]; }; // states, then numerators
-layout(std430, set = 0, binding = 3) writeonly buffer O { vec4 o[]; };
+VKA_TENSOR_IN(0, phi)
+VKA_TENSOR_IN(1, v)
+VKA_TENSOR_IN(2, scratch) // states, then numerators
+VKA_TENSOR_OUT(3, o)
 layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
 layout(push_constant) uniform kattn_causal_push {
@@ -63,7 +63,7 @@ void main()
     const int offset = int(pc.nk) - int(pc.nq);
     const uint block = row0 / T;
     const uint slot = uint(clamp(int(block) + pc.slot_base, 0, int(pc.nblocks)));
-    const float m_prefix = scratch[s_base + (slot * (pc.f + 1) + pc.f) * DV14].y;
+    const float m_prefix = scratch(s_base + (slot * (pc.f + 1) + pc.f) * DV14).y;
     // The first key not in the prefix: the block's first row's last key + 1.
     const int first_key = max(int(block * T) + offset + 1, 0);
 
@@ -73,12 +73,12 @@ void main()
     [[unroll]] for (uint r = 0; r < ROWS; r++) {
         const uint row = min(row0 + r, pc.nq - 1);
         last_key[r] = min(int(row) + offset, int(kvl) - 1);
-        s_q[r] = phi[q_base + row * FP4 + F4].x;
+        s_q[r] = phi(q_base + row * FP4 + F4).x;
         m_row[r] = m_prefix;
         intra_end = max(intra_end, last_key[r]);
     }
     for (int j = first_key; j <= intra_end; j++) {
-        const float s = phi[k_base + uint(j) * FP4 + F4].x;
+        const float s = phi(k_base + uint(j) * FP4 + F4).x;
         [[unroll]] for (uint r = 0; r < ROWS; r++)
             if (j <= last_key[r])
                 m_row[r] = max(m_row[r], s);
@@ -90,7 +90,7 @@ void main()
         const uint row = min(row0 + r, pc.nq - 1);
         const float alpha = exp(m_prefix - m_row[r]);
         [[unroll]] for (uint c = 0; c < DV14; c++)
-            acc[r][c] = scratch[s_base + pc.numerators_at + row * DV14 + c] * alpha;
+            acc[r][c] = scratch(s_base + pc.numerators_at + row * DV14 + c) * alpha;
     }
 
     // The keys after the prefix. Rows' features stay in registers when they are few.
@@ -101,30 +101,30 @@ void main()
     if (CACHE_Q)
         [[unroll]] for (uint r = 0; r < ROWS; r++)
             [[unroll]] for (uint c = 0; c < F4; c++)
-                q[r][c] = phi[q_row[r] + c];
+                q[r][c] = phi(q_row[r] + c);
     for (int j = first_key; j <= intra_end; j++) {
         const uint key = k_base + uint(j) * FP4;
-        const float s = phi[key + F4].x;
+        const float s = phi(key + F4).x;
         float weight[ROWS];
         [[unroll]] for (uint r = 0; r < ROWS; r++)
             weight[r] = 0.0;
         if (CACHE_Q) {
             [[unroll]] for (uint c = 0; c < F4; c++) {
-                const vec4 kc = phi[key + c];
+                const vec4 kc = phi(key + c);
                 [[unroll]] for (uint r = 0; r < ROWS; r++)
                     weight[r] += dot(q[r][c], kc);
             }
         } else {
             for (uint c = 0; c < F4; c++) {
-                const vec4 kc = phi[key + c];
+                const vec4 kc = phi(key + c);
                 [[unroll]] for (uint r = 0; r < ROWS; r++)
-                    weight[r] += dot(phi[q_row[r] + c], kc);
+                    weight[r] += dot(phi(q_row[r] + c), kc);
             }
         }
         [[unroll]] for (uint r = 0; r < ROWS; r++)
             weight[r] = j <= last_key[r] ? weight[r] * exp(s - m_row[r]) : 0.0;
         [[unroll]] for (uint c = 0; c < DV14; c++) {
-            const vec4 value = vka_value_with_one(c < DV4 ? v[v_base + uint(j) * DV4 + c] : vec4(0.0), c, pc.dv);
+            const vec4 value = vka_value_with_one(c < DV4 ? v(v_base + uint(j) * DV4 + c) : vec4(0.0), c, pc.dv);
             [[unroll]] for (uint r = 0; r < ROWS; r++)
                 acc[r][c] += weight[r] * value;
         }
@@ -144,7 +144,7 @@ void main()
             [[unroll]] for (uint e = 0; e < 4; e++)
                 if (c * 4 + e >= pc.dv)
                     value[e] = 0.0;
-            o[o_base + row * DV4 + c] = value;
+            o_store(o_base + row * DV4 + c, value);
         }
     }
 }

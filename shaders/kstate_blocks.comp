@@ -21,9 +21,9 @@ layout(constant_id = 5) const uint F4 = 16;      // feature vec4 per feature row
 layout(constant_id = 6) const uint DV4 = 16;     // vec4 per v row
 layout(constant_id = 7) const uint DV14 = 17;    // vec4 per state row
 
-layout(std430, set = 0, binding = 0) readonly buffer Phi { vec4 phi[]; };
-layout(std430, set = 0, binding = 1) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 2) writeonly buffer Blocks { vec4 blocks[]; };
+VKA_TENSOR_IN(0, phi)
+VKA_TENSOR_IN(1, v)
+VKA_TENSOR_OUT(2, blocks)
 layout(std140, set = 0, binding = 3) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
 layout(push_constant) uniform kstate_blocks_push {
@@ -63,21 +63,21 @@ void main()
 
     float top = VKA_NEG_BIG;
     for (uint j = j0; j < j1; j++)
-        top = max(top, phi[phi_base + j * FP4 + F4].x);
+        top = max(top, phi(phi_base + j * FP4 + F4).x);
 
     vec4 acc[FT][CT];
     [[unroll]] for (uint r = 0; r < FT; r++)
         [[unroll]] for (uint c = 0; c < CT; c++)
             acc[r][c] = vec4(0.0);
     for (uint j = j0; j < j1; j++) {
-        const float weight = exp(phi[phi_base + j * FP4 + F4].x - top);
+        const float weight = exp(phi(phi_base + j * FP4 + F4).x - top);
         vec4 value[CT];
         [[unroll]] for (uint c = 0; c < CT; c++) {
             const uint col = min(c0 + c, DV14 - 1);
-            value[c] = vka_value_with_one(col < DV4 ? v[v_base + j * DV4 + col] : vec4(0.0), col, pc.dv) * weight;
+            value[c] = vka_value_with_one(col < DV4 ? v(v_base + j * DV4 + col) : vec4(0.0), col, pc.dv) * weight;
         }
         [[unroll]] for (uint r4 = 0; r4 < FT4; r4++) {
-            const vec4 features = phi[phi_base + j * FP4 + min(f0 / 4 + r4, F4 - 1)];
+            const vec4 features = phi(phi_base + j * FP4 + min(f0 / 4 + r4, F4 - 1));
             [[unroll]] for (uint e = 0; e < 4; e++)
                 [[unroll]] for (uint c = 0; c < CT; c++)
                     acc[r4 * 4 + e][c] += features[e] * value[c];
@@ -89,10 +89,10 @@ void main()
             break;
         [[unroll]] for (uint c = 0; c < CT; c++)
             if (c0 + c < DV14)
-                blocks[out_base + (f0 + r) * DV14 + c0 + c] = acc[r][c];
+                blocks_store(out_base + (f0 + r) * DV14 + c0 + c, acc[r][c]);
     }
     if (f_tile == 0)
         [[unroll]] for (uint c = 0; c < CT; c++)
             if (c0 + c < DV14)
-                blocks[out_base + pc.f * DV14 + c0 + c] = c0 + c == 0 ? vec4(top, 0.0, 0.0, 0.0) : vec4(0.0);
+                blocks_store(out_base + pc.f * DV14 + c0 + c, c0 + c == 0 ? vec4(top, 0.0, 0.0, 0.0) : vec4(0.0));
 }

@@ -11,10 +11,10 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool AFFINE = true;
 
-layout(std430, set = 0, binding = 0) readonly buffer X { vec4 x[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Gamma { vec4 gamma[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Beta { vec4 beta[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer Y { vec4 y[]; };
+VKA_TENSOR_IN(0, x)
+VKA_TENSOR_IN(1, gamma)
+VKA_TENSOR_IN(2, beta)
+VKA_TENSOR_OUT(3, y)
 
 layout(push_constant) uniform layernorm_push {
     VKA_PUSH_HEADER
@@ -42,21 +42,21 @@ void main()
     const uint out_base = slice * pc.slice_stride[3] + row * pc.row_vec4;
     // The mean of x − x₀ (x₀ the row's first element): near a large common offset those
     // differences are exact, and summing them loses far less than summing x.
-    const float shift = x[in_base].x;
+    const float shift = x(in_base).x;
     vec4 sum = vec4(0.0);
     for (uint c = 0; c < pc.row_vec4; c++)
-        sum += (x[in_base + c] - shift) * live_lanes(c);
+        sum += (x(in_base + c) - shift) * live_lanes(c);
     const float mean = shift + (sum.x + sum.y + sum.z + sum.w) / float(pc.width);
     vec4 squares = vec4(0.0);
     for (uint c = 0; c < pc.row_vec4; c++) {
-        const vec4 d = (x[in_base + c] - mean) * live_lanes(c);
+        const vec4 d = (x(in_base + c) - mean) * live_lanes(c);
         squares += d * d;
     }
     const float inv_std = inversesqrt((squares.x + squares.y + squares.z + squares.w) / float(pc.width) + pc.eps);
     for (uint c = 0; c < pc.row_vec4; c++) {
-        vec4 v = (x[in_base + c] - mean) * inv_std;
+        vec4 v = (x(in_base + c) - mean) * inv_std;
         if (AFFINE)
-            v = v * gamma[c] + beta[c];
-        y[out_base + c] = v * live_lanes(c);
+            v = v * gamma(c) + beta(c);
+        y_store(out_base + c, v * live_lanes(c));
     }
 }

@@ -52,11 +52,11 @@ void main()
         for (uint d = 0; d < k4; d++) {
             vec4 ar[TM];
             [[unroll]] for (uint i = 0; i < TM; i++)
-                ar[i] = a[a_base + min(row0 + i, rows - 1) * pc.lda + d];
+                ar[i] = a(a_base + min(row0 + i, rows - 1) * pc.lda + d);
             [[unroll]] for (uint j = 0; j < TN4; j++) {
                 [[unroll]] for (uint e = 0; e < 4; e++) {
                     const uint col = min((col0 + j) * 4 + e, pc.n - 1);
-                    const vec4 bv = b[b_base + col * pc.ldb + d];
+                    const vec4 bv = b(b_base + col * pc.ldb + d);
                     [[unroll]] for (uint i = 0; i < TM; i++)
                         acc[i][j][e] += dot(ar[i], bv);
                 }
@@ -69,9 +69,9 @@ void main()
                 const uint kk = d * 4 + e;
                 const bool live = kk < k_end; // past it: selected away, never multiplied
                 const uint row = min(kk, k_end - 1);
-                const vec4 av = live ? a[a_base + row * pc.lda + row0 / 4] : vec4(0.0);
+                const vec4 av = live ? a(a_base + row * pc.lda + row0 / 4) : vec4(0.0);
                 [[unroll]] for (uint j = 0; j < TN4; j++) {
-                    const vec4 bv = live ? b[b_base + row * pc.ldb + min(col0 + j, n4 - 1)] : vec4(0.0);
+                    const vec4 bv = live ? b(b_base + row * pc.ldb + min(col0 + j, n4 - 1)) : vec4(0.0);
                     [[unroll]] for (uint i = 0; i < TM; i++)
                         acc[i][j] += av[i] * bv;
                 }
@@ -82,11 +82,11 @@ void main()
         for (uint d = 0; d < k4; d++) {
             vec4 ar[TM];
             [[unroll]] for (uint i = 0; i < TM; i++)
-                ar[i] = a[a_base + min(row0 + i, rows - 1) * pc.lda + d];
+                ar[i] = a(a_base + min(row0 + i, rows - 1) * pc.lda + d);
             [[unroll]] for (uint e = 0; e < 4; e++) {
                 const uint kk = min(d * 4 + e, pc.k - 1);
                 [[unroll]] for (uint j = 0; j < TN4; j++) {
-                    const vec4 bv = b[b_base + kk * pc.ldb + min(col0 + j, n4 - 1)];
+                    const vec4 bv = b(b_base + kk * pc.ldb + min(col0 + j, n4 - 1));
                     [[unroll]] for (uint i = 0; i < TM; i++)
                         acc[i][j] += ar[i][e] * bv;
                 }
@@ -101,7 +101,7 @@ void main()
             if (col0 + j >= n4)
                 break;
             const uint at = c_base + (row0 + i) * pc.ldc + col0 + j;
-            c[at] = matmul_epilogue(acc[i][j], row0 + i, col0 + j, at);
+            c_store(at, matmul_epilogue(acc[i][j], row0 + i, col0 + j, at));
         }
     }
 }

@@ -8,7 +8,7 @@
 
 #include "activation.glsl"
 
-layout(std430, set = 0, binding = 3) readonly buffer Bias { vec4 bias[]; };
+VKA_TENSOR_IN(3, bias)
 layout(std430, set = 0, binding = 3) readonly buffer KeyCounts { ivec4 key_counts[]; };
 
 const uint MATMUL_BIAS = 8u, MATMUL_ACCUMULATE = 16u, MATMUL_KEY_LIMIT = 32u;
@@ -37,9 +37,9 @@ vec4 matmul_epilogue(vec4 sum, uint row, uint col4, uint at)
     if (pc.diagonal != 0.0 && row / 4u == col4)
         value[row % 4u] += pc.diagonal;
     if ((pc.epilogue & MATMUL_BIAS) != 0u)
-        value += bias[col4];
+        value += bias(col4);
     if ((pc.epilogue & MATMUL_ACCUMULATE) != 0u)
-        value += c[at];
+        value += c(at);
     value = vka_activation(value, pc.epilogue & 7u);
     // Columns past n are padding and must hold zeros (softplus(0) is not 0).
     [[unroll]] for (uint e = 0; e < 4; e++)

@@ -56,9 +56,9 @@ void main()
                 if (TRANS_A) {
                     [[unroll]] for (uint e = 0; e < 4; e++)
                         if (d * 4 + e < k_end)
-                            value[e] = a[a_base + (d * 4 + e) * pc.lda + r / 4][r % 4];
+                            value[e] = a(a_base + (d * 4 + e) * pc.lda + r / 4)[r % 4];
                 } else {
-                    value = a[a_base + r * pc.lda + d];
+                    value = a(a_base + r * pc.lda + d);
                 }
             }
             a_tile[i] = value;
@@ -72,10 +72,10 @@ void main()
                     [[unroll]] for (uint e = 0; e < 4; e++) {
                         const uint col = col4 * 4 + e;
                         if (col < pc.n)
-                            value[e] = b[b_base + col * pc.ldb + kk / 4][kk % 4];
+                            value[e] = b(b_base + col * pc.ldb + kk / 4)[kk % 4];
                     }
                 } else {
-                    value = b[b_base + kk * pc.ldb + col4];
+                    value = b(b_base + kk * pc.ldb + col4);
                 }
             }
             b_tile[i] = value;
@@ -99,6 +99,6 @@ void main()
         if (r >= rows)
             break;
         const uint at = c_base + r * pc.ldc + col4;
-        c[at] = matmul_epilogue(acc[i], r, col4, at);
+        c_store(at, matmul_epilogue(acc[i], r, col4, at));
     }
 }

@@ -2,9 +2,9 @@
 // matmul_gpu.comp): A, B, C, the epilogue's binding 3 (matmul_epilogue.glsl) and the push
 // block engine/lowering/matmul.c writes by name (vka_matmul_push).
 
-layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
-layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
-layout(std430, set = 0, binding = 2) buffer C { vec4 c[]; };
+VKA_TENSOR_IN(0, a)
+VKA_TENSOR_IN(1, b)
+VKA_TENSOR_INOUT(2, c)
 
 layout(push_constant) uniform matmul_push {
     VKA_PUSH_HEADER

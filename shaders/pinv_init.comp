@@ -10,8 +10,8 @@
 layout(local_size_x_id = 0) in;
 #pragma vka_workgroup_size(64) // the shared arrays hold one value per invocation
 
-layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer Z { vec4 z[]; };
+VKA_TENSOR_IN(0, a)
+VKA_TENSOR_OUT(1, z)
 
 layout(push_constant) uniform pinv_init_push {
     VKA_PUSH_HEADER
@@ -28,7 +28,7 @@ shared float row_max[64];
 
 float element(uint base, uint m4, uint i, uint j)
 {
-    return a[base + i * m4 + j / 4][j % 4];
+    return a(base + i * m4 + j / 4)[j % 4];
 }
 
 void main()
@@ -62,6 +62,6 @@ void main()
         for (uint c = 0; c < 4; c++)
             if (j0 + c < m)
                 value[c] = element(base, m4, j0 + c, i) * inverse;
-        z[out_base + e] = value;
+        z_store(out_base + e, value);
     }
 }

@@ -12,9 +12,9 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint MODE = 0;
 
-layout(std430, set = 0, binding = 0) readonly buffer A { vec4 a[]; };
-layout(std430, set = 0, binding = 1) readonly buffer B { vec4 b[]; };
-layout(std430, set = 0, binding = 2) writeonly buffer O { vec4 o[]; };
+VKA_TENSOR_IN(0, a)
+VKA_TENSOR_IN(1, b)
+VKA_TENSOR_OUT(2, o)
 
 layout(push_constant) uniform pointwise_push {
     VKA_PUSH_HEADER
@@ -42,9 +42,9 @@ void main()
     if (i >= pc.count)
         return;
     const uint slice = gl_WorkGroupID.z;
-    const vec4 x = a[slice * pc.slice_stride[0] + i];
-    const vec4 y = MODE == 3 ? b[slice * pc.slice_stride[1] + i] : MODE == 4 ? b[i % pc.row_vec4] : vec4(0.0);
+    const vec4 x = a(slice * pc.slice_stride[0] + i);
+    const vec4 y = MODE == 3 ? b(slice * pc.slice_stride[1] + i) : MODE == 4 ? b(i % pc.row_vec4) : vec4(0.0);
     const uint col = (i % pc.row_vec4) * 4;
     const bvec4 live = lessThan(uvec4(col) + uvec4(0, 1, 2, 3), uvec4(pc.width));
-    o[slice * pc.slice_stride[2] + i] = mix(vec4(0.0), apply(x, y), live);
+    o_store(slice * pc.slice_stride[2] + i, mix(vec4(0.0), apply(x, y), live));
 }

@@ -13,7 +13,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint KV_VEC4 = 1;
 
-layout(std430, set = 0, binding = 0) buffer S { vec4 s[]; };
+VKA_TENSOR_INOUT(0, s)
 layout(std140, set = 0, binding = 1) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
 layout(push_constant) uniform softmax_rows_push {
@@ -44,7 +44,7 @@ void main()
     for (uint c0 = 0; c0 < visible4; c0 += STEP) {
         [[unroll]] for (uint u = 0; u < STEP; u++) {
             const uint c = min(c0 + u, visible4 - 1);
-            const vec4 x = s[base + c];
+            const vec4 x = s(base + c);
             [[unroll]] for (uint e = 0; e < 4; e++)
                 if (c * 4 + e < visible)
                     m = max(m, x[e]);
@@ -54,7 +54,7 @@ void main()
     for (uint c0 = 0; c0 < visible4; c0 += STEP) {
         [[unroll]] for (uint u = 0; u < STEP; u++) {
             const uint c = c0 + u;
-            const vec4 x = s[base + min(c, visible4 - 1)];
+            const vec4 x = s(base + min(c, visible4 - 1));
             [[unroll]] for (uint e = 0; e < 4; e++)
                 if (c < visible4 && c * 4 + e < visible)
                     sum += exp(x[e] - m);
@@ -68,11 +68,11 @@ void main()
                 break;
             vec4 p = vec4(0.0);
             if (c < visible4) {
-                const vec4 x = s[base + c];
+                const vec4 x = s(base + c);
                 [[unroll]] for (uint e = 0; e < 4; e++)
                     p[e] = c * 4 + e < visible ? exp(x[e] - m) * inv_sum : 0.0;
             }
-            s[base + c] = p;
+            s_store(base + c, p);
         }
     }
 }

@@ -51,13 +51,13 @@ const uint OFF_B2 = OFF_W2 + H2 * H1_4;  // H2_4
 const uint OFF_W3T = OFF_B2 + H2_4;      // H2 rows of H4: W3 transposed
 const uint OFF_B3 = OFF_W3T + H2 * H4;   // H4
 
-layout(std430, set = 0, binding = 0) readonly buffer Q { vec4 q[]; };
-layout(std430, set = 0, binding = 1) readonly buffer K { vec4 k[]; };
-layout(std430, set = 0, binding = 2) readonly buffer V { vec4 v[]; };
-layout(std430, set = 0, binding = 3) buffer O { vec4 o[]; }; // o, the state rows, or the logits
-layout(std430, set = 0, binding = 4) readonly buffer XQ { vec4 xq[]; };
-layout(std430, set = 0, binding = 5) readonly buffer XK { vec4 xk[]; };
-layout(std430, set = 0, binding = 6) readonly buffer W { vec4 w[]; };
+VKA_TENSOR_IN(0, q)
+VKA_TENSOR_IN(1, k)
+VKA_TENSOR_IN(2, v)
+VKA_TENSOR_INOUT(3, o) // o, the state rows, or the logits
+VKA_TENSOR_IN(4, xq)
+VKA_TENSOR_IN(5, xk)
+VKA_TENSOR_IN(6, w)
 
 layout(push_constant) uniform te_attn_push {
     VKA_PUSH_HEADER
@@ -87,10 +87,10 @@ void pair_logits(const vec4 qf[QK4], const vec4 xi[DX4], uint k_row, uint xk_row
 {
     vec4 kf[QK4];
     [[unroll]] for (uint c = 0; c < QK4; c++)
-        kf[c] = k[k_row + c];
+        kf[c] = k(k_row + c);
     float inp[IN];
     [[unroll]] for (uint c = 0; c < DX; c++)
-        inp[c] = xi[c / 4][c % 4] - xk[xk_row + c / 4][c % 4];
+        inp[c] = xi[c / 4][c % 4] - xk(xk_row + c / 4)[c % 4];
     [[unroll]] for (uint h = 0; h < H; h++) {
         float s = 0.0;
         [[unroll]] for (uint d = 0; d < DH; d++)
@@ -102,26 +102,26 @@ void pair_logits(const vec4 qf[QK4], const vec4 xi[DX4], uint k_row, uint xk_row
     // vec4 in registers.
     vec4 h1[H1_4];
     [[unroll]] for (uint u4 = 0; u4 < H1_4; u4++)
-        h1[u4] = w[OFF_B1 + u4];
+        h1[u4] = w(OFF_B1 + u4);
     for (uint c = 0; c < IN; c++) {
         const float x = inp[c];
         [[unroll]] for (uint u4 = 0; u4 < H1_4; u4++)
-            h1[u4] += x * w[OFF_W1T + c * H1_4 + u4];
+            h1[u4] += x * w(OFF_W1T + c * H1_4 + u4);
     }
     [[unroll]] for (uint u4 = 0; u4 < H1_4; u4++)
         h1[u4] = max(h1[u4], vec4(0.0)); // padding units are 0: b1 and W1ᵀ are 0 there
 
     [[unroll]] for (uint c = 0; c < H4; c++)
-        logits[c] = w[OFF_B3 + c];
+        logits[c] = w(OFF_B3 + c);
     for (uint u0 = 0; u0 < H2; u0 += UB) {
         [[unroll]] for (uint t = 0; t < UB; t++) {
             const uint u = u0 + t;
-            float a = w[OFF_B2 + u / 4][u % 4];
+            float a = w(OFF_B2 + u / 4)[u % 4];
             [[unroll]] for (uint c = 0; c < H1_4; c++)
-                a += dot(w[OFF_W2 + u * H1_4 + c], h1[c]);
+                a += dot(w(OFF_W2 + u * H1_4 + c), h1[c]);
             a = max(a, 0.0);
             [[unroll]] for (uint c = 0; c < H4; c++)
-                logits[c] += w[OFF_W3T + u * H4 + c] * a;
+                logits[c] += w(OFF_W3T + u * H4 + c) * a;
         }
     }
 }
@@ -131,9 +131,9 @@ void load_query(uint slice, uint i, out vec4 qf[QK4], out vec4 xi[DX4])
     const uint q_row = slice * pc.slice_stride[0] + i * QK4;
     const uint x_row = slice * pc.slice_stride[4] + i * DX4;
     [[unroll]] for (uint c = 0; c < QK4; c++)
-        qf[c] = q[q_row + c];
+        qf[c] = q(q_row + c);
     [[unroll]] for (uint c = 0; c < DX4; c++)
-        xi[c] = xq[x_row + c];
+        xi[c] = xq(x_row + c);
 }
 
 #if VKA_TE_LOGITS
@@ -151,7 +151,7 @@ void main()
     const uint nk4 = (pc.nk + 3) / 4;
     [[unroll]] for (uint h = 0; h < H; h++) {
         const uint at = slice * pc.slice_stride[3] + (i * H + h) * nk4 + j / 4;
-        o[at][j % 4] = logits[h / 4][h % 4];
+        o_v[at][j % 4] = logits[h / 4][h % 4]; // the logits: an f32 intermediate, one float each
     }
 }
 
@@ -178,7 +178,7 @@ void main()
         acc[e] = 0.0;
     if ((pc.mode & 2u) != 0u) {
         [[unroll]] for (uint c = 0; c < P4; c++) {
-            const vec4 r = o[p_row + c];
+            const vec4 r = o(p_row + c);
             [[unroll]] for (uint lane = 0; lane < 4; lane++) {
                 const uint e = 4 * c + lane;
                 if (e < H)
@@ -197,7 +197,7 @@ void main()
         const uint v_row = slice * pc.slice_stride[2] + j * V4;
         vec4 vf[V4];
         [[unroll]] for (uint c = 0; c < V4; c++)
-            vf[c] = v[v_row + c];
+            vf[c] = v(v_row + c);
         [[unroll]] for (uint h = 0; h < H; h++) {
             const float s = logits[h / 4][h % 4];
             const float m_new = max(m[h], s);
@@ -220,7 +220,7 @@ void main()
                 if (e < H * DV)
                     r[lane] = acc[e] / l[e / DV];
             }
-            o[o_row + c] = r;
+            o_store(o_row + c, r);
         }
         return;
     }
@@ -235,7 +235,7 @@ void main()
             else if (e < 2 * H + H * DV)
                 r[lane] = acc[e - 2 * H];
         }
-        o[p_row + c] = r;
+        o_store(p_row + c, r);
     }
 }
 

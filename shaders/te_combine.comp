@@ -13,8 +13,8 @@ layout(constant_id = 2) const uint DV = 16;
 const uint V4 = (H * DV + 3) / 4;
 const uint P4 = (2 * H + H * DV + 3) / 4;
 
-layout(std430, set = 0, binding = 0) readonly buffer P { vec4 part[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer O { vec4 o[]; };
+VKA_TENSOR_IN(0, part)
+VKA_TENSOR_OUT(1, o)
 
 layout(push_constant) uniform te_combine_push {
     VKA_PUSH_HEADER
@@ -41,7 +41,7 @@ void main()
         vec4 row[P4];
         const uint base = slice * pc.slice_stride[0] + (c * pc.nq + i) * P4;
         [[unroll]] for (uint t = 0; t < P4; t++)
-            row[t] = part[base + t];
+            row[t] = part(base + t);
         [[unroll]] for (uint h = 0; h < H; h++) {
             const float mc = row[h / 4][h % 4], lc = row[(H + h) / 4][(H + h) % 4];
             const float m_new = max(m[h], mc);
@@ -62,6 +62,6 @@ void main()
             if (e < H * DV)
                 r[lane] = acc[e] / l[e / DV];
         }
-        o[o_row + c] = r;
+        o_store(o_row + c, r);
     }
 }

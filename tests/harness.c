@@ -55,6 +55,31 @@ bool test_close(const char *what, const float *a, const float *b, size_t n, doub
     return ok;
 }
 
+bool test_f16_gate(const char *what, const float *got, const float *ref, size_t n)
+{
+    double err2 = 0, ref2 = 0, worst = 0, ref_max = 0;
+    size_t at = 0;
+    bool finite = true;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - ref[i]);
+        finite = finite && isfinite(got[i]);
+        err2 += d * d;
+        ref2 += (double)ref[i] * ref[i];
+        ref_max = fmax(ref_max, fabs((double)ref[i]));
+        if (d > worst)
+            worst = d, at = i;
+    }
+    double nmse = ref2 > 0 ? err2 / ref2 : err2;
+    bool ok = finite && nmse <= 5e-4 && worst <= 4e-3 * ref_max;
+    if (!ok) {
+        fprintf(stderr,
+                "  %s: f16 gate: NMSE %.3g (at most 5e-4), max error %.3g at %zu (%.6g vs %.6g; at most %.3g)%s\n",
+                what, nmse, worst, at, got[at], ref[at], 4e-3 * ref_max, finite ? "" : ", not finite");
+        test_failures++;
+    }
+    return ok;
+}
+
 bool test_contains_all(const char *s, const char *const *needles)
 {
     for (; *needles; needles++)

@@ -69,6 +69,8 @@ void test_fill_normal(float *x, size_t n, float scale);
 
 /* |a − b| ≤ atol + rtol·|b| for all, all finite; reports the worst element. */
 bool test_close(const char *what, const float *a, const float *b, size_t n, double atol, double rtol);
+/* SCHEMES.md's f16 gate: NMSE Σ(o − r)²/Σr² ≤ 5e-4 and max |o − r| ≤ 4e-3 · max |r|. */
+bool test_f16_gate(const char *what, const float *got, const float *ref, size_t n);
 
 /* Whether s contains every one of the NULL-terminated needles. */
 bool test_contains_all(const char *s, const char *const *needles);

@@ -13,9 +13,10 @@ typedef struct posed posed;
 struct posed {
     vka_op_example e;
     vka_graph *graph;
-    float *data[VKA_MAX_OP_INPUTS]; /* NULL: an index constant (ones) */
-    const posed *values;            /* whose data the graph's constants hold: this one's, or the whole's */
+    void *data[VKA_MAX_OP_INPUTS]; /* float or f16 (uint16_t); NULL: an index constant (ones) */
+    const posed *values;           /* whose data the graph's constants hold: this one's, or the whole's */
     size_t bytes[VKA_MAX_OP_INPUTS];
+    vka_tensor out;
 };
 
 static size_t elements(const vka_tensor_desc *d)
@@ -57,33 +58,45 @@ static bool build(const char *op, posed *p)
         }
     }
     memcpy(desc.numbers, p->e.params, sizeof desc.numbers);
-    vka_tensor out;
-    CHECK_MSG(ok && vka_graph_op(p->graph, &desc, &out) == VKA_SUCCESS, "%s: its own example does not build: %s", op,
+    CHECK_MSG(ok && vka_graph_op(p->graph, &desc, &p->out) == VKA_SUCCESS, "%s: its own example does not build: %s", op,
               vka_last_error(ctx));
-    if (!ok || vka_graph_output(p->graph, "out", out) != VKA_SUCCESS)
+    if (!ok || vka_graph_output(p->graph, "out", p->out) != VKA_SUCCESS)
         return false;
     vka_tensor_desc got;
-    vka_graph_tensor_desc(p->graph, out, &got);
+    vka_graph_tensor_desc(p->graph, p->out, &got);
     bool same = got.rank == p->e.output.rank && memcmp(got.dims, p->e.output.dims, got.rank * sizeof *got.dims) == 0;
     CHECK_MSG(same, "%s: the output's shape is not the table's [%s]", op, "output_shape");
     return same;
 }
 
-static bool fill(posed *p, uint64_t seed)
+/* Random inputs; those in `half_inputs` (bit i: input i) become f16 tensors. */
+static bool fill(posed *p, uint64_t seed, uint32_t half_inputs)
 {
     test_seed(seed);
     for (uint32_t i = 0; i < p->e.input_count; i++) {
-        const vka_example_input *in = &p->e.inputs[i];
+        vka_example_input *in = &p->e.inputs[i];
         if (in->kind == VKA_INPUT_INDICES)
             continue;
         size_t n = elements(&in->desc);
-        p->bytes[i] = n * sizeof(float);
-        if (!(p->data[i] = malloc(p->bytes[i])))
+        float *x = malloc(n * sizeof *x);
+        if (!x)
             return false;
         float sigma = in->kind == VKA_INPUT_LEARNED ? 1.0f / sqrtf((float)in->desc.dims[in->desc.rank - 1])
                       : in->in_logits               ? 0.5f
                                                     : 1.0f;
-        test_fill_normal(p->data[i], n, sigma);
+        test_fill_normal(x, n, sigma);
+        p->data[i] = x;
+        p->bytes[i] = n * sizeof *x;
+        if (half_inputs >> i & 1) {
+            uint16_t *h = malloc(n * sizeof *h);
+            if (!h)
+                return false;
+            vka_f16_from_f32(x, h, n);
+            free(x);
+            p->data[i] = h;
+            p->bytes[i] = n * sizeof *h;
+            in->desc.dtype = VKA_DTYPE_F16;
+        }
     }
     return true;
 }
@@ -150,7 +163,20 @@ static void check_rows_independent(const char *op, const vka_problem *problem, c
     posed_free(&p);
 }
 
-static void check_op(const vka_op_info *info, const vka_problem *problem, uint64_t seed)
+/* The output as floats, from f32 or f16. */
+static void widen_output(const vka_tensor_desc *d, void *data, size_t n)
+{
+    if (d->dtype != VKA_DTYPE_F16)
+        return;
+    uint16_t *h = malloc(n * sizeof *h);
+    memcpy(h, data, n * sizeof *h);
+    vka_f32_from_f16(h, data, n);
+    free(h);
+}
+
+/* Inputs in `half_inputs` are f16 (the result then has the first input's type); any f16
+ * anywhere is checked with SCHEMES.md's f16 gate against the f16 reference. */
+static void check_op(const vka_op_info *info, const vka_problem *problem, uint64_t seed, uint32_t half_inputs)
 {
     posed p = {0};
     p.values = &p;
@@ -159,7 +185,10 @@ static void check_op(const vka_op_info *info, const vka_problem *problem, uint64
     vka_plan *plan = NULL;
     size_t out_count = elements(&p.e.output);
     float *gpu = malloc(out_count * sizeof(float)), *ref = malloc(out_count * sizeof(float));
-    if (r == VKA_SUCCESS && fill(&p, seed) && build(info->name, &p) && gpu && ref) {
+    if (r == VKA_SUCCESS && fill(&p, seed, half_inputs) && build(info->name, &p) && gpu && ref) {
+        vka_tensor_desc out_desc;
+        vka_graph_tensor_desc(p.graph, p.out, &out_desc);
+        size_t out_bytes = out_count * (out_desc.dtype == VKA_DTYPE_F16 ? 2 : 4);
         vka_host_tensor in[VKA_MAX_OP_INPUTS];
         uint32_t count = host_inputs(&p, in);
         vka_result made = vka_plan_create(p.graph, NULL, &plan);
@@ -167,15 +196,28 @@ static void check_op(const vka_op_info *info, const vka_problem *problem, uint64
         CHECK_MSG(made == VKA_SUCCESS || made == VKA_ERROR_LIMIT_EXCEEDED, "%s: %s", info->name, vka_last_error(ctx));
         for (uint32_t i = 0; plan && i < count; i++)
             CHECK_OK(ctx, vka_plan_write(plan, in[i].name, in[i].data, in[i].bytes));
+        bool any_half = out_desc.dtype == VKA_DTYPE_F16;
+        for (uint32_t i = 0; i < p.e.input_count; i++)
+            any_half = any_half || p.e.inputs[i].desc.dtype == VKA_DTYPE_F16;
+        vka_plan_stats stats = {0};
+        if (plan && any_half) { /* f16 on the device, or (disable_f16) widened at the boundary */
+            vka_plan_stats_get(plan, &stats);
+            CHECK_MSG(stats.f16_tensors + stats.f16_widened > 0, "%s: no f16 tensor in the plan", info->name);
+        }
         if (plan) {
             CHECK_OK(ctx, vka_plan_run(plan));
-            CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, out_count * sizeof(float)));
+            CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, out_bytes));
+            widen_output(&out_desc, gpu, out_count);
         }
-        CHECK_OK(ctx, vka_graph_reference(p.graph, in, count, (vka_host_tensor[]){{"out", ref, out_count * 4}}, 1));
-        char label[96];
-        snprintf(label, sizeof label, "%s posed on its example", info->name);
-        CHECK(!plan || test_close(label, gpu, ref, out_count, 2e-4, 2e-3));
-        if (info->rows_independent && p.e.output_query_axis >= 0)
+        CHECK_OK(ctx, vka_graph_reference(p.graph, in, count, (vka_host_tensor[]){{"out", ref, out_bytes}}, 1));
+        widen_output(&out_desc, ref, out_count);
+        char label[128];
+        snprintf(label, sizeof label, "%s posed on its example%s", info->name, half_inputs ? " (f16)" : "");
+        if (half_inputs)
+            CHECK(!plan || test_f16_gate(label, gpu, ref, out_count));
+        else
+            CHECK(!plan || test_close(label, gpu, ref, out_count, 2e-4, 2e-3));
+        if (!half_inputs && info->rows_independent && p.e.output_query_axis >= 0)
             check_rows_independent(info->name, problem, &p, ref);
     }
     vka_plan_destroy(plan);
@@ -197,7 +239,23 @@ static void every_operation_builds_from_its_example(void)
         vka_op_info info;
         vka_op_info_at(i, &info);
         for (size_t k = 0; k < sizeof problems / sizeof *problems; k++)
-            check_op(&info, &problems[k], 100 + 10 * i + k);
+            check_op(&info, &problems[k], 100 + 10 * i + k, 0);
+    }
+}
+
+/* Every operation with f16 inputs and result (SCHEMES.md's f16 gate), and with a mix:
+ * the first input f32 (so the result is f32), the rest f16. */
+static void every_operation_takes_f16(void)
+{
+    const vka_problem problems[] = {
+        {.batch = 2, .heads = 2, .queries = 40, .keys = 40, .head_dim = 16},
+        {.batch = 1, .heads = 3, .queries = 33, .keys = 33, .head_dim = 8, .value_dim = 5},
+    };
+    for (uint32_t i = 0; i < vka_op_count(); i++) {
+        vka_op_info info;
+        vka_op_info_at(i, &info);
+        check_op(&info, &problems[0], 300 + i, ~0u);
+        check_op(&info, &problems[1], 400 + i, ~1u);
     }
 }
 
@@ -247,6 +305,7 @@ int main(int argc, char **argv)
         {"tables_are_consistent", tables_are_consistent},
         {"bad_problems_are_refused", bad_problems_are_refused},
         {"every_operation_builds_from_its_example", every_operation_builds_from_its_example},
+        {"every_operation_takes_f16", every_operation_takes_f16},
     };
     ctx = test_context(NULL);
     int status = ctx ? test_main(argc, argv, cases, sizeof cases / sizeof *cases) : 1;

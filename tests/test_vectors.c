@@ -1,7 +1,10 @@
 /* Every reference case under ../shared/vectors whose scheme this build implements, run
  * through `vkattn run` exactly as its case.json says (inside the case folder, validation
  * on), compared elementwise with |out − expected| ≤ atol + rtol·|expected|, all finite.
- * The cases come from an independent float64 implementation. */
+ * The cases come from an independent float64 implementation. Then every case again with
+ * its inputs converted to f16 as they are read and an f16 result (in_dtype=f16
+ * out_dtype=f16), against SCHEMES.md's f16 reference (the double reference on the f16
+ * inputs, rounded to f16: `vkattn run … reference=1`) with its f16 gate. */
 #include "harness.h"
 #include "vkattn/io.h"
 #include "json_mini.h"
@@ -23,8 +26,11 @@ static void free_strings(char **items, int n)
         free(items[i]);
 }
 
-/* Runs the CLI in the case folder with the case's arguments, output redirected to out. */
-static int run_cli(const char *folder, char **args, int n, const char *out_path)
+static bool in_f16; /* the f16 pass */
+
+/* Runs the CLI in the case folder with the case's arguments and `extra`, output
+ * redirected to out. */
+static int run_cli(const char *folder, char **args, int n, const char *out_path, const char *extra)
 {
     char command[4096];
     int used = snprintf(command, sizeof command, "cd '%s' && VKATTN_VALIDATION=1 '%s'", folder, VKATTN_CLI_PATH);
@@ -35,6 +41,8 @@ static int run_cli(const char *folder, char **args, int n, const char *out_path)
         else
             used += snprintf(command + used, sizeof command - (size_t)used, " '%s'", args[i]);
     }
+    if (used < (int)sizeof command)
+        snprintf(command + used, sizeof command - (size_t)used, " %s", extra);
     return system(command);
 }
 
@@ -48,8 +56,19 @@ static void compare(const char *name, const char *out_path, const char *expected
     if (r1 == VKA_SUCCESS && r2 == VKA_SUCCESS) {
         bool same_shape = out.rank == expected.rank && memcmp(out.dims, expected.dims, sizeof out.dims) == 0;
         CHECK_MSG(same_shape, "%s: output shape differs from expected.npy", name);
-        if (same_shape)
-            test_close(name, out.data, expected.data, out.bytes / 4, atol, rtol);
+        vka_dtype want = in_f16 ? VKA_DTYPE_F16 : VKA_DTYPE_F32;
+        CHECK_MSG(out.dtype == want && expected.dtype == want, "%s: the output's type", name);
+        size_t n = out.bytes / (in_f16 ? 2 : 4);
+        float *got = malloc(n * sizeof *got), *ref = malloc(n * sizeof *ref);
+        if (same_shape && got && ref && in_f16) {
+            vka_f32_from_f16(out.data, got, n);
+            vka_f32_from_f16(expected.data, ref, n);
+            test_f16_gate(name, got, ref, n);
+        } else if (same_shape && got) {
+            test_close(name, out.data, expected.data, n, atol, rtol);
+        }
+        free(got);
+        free(ref);
     }
     vka_npy_free(&out);
     vka_npy_free(&expected);
@@ -79,12 +98,23 @@ static bool run_case(const char *id, int *skipped)
         char out_path[256];
         snprintf(out_path, sizeof out_path, "/tmp/vkattn_vectors_%d_out.npy", (int)getpid());
         remove(out_path);
-        int status = run_cli(folder, args, n, out_path);
+        const char *f16 = "in_dtype=f16 out_dtype=f16";
+        int status = run_cli(folder, args, n, out_path, in_f16 ? f16 : "");
         CHECK_MSG(status == 0, "%s: vkattn run exited with status %d", id, status);
         snprintf(path, sizeof path, "%s/expected.npy", folder);
+        if (in_f16) { /* the oracle: the reference on the same f16 inputs */
+            snprintf(path, sizeof path, "/tmp/vkattn_vectors_%d_ref.npy", (int)getpid());
+            char extra[64];
+            snprintf(extra, sizeof extra, "%s reference=1", f16);
+            int ref_status = run_cli(folder, args, n, path, extra);
+            CHECK_MSG(ref_status == 0, "%s: vkattn run reference=1 exited with status %d", id, ref_status);
+            status |= ref_status;
+        }
         if (status == 0)
             compare(id, out_path, path, atol, rtol);
         remove(out_path);
+        if (in_f16)
+            remove(path);
     }
     free_strings(args, n > 0 ? n : 0);
     free(json);
@@ -129,12 +159,19 @@ static void other_implemented_vectors(void)
 {
     run_scheme("", "softmax/", false);
 }
+static void every_vector_in_f16(void)
+{
+    in_f16 = true;
+    run_scheme("", NULL, false);
+    in_f16 = false;
+}
 
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         {"softmax_vectors", softmax_vectors},
         {"other_implemented_vectors", other_implemented_vectors},
+        {"every_vector_in_f16", every_vector_in_f16},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof *cases);
 }

@@ -35,6 +35,7 @@ OP_TYPE_BOOL, OP_TYPE_INT, OP_TYPE_FLOAT, OP_TYPE_VECTOR = 20, 21, 22, 23
 OP_TYPE_ARRAY, OP_TYPE_RUNTIME_ARRAY, OP_TYPE_STRUCT, OP_TYPE_POINTER = 28, 29, 30, 32
 OP_CONSTANT = 43
 OP_SPEC_CONSTANT_TRUE, OP_SPEC_CONSTANT_FALSE, OP_SPEC_CONSTANT = 48, 49, 50
+F16_CONSTANT_ID = 100  # common.glsl: vka_f16_bindings, set by the planner
 OP_SPEC_CONSTANT_OP = 52
 OP_VARIABLE = 59
 OP_DECORATE, OP_MEMBER_DECORATE = 71, 72
@@ -158,15 +159,23 @@ class Kernel:
                 reads |= DEC_NON_READABLE not in mdec and DEC_NON_READABLE not in dec
                 writes |= storage and DEC_NON_WRITABLE not in mdec and DEC_NON_WRITABLE not in dec
             binding = dec[DEC_BINDING][0]
-            entry = {"name": m.names.get(block, "binding%d" % binding), "storage": storage,
-                     "reads": reads, "writes": writes, "element": m.element_type(members[0])}
-            if binding in found:  # one binding seen as two blocks (matmul_epilogue.glsl)
+            # VKA_TENSOR_IN/OUT/INOUT (common.glsl) declare NAME_f32 and NAME_f16 views.
+            block_name = m.names.get(block, "binding%d" % binding)
+            view = re.match(r"(\w+)_(f32|f16)$", block_name)
+            entry = {"name": view.group(1) if view else block_name, "storage": storage, "reads": reads,
+                     "writes": writes, "element": m.element_type(members[0]),
+                     "f16": bool(view and view.group(2) == "f16")}
+            if binding in found:  # one binding seen as two blocks (matmul_epilogue.glsl, the f16 views)
                 old = found[binding]
                 if old["storage"] != storage:
                     fail("%s: binding %d is both a storage and a uniform buffer" % (self.name, binding))
-                entry["name"] = old["name"] + "|" + entry["name"]
+                if old["name"] != entry["name"]:
+                    entry["name"] = old["name"] + "|" + entry["name"]
                 entry["reads"] |= old["reads"]
                 entry["writes"] |= old["writes"]
+                entry["f16"] |= old["f16"]
+                if view:
+                    entry["element"] = "f32"
             found[binding] = entry
         if sorted(found) != list(range(len(found))):
             fail("%s: bindings must be numbered 0..n-1, found %s" % (self.name, sorted(found)))
@@ -196,6 +205,8 @@ class Kernel:
         return name[:-len("_push")], [(f, c, n, o - 32) for f, c, n, o in fields[2:]]
 
     def _spec_constants(self):
+        """The constants by id, 0..n-1, then the planner's f16 mask (id F16_CONSTANT_ID) if
+        the kernel has it: self.f16_slot is its place in the spec words (0: none)."""
         m, by_id = self.module, {}
         for result, value in m.spec_constants.items():
             dec = m.decorations.get(result, {})
@@ -206,9 +217,13 @@ class Kernel:
             if not name:
                 fail("%s: specialization constant %d has no name" % (self.name, spec_id))
             by_id[spec_id] = name
+        f16 = by_id.pop(F16_CONSTANT_ID, None)
+        if f16 not in (None, "vka_f16_bindings"):
+            fail("%s: constant id %d is common.glsl's vka_f16_bindings" % (self.name, F16_CONSTANT_ID))
         if sorted(by_id) != list(range(len(by_id))) or by_id.get(0) != "workgroup_size":
             fail("%s: constant ids must run 0..n-1, 0 the workgroup size (local_size_x_id = 0)" % self.name)
-        return [by_id[i] for i in range(len(by_id))]
+        self.f16_slot = len(by_id) if f16 else 0
+        return [by_id[i] for i in range(len(by_id))] + ([f16] if f16 else [])
 
 
 def read_pragmas(source, glslang):
@@ -318,10 +333,10 @@ def write_table(path, kernels):
         out += rule_function(k, "shared_bytes", k.pragmas.get("vka_shared_bytes", "0"))
     out.append("static const vka_kernel kernel_table[VKA_KERNEL_COUNT] = {")
     for k in kernels:
-        bindings = ", ".join("{\"%s\", %s, %s, \"%s\"}" % (
+        bindings = ", ".join("{\"%s\", %s, %s, \"%s\", %s}" % (
             b["name"], "VKA_BINDING_STORAGE" if b["storage"] else "VKA_BINDING_UNIFORM",
             {(True, False): "VKA_READ", (False, True): "VKA_WRITE", (True, True): "VKA_READ_WRITE"}[
-                (b["reads"], b["writes"])], b["element"]) for b in k.bindings)
+                (b["reads"], b["writes"])], b["element"], "true" if b["f16"] else "false") for b in k.bindings)
         push_words = (k.push_fields[-1][3] // 4 + k.push_fields[-1][2]) if k.push_fields else 0
         out += ["    [VKA_KERNEL_%s] = {" % k.name.upper(),
                 "        .name = \"%s\"," % k.family,
@@ -332,6 +347,7 @@ def write_table(path, kernels):
                 "        .bindings = {%s}," % bindings,
                 "        .op_push_words = %d," % push_words,
                 "        .spec_constant_count = %d," % len(k.spec),
+                "        .f16_mask_slot = %d," % k.f16_slot,
                 "        .fixed_workgroup_size = %s," % k.pragmas.get("vka_workgroup_size", "0"),
                 "        .shared_bytes = %s_shared_bytes," % k.name,
                 "        .loop_iterations = %s_loops," % k.name,

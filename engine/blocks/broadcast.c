@@ -46,7 +46,6 @@ static vka_result build(vka_op_build *b)
     p->floats = 1;
     for (uint32_t i = 0; i < x->rank; i++)
         p->floats *= x->dims[i];
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = x->rank;
     memcpy(b->output_dims, x->dims, sizeof b->output_dims);
     b->output_dims[0] = p->batch;

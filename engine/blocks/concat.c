@@ -49,7 +49,6 @@ static vka_result build(vka_op_build *b)
     p->slices = 1;
     for (uint32_t i = 0; i < tokens; i++)
         p->slices *= x->dims[i];
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = p->rank;
     memcpy(b->output_dims, p->dims, sizeof b->output_dims);
     return VKA_SUCCESS;

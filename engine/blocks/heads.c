@@ -49,7 +49,6 @@ static vka_result build_split(vka_op_build *b)
                         .tokens = x->dims[x->rank - 2],
                         .head_width = width / heads,
                         .split = true};
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = x->rank + 1;
     uint32_t *o = b->output_dims;
     if (x->rank == 3)
@@ -72,7 +71,6 @@ static vka_result build_merge(vka_op_build *b)
         return r;
     const uint32_t *d = x->dims + (x->rank == 4);
     *p = (heads_params){.batch = x->rank == 4 ? x->dims[0] : 1, .heads = d[0], .tokens = d[1], .head_width = d[2]};
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = x->rank - 1;
     uint32_t *o = b->output_dims;
     if (x->rank == 4)

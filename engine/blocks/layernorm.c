@@ -59,7 +59,6 @@ static vka_result build(vka_op_build *b)
     p->rows = 1;
     for (uint32_t i = 0; i + 1 < x->rank; i++)
         p->rows *= x->dims[i];
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = x->rank;
     memcpy(b->output_dims, x->dims, sizeof b->output_dims);
     return VKA_SUCCESS;

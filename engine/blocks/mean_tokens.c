@@ -42,7 +42,6 @@ static vka_result build(vka_op_build *b)
     if (b->inputs[ROLE_OFFSET] && b->inputs[ROLE_OFFSET]->dims[1] != p->d)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: offset has %u features but x has %u", b->op,
                         b->inputs[ROLE_OFFSET]->dims[1], p->d);
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 3;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->m, p->d}, sizeof b->output_dims);
     return VKA_SUCCESS;

@@ -30,7 +30,6 @@ static void set_output(vka_op_build *b, pointwise_params *p, const vka_graph_ten
 {
     p->rank = like->rank;
     memcpy(p->dims, like->dims, sizeof p->dims);
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = like->rank;
     memcpy(b->output_dims, like->dims, sizeof b->output_dims);
 }

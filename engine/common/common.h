@@ -13,11 +13,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Tensor sizes (shape.c): dense host bytes, elements, the dtype's name, "[2, 8, 1024, 64]". */
+/* Tensor sizes (shape.c): bytes per element, dense host bytes, elements, the dtype's name,
+ * "[2, 8, 1024, 64]". */
+uint32_t vka_dtype_bytes(vka_dtype dtype);
 size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims);
 uint64_t vka_element_count(uint32_t rank, const uint32_t *dims);
 const char *vka_dtype_name(vka_dtype dtype);
 void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims);
+
+/* IEEE binary16 (half.c): exact widening; rounding to nearest even, overflow to infinity. */
+float vka_half_to_float(uint16_t h);
+uint16_t vka_float_to_half(float value);
 
 #define VKA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define VKA_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -14,15 +14,19 @@ uint64_t vka_element_count(uint32_t rank, const uint32_t *dims)
     return n;
 }
 
+uint32_t vka_dtype_bytes(vka_dtype dtype)
+{
+    return dtype == VKA_DTYPE_F16 ? 2 : 4;
+}
+
 size_t vka_dense_bytes(vka_dtype dtype, uint32_t rank, const uint32_t *dims)
 {
-    (void)dtype; /* f32 and i32 are both 4 bytes */
-    return (size_t)vka_element_count(rank, dims) * 4;
+    return (size_t)vka_element_count(rank, dims) * vka_dtype_bytes(dtype);
 }
 
 const char *vka_dtype_name(vka_dtype dtype)
 {
-    return dtype == VKA_DTYPE_I32 ? "int32" : "float32";
+    return dtype == VKA_DTYPE_I32 ? "int32" : dtype == VKA_DTYPE_F16 ? "float16" : "float32";
 }
 
 void vka_format_shape(char *buf, size_t size, uint32_t rank, const uint32_t *dims)

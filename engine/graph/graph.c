@@ -94,7 +94,7 @@ static vka_result check_name(vka_graph *g, const char *what, const char *name)
 
 static vka_result check_desc(vka_graph *g, const char *what, const vka_tensor_desc *d)
 {
-    if (d->dtype != VKA_DTYPE_F32 && d->dtype != VKA_DTYPE_I32)
+    if (d->dtype < VKA_DTYPE_DEFAULT || d->dtype > VKA_DTYPE_I32)
         return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': unknown dtype %d", what, d->name, (int)d->dtype);
     if (d->rank < 1 || d->rank > VKA_MAX_RANK)
         return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': rank %u, must be 1..%d", what, d->name, d->rank,
@@ -129,10 +129,11 @@ static vka_result add_leaf(vka_graph *g, const char *what, vka_tensor_kind kind,
         r = check_desc(g, what, desc);
     if (r != VKA_SUCCESS)
         return r;
-    vka_graph_tensor t = {.kind = kind, .dtype = desc->dtype, .rank = desc->rank};
+    vka_dtype dtype = desc->dtype == VKA_DTYPE_DEFAULT ? VKA_DTYPE_F32 : desc->dtype;
+    vka_graph_tensor t = {.kind = kind, .dtype = dtype, .rank = desc->rank};
     memcpy(t.dims, desc->dims, sizeof t.dims);
     if (kind == VKA_TENSOR_CONSTANT) {
-        size_t need = vka_dense_bytes(desc->dtype, desc->rank, desc->dims);
+        size_t need = vka_dense_bytes(dtype, desc->rank, desc->dims);
         if (!data || bytes != need)
             return vka_fail(g->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s '%s': %zu bytes given, its shape needs %zu", what,
                             desc->name, data ? bytes : 0, need);
@@ -181,6 +182,10 @@ static vka_result bind_inputs(vka_graph *g, const vka_op_class *cls, const vka_o
         if (!t)
             return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: input '%s' is not a tensor of this graph",
                             cls->name, in->role);
+        if (!(cls->inputs[role].dtypes & VKA_DTYPE_BIT(t->dtype)))
+            return vka_fail(g->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: %s must be %s [%s]; '%s' is %s", cls->name, in->role,
+                            cls->inputs[role].dtypes & VKA_DTYPE_BIT(VKA_DTYPE_I32) ? "int32" : "float32 or float16",
+                            cls->inputs[role].shape, t->name, vka_dtype_name(t->dtype));
         node->inputs[role] = in->tensor.id;
         b->inputs[role] = t;
     }
@@ -264,6 +269,27 @@ static vka_result apply_int_ranges(vka_graph *g, const vka_op_node *node, const 
     return VKA_SUCCESS;
 }
 
+/* The result's element type: asked (f32 or f16), else the first input's when it is a float,
+ * else f32 (SCHEMES.md §Conventions). An op may fix its own in build(). */
+static vka_result resolve_output_dtype(vka_graph *g, const vka_op_class *cls, const vka_op_desc *desc, vka_op_build *b)
+{
+    vka_dtype asked = desc->dtype;
+    if (asked != VKA_DTYPE_DEFAULT && asked != VKA_DTYPE_F32 && asked != VKA_DTYPE_F16)
+        return vka_fail(g->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: a result's dtype must be float32 or float16 (got %s)",
+                        cls->name, asked == VKA_DTYPE_I32 ? "int32" : "an unknown value");
+    if (b->output_dtype != VKA_DTYPE_DEFAULT) {
+        if (asked != VKA_DTYPE_DEFAULT && asked != b->output_dtype)
+            return vka_fail(g->ctx, VKA_ERROR_UNSUPPORTED, "%s writes %s only", cls->name,
+                            vka_dtype_name(b->output_dtype));
+        return VKA_SUCCESS;
+    }
+    const vka_graph_tensor *first = b->inputs[0];
+    b->output_dtype = asked != VKA_DTYPE_DEFAULT               ? asked
+                      : first && first->dtype == VKA_DTYPE_F16 ? VKA_DTYPE_F16
+                                                               : VKA_DTYPE_F32;
+    return VKA_SUCCESS;
+}
+
 vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
 {
     vka_result alive = vka_graph_alive(g, "vka_graph_op");
@@ -279,6 +305,8 @@ vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
     vka_op_build b = {0};
     vka_param_reader params;
     vka_result r = build_node(g, cls, desc, &node, &b, &params);
+    if (r == VKA_SUCCESS)
+        r = resolve_output_dtype(g, cls, desc, &b);
     if (r == VKA_SUCCESS)
         r = apply_int_ranges(g, &node, &b);
     if (r == VKA_SUCCESS && !vka_array_reserve((void **)&g->ops, &g->op_capacity, g->op_count + 1, sizeof node))

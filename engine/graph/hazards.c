@@ -66,11 +66,11 @@ static byte_range binding_range(const vka_plan *plan, const vka_plan_piece *piec
     const vka_plan_tensor *t = &plan->tensors[b->tensor];
     if (b->whole)
         return (byte_range){t->offset, t->offset + t->bytes};
-    uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
+    uint64_t slice_bytes = vka_plan_slice_bytes(t), stride = vka_plan_slice_stride_bytes(t);
     uint32_t first, last;
     vka_binding_slices(piece, b, &first, &last);
-    uint64_t begin = t->offset + (uint64_t)first * t->slice_stride * 4;
-    uint64_t end = t->offset + (uint64_t)last * t->slice_stride * 4 + slice_bytes;
+    uint64_t begin = t->offset + (uint64_t)first * stride;
+    uint64_t end = t->offset + (uint64_t)last * stride + slice_bytes;
     return (byte_range){begin, end};
 }
 

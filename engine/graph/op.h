@@ -18,7 +18,7 @@ typedef struct vka_op_build {
     const vka_graph_tensor *inputs[VKA_MAX_OP_INPUTS]; /* by role index; NULL if absent */
     vka_param_reader *params;
     void *parsed;           /* params_size bytes, zeroed */
-    vka_dtype output_dtype; /* to fill */
+    vka_dtype output_dtype; /* DEFAULT: the graph decides (vka_op_desc.dtype, else the first input's) */
     uint32_t output_rank;
     uint32_t output_dims[VKA_MAX_RANK];
     /* Optional: the values an int32 input may hold (checked on every write of it). */
@@ -28,7 +28,7 @@ typedef struct vka_op_build {
     } int_range[VKA_MAX_OP_INPUTS];
 } vka_op_build;
 
-/* Host tensors for the reference: f32 data widened to double, i32 kept. */
+/* Host tensors for the reference: f32 and f16 data widened to double, i32 kept. */
 typedef struct vka_ref_view {
     vka_dtype dtype;
     uint32_t rank;
@@ -72,24 +72,24 @@ uint32_t vka_op_required_input_count(const vka_op_class *cls);
 
 /* Input tables: VKA_IN(role, kind, shape, summary) and its optional, logit, packed and
  * kv_len forms. */
-#define VKA_F32 VKA_DTYPE_BIT(VKA_DTYPE_F32)
+#define VKA_FLOAT (VKA_DTYPE_BIT(VKA_DTYPE_F32) | VKA_DTYPE_BIT(VKA_DTYPE_F16))
 #define VKA_IN(ROLE, KIND, SHAPE, SUMMARY)                                                                             \
     {                                                                                                                  \
-        .role = ROLE, .kind = KIND, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY                              \
+        .role = ROLE, .kind = KIND, .dtypes = VKA_FLOAT, .shape = SHAPE, .summary = SUMMARY                            \
     }
 #define VKA_IN_OPTIONAL(ROLE, KIND, SHAPE, SUMMARY)                                                                    \
     {                                                                                                                  \
-        .role = ROLE, .kind = KIND, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY, .optional = true            \
+        .role = ROLE, .kind = KIND, .dtypes = VKA_FLOAT, .shape = SHAPE, .summary = SUMMARY, .optional = true          \
     }
 #define VKA_IN_LOGITS(ROLE, SHAPE, SUMMARY)                                                                            \
     {                                                                                                                  \
-        .role = ROLE, .kind = VKA_INPUT_TOKENS, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY,                 \
+        .role = ROLE, .kind = VKA_INPUT_TOKENS, .dtypes = VKA_FLOAT, .shape = SHAPE, .summary = SUMMARY,               \
         .in_logits = true                                                                                              \
     }
 /* A learned input the plan packs when it is created (a graph constant). */
 #define VKA_IN_PACKED(ROLE, SHAPE, SUMMARY, OPTIONAL)                                                                  \
     {                                                                                                                  \
-        .role = ROLE, .kind = VKA_INPUT_LEARNED, .dtypes = VKA_F32, .shape = SHAPE, .summary = SUMMARY,                \
+        .role = ROLE, .kind = VKA_INPUT_LEARNED, .dtypes = VKA_FLOAT, .shape = SHAPE, .summary = SUMMARY,              \
         .optional = OPTIONAL, .constant = true                                                                         \
     }
 #define VKA_IN_KV_LEN                                                                                                  \

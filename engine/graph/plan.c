@@ -87,8 +87,12 @@ static vka_result plan_build(vka_plan *plan, vka_graph *graph)
     if (r == VKA_SUCCESS)
         r = vka_plan_layout(plan);
     plan->stats.dispatch_count = plan->piece_count;
-    for (uint32_t i = 1; i < plan->tensor_count; i++)
-        plan->stats.state_bytes += plan->tensors[i].is_state ? plan->tensors[i].bytes : 0;
+    for (uint32_t i = 1; i < plan->tensor_count; i++) {
+        const vka_plan_tensor *t = &plan->tensors[i];
+        plan->stats.state_bytes += t->is_state ? t->bytes : 0;
+        plan->stats.f16_tensors += t->dtype == VKA_DTYPE_F16;
+        plan->stats.f16_widened += t->host_dtype == VKA_DTYPE_F16 && t->dtype != VKA_DTYPE_F16;
+    }
     plan->stats.peak_device_bytes = plan->stats.arena_bytes;
     plan->stats.last_run_gpu_ms = -1;
     if (r == VKA_SUCCESS && !plan->desc.memory_only)
@@ -147,6 +151,7 @@ void vka_plan_destroy(vka_plan *plan)
         free(plan->tensors[i].name);
         free(plan->tensors[i].output_name);
         free(plan->tensors[i].owned_data);
+        free(plan->tensors[i].widened);
     }
     for (uint32_t i = 0; i < plan->host_step_count; i++) {
         vka_plan_host_step *step = &plan->host_steps[i];
@@ -176,12 +181,12 @@ static vka_result find_for_transfer(vka_plan *plan, const char *name, bool outpu
     if (!t)
         return vka_fail(plan->ctx, VKA_ERROR_NOT_FOUND, "%s: the plan has no %s named '%s'", verb,
                         output ? "output" : "input", name);
-    size_t need = vka_dense_bytes(t->dtype, t->rank, t->dims);
+    size_t need = vka_dense_bytes(t->host_dtype, t->rank, t->dims);
     if (bytes != need) {
         char shape[64];
         vka_format_shape(shape, sizeof shape, t->rank, t->dims);
         return vka_fail(plan->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s '%s': %zu bytes given; %s %s needs %zu", verb, name,
-                        bytes, vka_dtype_name(t->dtype), shape, need);
+                        bytes, vka_dtype_name(t->host_dtype), shape, need);
     }
     if (plan->ctx->lost)
         return vka_fail(plan->ctx, VKA_ERROR_DEVICE_LOST, "the device was lost earlier; destroy this context");
@@ -201,7 +206,7 @@ vka_result vka_plan_write(vka_plan *plan, const char *input, const void *data, s
     if (r == VKA_SUCCESS && t->int_ranged)
         r = vka_check_int_range(plan->ctx, t->int_range_op, t->name, data, vka_element_count(t->rank, t->dims),
                                 t->int_min, t->int_max);
-    return leave(plan, r == VKA_SUCCESS ? vka_plan_upload(plan, t, data) : r);
+    return leave(plan, r == VKA_SUCCESS ? vka_plan_upload(plan, t, data, t->host_dtype) : r);
 }
 
 vka_result vka_plan_read(vka_plan *plan, const char *output, void *data, size_t bytes)
@@ -216,7 +221,7 @@ vka_result vka_plan_read(vka_plan *plan, const char *output, void *data, size_t 
     if (r == VKA_SUCCESS && !plan->ran && !t->is_state) /* a state holds its start until the first run */
         r = vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
                      "vka_plan_read '%s': the plan has not run yet (vka_plan_run or vka_plan_record first)", output);
-    return leave(plan, r == VKA_SUCCESS ? vka_plan_download(plan, t, data) : r);
+    return leave(plan, r == VKA_SUCCESS ? vka_plan_download(plan, t, data, t->host_dtype) : r);
 }
 
 static vka_result collect_timings(vka_plan *plan, bool wait)
@@ -253,11 +258,11 @@ static vka_result run_host_steps(vka_plan *plan)
         const vka_host_step_desc *d = &step->desc;
         vka_result r = VKA_SUCCESS;
         for (uint32_t k = 0; r == VKA_SUCCESS && k < VKA_HOST_STEP_TENSORS && d->reads[k]; k++)
-            r = vka_plan_download(plan, &plan->tensors[d->reads[k]], step->reads[k]);
+            r = vka_plan_download(plan, &plan->tensors[d->reads[k]], step->reads[k], VKA_DTYPE_F32);
         if (r == VKA_SUCCESS)
             r = d->fn(plan->ctx, step->state, plan->runs_since_reset, (const float *const *)step->reads, step->writes);
         for (uint32_t k = 0; r == VKA_SUCCESS && k < VKA_HOST_STEP_TENSORS && d->writes[k]; k++)
-            r = vka_plan_upload(plan, &plan->tensors[d->writes[k]], step->writes[k]);
+            r = vka_plan_upload(plan, &plan->tensors[d->writes[k]], step->writes[k], VKA_DTYPE_F32);
         if (r != VKA_SUCCESS)
             return r;
     }
@@ -309,7 +314,7 @@ static vka_result redraw_locked(vka_plan *plan, uint64_t seed)
         /* The i-th drawn constant from seed + i: two operations never share a draw. */
         vka_result r = t->draw(seed + drawn++, t->draw_args, t->owned_data);
         if (r == VKA_SUCCESS && !plan->desc.memory_only)
-            r = vka_plan_upload(plan, t, t->owned_data);
+            r = vka_plan_upload(plan, t, t->owned_data, t->host_dtype);
         if (r != VKA_SUCCESS)
             return r;
     }
@@ -395,6 +400,7 @@ vka_result vka_plan_dispatch_at(const vka_plan *plan, uint32_t index, vka_dispat
         .op = d->op_name,
         .workgroups = {d->desc.groups_x, d->desc.groups_y, piece->slice_count},
         .workgroup_size = d->desc.spec.workgroup_size,
+        .f16_bindings = k->f16_mask_slot ? d->desc.spec.words[k->f16_mask_slot] : 0,
         .barrier_before = piece->barrier_before,
         .gpu_ms = plan->queries && plan->stats.run_count ? piece->gpu_ms : -1,
     };

@@ -16,7 +16,8 @@ typedef struct vka_plan_tensor {
     bool is_output;
     bool is_intermediate; /* made by a lowering */
     bool is_state;        /* keeps its content across runs; data holds its initial value */
-    vka_dtype dtype;
+    vka_dtype dtype;      /* on the device */
+    vka_dtype host_dtype; /* as the host writes and reads it: f16 held as f32 when disable_f16 */
     uint32_t rank;
     uint32_t dims[VKA_MAX_RANK];
     /* Layout in the arena: `slices` blocks of `rows` rows of `row_elems` elements
@@ -31,12 +32,25 @@ typedef struct vka_plan_tensor {
     uint64_t offset;
     const void *data; /* constants: dense host data */
     void *owned_data;
+    float *widened;         /* f16 constants: their data as f32, for lowerings that read it on the host */
     vka_constant_draw draw; /* drawn constants: how to draw them again (vka_plan_redraw) */
     uint32_t draw_args[4];
     bool int_ranged; /* int32 values written must lie in [int_min, int_max] */
     int32_t int_min, int_max;
     const char *int_range_op;
 } vka_plan_tensor;
+
+/* Bytes of one [rows × row_elems] slice on the device. */
+static inline uint64_t vka_plan_slice_bytes(const vka_plan_tensor *t)
+{
+    return (uint64_t)t->rows * t->row_elems * vka_dtype_bytes(t->dtype);
+}
+
+/* Bytes from one slice to the next on the device. */
+static inline uint64_t vka_plan_slice_stride_bytes(const vka_plan_tensor *t)
+{
+    return t->slice_stride * vka_dtype_bytes(t->dtype);
+}
 
 /* A constant no dispatch reads (a lowering used its data on the host, as te_attention packs
  * its MLP): it takes no arena bytes and is never uploaded. */

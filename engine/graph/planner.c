@@ -36,9 +36,11 @@ static vka_result copy_graph_tensors(vka_plan *plan, const vka_graph *g)
     vka_result r = add_tensor(plan, (vka_plan_tensor){0}, &unused); /* id 0: none */
     for (uint32_t i = 1; r == VKA_SUCCESS && i < g->tensor_count; i++) {
         const vka_graph_tensor *gt = &g->tensors[i];
+        bool widen = gt->dtype == VKA_DTYPE_F16 && plan->ctx->desc.disable_f16;
         vka_plan_tensor t = {.kind = gt->kind,
                              .is_output = gt->output_name != NULL,
-                             .dtype = gt->dtype,
+                             .dtype = widen ? VKA_DTYPE_F32 : gt->dtype,
+                             .host_dtype = gt->dtype,
                              .rank = gt->rank,
                              .data = gt->data,
                              .int_ranged = gt->int_ranged,
@@ -127,8 +129,21 @@ vka_result vka_plan_lower(vka_plan *plan, const vka_graph *g)
 
 const void *vka_lower_constant_data(const vka_lowering *lw, uint32_t tensor)
 {
-    const vka_plan_tensor *t = &lw->plan->tensors[tensor];
-    return tensor && t->kind == VKA_TENSOR_CONSTANT ? t->data : NULL;
+    vka_plan_tensor *t = &lw->plan->tensors[tensor];
+    if (!tensor || t->kind != VKA_TENSOR_CONSTANT)
+        return NULL;
+    if (t->host_dtype != VKA_DTYPE_F16)
+        return t->data;
+    if (!t->widened) { /* made once, on first use: most f16 constants go to the device as they are */
+        size_t n = (size_t)vka_element_count(t->rank, t->dims);
+        t->widened = malloc(n * sizeof *t->widened);
+        if (!t->widened) {
+            vka_fail(lw->plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory widening %s", t->name);
+            return NULL;
+        }
+        vka_f32_from_f16(t->data, t->widened, n);
+    }
+    return t->widened;
 }
 
 uint32_t vka_lower_input(const vka_lowering *lw, const vka_op_node *node, int role)
@@ -183,6 +198,7 @@ static vka_result new_tensor(vka_lowering *lw, const char *name, vka_dtype dtype
                          .is_intermediate = !state,
                          .is_state = state,
                          .dtype = dtype,
+                         .host_dtype = dtype,
                          .rank = rank};
     memcpy(t.dims, dims, rank * sizeof *dims);
     t.name = vka_strdup(full);
@@ -280,7 +296,7 @@ vka_result vka_lower_host_step(vka_lowering *lw, const vka_host_step_desc *desc)
         for (int k = 0; k < 2 && ok; k++)
             if (ids[k]) {
                 const vka_plan_tensor *t = &plan->tensors[ids[k]];
-                *buffers[k] = malloc(vka_dense_bytes(t->dtype, t->rank, t->dims));
+                *buffers[k] = malloc(vka_dense_bytes(VKA_DTYPE_F32, t->rank, t->dims));
                 ok = *buffers[k] != NULL;
             }
     }
@@ -302,6 +318,15 @@ vka_result vka_lower_dummy(vka_lowering *lw, uint32_t *out)
     }
     *out = lw->plan->dummy;
     return VKA_SUCCESS;
+}
+
+/* Bit b set: binding b holds an f16 tensor. */
+static uint32_t f16_bindings(const vka_plan *plan, const vka_dispatch_desc *desc)
+{
+    uint32_t mask = 0;
+    for (uint32_t b = 0; b < VKA_MAX_BINDINGS && desc->bindings[b].tensor; b++)
+        mask |= (uint32_t)(plan->tensors[desc->bindings[b].tensor].dtype == VKA_DTYPE_F16) << b;
+    return mask;
 }
 
 vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
@@ -334,17 +359,23 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
             t->aligned_slices = true;
             vka_tensor_layout(t, plan->alignment);
         }
+        if (t->dtype == VKA_DTYPE_F16 && !kernel->bindings[b].f16)
+            return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED, "internal: %s (%s) binding %u (%s) cannot hold f16 (%s)",
+                            kernel->name, kernel->variant, b, kernel->bindings[b].name, t->name);
         t->first_use = VKA_MIN(t->first_use, index);
         t->last_use = VKA_MAX(t->last_use, index);
     }
     if (!vka_array_reserve((void **)&plan->dispatches, &plan->dispatch_capacity, plan->dispatch_count + 1,
                            sizeof *plan->dispatches))
         return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning dispatches");
-    plan->dispatches[plan->dispatch_count++] = (vka_plan_dispatch){
+    vka_plan_dispatch *d = &plan->dispatches[plan->dispatch_count++];
+    *d = (vka_plan_dispatch){
         .desc = *desc,
         .op = lw->op,
         .op_name = lw->graph->ops[lw->op].cls->name,
     };
+    if (kernel->f16_mask_slot) /* the kernel's variant for these element types (common.glsl) */
+        d->desc.spec.words[kernel->f16_mask_slot] = f16_bindings(plan, desc);
     return VKA_SUCCESS;
 }
 
@@ -421,11 +452,11 @@ static vka_result slices_per_piece(vka_plan *plan, const vka_dispatch_desc *d, u
                 return too_big(plan, t, t->bytes, limit, "in one binding");
             continue;
         }
-        uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
+        uint64_t slice_bytes = vka_plan_slice_bytes(t);
         if (slice_bytes > limit)
             return too_big(plan, t, slice_bytes, limit, "for one [batch, head] slice");
         /* k slices span (k − 1)·stride + slice bytes. */
-        uint64_t k = (limit - slice_bytes) / (t->slice_stride * 4) + 1;
+        uint64_t k = (limit - slice_bytes) / vka_plan_slice_stride_bytes(t) + 1;
         most = VKA_MIN(most, k);
     }
     *out = (uint32_t)most;

@@ -35,7 +35,7 @@ vka_result vka_plan_initialise(vka_plan *plan, bool states_only)
         bool constant = t->kind == VKA_TENSOR_CONSTANT, input = t->kind == VKA_TENSOR_INPUT;
         if (states_only ? !t->is_state : !(constant || input || t->is_state) || vka_plan_tensor_unread_constant(t))
             continue;
-        vka_result r = vka_plan_upload(plan, t, constant || t->is_state ? t->data : NULL);
+        vka_result r = vka_plan_upload(plan, t, constant || t->is_state ? t->data : NULL, t->host_dtype);
         if (r != VKA_SUCCESS)
             return r;
     }
@@ -47,8 +47,7 @@ static VkDescriptorBufferInfo binding_info(const vka_plan *plan, const vka_plan_
     const vka_plan_tensor *t = &plan->tensors[b->tensor];
     if (b->whole)
         return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset, t->bytes};
-    uint64_t slice_bytes = (uint64_t)t->rows * t->row_elems * 4;
-    uint64_t stride = t->slice_stride * 4;
+    uint64_t slice_bytes = vka_plan_slice_bytes(t), stride = vka_plan_slice_stride_bytes(t);
     uint32_t first, last;
     vka_binding_slices(piece, b, &first, &last);
     return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset + first * stride,

@@ -45,6 +45,9 @@ static vka_result load_view(ref_state *st, uint32_t id, const void *host)
     size_t n = (size_t)vka_element_count(v->rank, v->dims);
     if (v->ints)
         memcpy(v->ints, host, n * sizeof *v->ints);
+    else if (v->dtype == VKA_DTYPE_F16) /* exactly widened (SCHEMES.md: the f16 reference) */
+        for (size_t i = 0; i < n; i++)
+            v->data[i] = vka_half_to_float(((const uint16_t *)host)[i]);
     else
         for (size_t i = 0; i < n; i++)
             v->data[i] = ((const float *)host)[i];
@@ -131,6 +134,9 @@ static vka_result store_outputs(ref_state *st, vka_host_tensor *outputs, uint32_
         size_t n = (size_t)vka_element_count(v->rank, v->dims);
         if (v->ints)
             memcpy(outputs[o].data, v->ints, n * sizeof *v->ints);
+        else if (t->dtype == VKA_DTYPE_F16) /* the result rounded to f16 */
+            for (size_t i = 0; i < n; i++)
+                ((uint16_t *)outputs[o].data)[i] = vka_float_to_half((float)v->data[i]);
         else
             for (size_t i = 0; i < n; i++)
                 ((float *)outputs[o].data)[i] = (float)v->data[i];

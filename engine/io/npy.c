@@ -159,11 +159,15 @@ static vka_result parse_header(vka_context *ctx, const char *path, const char *h
         return vka_fail(ctx, VKA_ERROR_FILE_FORMAT, "%s: Fortran-order arrays are not supported; save C order", path);
     if (strcmp(descr, "<f4") == 0)
         h->dtype = VKA_DTYPE_F32;
+    else if (strcmp(descr, "<f2") == 0)
+        h->dtype = VKA_DTYPE_F16;
     else if (strcmp(descr, "<i4") == 0)
         h->dtype = VKA_DTYPE_I32;
     else
         return vka_fail(ctx, VKA_ERROR_FILE_FORMAT,
-                        "%s: dtype '%s' is not supported; vkattn reads float32 ('<f4') and int32 ('<i4')", path, descr);
+                        "%s: dtype '%s' is not supported; vkattn reads float32 ('<f4'), float16 ('<f2') and int32 "
+                        "('<i4')",
+                        path, descr);
     if (h->rank == 0)
         return bad(ctx, path, "a scalar (shape ()); vkattn needs rank 1..4");
     return VKA_SUCCESS;
@@ -213,18 +217,19 @@ static vka_result read_data(vka_context *ctx, const char *path, FILE *f, const n
         return vka_fail(ctx, VKA_ERROR_IO, "%s: cannot seek", path);
     long end = ftell(f);
     uint64_t available = end > here ? (uint64_t)(end - here) : 0;
-    if (available < count * 4) {
+    uint32_t size = vka_dtype_bytes(h->dtype);
+    if (available < count * size) {
         char msg[128];
         snprintf(msg, sizeof msg, "truncated: the shape needs %llu data bytes, the file has %llu",
-                 (unsigned long long)(count * 4), (unsigned long long)available);
+                 (unsigned long long)(count * size), (unsigned long long)available);
         return bad(ctx, path, msg);
     }
     if (fseek(f, here, SEEK_SET) != 0)
         return vka_fail(ctx, VKA_ERROR_IO, "%s: cannot seek", path);
-    out->data = malloc((size_t)count * 4);
+    out->data = malloc((size_t)count * size);
     if (!out->data)
         return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory reading %s", path);
-    if (fread(out->data, 4, (size_t)count, f) != count) {
+    if (fread(out->data, size, (size_t)count, f) != count) {
         free(out->data);
         out->data = NULL;
         return vka_fail(ctx, VKA_ERROR_IO, "%s: read failed", path);
@@ -232,7 +237,7 @@ static vka_result read_data(vka_context *ctx, const char *path, FILE *f, const n
     out->dtype = h->dtype;
     out->rank = h->rank;
     memcpy(out->dims, h->dims, sizeof out->dims);
-    out->bytes = (size_t)count * 4;
+    out->bytes = (size_t)count * size;
     return VKA_SUCCESS;
 }
 
@@ -265,6 +270,10 @@ vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dtype, uin
 {
     if (!path || !dims || !data || rank < 1 || rank > VKA_MAX_RANK)
         return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_npy_save: bad arguments");
+    if (dtype == VKA_DTYPE_DEFAULT)
+        dtype = VKA_DTYPE_F32;
+    if (dtype != VKA_DTYPE_F32 && dtype != VKA_DTYPE_F16 && dtype != VKA_DTYPE_I32)
+        return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_npy_save %s: unknown dtype %d", path, (int)dtype);
     if (vka_element_count(rank, dims) > ((uint64_t)1 << 32))
         return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_npy_save %s: more than 2^32 elements (or an axis of 0)",
                         path);
@@ -273,7 +282,9 @@ vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dtype, uin
             return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_npy_save %s: axis %u has size 0", path, i);
     char dict[160];
     int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                     dtype == VKA_DTYPE_I32 ? "<i4" : "<f4");
+                     dtype == VKA_DTYPE_I32   ? "<i4"
+                     : dtype == VKA_DTYPE_F16 ? "<f2"
+                                              : "<f4");
     for (uint32_t i = 0; i < rank; i++)
         n += snprintf(dict + n, sizeof dict - (size_t)n, "%u%s", dims[i], rank == 1 ? "," : (i + 1 < rank ? ", " : ""));
     n += snprintf(dict + n, sizeof dict - (size_t)n, "), }");
@@ -291,7 +302,7 @@ vka_result vka_npy_save(vka_context *ctx, const char *path, vka_dtype dtype, uin
         return vka_fail(ctx, VKA_ERROR_IO, "%s: cannot create: %s", path, strerror(errno));
     size_t count = (size_t)vka_element_count(rank, dims);
     bool ok = fwrite(pre, 1, 10, f) == 10 && fwrite(header, 1, header_len, f) == header_len &&
-              fwrite(data, 4, count, f) == count;
+              fwrite(data, vka_dtype_bytes(dtype), count, f) == count;
     ok = (fclose(f) == 0) && ok;
     return ok ? VKA_SUCCESS : vka_fail(ctx, VKA_ERROR_IO, "%s: write failed", path);
 }

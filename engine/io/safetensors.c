@@ -523,26 +523,6 @@ vka_result vka_safetensors_find(const vka_safetensors *f, const char *name, vka_
 
 /* ------------------------------------------------------------------ values */
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-    if (exponent == 0x1F)
-        bits = sign | 0x7F800000u | mantissa << 13; /* inf, NaN */
-    else if (exponent)
-        bits = sign | (exponent + 112) << 23 | mantissa << 13;
-    else if (!mantissa)
-        bits = sign;
-    else { /* subnormal: normalise */
-        exponent = 113;
-        while (!(mantissa & 0x400))
-            mantissa <<= 1, exponent--;
-        bits = sign | exponent << 23 | (mantissa & 0x3FF) << 13;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 static void widen(vka_file_dtype dtype, const unsigned char *raw, uint64_t count, float *out)
 {
     for (uint64_t i = 0; i < count; i++) {
@@ -555,15 +535,15 @@ static void widen(vka_file_dtype dtype, const unsigned char *raw, uint64_t count
             bits = ((uint32_t)b[0] | (uint32_t)b[1] << 8) << 16;
             memcpy(&out[i], &bits, 4);
         } else {
-            out[i] = half_to_float((uint16_t)(b[0] | b[1] << 8));
+            out[i] = vka_half_to_float((uint16_t)(b[0] | b[1] << 8));
         }
     }
 }
 
-vka_result vka_safetensors_read_f32(vka_safetensors *f, const char *name, float *out, size_t count)
+/* The entry's raw bytes, read now (the caller frees *raw). */
+static vka_result read_raw(vka_safetensors *f, const char *name, size_t count, const st_entry **entry,
+                           unsigned char **raw)
 {
-    if (!f || !out)
-        return vka_fail(f ? f->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_safetensors_read_f32: NULL argument");
     const st_entry *e = find(f, name);
     if (!e)
         return vka_fail(f->ctx, VKA_ERROR_NOT_FOUND, "%s has no tensor named '%s'", f->path, name ? name : "(null)");
@@ -571,25 +551,69 @@ vka_result vka_safetensors_read_f32(vka_safetensors *f, const char *name, float 
         return vka_fail(f->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' has %llu elements; %zu asked for", f->path,
                         name, (unsigned long long)e->elements, count);
     size_t bytes = (size_t)(e->end - e->begin);
-    unsigned char *raw = malloc(bytes ? bytes : 1);
-    if (!raw)
+    *raw = malloc(bytes ? bytes : 1);
+    if (!*raw)
         return vka_fail(f->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory reading '%s' from %s", name, f->path);
     FILE *file = fopen(f->path, "rb");
     bool ok =
-        file && fseek(file, (long)(f->data_start + e->begin), SEEK_SET) == 0 && fread(raw, 1, bytes, file) == bytes;
+        file && fseek(file, (long)(f->data_start + e->begin), SEEK_SET) == 0 && fread(*raw, 1, bytes, file) == bytes;
     if (file)
         fclose(file);
+    *entry = e;
     if (ok)
+        return VKA_SUCCESS;
+    free(*raw);
+    *raw = NULL;
+    return vka_fail(f->ctx, VKA_ERROR_IO, "%s: cannot read tensor '%s' (was the file changed?)", f->path, name);
+}
+
+vka_result vka_safetensors_read_f32(vka_safetensors *f, const char *name, float *out, size_t count)
+{
+    if (!f || !out)
+        return vka_fail(f ? f->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_safetensors_read_f32: NULL argument");
+    const st_entry *e = NULL;
+    unsigned char *raw = NULL;
+    vka_result r = read_raw(f, name, count, &e, &raw);
+    if (r == VKA_SUCCESS)
         widen(e->dtype, raw, e->elements, out);
     free(raw);
-    return ok ? VKA_SUCCESS
-              : vka_fail(f->ctx, VKA_ERROR_IO, "%s: cannot read tensor '%s' (was the file changed?)", f->path, name);
+    return r;
+}
+
+vka_result vka_safetensors_read_f16(vka_safetensors *f, const char *name, uint16_t *out, size_t count)
+{
+    if (!f || !out)
+        return vka_fail(f ? f->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_safetensors_read_f16: NULL argument");
+    const st_entry *e = NULL;
+    unsigned char *raw = NULL;
+    vka_result r = read_raw(f, name, count, &e, &raw);
+    for (uint64_t i = 0; r == VKA_SUCCESS && i < e->elements; i++) {
+        float value;
+        if (e->dtype == VKA_FILE_F16) { /* as stored: no rounding */
+            out[i] = (uint16_t)(raw[2 * i] | raw[2 * i + 1] << 8);
+            continue;
+        }
+        widen(e->dtype, raw + i * dtype_sizes[e->dtype], 1, &value);
+        out[i] = vka_float_to_half(value);
+    }
+    free(raw);
+    return r;
 }
 
 vka_result vka_graph_constant_from_file(vka_graph *graph, vka_safetensors *f, const char *name, vka_tensor *out)
 {
+    return vka_graph_constant_from_file_as(graph, f, name, VKA_DTYPE_DEFAULT, out);
+}
+
+vka_result vka_graph_constant_from_file_as(vka_graph *graph, vka_safetensors *f, const char *name, vka_dtype dtype,
+                                           vka_tensor *out)
+{
     if (!graph || !f || !name || !out)
         return vka_fail(f ? f->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_constant_from_file: NULL argument");
+    if (dtype != VKA_DTYPE_DEFAULT && dtype != VKA_DTYPE_F32 && dtype != VKA_DTYPE_F16)
+        return vka_fail(f->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_graph_constant_from_file '%s': a weight is float32 or float16, not dtype %d", name,
+                        (int)dtype);
     const st_entry *e = find(f, name);
     if (!e)
         return vka_fail(f->ctx, VKA_ERROR_NOT_FOUND, "%s has no tensor named '%s'", f->path, name);
@@ -598,44 +622,23 @@ vka_result vka_graph_constant_from_file(vka_graph *graph, vka_safetensors *f, co
                         "%s: tensor '%s' is %s; a graph constant needs rank 1..4 and "
                         "at least one element",
                         f->path, name, e->rank ? "empty" : "a scalar (rank 0)");
-    float *values = malloc(e->elements * sizeof *values);
+    if (dtype == VKA_DTYPE_DEFAULT) /* F16 stays f16 (no widening copy); BF16 and F32 are f32 */
+        dtype = e->dtype == VKA_FILE_F16 ? VKA_DTYPE_F16 : VKA_DTYPE_F32;
+    size_t bytes = (size_t)e->elements * vka_dtype_bytes(dtype);
+    void *values = malloc(bytes);
     if (!values)
         return vka_fail(f->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory reading '%s'", name);
-    vka_result r = vka_safetensors_read_f32(f, name, values, e->elements);
-    vka_tensor_desc desc = {.name = name, .dtype = VKA_DTYPE_F32, .rank = e->rank};
+    vka_result r = dtype == VKA_DTYPE_F16 ? vka_safetensors_read_f16(f, name, values, e->elements)
+                                          : vka_safetensors_read_f32(f, name, values, e->elements);
+    vka_tensor_desc desc = {.name = name, .dtype = dtype, .rank = e->rank};
     memcpy(desc.dims, e->dims, sizeof desc.dims);
     if (r == VKA_SUCCESS)
-        r = vka_graph_constant(graph, &desc, values, e->elements * sizeof *values, out);
+        r = vka_graph_constant(graph, &desc, values, bytes, out);
     free(values);
     return r;
 }
 
 /* ------------------------------------------------------------------ writing */
-
-/* Round to nearest even; NaN stays NaN, overflow goes to infinity. */
-static uint16_t float_to_half(float value)
-{
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    uint32_t sign = (bits >> 16) & 0x8000, exponent = (bits >> 23) & 0xFF, mantissa = bits & 0x7FFFFF;
-    if (exponent == 0xFF)
-        return (uint16_t)(sign | 0x7C00 | (mantissa ? 0x200 : 0));
-    int e = (int)exponent - 127 + 15;
-    if (e >= 0x1F)
-        return (uint16_t)(sign | 0x7C00);
-    if (e <= 0) { /* subnormal half, or zero */
-        if (e < -10)
-            return (uint16_t)sign;
-        mantissa |= 0x800000;
-        uint32_t shift = (uint32_t)(14 - e), half = mantissa >> shift, rest = mantissa & ((1u << shift) - 1),
-                 mid = 1u << (shift - 1);
-        half += rest > mid || (rest == mid && (half & 1));
-        return (uint16_t)(sign | half);
-    }
-    uint32_t half = (uint32_t)e << 10 | mantissa >> 13, rest = mantissa & 0x1FFF;
-    half += rest > 0x1000 || (rest == 0x1000 && (half & 1)); /* a carry into the exponent is right */
-    return (uint16_t)(sign | half);
-}
 
 static uint16_t float_to_bf16(float value)
 {
@@ -656,7 +659,7 @@ static void narrow(vka_file_dtype dtype, const float *in, uint64_t count, unsign
             b[0] = (unsigned char)bits, b[1] = (unsigned char)(bits >> 8), b[2] = (unsigned char)(bits >> 16),
             b[3] = (unsigned char)(bits >> 24);
         } else {
-            uint16_t h = dtype == VKA_FILE_F16 ? float_to_half(in[i]) : float_to_bf16(in[i]);
+            uint16_t h = dtype == VKA_FILE_F16 ? vka_float_to_half(in[i]) : float_to_bf16(in[i]);
             b[0] = (unsigned char)h, b[1] = (unsigned char)(h >> 8);
         }
     }

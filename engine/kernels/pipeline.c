@@ -114,8 +114,10 @@ static vka_result make_pipeline(vka_context *ctx, vka_pipeline_cache *cache, vka
 {
     const vka_kernel *k = vka_kernel_get(id);
     VkSpecializationMapEntry entries[VKA_MAX_SPEC_CONSTANTS];
-    for (uint32_t i = 0; i < k->spec_constant_count; i++)
-        entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
+    for (uint32_t i = 0; i < k->spec_constant_count; i++) {
+        uint32_t id = k->f16_mask_slot && i == k->f16_mask_slot ? VKA_F16_CONSTANT_ID : i;
+        entries[i] = (VkSpecializationMapEntry){.constantID = id, .offset = 4 * i, .size = 4};
+    }
     VkSpecializationInfo specialization = {
         .mapEntryCount = k->spec_constant_count,
         .pMapEntries = entries,

@@ -42,7 +42,12 @@ typedef struct vka_kernel_binding {
     vka_binding_kind kind;
     vka_access access;   /* what the shader may do: readonly, writeonly or both */
     const char *element; /* "f32", "i32", "u32": the element its array holds */
+    bool f16;            /* declared with VKA_TENSOR_*: may hold an f16 tensor (common.glsl) */
 } vka_kernel_binding;
+
+/* The constant_id of common.glsl's vka_f16_bindings: the planner's mask of the bindings
+ * whose tensors are f16, set per dispatch from the tensors bound. */
+#define VKA_F16_CONSTANT_ID 100
 
 typedef struct vka_kernel {
     const char *name;    /* family: "flash_attn" */
@@ -53,6 +58,7 @@ typedef struct vka_kernel {
     vka_kernel_binding bindings[VKA_MAX_BINDINGS];
     uint32_t op_push_words; /* after the header */
     uint32_t spec_constant_count;
+    uint32_t f16_mask_slot;        /* where vka_f16_bindings sits in the spec words; 0: the kernel has none */
     uint32_t fixed_workgroup_size; /* #pragma vka_workgroup_size: the only size it works with; 0: any */
     /* Shared memory the kernel declares for these specialization constants. */
     uint64_t (*shared_bytes)(const vka_spec_words *spec, const vka_push_words *push);

@@ -10,7 +10,8 @@ static const char *role_name(const vka_op_build *b, int role)
 vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout)
 {
     const vka_graph_tensor *t = b->inputs[role];
-    if (t->rank == rank && t->dtype == dtype)
+    bool is_float = t->dtype == VKA_DTYPE_F32 || t->dtype == VKA_DTYPE_F16;
+    if (t->rank == rank && (t->dtype == dtype || (dtype == VKA_DTYPE_F32 && is_float)))
         return VKA_SUCCESS;
     char shape[64];
     vka_format_shape(shape, sizeof shape, t->rank, t->dims);

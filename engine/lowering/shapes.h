@@ -5,8 +5,8 @@
 
 #include "graph/op.h"
 
-/* The input in role `role` must have this rank and dtype; `layout` describes it for the
- * message ("[batch, heads, tokens, head_dim]"). */
+/* The input in role `role` must have this rank and dtype (F32: any float, f32 or f16);
+ * `layout` describes it for the message ("[batch, heads, tokens, head_dim]"). */
 vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout);
 
 /* q, k, v in roles 0, 1, 2: float32 [batch, heads, tokens, head_dim] each (their axes are

@@ -85,6 +85,11 @@ static vka_result entry(builder *b, const char *name, uint32_t rank, const uint3
                     arch_names[b->d->arch], name, got, want);
 }
 
+static vka_dtype model_dtype(const builder *b)
+{
+    return b->d->dtype == VKA_DTYPE_F16 ? VKA_DTYPE_F16 : VKA_DTYPE_F32;
+}
+
 /* A weight of the file as a graph constant, once per name (TETNP's context and target
  * steps share a layer's): the graph's constant of that name if it has one. */
 static vka_result weight(builder *b, const char *name, uint32_t rank, uint32_t d0, uint32_t d1, vka_tensor *out)
@@ -93,7 +98,7 @@ static vka_result weight(builder *b, const char *name, uint32_t rank, uint32_t d
         return VKA_SUCCESS;
     vka_safetensors_entry e;
     vka_result r = entry(b, name, rank, (uint32_t[]){d0, d1}, &e);
-    return r ? r : vka_graph_constant_from_file(b->g, b->d->weights, name, out);
+    return r ? r : vka_graph_constant_from_file_as(b->g, b->d->weights, name, model_dtype(b), out);
 }
 
 static vka_result weightf(builder *b, vka_tensor *out, uint32_t rank, uint32_t d0, uint32_t d1, const char *fmt,
@@ -120,15 +125,24 @@ static float *values(builder *b, const char *name, uint32_t rank, uint32_t rows,
     return v;
 }
 
+/* A constant computed on the host, in the model's type. */
 static vka_result constant(builder *b, const char *name, uint32_t rank, const uint32_t *dims, const float *data,
                            vka_tensor *out)
 {
-    vka_tensor_desc t = {.name = name, .rank = rank};
+    vka_tensor_desc t = {.name = name, .dtype = model_dtype(b), .rank = rank};
     memcpy(t.dims, dims, rank * sizeof *dims);
     size_t n = 1;
     for (uint32_t i = 0; i < rank; i++)
         n *= dims[i];
-    return vka_graph_constant(b->g, &t, data, n * sizeof *data, out);
+    if (t.dtype != VKA_DTYPE_F16)
+        return vka_graph_constant(b->g, &t, data, n * sizeof *data, out);
+    uint16_t *halves = malloc(n * sizeof *halves);
+    if (!halves)
+        return vka_fail(b->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory converting '%s'", name);
+    vka_f16_from_f32(data, halves, n);
+    vka_result r = vka_graph_constant(b->g, &t, halves, n * sizeof *halves, out);
+    free(halves);
+    return r;
 }
 
 /* ------------------------------------------------------------------ op helpers */
@@ -562,12 +576,10 @@ static vka_result inputs(builder *b, sets *s)
 {
     const vka_tnp_desc *d = b->d;
     vka_result r;
-    if ((r = vka_graph_input(b->g, &(vka_tensor_desc){.name = "xc", .rank = 3, .dims = {d->batch, d->nc, b->dx}},
-                             &s->x[VKA_TNP_CONTEXT])) ||
-        (r = vka_graph_input(b->g, &(vka_tensor_desc){.name = "yc", .rank = 3, .dims = {d->batch, d->nc, b->dy}},
-                             &s->z[VKA_TNP_CONTEXT])) ||
-        (r = vka_graph_input(b->g, &(vka_tensor_desc){.name = "xt", .rank = 3, .dims = {d->batch, d->nt, b->dx}},
-                             &s->x[VKA_TNP_TARGET])))
+    vka_dtype t = model_dtype(b);
+    if ((r = vka_graph_input(b->g, &(vka_tensor_desc){"xc", t, 3, {d->batch, d->nc, b->dx}}, &s->x[VKA_TNP_CONTEXT])) ||
+        (r = vka_graph_input(b->g, &(vka_tensor_desc){"yc", t, 3, {d->batch, d->nc, b->dy}}, &s->z[VKA_TNP_CONTEXT])) ||
+        (r = vka_graph_input(b->g, &(vka_tensor_desc){"xt", t, 3, {d->batch, d->nt, b->dx}}, &s->x[VKA_TNP_TARGET])))
         return r;
     vka_tensor yc = s->z[VKA_TNP_CONTEXT];
     if ((r = split_fc1(b)) || (r = embed(b, s->x[VKA_TNP_CONTEXT], yc, false, &s->z[VKA_TNP_CONTEXT])) ||
@@ -602,6 +614,9 @@ vka_result vka_graph_tnp(vka_graph *g, const vka_tnp_desc *d, vka_tensor *mean, 
         return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT,
                         "vka_graph_tnp: arch %d unknown or a size is 0 (batch %u, nc %u, nt %u): all must be ≥ 1",
                         (int)d->arch, d->batch, d->nc, d->nt);
+    if (d->dtype != VKA_DTYPE_DEFAULT && d->dtype != VKA_DTYPE_F32 && d->dtype != VKA_DTYPE_F16)
+        return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_graph_tnp: dtype %d; a model is float32 or float16",
+                        (int)d->dtype);
     const struct {
         const char *name;
         float value;

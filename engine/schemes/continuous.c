@@ -149,7 +149,6 @@ static vka_result build_common(vka_op_build *b, continuous_params *p)
 
 static void set_output(vka_op_build *b, const continuous_params *p)
 {
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
 }

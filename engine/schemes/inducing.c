@@ -90,7 +90,6 @@ static vka_result build(vka_op_build *b)
     vka_result r;
     if ((r = check_shapes(b, p)) || (r = vka_param_scale(b->params, "scale", p->d, &p->scale)))
         return r;
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
     return VKA_SUCCESS;

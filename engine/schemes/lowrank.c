@@ -96,7 +96,6 @@ static vka_result build_attention(vka_op_build *b, lowrank_params *p)
     p->d = q[3];
     p->nk = b->inputs[ROLE_K]->dims[2];
     p->dv = b->inputs[ROLE_V]->dims[3];
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
     return VKA_SUCCESS;

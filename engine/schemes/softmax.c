@@ -70,7 +70,6 @@ static vka_result build(vka_op_build *b)
     if ((r = check_shapes(b, p)) || (r = vka_param_scale(b->params, "scale", p->d, &p->scale)) ||
         (r = vka_param_bool(b->params, "causal", &p->causal)) || (r = vka_param_enum(b->params, "kernel", &p->kernel)))
         return r;
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
     return VKA_SUCCESS;

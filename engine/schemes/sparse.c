@@ -197,7 +197,6 @@ static vka_result build(vka_op_build *b)
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;
     b->int_range[ROLE_KV_LEN].max = (int32_t)p->n;
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
     return VKA_SUCCESS;

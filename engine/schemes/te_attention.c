@@ -146,7 +146,6 @@ static vka_result build(vka_op_build *b)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED,
                         "%s: kernel=materialized multiplies by v per head in vec4: dv (%u) must be a multiple of 4",
                         b->op, p->dv);
-    b->output_dtype = VKA_DTYPE_F32;
     b->output_rank = 3;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->nq, p->heads * p->dv}, sizeof b->output_dims);
     return VKA_SUCCESS;

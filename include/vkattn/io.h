@@ -11,7 +11,8 @@ extern "C" {
 
 /* ---------------------------------------------------------------- .npy files */
 
-/* A tensor read from a .npy file: float32 ('<f4') or int32 ('<i4'), C order, rank 1..4. */
+/* A tensor read from a .npy file: float32 ('<f4'), float16 ('<f2', kept as f16) or int32 ('<i4'),
+ * C order, rank 1..4. */
 typedef struct vka_npy {
     vka_dtype dtype;
     uint32_t rank;
@@ -29,7 +30,7 @@ VKA_API void vka_npy_free(vka_npy *npy);
 /* ---------------------------------------------------------------- .safetensors files */
 
 /* Weights from .safetensors files (an 8-byte header length, a JSON header, raw data).
- * F16 and BF16 values are widened to float32 exactly when read. */
+ * F16 weights become f16 constants; BF16 ones are widened to float32 exactly when read. */
 typedef struct vka_safetensors vka_safetensors;
 
 typedef enum vka_file_dtype { VKA_FILE_F32 = 0, VKA_FILE_F16, VKA_FILE_BF16 } vka_file_dtype;
@@ -49,12 +50,17 @@ VKA_API void vka_safetensors_close(vka_safetensors *file);
 VKA_API uint32_t vka_safetensors_count(const vka_safetensors *file);
 VKA_API vka_result vka_safetensors_entry_at(const vka_safetensors *file, uint32_t index, vka_safetensors_entry *out);
 VKA_API vka_result vka_safetensors_find(const vka_safetensors *file, const char *name, vka_safetensors_entry *out);
-/* The tensor's values as float32; count must equal its element count. */
+/* The tensor's values as float32 (exact), or as float16 (F16 as stored; F32 and BF16
+ * rounded to nearest even); count must equal its element count. */
 VKA_API vka_result vka_safetensors_read_f32(vka_safetensors *file, const char *name, float *out, size_t count);
-/* Binds a named weight of the file into the graph: a float32 constant of the file's
- * shape (rank 1..4), named as in the file. */
+VKA_API vka_result vka_safetensors_read_f16(vka_safetensors *file, const char *name, uint16_t *out, size_t count);
+/* Binds a named weight of the file into the graph: a constant of the file's shape (rank
+ * 1..4), named as in the file. F16 weights stay float16 (no widening copy), F32 and BF16
+ * become float32; the _as form asks for a type (F32 widens, F16 rounds). */
 VKA_API vka_result vka_graph_constant_from_file(vka_graph *graph, vka_safetensors *file, const char *name,
                                                 vka_tensor *out);
+VKA_API vka_result vka_graph_constant_from_file_as(vka_graph *graph, vka_safetensors *file, const char *name,
+                                                   vka_dtype dtype, vka_tensor *out);
 
 typedef struct vka_safetensors_write {
     const char *name;

@@ -149,6 +149,8 @@ typedef struct vka_tnp_desc {
     const vka_tnp_step *schedule; /* NULL: the architecture's own for `layers` */
     uint32_t schedule_length;
     const char *te_kernel; /* NULL: "flash"; "materialized" (TE models, for comparison) */
+    vka_dtype dtype;       /* DEFAULT: f32; F16: inputs, weights (rounded, F16 files as stored) and
+                              every activation f16, accumulation f32 */
 } vka_tnp_desc;
 
 /* Adds inputs "xc" [B, Nc, dx], "yc" [B, Nc, dy], "xt" [B, Nt, dx] and the model; *mean

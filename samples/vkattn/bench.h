@@ -17,6 +17,7 @@ typedef struct bench_case {
     bool causal;
     vka_op_param extra[BENCH_MAX_PARAMS]; /* more parameters, ending at the first without a key */
     float input_sigma;                    /* standard deviation of q and k; 0: 1 */
+    vka_dtype dtype;                      /* of every float input and the output; DEFAULT: f32 */
     uint64_t input_seed;                  /* 0: from the shape */
 } bench_case;
 
@@ -48,7 +49,12 @@ typedef struct bench_options {
     uint32_t run_limit; /* --sweep: softmax runs up to this N, memory only above */
     bool quality;       /* --quality */
     uint32_t seeds;     /* --quality: projections averaged per point */
+    uint32_t dtypes;    /* --dtype: a VKA_DTYPE_BIT per type benchmarked; 0: f32 */
 } bench_options;
+
+/* The case's element type, and its name in tables and reports. */
+vka_dtype bench_dtype(const bench_case *c);
+const char *bench_dtype_name(const bench_case *c);
 
 /* Measures one case: plans it (memory only if o->memory_only or memory_only), and
  * unless memory only, runs it (a warm-up, then until min_reps and o->seconds), reads
@@ -57,7 +63,8 @@ typedef struct bench_options {
 vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_only, bench_row *row, float **out_copy);
 
 /* A case's inputs, as its scheme poses itself on the case's sizes (vka_op_example_for),
- * filled once: by role, NULL where an index constant (ones) or not filled. */
+ * filled once: by role, NULL where an index constant (ones) or not filled. Always f32
+ * here; an f16 case converts them as it hands them to the library. */
 typedef struct bench_values {
     vka_op_example example;
     float *data[VKA_MAX_OP_INPUTS];

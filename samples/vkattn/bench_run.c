@@ -27,6 +27,47 @@ static void fill_normal(xorshift *r, float *x, size_t n, float sigma)
         x[i] = sigma * (float)(sqrt(-2.0 * log(uniform01(r))) * cos(6.283185307179586 * uniform01(r)));
 }
 
+/* ------------------------------------------------------------------ element types */
+
+vka_dtype bench_dtype(const bench_case *c)
+{
+    return c->dtype == VKA_DTYPE_F16 ? VKA_DTYPE_F16 : VKA_DTYPE_F32;
+}
+
+const char *bench_dtype_name(const bench_case *c)
+{
+    return bench_dtype(c) == VKA_DTYPE_F16 ? "f16" : "f32";
+}
+
+/* Host data of `bytes` f32 bytes in the case's type: x itself for f32 (*owned NULL),
+ * else a converted copy in *owned (NULL data when out of memory). */
+static const void *in_case_dtype(const bench_case *c, const float *x, size_t *bytes, void **owned)
+{
+    *owned = NULL;
+    if (bench_dtype(c) == VKA_DTYPE_F32)
+        return x;
+    size_t n = *bytes / sizeof(float);
+    uint16_t *h = malloc(n * sizeof *h);
+    if (h)
+        vka_f16_from_f32(x, h, n);
+    *bytes = n * sizeof *h;
+    *owned = h;
+    return h;
+}
+
+/* The output read in the case's type, widened in place to f32 (out holds f32 room). */
+static vka_result read_output(vka_plan *plan, const bench_case *c, float *out, size_t count)
+{
+    if (bench_dtype(c) == VKA_DTYPE_F32)
+        return vka_plan_read(plan, "out", out, count * sizeof *out);
+    uint16_t *h = malloc(count * sizeof *h);
+    vka_result r = h ? vka_plan_read(plan, "out", h, count * sizeof *h) : VKA_ERROR_OUT_OF_HOST_MEMORY;
+    if (r == VKA_SUCCESS)
+        vka_f32_from_f16(h, out, count);
+    free(h);
+    return r;
+}
+
 /* ------------------------------------------------------------------ graphs */
 
 /* Whether the operation takes a causal form (a `causal` it can set to 1). */
@@ -163,16 +204,25 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, const
         r = vka_graph_create(ctx, &g);
     if (r != VKA_SUCCESS)
         return r;
-    vka_op_desc op = {.op = c->scheme};
+    vka_op_desc op = {.op = c->scheme, .dtype = bench_dtype(c)};
     for (uint32_t i = 0; r == VKA_SUCCESS && i < e.input_count; i++) {
         op.inputs[i].role = e.inputs[i].role;
-        const vka_example_input *in = &e.inputs[i];
-        if (in->kind == VKA_INPUT_INDICES)
+        vka_example_input *in = &e.inputs[i];
+        if (in->kind == VKA_INPUT_INDICES) {
             r = add_index_constant(g, &in->desc, &op.inputs[i].tensor);
-        else if (in->constant && values) /* the same values at any nq: a constant has no queries */
-            r = vka_graph_constant(g, &in->desc, values->data[i], values->bytes[i], &op.inputs[i].tensor);
-        else
+            continue;
+        }
+        in->desc.dtype = bench_dtype(c);
+        if (in->constant && values) { /* the same values at any nq: a constant has no queries */
+            size_t bytes = values->bytes[i];
+            void *owned;
+            const void *data = in_case_dtype(c, values->data[i], &bytes, &owned);
+            r = data ? vka_graph_constant(g, &in->desc, data, bytes, &op.inputs[i].tensor)
+                     : VKA_ERROR_OUT_OF_HOST_MEMORY;
+            free(owned);
+        } else {
             r = in->constant ? VKA_ERROR_INVALID_ARGUMENT : vka_graph_input(g, &in->desc, &op.inputs[i].tensor);
+        }
     }
     vka_tensor o = {0};
     if (r == VKA_SUCCESS) {
@@ -205,8 +255,10 @@ static void last_rows(const float *x, const vka_tensor_desc *d, int32_t axis, ui
         memcpy(out + o * rows * inner, x + (o * n + (n - rows)) * inner, rows * inner * sizeof(float));
 }
 
-/* The reference's inputs for the last `rows` queries: sliced where an input has them. */
-static bool check_inputs(const bench_values *v, uint32_t rows, vka_host_tensor *in, float **owned, uint32_t *count)
+/* The reference's inputs for the last `rows` queries: sliced where an input has them, in
+ * the case's type. */
+static bool check_inputs(const bench_case *c, const bench_values *v, uint32_t rows, vka_host_tensor *in, void **owned,
+                         uint32_t *count)
 {
     *count = 0;
     for (uint32_t i = 0; i < v->example.input_count; i++) {
@@ -214,14 +266,23 @@ static bool check_inputs(const bench_values *v, uint32_t rows, vka_host_tensor *
         if (!v->data[i] || e->constant)
             continue;
         vka_host_tensor *t = &in[(*count)++];
-        *t = (vka_host_tensor){e->role, v->data[i], v->bytes[i]};
-        if (e->query_axis < 0 || rows == e->desc.dims[e->query_axis])
-            continue;
-        t->bytes = v->bytes[i] / e->desc.dims[e->query_axis] * rows;
-        if (!(owned[i] = malloc(t->bytes)))
+        const float *data = v->data[i];
+        size_t bytes = v->bytes[i];
+        float *sliced = NULL;
+        if (e->query_axis >= 0 && rows != e->desc.dims[e->query_axis]) {
+            bytes = v->bytes[i] / e->desc.dims[e->query_axis] * rows;
+            if (!(sliced = malloc(bytes)))
+                return false;
+            last_rows(v->data[i], &e->desc, e->query_axis, rows, sliced);
+            data = sliced;
+        }
+        void *converted;
+        *t = (vka_host_tensor){e->role, (void *)in_case_dtype(c, data, &bytes, &converted), bytes};
+        owned[i] = converted ? converted : sliced;
+        if (converted)
+            free(sliced);
+        if (!t->data)
             return false;
-        last_rows(v->data[i], &e->desc, e->query_axis, rows, owned[i]);
-        t->data = owned[i];
     }
     return true;
 }
@@ -237,18 +298,26 @@ static vka_result check_error(vka_context *ctx, const bench_case *c, const bench
     int32_t axis = v->example.output_query_axis;
     uint32_t rows = c->nq < CHECK_ROWS || !info.rows_independent || axis < 0 ? c->nq : CHECK_ROWS;
     size_t sub_bytes = desc_elements(out_desc) * sizeof(float) / c->nq * rows;
-    float *owned[VKA_MAX_OP_INPUTS] = {0}, *gpu_sub = malloc(sub_bytes), *ref = malloc(sub_bytes);
+    void *owned[VKA_MAX_OP_INPUTS] = {0};
+    float *gpu_sub = malloc(sub_bytes), *ref = malloc(sub_bytes);
+    uint16_t *ref_half = bench_dtype(c) == VKA_DTYPE_F16 ? malloc(sub_bytes / 2) : NULL;
     vka_host_tensor in[VKA_MAX_OP_INPUTS];
     uint32_t in_count = 0;
     vka_graph *g = NULL;
-    vka_result r = gpu_sub && ref && check_inputs(v, rows, in, owned, &in_count) ? bench_graph(ctx, c, rows, v, &g)
-                                                                                 : VKA_ERROR_OUT_OF_HOST_MEMORY;
+    bool have = gpu_sub && ref && (bench_dtype(c) == VKA_DTYPE_F32 || ref_half);
+    vka_result r = have && check_inputs(c, v, rows, in, owned, &in_count) ? bench_graph(ctx, c, rows, v, &g)
+                                                                          : VKA_ERROR_OUT_OF_HOST_MEMORY;
     if (r == VKA_SUCCESS) {
         if (rows == c->nq)
             memcpy(gpu_sub, gpu_out, sub_bytes);
         else
             last_rows(gpu_out, out_desc, axis, rows, gpu_sub);
-        r = vka_graph_reference(g, in, in_count, (vka_host_tensor[]){{"out", ref, sub_bytes}}, 1);
+        if (ref_half) { /* the f16 reference: rounded to f16 like the device's result */
+            r = vka_graph_reference(g, in, in_count, (vka_host_tensor[]){{"out", ref_half, sub_bytes / 2}}, 1);
+            vka_f32_from_f16(ref_half, ref, sub_bytes / sizeof(float));
+        } else {
+            r = vka_graph_reference(g, in, in_count, (vka_host_tensor[]){{"out", ref, sub_bytes}}, 1);
+        }
     }
     if (r == VKA_SUCCESS) {
         double worst = 0;
@@ -264,6 +333,7 @@ static vka_result check_error(vka_context *ctx, const bench_case *c, const bench
         free(owned[i]);
     free(gpu_sub);
     free(ref);
+    free(ref_half);
     return r;
 }
 
@@ -332,8 +402,13 @@ static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *p
     if (r == VKA_SUCCESS && !out)
         r = VKA_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t i = 0; r == VKA_SUCCESS && i < values->example.input_count; i++)
-        if (values->data[i] && !values->example.inputs[i].constant)
-            r = vka_plan_write(plan, values->example.inputs[i].role, values->data[i], values->bytes[i]);
+        if (values->data[i] && !values->example.inputs[i].constant) {
+            size_t bytes = values->bytes[i];
+            void *owned;
+            const void *data = in_case_dtype(c, values->data[i], &bytes, &owned);
+            r = data ? vka_plan_write(plan, values->example.inputs[i].role, data, bytes) : VKA_ERROR_OUT_OF_HOST_MEMORY;
+            free(owned);
+        }
     if (r == VKA_SUCCESS)
         r = time_runs(plan, o, row);
     vka_plan_stats stats;
@@ -341,7 +416,7 @@ static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *p
     if (r == VKA_SUCCESS && stats.state_bytes > 0 && (r = vka_plan_reset_states(plan)) == VKA_SUCCESS)
         r = vka_plan_run(plan); /* the runs folded into persistent states: the output of a first run */
     if (r == VKA_SUCCESS)
-        r = vka_plan_read(plan, "out", out, out_bytes);
+        r = read_output(plan, c, out, out_bytes / sizeof *out);
     row->ran = r == VKA_SUCCESS;
     if (r == VKA_SUCCESS && !o->no_check)
         r = check_error(ctx, c, values, out, &row->max_abs_error);
@@ -404,15 +479,16 @@ double bench_fit_exponent(const double *x, const double *y, uint32_t n, double x
 
 void bench_print_header(void)
 {
-    printf("%-9s %-13s %2s %3s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s %9s\n", "scheme", "kernel", "B", "H", "Nq",
-           "Nk", "D", "causal", "gpu_ms(med)", "GFLOP/s", "peak_MiB", "disp", "max_err", "plan_ms", "1st_ms");
+    printf("%-9s %-13s %5s %2s %3s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s %9s\n", "scheme", "kernel", "dtype", "B",
+           "H", "Nq", "Nk", "D", "causal", "gpu_ms(med)", "GFLOP/s", "peak_MiB", "disp", "max_err", "plan_ms",
+           "1st_ms");
 }
 
 void bench_print_row(const bench_row *r)
 {
     const bench_case *c = &r->c;
-    printf("%-9s %-13s %2u %3u %6u %6u %4u %6s ", c->scheme, c->kernel ? c->kernel : "-", c->batch, c->heads, c->nq,
-           c->nk, c->d, c->causal ? "yes" : "no");
+    printf("%-9s %-13s %5s %2u %3u %6u %6u %4u %6s ", c->scheme, c->kernel ? c->kernel : "-", bench_dtype_name(c),
+           c->batch, c->heads, c->nq, c->nk, c->d, c->causal ? "yes" : "no");
     if (r->ran)
         printf("%11.3f %9.3f ", r->median_gpu_ms, r->gflops);
     else
@@ -452,9 +528,9 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
         fprintf(f,
-                "  {\"scheme\":\"%s\",\"kernel\":\"%s\",\"batch\":%u,\"heads\":%u,\"nq\":%u,\"nk\":%u,\"d\":%u,"
-                "\"causal\":%s,\"params\":",
-                c->scheme, c->kernel ? c->kernel : "", c->batch, c->heads, c->nq, c->nk, c->d,
+                "  {\"scheme\":\"%s\",\"kernel\":\"%s\",\"dtype\":\"%s\",\"batch\":%u,\"heads\":%u,\"nq\":%u,"
+                "\"nk\":%u,\"d\":%u,\"causal\":%s,\"params\":",
+                c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads, c->nq, c->nk, c->d,
                 c->causal ? "true" : "false");
         write_params_json(f, c);
         fprintf(f,
@@ -484,19 +560,22 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
 
 static void write_csv(FILE *f, const bench_row *rows, uint32_t n, const vka_device_info *info)
 {
-    fprintf(f, "scheme,kernel,batch,heads,nq,nk,d,causal,ran,reps,median_gpu_ms,gflops,peak_device_mib,dispatches,"
-               "max_abs_error,plan_ms,pipeline_create_ms,device,driver,api_version,subgroup_size,shared_memory_bytes,"
-               "fp16_storage,fp16_arithmetic,limits\n");
+    fprintf(f,
+            "scheme,kernel,dtype,batch,heads,nq,nk,d,causal,ran,reps,median_gpu_ms,gflops,peak_device_mib,dispatches,"
+            "max_abs_error,plan_ms,pipeline_create_ms,device,driver,api_version,subgroup_size,shared_memory_bytes,"
+            "fp16_storage,fp16_arithmetic,limits\n");
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
         fprintf(
-            f, "%s,%s,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%d,%s\n",
-            c->scheme, c->kernel ? c->kernel : "", c->batch, c->heads, c->nq, c->nk, c->d, c->causal, r->ran, r->reps,
-            r->median_gpu_ms, r->gflops, r->peak_mib, r->dispatches, r->max_abs_error, r->plan_ms, r->pipeline_ms,
-            info->name, info->driver, info->api_version >> 22, (info->api_version >> 12) & 0x3ff,
-            info->api_version & 0xfff, info->subgroup_size, info->limits.max_shared_memory_bytes,
-            info->storage_buffer_16bit, info->shader_float16, info->limits_profile);
+            f,
+            "%s,%s,%s,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%d,%s\n",
+            c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads, c->nq, c->nk, c->d,
+            c->causal, r->ran, r->reps, r->median_gpu_ms, r->gflops, r->peak_mib, r->dispatches, r->max_abs_error,
+            r->plan_ms, r->pipeline_ms, info->name, info->driver, info->api_version >> 22,
+            (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff, info->subgroup_size,
+            info->limits.max_shared_memory_bytes, info->storage_buffer_16bit, info->shader_float16,
+            info->limits_profile);
     }
 }
 

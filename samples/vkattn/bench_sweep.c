@@ -92,15 +92,18 @@ static int measure_all(vka_context *ctx, const bench_options *o, sweep *w)
         for (uint32_t j = 0; j < w->size_count; j++) {
             uint32_t n = w->sizes[j];
             bench_row *row = &s->rows[j];
-            *row = (bench_row){.c = {.scheme = s->scheme,
-                                     .kernel = s->kernel,
-                                     .batch = o->batch,
-                                     .heads = o->heads,
-                                     .nq = n,
-                                     .nk = n,
-                                     .d = o->head_dim,
-                                     .causal = s->causal},
-                               .max_abs_error = NAN};
+            *row =
+                (bench_row){.c = {.scheme = s->scheme,
+                                  .kernel = s->kernel,
+                                  .batch = o->batch,
+                                  .heads = o->heads,
+                                  .nq = n,
+                                  .nk = n,
+                                  .d = o->head_dim,
+                                  .causal = s->causal,
+                                  /* --dtype both: the sweep's series are f32 */
+                                  .dtype = o->dtypes == VKA_DTYPE_BIT(VKA_DTYPE_F16) ? VKA_DTYPE_F16 : VKA_DTYPE_F32},
+                            .max_abs_error = NAN};
             bool memory_only = quadratic(s) && n > o->run_limit;
             fprintf(stderr, "[%u/%u] %s N=%u%s ...\n", ++done, total, s->label, n, memory_only ? " (plan only)" : "");
             if (bench_measure(ctx, o, memory_only, row, NULL) != VKA_SUCCESS)

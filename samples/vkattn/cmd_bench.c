@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CASES 64
+#define MAX_CASES 128
 
 /* ------------------------------------------------------------------ the default sweep */
 
@@ -24,18 +24,22 @@ static bool wanted(const bench_options *o, const char *scheme, const char *kerne
     return !o->only_kernel || (kernel && strcmp(o->only_kernel, kernel) == 0);
 }
 
+/* The case once per element type asked for (--dtype). */
 static void add_case(bench_case *cases, uint32_t *n, const bench_options *o, const char *scheme, const char *kernel,
                      uint32_t size, bool causal)
 {
-    if (*n < MAX_CASES && wanted(o, scheme, kernel))
-        cases[(*n)++] = (bench_case){.scheme = scheme,
-                                     .kernel = kernel,
-                                     .batch = o->batch,
-                                     .heads = o->heads,
-                                     .nq = size,
-                                     .nk = size,
-                                     .d = o->head_dim,
-                                     .causal = causal};
+    static const vka_dtype types[] = {VKA_DTYPE_F32, VKA_DTYPE_F16};
+    for (int t = 0; t < 2; t++)
+        if (*n < MAX_CASES && wanted(o, scheme, kernel) && (o->dtypes & VKA_DTYPE_BIT(types[t])))
+            cases[(*n)++] = (bench_case){.scheme = scheme,
+                                         .kernel = kernel,
+                                         .batch = o->batch,
+                                         .heads = o->heads,
+                                         .nq = size,
+                                         .nk = size,
+                                         .d = o->head_dim,
+                                         .causal = causal,
+                                         .dtype = types[t]};
 }
 
 /* Each scheme at each size, non-causal (or as --causal says), and the causal form: at
@@ -83,21 +87,54 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
     return n;
 }
 
-static const bench_row *find_row(const bench_row *rows, uint32_t n, const char *scheme, const char *kernel,
-                                 uint32_t size, bool causal)
+static const bench_row *find_typed_row(const bench_row *rows, uint32_t n, const char *scheme, const char *kernel,
+                                       uint32_t size, bool causal, vka_dtype dtype)
 {
     for (uint32_t i = 0; i < n; i++) {
         const bench_case *c = &rows[i].c;
         if (rows[i].ran && strcmp(c->scheme, scheme) == 0 && (!kernel || (c->kernel && !strcmp(c->kernel, kernel))) &&
-            c->nq == size && c->causal == causal)
+            c->nq == size && c->causal == causal && bench_dtype(c) == dtype)
             return &rows[i];
     }
     return NULL;
 }
 
+/* The first type benchmarked: the ratios between schemes compare rows of one type. */
+static vka_dtype ratio_dtype(const bench_row *rows, uint32_t n)
+{
+    return n ? bench_dtype(&rows[0].c) : VKA_DTYPE_F32;
+}
+
+static const bench_row *find_row(const bench_row *rows, uint32_t n, const char *scheme, const char *kernel,
+                                 uint32_t size, bool causal)
+{
+    return find_typed_row(rows, n, scheme, kernel, size, causal, ratio_dtype(rows, n));
+}
+
+/* With --dtype both: f16 against f32, time and peak memory, per scheme at each size. */
+static void print_dtype_ratios(const bench_row *rows, uint32_t n)
+{
+    bool header = false;
+    for (uint32_t i = 0; i < n; i++) {
+        const bench_case *c = &rows[i].c;
+        const bench_row *half = bench_dtype(c) == VKA_DTYPE_F32 && rows[i].ran
+                                    ? find_typed_row(rows, n, c->scheme, c->kernel, c->nq, c->causal, VKA_DTYPE_F16)
+                                    : NULL;
+        if (!half)
+            continue;
+        if (!header)
+            printf("\nf16 against f32 (time f32/f16: above 1 is f16 faster; peak bytes f16/f32):\n");
+        header = true;
+        printf("  %-9s %-13s N=%-6u%s  time %.2f  peak %.3f\n", c->scheme, c->kernel ? c->kernel : "-", c->nq,
+               c->causal ? " causal" : "       ", rows[i].median_gpu_ms / half->median_gpu_ms,
+               half->peak_mib / rows[i].peak_mib);
+    }
+}
+
 /* The promises the schemes make, at the largest size where both sides ran. */
 static void print_ratios(const bench_row *rows, uint32_t n)
 {
+    print_dtype_ratios(rows, n);
     uint32_t largest = 0;
     for (uint32_t i = 0; i < n; i++)
         if (rows[i].ran && find_row(rows, n, "softmax", "flash", rows[i].c.nq, false) && rows[i].c.nq > largest)
@@ -111,7 +148,7 @@ static void print_ratios(const bench_row *rows, uint32_t n)
     const bench_row *local = find_row(rows, n, "local", NULL, largest, false);
     if (!flash)
         return;
-    printf("\nat N = %u:\n", largest);
+    printf("\nat N = %u (%s):\n", largest, bench_dtype_name(&flash->c));
     if (lin)
         printf("  softmax flash time / linear time               = %.2f\n", flash->median_gpu_ms / lin->median_gpu_ms);
     if (lin && lin_causal)
@@ -141,8 +178,9 @@ static int default_sweep(vka_context *ctx, const bench_options *o, const vka_dev
     for (uint32_t i = 0; i < n; i++) {
         bench_row *row = &rows[i];
         *row = (bench_row){.c = cases[i], .max_abs_error = NAN};
-        fprintf(stderr, "[%u/%u] %s %s N=%u%s ...\n", i + 1, n, cases[i].scheme, cases[i].kernel ? cases[i].kernel : "",
-                cases[i].nq, cases[i].causal ? " causal" : "");
+        fprintf(stderr, "[%u/%u] %s %s %s N=%u%s ...\n", i + 1, n, cases[i].scheme,
+                cases[i].kernel ? cases[i].kernel : "", bench_dtype_name(&cases[i]), cases[i].nq,
+                cases[i].causal ? " causal" : "");
         if (bench_measure(ctx, o, false, row, NULL) != VKA_SUCCESS)
             status = 1;
         bench_print_row(row);
@@ -217,7 +255,12 @@ static int parse_value_option(const char *a, const char *value, bench_options *o
         o->sweep = value;
     else if (strcmp(a, "--n") == 0)
         return parse_sizes(value, o);
-    else
+    else if (strcmp(a, "--dtype") == 0) {
+        uint32_t f32 = VKA_DTYPE_BIT(VKA_DTYPE_F32), f16 = VKA_DTYPE_BIT(VKA_DTYPE_F16);
+        o->dtypes = !strcmp(value, "f32") ? f32 : !strcmp(value, "f16") ? f16 : !strcmp(value, "both") ? f32 | f16 : 0;
+        if (!o->dtypes)
+            return cli_fail("bench: --dtype takes f32, f16 or both, not '%s'", value);
+    } else
         return parse_number_option(a, value, o);
     return 0;
 }
@@ -232,7 +275,8 @@ static int parse_options(int argc, char **argv, bench_options *o)
                          .max_reps = 50,
                          .seconds = 1.0,
                          .run_limit = 4096,
-                         .seeds = 4};
+                         .seeds = 4,
+                         .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_F32)};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--quick") == 0)

@@ -92,10 +92,10 @@ static int describe_op(const char *name)
         char shape[48];
         snprintf(shape, sizeof shape, "[%s]", in->shape);
         printf("  %-12s %-8s %-7s %-18s %-8s %s\n", in->role, in->optional ? "optional" : "required",
-               in->dtypes & VKA_DTYPE_BIT(VKA_DTYPE_I32) ? "int32" : "float32", shape, kind_name(in->kind),
+               in->dtypes & VKA_DTYPE_BIT(VKA_DTYPE_I32) ? "int32" : "f32|f16", shape, kind_name(in->kind),
                in->summary);
     }
-    printf("output: [%s]; rows %s\n", op.output_shape,
+    printf("output: [%s] f32|f16 (default: the first input's; out_dtype=); rows %s\n", op.output_shape,
            op.rows_independent ? "independent (each query's row depends on it and the keys only)"
                                : "depend on each other");
     printf("parameters:%s\n", op.param_count ? "" : " none");

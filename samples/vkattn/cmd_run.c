@@ -1,8 +1,12 @@
 /* vkattn run SCHEME key=value...: one operation on .npy files.
  *   vkattn run softmax q=q.npy k=k.npy v=v.npy causal=1 kv_len=kv.npy kernel=flash out=o.npy stats=1
  *   vkattn run linear q=q.npy k=k.npy v=v.npy causal=1 decode=1 chunk=1 out=o.npy
- * Keys that name one of the operation's inputs are .npy paths; `out`, `stats` and
- * `chunk` belong to the tool; everything else is passed to the operation as a parameter.
+ * Keys that name one of the operation's inputs are .npy paths; `out`, `stats`, `chunk`,
+ * `in_dtype`, `out_dtype` and `reference` belong to the tool; everything else is passed to the
+ * operation as a parameter. in_dtype=f16|f32 converts the float inputs as they are read
+ * (f32 → f16 rounds to nearest even); out_dtype=f16|f32 is the result's type (default:
+ * the first input's) and the output file's. reference=1 evaluates the graph with the
+ * engine's double-precision reference instead of the device (the oracle of the tests).
  * With decode=1 the tool feeds the sequence to a decoding plan `chunk` tokens per run
  * (default 1), the state carried across runs, and writes every step's output. */
 #include "cli.h"
@@ -13,8 +17,9 @@
 typedef struct run_args {
     const char *scheme;
     const char *out_path;
-    bool stats, decode;
-    uint32_t chunk; /* decode=1: tokens per run */
+    bool stats, decode, reference;
+    uint32_t chunk;     /* decode=1: tokens per run */
+    vka_dtype in_dtype; /* DEFAULT: as the files hold them */
     vka_op_desc op;
     uint32_t input_count, param_count;
     const char *input_paths[VKA_MAX_OP_INPUTS];
@@ -40,7 +45,17 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
             a->out_path = value;
         else if (strcmp(key, "stats") == 0)
             a->stats = strcmp(value, "0") != 0;
-        else if (strcmp(key, "chunk") == 0) {
+        else if (strcmp(key, "reference") == 0)
+            a->reference = strcmp(value, "0") != 0;
+        else if (strcmp(key, "in_dtype") == 0 || strcmp(key, "out_dtype") == 0) {
+            vka_dtype *to = key[0] == 'i' ? &a->in_dtype : &a->op.dtype;
+            if (strcmp(value, "f16") == 0)
+                *to = VKA_DTYPE_F16;
+            else if (strcmp(value, "f32") == 0)
+                *to = VKA_DTYPE_F32;
+            else
+                return cli_fail("%s=%s: want f16 or f32", key, value);
+        } else if (strcmp(key, "chunk") == 0) {
             char *end;
             unsigned long chunk = strtoul(value, &end, 10);
             if (*end || chunk == 0 || chunk > 1u << 20)
@@ -73,12 +88,35 @@ static bool is_sequence_role(const char *role)
     return strcmp(role, "q") == 0 || strcmp(role, "k") == 0 || strcmp(role, "v") == 0;
 }
 
+/* A float array in another float type (in_dtype): replaced in place. */
+static int convert_input(vka_npy *x, vka_dtype to)
+{
+    bool is_float = x->dtype == VKA_DTYPE_F32 || x->dtype == VKA_DTYPE_F16;
+    if (to == VKA_DTYPE_DEFAULT || !is_float || x->dtype == to)
+        return 0;
+    size_t n = x->bytes / (x->dtype == VKA_DTYPE_F16 ? 2 : 4), bytes = n * (to == VKA_DTYPE_F16 ? 2 : 4);
+    void *converted = malloc(bytes);
+    if (!converted)
+        return cli_fail("out of host memory");
+    if (to == VKA_DTYPE_F16)
+        vka_f16_from_f32(x->data, converted, n);
+    else
+        vka_f32_from_f16(x->data, converted, n);
+    free(x->data);
+    x->data = converted;
+    x->bytes = bytes;
+    x->dtype = to;
+    return 0;
+}
+
 static int load_inputs(vka_context *ctx, run_args *a)
 {
     for (uint32_t i = 0; i < a->input_count; i++) {
         vka_result r = vka_npy_load(ctx, a->input_paths[i], &a->inputs[i]);
         if (r != VKA_SUCCESS)
             return cli_fail_result(ctx, r, "reading input");
+        if (convert_input(&a->inputs[i], a->in_dtype))
+            return 1;
     }
     return 0;
 }
@@ -111,14 +149,14 @@ static int build_plan(vka_context *ctx, run_args *a, uint32_t tokens, vka_graph 
         status = cli_fail_result(ctx, r, a->scheme);
     if (!status && (r = vka_graph_output(*g, "out", *out)) != VKA_SUCCESS)
         status = cli_fail_result(ctx, r, "building the graph");
-    if (!status && (r = vka_plan_create(*g, &(vka_plan_desc){0}, plan)) != VKA_SUCCESS)
+    if (!status && !a->reference && (r = vka_plan_create(*g, &(vka_plan_desc){0}, plan)) != VKA_SUCCESS)
         status = cli_fail_result(ctx, r, "planning");
     return status;
 }
 
 static size_t tensor_bytes(const vka_tensor_desc *desc)
 {
-    size_t bytes = 4;
+    size_t bytes = desc->dtype == VKA_DTYPE_F16 ? 2 : 4;
     for (uint32_t i = 0; i < desc->rank; i++)
         bytes *= desc->dims[i];
     return bytes;
@@ -153,9 +191,9 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
     printf(",\"kernel\":");
     cli_json_string(stdout, kernels);
     printf(",\"peak_device_bytes\":%llu,\"dispatches\":%u,\"barriers\":%u,\"gpu_ms\":%.4f,\"wall_ms\":%.4f,"
-           "\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"device\":",
+           "\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"f16_tensors\":%u,\"f16_widened\":%u,\"device\":",
            (unsigned long long)s.peak_device_bytes, s.dispatch_count, s.barrier_count, s.last_run_gpu_ms,
-           s.last_run_wall_ms, s.plan_ms, s.pipeline_create_ms);
+           s.last_run_wall_ms, s.plan_ms, s.pipeline_create_ms, s.f16_tensors, s.f16_widened);
     cli_json_string(stdout, info.name);
     for (uint32_t i = 0; i < s.op_stat_count; i++) { /* what the operations report (sparse blocks) */
         vka_op_stat stat;
@@ -177,6 +215,17 @@ static int save_output(vka_context *ctx, const run_args *a, const vka_tensor_des
     return r == VKA_SUCCESS ? 0 : cli_fail_result(ctx, r, "writing the output");
 }
 
+/* reference=1: the graph's output from the engine's double-precision reference. */
+static vka_result run_reference(const run_args *a, vka_graph *g, void *out, size_t out_bytes)
+{
+    vka_host_tensor in[VKA_MAX_OP_INPUTS];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < a->input_count; i++)
+        if (!is_constant_role(a->op.inputs[i].role))
+            in[n++] = (vka_host_tensor){a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes};
+    return vka_graph_reference(g, in, n, &(vka_host_tensor){"out", out, out_bytes}, 1);
+}
+
 /* The whole operation in one run. */
 static int execute(vka_context *ctx, run_args *a)
 {
@@ -185,6 +234,20 @@ static int execute(vka_context *ctx, run_args *a)
     vka_tensor out;
     vka_result r;
     int status = build_plan(ctx, a, 0, &g, &plan, &out);
+    if (!status && a->reference) {
+        vka_tensor_desc desc;
+        vka_graph_tensor_desc(g, out, &desc);
+        void *host = malloc(tensor_bytes(&desc));
+        if (!host)
+            status = cli_fail("out of host memory");
+        else if ((r = run_reference(a, g, host, tensor_bytes(&desc))) != VKA_SUCCESS)
+            status = cli_fail_result(ctx, r, "the reference");
+        else if (a->out_path)
+            status = save_output(ctx, a, &desc, host);
+        free(host);
+        vka_graph_destroy(g);
+        return status;
+    }
     for (uint32_t i = 0; !status && i < a->input_count; i++)
         if (!is_constant_role(a->op.inputs[i].role) &&
             (r = vka_plan_write(plan, a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes)) != VKA_SUCCESS)

@@ -15,11 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t elements = 1;
     for (uint32_t i = 0; i < npy.rank; i++)
         elements *= npy.dims[i];
-    if (npy.rank < 1 || npy.rank > VKA_MAX_RANK || npy.bytes != elements * 4)
+    size_t element_bytes = npy.dtype == VKA_DTYPE_F16 ? 2 : 4;
+    bool known = npy.dtype == VKA_DTYPE_F32 || npy.dtype == VKA_DTYPE_F16 || npy.dtype == VKA_DTYPE_I32;
+    if (!known || npy.rank < 1 || npy.rank > VKA_MAX_RANK || npy.bytes != elements * element_bytes)
         abort();
-    volatile float sink = 0; /* touch every byte: a short buffer shows under ASan */
-    for (size_t i = 0; i < elements; i++)
-        sink += ((const float *)npy.data)[i];
+    volatile unsigned char sink = 0; /* touch every byte: a short buffer shows under ASan */
+    for (size_t i = 0; i < npy.bytes; i++)
+        sink ^= ((const unsigned char *)npy.data)[i];
     (void)sink;
     vka_npy_free(&npy);
     return 0;
