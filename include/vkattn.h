@@ -132,6 +132,9 @@ typedef struct vka_context_desc {
     bool disable_f16;              /* false: $VKATTN_DISABLE_F16=1 holds f16 tensors as f32 on the
                                       device, converted when written and read (the plan stats
                                       count them); kernels then never see an f16 binding */
+    bool disable_subgroups;        /* false: $VKATTN_DISABLE_SUBGROUPS=1 reports no subgroup operations
+                                      (as where they are broken: MoltenVK on AMD's shuffles); a
+                                      kernel that needs them is then refused by name */
     bool ignore_environment;       /* false: true reads no VKATTN_* variable */
     vka_log_fn log;                /* NULL: messages are only counted */
     void *log_user;

@@ -1,7 +1,9 @@
 #version 450
 // Copies COUNT vec4 per slice from one tensor to another, each at its own offset into
 // the slice (a decoding step's final state into the persistent state, one part of a
-// concatenation). One vec4 per invocation.
+// concatenation); or COUNT vec4 of each of ROWS rows, the rows at their own strides in
+// source and destination (one tensor's columns beside another's: te_attention's packed
+// rows). One vec4 per invocation.
 
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -13,9 +15,12 @@ VKA_TENSOR_OUT(1, dst)
 
 layout(push_constant) uniform copy_rows_push {
     VKA_PUSH_HEADER
-    uint count;       // vec4 per slice
-    uint src_offset;  // vec4 into the source slice
-    uint dst_offset;  // vec4 into the destination slice
+    uint count;          // vec4 per slice, or per row
+    uint src_offset;     // vec4 into the source slice
+    uint dst_offset;     // vec4 into the destination slice
+    uint rows;           // rows per slice (1: one run of count)
+    uint src_row_stride; // vec4 from one source row to the next
+    uint dst_row_stride; // and of the destination
 } pc;
 
 // The planner's checks (tools/kernel_interface.py): loop iterations per invocation.
@@ -24,8 +29,9 @@ layout(push_constant) uniform copy_rows_push {
 void main()
 {
     const uint i = gl_GlobalInvocationID.x;
-    if (i >= pc.count)
+    if (i >= pc.count * pc.rows)
         return;
-    const uint slice = gl_WorkGroupID.z;
-    dst_store(slice * pc.slice_stride[1] + pc.dst_offset + i, src(slice * pc.slice_stride[0] + pc.src_offset + i));
+    const uint slice = gl_WorkGroupID.z, row = i / pc.count, c = i % pc.count;
+    const uint from = slice * pc.slice_stride[0] + pc.src_offset + row * pc.src_row_stride + c;
+    dst_store(slice * pc.slice_stride[1] + pc.dst_offset + row * pc.dst_row_stride + c, src(from));
 }

@@ -19,6 +19,11 @@
 // per pair writes its H logits into scores [B, Nq·H, Nk]; a row softmax and a product
 // with v follow (te_attention.c).
 //
+// VKA_TE_PACKED (te_attn_packed.comp, te_logits_packed.comp): for devices with fewer than
+// 7 storage buffers per stage (android-2021 allows 4), the lowering first packs each query
+// row [q | xq] and each key row [k | xk | v] side by side, so the kernel binds 4: the two
+// packed tensors, o and the weights. Only the accessors below differ.
+//
 // Loops (llvmpipe's budget, flash_attn_cpu.glsl): only the MLP's inputs (first layer),
 // the second layer's units, UB per iteration, and the keys of the chunk are loops;
 // everything else is unrolled. Per key: 1 + (DX + H) + H2 / UB iterations.
@@ -51,6 +56,14 @@ const uint OFF_B2 = OFF_W2 + H2 * H1_4;  // H2_4
 const uint OFF_W3T = OFF_B2 + H2_4;      // H2 rows of H4: W3 transposed
 const uint OFF_B3 = OFF_W3T + H2 * H4;   // H4
 
+#if VKA_TE_PACKED
+VKA_TENSOR_IN(0, qx)      // per query: q (QK4 vec4), xq (DX4)
+VKA_TENSOR_IN(1, kxv)     // per key: k (QK4), xk (DX4), v (V4)
+VKA_TENSOR_INOUT(2, o)    // o, the state rows, or the logits
+VKA_TENSOR_IN(3, w)
+const uint O_BINDING = 2;
+const uint QX4 = QK4 + DX4, KXV4 = QK4 + DX4 + V4;
+#else
 VKA_TENSOR_IN(0, q)
 VKA_TENSOR_IN(1, k)
 VKA_TENSOR_IN(2, v)
@@ -58,6 +71,8 @@ VKA_TENSOR_INOUT(3, o) // o, the state rows, or the logits
 VKA_TENSOR_IN(4, xq)
 VKA_TENSOR_IN(5, xk)
 VKA_TENSOR_IN(6, w)
+const uint O_BINDING = 3;
+#endif
 
 layout(push_constant) uniform te_attn_push {
     VKA_PUSH_HEADER
@@ -77,20 +92,35 @@ layout(push_constant) uniform te_attn_push {
 #pragma vka_loops(pc.chunk_keys * (1 + DX + H + H2 / UB) + 1)
 #endif
 
+// Vec4 c of query i's q or xq, and of key j's k, xk or v, in this slice.
+#if VKA_TE_PACKED
+vec4 q_at(uint slice, uint i, uint c) { return qx(slice * pc.slice_stride[0] + i * QX4 + c); }
+vec4 xq_at(uint slice, uint i, uint c) { return qx(slice * pc.slice_stride[0] + i * QX4 + QK4 + c); }
+vec4 k_at(uint slice, uint j, uint c) { return kxv(slice * pc.slice_stride[1] + j * KXV4 + c); }
+vec4 xk_at(uint slice, uint j, uint c) { return kxv(slice * pc.slice_stride[1] + j * KXV4 + QK4 + c); }
+vec4 v_at(uint slice, uint j, uint c) { return kxv(slice * pc.slice_stride[1] + j * KXV4 + QK4 + DX4 + c); }
+#else
+vec4 q_at(uint slice, uint i, uint c) { return q(slice * pc.slice_stride[0] + i * QK4 + c); }
+vec4 xq_at(uint slice, uint i, uint c) { return xq(slice * pc.slice_stride[4] + i * DX4 + c); }
+vec4 k_at(uint slice, uint j, uint c) { return k(slice * pc.slice_stride[1] + j * QK4 + c); }
+vec4 xk_at(uint slice, uint j, uint c) { return xk(slice * pc.slice_stride[5] + j * DX4 + c); }
+vec4 v_at(uint slice, uint j, uint c) { return v(slice * pc.slice_stride[2] + j * V4 + c); }
+#endif
+
 float element(const vec4 row[QK4], uint e)
 {
     return row[e / 4][e % 4];
 }
 
 // The H logits of the pair (query features qf at location xi, key j of this slice).
-void pair_logits(const vec4 qf[QK4], const vec4 xi[DX4], uint k_row, uint xk_row, out vec4 logits[H4])
+void pair_logits(const vec4 qf[QK4], const vec4 xi[DX4], uint slice, uint j, out vec4 logits[H4])
 {
     vec4 kf[QK4];
     [[unroll]] for (uint c = 0; c < QK4; c++)
-        kf[c] = k(k_row + c);
+        kf[c] = k_at(slice, j, c);
     float inp[IN];
     [[unroll]] for (uint c = 0; c < DX; c++)
-        inp[c] = xi[c / 4][c % 4] - xk(xk_row + c / 4)[c % 4];
+        inp[c] = xi[c / 4][c % 4] - xk_at(slice, j, c / 4)[c % 4];
     [[unroll]] for (uint h = 0; h < H; h++) {
         float s = 0.0;
         [[unroll]] for (uint d = 0; d < DH; d++)
@@ -128,12 +158,10 @@ void pair_logits(const vec4 qf[QK4], const vec4 xi[DX4], uint k_row, uint xk_row
 
 void load_query(uint slice, uint i, out vec4 qf[QK4], out vec4 xi[DX4])
 {
-    const uint q_row = slice * pc.slice_stride[0] + i * QK4;
-    const uint x_row = slice * pc.slice_stride[4] + i * DX4;
     [[unroll]] for (uint c = 0; c < QK4; c++)
-        qf[c] = q(q_row + c);
+        qf[c] = q_at(slice, i, c);
     [[unroll]] for (uint c = 0; c < DX4; c++)
-        xi[c] = xq(x_row + c);
+        xi[c] = xq_at(slice, i, c);
 }
 
 #if VKA_TE_LOGITS
@@ -147,10 +175,10 @@ void main()
     vec4 qf[QK4], xi[DX4];
     load_query(slice, i, qf, xi);
     vec4 logits[H4];
-    pair_logits(qf, xi, slice * pc.slice_stride[1] + j * QK4, slice * pc.slice_stride[5] + j * DX4, logits);
+    pair_logits(qf, xi, slice, j, logits);
     const uint nk4 = (pc.nk + 3) / 4;
     [[unroll]] for (uint h = 0; h < H; h++) {
-        const uint at = slice * pc.slice_stride[3] + (i * H + h) * nk4 + j / 4;
+        const uint at = slice * pc.slice_stride[O_BINDING] + (i * H + h) * nk4 + j / 4;
         o_v[at][j % 4] = logits[h / 4][h % 4]; // the logits: an f32 intermediate, one float each
     }
 }
@@ -167,7 +195,7 @@ void main()
     const uint j0 = (pc.chunk_base + row) * pc.chunk_keys, j1 = min(pc.nk, j0 + pc.chunk_keys);
     // state rows [B, rows·Nq, 2H + H·DV]: m (H), l (H), Σ p·v (H·DV)
     const uint P4 = (2 * H + H * DV + 3) / 4;
-    const uint p_row = slice * pc.slice_stride[3] + (row * pc.nq + i) * P4;
+    const uint p_row = slice * pc.slice_stride[O_BINDING] + (row * pc.nq + i) * P4;
 
     float m[H], l[H], acc[V4 * 4];
     [[unroll]] for (uint h = 0; h < H; h++) {
@@ -193,11 +221,10 @@ void main()
 
     for (uint j = j0; j < j1; j++) {
         vec4 logits[H4];
-        pair_logits(qf, xi, slice * pc.slice_stride[1] + j * QK4, slice * pc.slice_stride[5] + j * DX4, logits);
-        const uint v_row = slice * pc.slice_stride[2] + j * V4;
+        pair_logits(qf, xi, slice, j, logits);
         vec4 vf[V4];
         [[unroll]] for (uint c = 0; c < V4; c++)
-            vf[c] = v(v_row + c);
+            vf[c] = v_at(slice, j, c);
         [[unroll]] for (uint h = 0; h < H; h++) {
             const float s = logits[h / 4][h % 4];
             const float m_new = max(m[h], s);
@@ -212,7 +239,7 @@ void main()
     }
 
     if ((pc.mode & 1u) == 0u) {
-        const uint o_row = slice * pc.slice_stride[3] + i * V4;
+        const uint o_row = slice * pc.slice_stride[O_BINDING] + i * V4;
         [[unroll]] for (uint c = 0; c < V4; c++) {
             vec4 r = vec4(0.0);
             [[unroll]] for (uint lane = 0; lane < 4; lane++) {

@@ -31,6 +31,8 @@ import sys
 # ------------------------------------------------------------------ SPIR-V reading
 
 OP_NAME, OP_MEMBER_NAME = 5, 6
+OP_CAPABILITY = 17
+CAP_GROUP_NON_UNIFORM, CAP_GROUP_NON_UNIFORM_QUAD = 61, 68  # Vulkan's subgroup feature bits, in order
 OP_TYPE_BOOL, OP_TYPE_INT, OP_TYPE_FLOAT, OP_TYPE_VECTOR = 20, 21, 22, 23
 OP_TYPE_ARRAY, OP_TYPE_RUNTIME_ARRAY, OP_TYPE_STRUCT, OP_TYPE_POINTER = 28, 29, 30, 32
 OP_CONSTANT = 43
@@ -65,6 +67,7 @@ class Module:
         self.names, self.member_names, self.types = {}, {}, {}
         self.decorations, self.member_decorations = {}, {}
         self.constants, self.spec_constants, self.variables = {}, {}, []
+        self.subgroup_ops = 0  # VkSubgroupFeatureFlags the module's capabilities need
         i = 5
         while i < len(words):
             count, op = words[i] >> 16, words[i] & 0xFFFF
@@ -72,7 +75,9 @@ class Module:
             i += count
 
     def _instruction(self, op, args):
-        if op == OP_NAME:
+        if op == OP_CAPABILITY and CAP_GROUP_NON_UNIFORM <= args[0] <= CAP_GROUP_NON_UNIFORM_QUAD:
+            self.subgroup_ops |= 1 << (args[0] - CAP_GROUP_NON_UNIFORM)
+        elif op == OP_NAME:
             self.names[args[0]] = literal_string(args[1:])
         elif op == OP_MEMBER_NAME:
             self.member_names.setdefault(args[0], {})[args[1]] = literal_string(args[2:])
@@ -348,6 +353,7 @@ def write_table(path, kernels):
                 "        .op_push_words = %d," % push_words,
                 "        .spec_constant_count = %d," % len(k.spec),
                 "        .f16_mask_slot = %d," % k.f16_slot,
+                "        .subgroup_operations = 0x%x," % k.module.subgroup_ops,
                 "        .fixed_workgroup_size = %s," % k.pragmas.get("vka_workgroup_size", "0"),
                 "        .shared_bytes = %s_shared_bytes," % k.name,
                 "        .loop_iterations = %s_loops," % k.name,

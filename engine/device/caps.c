@@ -111,6 +111,8 @@ vka_result vka_probe_device(vka_context *ctx)
     info->driver_version = p->driverVersion;
     info->subgroup_size = sub.subgroupSize;
     info->subgroup_operations = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? sub.supportedOperations : 0;
+    if (ctx->desc.disable_subgroups)
+        info->subgroup_operations = 0;
     info->timestamps = p->limits.timestampComputeAndGraphics && ctx->timestamp_valid_bits > 0;
     info->timestamp_period_ns = p->limits.timestampPeriod;
 

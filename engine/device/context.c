@@ -58,6 +58,7 @@ static vka_result read_environment(vka_context_desc *d)
     if ((r = env_switch("VKATTN_VALIDATION", &d->validation)) ||
         (r = env_switch("VKATTN_FORCE_STAGING", &d->force_staging)) ||
         (r = env_switch("VKATTN_DISABLE_F16", &d->disable_f16)) ||
+        (r = env_switch("VKATTN_DISABLE_SUBGROUPS", &d->disable_subgroups)) ||
         (r = env_choice("VKATTN_KERNEL_CLASS", classes, &kc)) || (r = env_choice("VKATTN_SYNC", syncs, &sync)))
         return r;
     if (d->kernel_class == VKA_KERNEL_CLASS_AUTO && kc >= 0)

@@ -60,6 +60,9 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
         what = "storage buffers", need = storage, have = l->max_storage_buffers_per_stage;
     else if (uniform > l->max_uniform_buffers_per_stage)
         what = "uniform buffers", need = uniform, have = l->max_uniform_buffers_per_stage;
+    else if (k->subgroup_operations & ~plan->ctx->info.subgroup_operations)
+        what = "subgroup operation bits (the kernel has no path without them)", need = k->subgroup_operations,
+        have = plan->ctx->info.subgroup_operations;
     else if (push > l->max_push_constants_bytes)
         what = "bytes of push constants", need = push, have = l->max_push_constants_bytes;
     else if (d->desc.groups_x > l->max_workgroup_count[0] || d->desc.groups_y > l->max_workgroup_count[1])

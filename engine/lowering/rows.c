@@ -6,12 +6,17 @@ vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c)
 {
     if (c->count == 0)
         return VKA_SUCCESS;
-    uint32_t wg = 64;
+    uint32_t wg = 64, rows = VKA_MAX(c->rows, 1);
     vka_dispatch_desc d = {
         .kernel = VKA_KERNEL_COPY_ROWS,
         .spec.copy_rows = {.workgroup_size = wg},
-        .push.copy_rows = {.count = c->count, .src_offset = c->src_offset, .dst_offset = c->dst_offset},
-        .groups_x = vka_div_up(c->count, wg),
+        .push.copy_rows = {.count = c->count,
+                           .src_offset = c->src_offset,
+                           .dst_offset = c->dst_offset,
+                           .rows = rows,
+                           .src_row_stride = c->src_row_stride,
+                           .dst_row_stride = c->dst_row_stride},
+        .groups_x = vka_div_up(c->count * rows, wg),
         .groups_y = 1,
         .slices = c->slices,
         .bindings = {{.tensor = c->src, .access = VKA_READ, .whole = false},

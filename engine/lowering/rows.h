@@ -6,12 +6,15 @@
 #include "graph/lower.h"
 
 /* copy_rows.comp: `count` vec4 per slice from src (at src_offset) to dst (at dst_offset),
- * over `slices` slices; dst's binding may start at slice dst_slice_offset. */
+ * over `slices` slices; dst's binding may start at slice dst_slice_offset. With rows > 1,
+ * `count` vec4 of each of `rows` rows, the rows src_row_stride and dst_row_stride vec4
+ * apart: a tensor's columns placed beside another's (te_attention's packed rows). */
 typedef struct vka_copy_desc {
     uint32_t src, dst;
     uint32_t slices, count;
     uint32_t src_offset, dst_offset; /* vec4 into each slice */
     uint32_t dst_slice_offset;
+    uint32_t rows, src_row_stride, dst_row_stride; /* rows 0: one */
 } vka_copy_desc;
 
 vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c);

@@ -236,8 +236,60 @@ static uint32_t units_per_iteration(uint32_t hidden2)
     return ub;
 }
 
+/* The kernels bind 7 storage buffers (q, k, v, o, xq, xk, weights); a device with fewer
+ * per stage (android-2021: 4) gets the packed variants (te_attn.glsl VKA_TE_PACKED): each
+ * query row [q | xq] and key row [k | xk | v] copied side by side first, then 4 bindings. */
+#define TE_STORAGE_BUFFERS 7
+
+typedef struct packed_rows {
+    uint32_t queries, keys; /* plan tensors [B, Nq, 4·(QK4 + DX4)], [B, Nk, 4·(QK4 + DX4 + V4)]; 0: not packed */
+} packed_rows;
+
+static bool needs_packing(const vka_lowering *lw)
+{
+    return vka_lower_device(lw)->limits.max_storage_buffers_per_stage < TE_STORAGE_BUFFERS;
+}
+
+/* Copies the columns of `parts` (rank-3 token-major tensors) side by side into `dst`. */
+static vka_result pack_columns(vka_lowering *lw, const te_params *p, uint32_t dst, uint32_t rows, uint32_t row4,
+                               const uint32_t *parts, const uint32_t *widths4, int count)
+{
+    vka_result r = VKA_SUCCESS;
+    for (int i = 0, at = 0; r == VKA_SUCCESS && i < count; at += widths4[i++])
+        r = vka_lower_copy_rows(lw, &(vka_copy_desc){.src = parts[i],
+                                                     .dst = dst,
+                                                     .slices = p->batch,
+                                                     .count = widths4[i],
+                                                     .dst_offset = (uint32_t)at,
+                                                     .rows = rows,
+                                                     .src_row_stride = widths4[i],
+                                                     .dst_row_stride = row4});
+    return r;
+}
+
+static vka_result pack_token_rows(vka_lowering *lw, const vka_op_node *node, const te_params *p, packed_rows *out)
+{
+    *out = (packed_rows){0};
+    if (!needs_packing(lw))
+        return VKA_SUCCESS;
+    uint32_t qk4 = vka_div_up(p->heads * p->dh, 4), dx4 = vka_div_up(p->dx, 4), v4 = vka_div_up(p->heads * p->dv, 4);
+    uint32_t q_parts[2] = {vka_lower_input(lw, node, ROLE_Q), vka_lower_input(lw, node, ROLE_XQ)};
+    uint32_t k_parts[3] = {vka_lower_input(lw, node, ROLE_K), vka_lower_input(lw, node, ROLE_XK),
+                           vka_lower_input(lw, node, ROLE_V)};
+    uint32_t q_widths[2] = {qk4, dx4}, k_widths[3] = {qk4, dx4, v4};
+    vka_result r;
+    if ((r = vka_lower_intermediate(lw, "te_queries", VKA_DTYPE_F32, 3, (uint32_t[]){p->batch, p->nq, 4 * (qk4 + dx4)},
+                                    &out->queries)) ||
+        (r = vka_lower_intermediate(lw, "te_keys", VKA_DTYPE_F32, 3,
+                                    (uint32_t[]){p->batch, p->nk, 4 * (qk4 + dx4 + v4)}, &out->keys)) ||
+        (r = pack_columns(lw, p, out->queries, p->nq, qk4 + dx4, q_parts, q_widths, 2)))
+        return r;
+    return pack_columns(lw, p, out->keys, p->nk, qk4 + dx4 + v4, k_parts, k_widths, 3);
+}
+
 static vka_dispatch_desc pair_dispatch(const vka_lowering *lw, const vka_op_node *node, const te_params *p,
-                                       vka_kernel_id kernel, uint32_t wg, uint32_t weights, uint32_t v, uint32_t out)
+                                       const packed_rows *packed, bool logits, uint32_t wg, uint32_t weights,
+                                       uint32_t v, uint32_t out)
 {
     vka_te_attn_spec spec = {.workgroup_size = wg,
                              .H = p->heads,
@@ -248,20 +300,38 @@ static vka_dispatch_desc pair_dispatch(const vka_lowering *lw, const vka_op_node
                              .H2 = p->hidden2,
                              .UB = units_per_iteration(p->hidden2)};
     vka_dispatch_desc d = {
-        .kernel = kernel,
         .push.te_attn = {.nq = p->nq, .nk = p->nk, .chunk_keys = p->nk, .scale = p->scale},
+        .spec.te_attn = spec, /* every variant's constants are te_attn's */
         .groups_y = 1,
         .slices = p->batch,
-        .bindings = {{.tensor = vka_lower_input(lw, node, ROLE_Q), .access = VKA_READ, .whole = false},
-                     {.tensor = vka_lower_input(lw, node, ROLE_K), .access = VKA_READ, .whole = false},
-                     {.tensor = v, .access = VKA_READ, .whole = v != vka_lower_input(lw, node, ROLE_V)},
-                     {.tensor = out, .access = VKA_WRITE, .whole = false},
-                     {.tensor = vka_lower_input(lw, node, ROLE_XQ), .access = VKA_READ, .whole = false},
-                     {.tensor = vka_lower_input(lw, node, ROLE_XK), .access = VKA_READ, .whole = false},
-                     {.tensor = weights, .access = VKA_READ, .whole = true}},
     };
-    *(kernel == VKA_KERNEL_TE_LOGITS ? &d.spec.te_logits : &d.spec.te_attn) = spec;
+    if (packed->queries) {
+        d.kernel = logits ? VKA_KERNEL_TE_LOGITS_PACKED : VKA_KERNEL_TE_ATTN_PACKED;
+        memcpy(d.bindings,
+               (vka_binding_desc[]){{.tensor = packed->queries, .access = VKA_READ},
+                                    {.tensor = packed->keys, .access = VKA_READ},
+                                    {.tensor = out, .access = VKA_WRITE},
+                                    {.tensor = weights, .access = VKA_READ, .whole = true}},
+               4 * sizeof *d.bindings);
+        return d;
+    }
+    d.kernel = logits ? VKA_KERNEL_TE_LOGITS : VKA_KERNEL_TE_ATTN;
+    memcpy(d.bindings,
+           (vka_binding_desc[]){{.tensor = vka_lower_input(lw, node, ROLE_Q), .access = VKA_READ},
+                                {.tensor = vka_lower_input(lw, node, ROLE_K), .access = VKA_READ},
+                                {.tensor = v, .access = VKA_READ, .whole = v != vka_lower_input(lw, node, ROLE_V)},
+                                {.tensor = out, .access = VKA_WRITE},
+                                {.tensor = vka_lower_input(lw, node, ROLE_XQ), .access = VKA_READ},
+                                {.tensor = vka_lower_input(lw, node, ROLE_XK), .access = VKA_READ},
+                                {.tensor = weights, .access = VKA_READ, .whole = true}},
+           7 * sizeof *d.bindings);
     return d;
+}
+
+/* The binding the pair kernels write (o, the state rows or the logits). */
+static uint32_t out_binding(const packed_rows *packed)
+{
+    return packed->queries ? 2 : 3;
 }
 
 /* Split-K: keys per chunk within the loop budget (the kernel's vka_loops rule, asked for
@@ -291,19 +361,20 @@ static chunking chunks_of(const vka_device_info *dev, const te_params *p, const 
 
 /* One chunk: o directly. Several: rounds of `rows` chunks side by side, each round's rows
  * continuing the last's softmax, then te_combine merges the rows. */
-static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const te_params *p, uint32_t weights)
+static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const te_params *p, uint32_t weights,
+                              const packed_rows *packed)
 {
     const vka_device_info *dev = vka_lower_device(lw);
     uint32_t wg = vka_class_workgroup_size(dev), groups_x = vka_div_up(p->nq, wg);
-    uint32_t out = vka_lower_result(lw, node), state = out;
+    uint32_t out = vka_lower_result(lw, node), state = out, ob = out_binding(packed);
     vka_dispatch_desc d =
-        pair_dispatch(lw, node, p, VKA_KERNEL_TE_ATTN, wg, weights, vka_lower_input(lw, node, ROLE_V), out);
+        pair_dispatch(lw, node, p, packed, false, wg, weights, vka_lower_input(lw, node, ROLE_V), out);
     chunking c = chunks_of(dev, p, &d, groups_x);
     vka_result r = VKA_SUCCESS;
     if (c.chunks > 1)
         r = vka_lower_intermediate(lw, "te_state", VKA_DTYPE_F32, 3,
                                    (uint32_t[]){p->batch, c.rows * p->nq, 2 * p->heads + p->heads * p->dv}, &state);
-    d.bindings[3].tensor = state;
+    d.bindings[ob].tensor = state;
     d.push.te_attn.chunk_keys = c.keys;
     d.groups_x = groups_x;
     for (uint32_t base = 0; r == VKA_SUCCESS && base < c.chunks; base += c.rows) {
@@ -311,7 +382,7 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const t
         d.push.te_attn.mode = c.chunks > 1 ? 1u | (base ? 2u : 0u) : 0u;
         d.push.te_attn.chunk_base = base;
         d.groups_y = VKA_MIN(c.rows, c.chunks - base);
-        d.bindings[3].access = base ? VKA_READ_WRITE : VKA_WRITE;
+        d.bindings[ob].access = base ? VKA_READ_WRITE : VKA_WRITE;
         r = vka_lower_dispatch(lw, &d);
     }
     if (r != VKA_SUCCESS || c.chunks == 1)
@@ -329,7 +400,8 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const t
 }
 
 /* logits [B, Nq·H, Nk] (row i·H + h), softmax per row, then o[:, h] = P_h v_h per head. */
-static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, const te_params *p, uint32_t weights)
+static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, const te_params *p, uint32_t weights,
+                                     const packed_rows *packed)
 {
     uint32_t scores, counts, dummy, wg = 64, nk4 = vka_div_up(p->nk, 4), v4 = vka_div_up(p->heads * p->dv, 4);
     vka_result r;
@@ -337,7 +409,7 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
                                     &scores)) ||
         (r = vka_lower_key_counts(lw, "te_key_counts", p->batch, p->nk, &counts)) || (r = vka_lower_dummy(lw, &dummy)))
         return r;
-    vka_dispatch_desc d = pair_dispatch(lw, node, p, VKA_KERNEL_TE_LOGITS, wg, weights, dummy, scores);
+    vka_dispatch_desc d = pair_dispatch(lw, node, p, packed, true, wg, weights, dummy, scores);
     d.groups_x = vka_div_up(p->nk, wg);
     d.groups_y = p->nq;
     if ((r = vka_lower_dispatch(lw, &d)) ||
@@ -365,10 +437,14 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
     const te_params *p = node->params;
     uint32_t weights;
+    packed_rows packed;
     vka_result r = packed_weights(lw, node, p, &weights);
+    if (r == VKA_SUCCESS)
+        r = pack_token_rows(lw, node, p, &packed);
     if (r != VKA_SUCCESS)
         return r;
-    return p->kernel == KERNEL_FLASH ? lower_flash(lw, node, p, weights) : lower_materialized(lw, node, p, weights);
+    return p->kernel == KERNEL_FLASH ? lower_flash(lw, node, p, weights, &packed)
+                                     : lower_materialized(lw, node, p, weights, &packed);
 }
 
 /* ------------------------------------------------------------------ reference, flops */

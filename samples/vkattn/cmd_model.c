@@ -1,4 +1,5 @@
-/* vkattn model DIR xc=… yc=… xt=… [yt=…] [mean=…] [std=…] [te_kernel=flash|materialized] [stats=1]
+/* vkattn model DIR xc=… yc=… xt=… [yt=…] [mean=…] [std=…] [te_kernel=flash|materialized] [dtype=f16]
+ *              [stats=1]
  * vkattn model DIR --gp rbf|matern52|periodic|--sawtooth [--nc N] [--nt N] [--batch B] [--seed S] …
  * vkattn model --memory-table DIR… [--json FILE]
  *
@@ -6,7 +7,8 @@
  * DIR/weights.safetensors (PyTorch names and layout) on one batch — .npy files, or a
  * synthetic batch (tnp_data.c): the graph comes from vka_graph_tnp with model.json's
  * architecture, sizes and schedule. With targets' y it prints the mean Gaussian negative
- * log-likelihood per target value. --memory-table plans (does not run) each model at
+ * log-likelihood per target value. dtype=f16 runs the model in f16 (inputs, weights and
+ * activations: vka_tnp_desc.dtype; files and NLL stay f32). --memory-table plans (does not run) each model at
  * batch 1 for the eight (N_c, N_t) cells of the efficient-TNP chapter's Table 0.5.2 and
  * prints the planned peak device memory beside the chapter's figures and a PyTorch CPU
  * measurement. */
@@ -85,7 +87,8 @@ typedef struct model_args {
     uint32_t dir_count;
     const char *xc, *yc, *xt, *yt, *mean, *std, *te_kernel, *json;
     bool stats, memory_table, synthetic;
-    uint32_t runs; /* the last one is timed (the first pays each pipeline's JIT) */
+    vka_dtype dtype; /* dtype=: the model's (DEFAULT: f32) */
+    uint32_t runs;   /* the last one is timed (the first pays each pipeline's JIT) */
     tnp_dataset dataset;
     uint32_t nc, nt, batch;
     uint64_t seed;
@@ -175,6 +178,34 @@ static bool open_model(vka_context *ctx, const char *dir, model_config *m, vka_s
     return true;
 }
 
+/* An f32 input written in the model's type. */
+static vka_result write_input(vka_plan *plan, const char *name, const float *data, size_t bytes, vka_dtype dtype)
+{
+    if (dtype != VKA_DTYPE_F16)
+        return vka_plan_write(plan, name, data, bytes);
+    size_t n = bytes / sizeof *data;
+    uint16_t *h = malloc(n * sizeof *h);
+    if (!h)
+        return VKA_ERROR_OUT_OF_HOST_MEMORY;
+    vka_f16_from_f32(data, h, n);
+    vka_result r = vka_plan_write(plan, name, h, n * sizeof *h);
+    free(h);
+    return r;
+}
+
+/* An output read in the model's type, as f32. */
+static vka_result read_output(vka_plan *plan, const char *name, float *out, size_t count, vka_dtype dtype)
+{
+    if (dtype != VKA_DTYPE_F16)
+        return vka_plan_read(plan, name, out, count * sizeof *out);
+    uint16_t *h = malloc(count * sizeof *h);
+    vka_result r = h ? vka_plan_read(plan, name, h, count * sizeof *h) : VKA_ERROR_OUT_OF_HOST_MEMORY;
+    if (r == VKA_SUCCESS)
+        vka_f32_from_f16(h, out, count);
+    free(h);
+    return r;
+}
+
 /* The graph of the model at the desc's sizes with outputs "mean" and "std", planned. */
 static vka_result plan_model(vka_context *ctx, const vka_tnp_desc *desc, bool memory_only, vka_graph **g,
                              vka_plan **plan, vka_tensor_desc *out)
@@ -205,19 +236,20 @@ static int run(vka_context *ctx, const model_args *a)
     m->desc.nc = in.nc;
     m->desc.nt = in.nt;
     m->desc.te_kernel = a->te_kernel;
+    m->desc.dtype = a->dtype;
     vka_tensor_desc out;
     vka_result r = plan_model(ctx, &m->desc, false, &g, &plan, &out);
     /* the inputs' shapes are checked against the graph's by vka_plan_write */
-    if (r == VKA_SUCCESS && !(r = vka_plan_write(plan, "xc", in.xc, in.xc_bytes)) &&
-        !(r = vka_plan_write(plan, "yc", in.yc, in.yc_bytes)))
-        r = vka_plan_write(plan, "xt", in.xt, in.xt_bytes);
+    if (r == VKA_SUCCESS && !(r = write_input(plan, "xc", in.xc, in.xc_bytes, a->dtype)) &&
+        !(r = write_input(plan, "yc", in.yc, in.yc_bytes, a->dtype)))
+        r = write_input(plan, "xt", in.xt, in.xt_bytes, a->dtype);
     size_t count = r == VKA_SUCCESS ? (size_t)out.dims[0] * out.dims[1] * out.dims[2] : 0;
     if (r == VKA_SUCCESS && (!(mean = malloc(count * 4)) || !(std = malloc(count * 4))))
         r = VKA_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t i = 0; r == VKA_SUCCESS && i < a->runs; i++)
         r = vka_plan_run(plan);
-    if (r == VKA_SUCCESS && !(r = vka_plan_read(plan, "mean", mean, count * 4)))
-        r = vka_plan_read(plan, "std", std, count * 4);
+    if (r == VKA_SUCCESS && !(r = read_output(plan, "mean", mean, count, a->dtype)))
+        r = read_output(plan, "std", std, count, a->dtype);
     if (r == VKA_SUCCESS && a->mean)
         r = vka_npy_save(ctx, a->mean, VKA_DTYPE_F32, 3, out.dims, mean);
     if (r == VKA_SUCCESS && a->std)
@@ -236,10 +268,11 @@ static int run(vka_context *ctx, const model_args *a)
     if (a->stats) {
         vka_plan_stats s;
         vka_plan_stats_get(plan, &s);
-        printf("%s: batch %u, N_c %u, N_t %u: peak device memory %.2f MiB, %u dispatches, run %u of %u: %.1f ms "
-               "(wall)\n",
-               vka_tnp_arch_name(m->desc.arch), m->desc.batch, m->desc.nc, m->desc.nt, s.peak_device_bytes / 1048576.0,
-               s.dispatch_count, a->runs, a->runs, s.last_run_wall_ms);
+        printf("%s (%s): batch %u, N_c %u, N_t %u: peak device memory %.2f MiB, %u dispatches, run %u of %u: %.1f ms "
+               "(wall), %.1f ms (gpu)\n",
+               vka_tnp_arch_name(m->desc.arch), a->dtype == VKA_DTYPE_F16 ? "f16" : "f32", m->desc.batch, m->desc.nc,
+               m->desc.nt, s.peak_device_bytes / 1048576.0, s.dispatch_count, a->runs, a->runs, s.last_run_wall_ms,
+               s.last_run_gpu_ms);
     }
     status = 0;
 done:
@@ -405,11 +438,15 @@ static int argument(char *arg, model_args *a)
                                                         : NULL;
     if (strcmp(key, "stats") == 0)
         a->stats = strcmp(value, "0") != 0;
-    else if (strcmp(key, "runs") == 0) {
+    else if (strcmp(key, "dtype") == 0) {
+        if (strcmp(value, "f16") != 0 && strcmp(value, "f32") != 0)
+            return cli_fail("model: dtype takes f16 or f32, not '%s'", value);
+        a->dtype = value[1] == '1' ? VKA_DTYPE_F16 : VKA_DTYPE_F32;
+    } else if (strcmp(key, "runs") == 0) {
         if (!cli_whole_number(value, 1, 1000, &a->runs))
             return cli_fail("model: runs takes a whole number in 1..1000, not '%s'", value);
     } else if (!slot)
-        return cli_fail("model: unknown argument '%s' (xc, yc, xt, yt, mean, std, te_kernel, stats, runs)", key);
+        return cli_fail("model: unknown argument '%s' (xc, yc, xt, yt, mean, std, te_kernel, dtype, stats, runs)", key);
     else
         *slot = value;
     return 0;
