@@ -242,23 +242,39 @@ static void every_operation_builds_from_its_example(void)
     }
 }
 
-/* Every operation, GPU-class kernels, on a device that reports no subgroup operations
- * (VKATTN_DISABLE_SUBGROUPS=1: MoltenVK on AMD breaks subgroupShuffleXor): the results
- * must not depend on them, and a kernel that needed them would be refused by name. */
-static void every_operation_without_subgroups(void)
+/* Every operation, f32 and f16, on a context of its own (the suite's is put back after). */
+static void every_operation_on(const vka_context_desc *desc, uint64_t seed)
 {
     vka_context *saved = ctx;
-    ctx = test_context(&(vka_context_desc){.disable_subgroups = true, .kernel_class = VKA_KERNEL_CLASS_GPU});
-    vka_device_info info;
-    CHECK(ctx && vka_context_device_info(ctx, &info) == VKA_SUCCESS && info.subgroup_operations == 0);
+    ctx = test_context(desc);
     const vka_problem problem = {.batch = 1, .heads = 2, .queries = 70, .keys = 70, .head_dim = 16};
     for (uint32_t i = 0; ctx && i < vka_op_count(); i++) {
         vka_op_info op;
         vka_op_info_at(i, &op);
-        check_op(&op, &problem, 500 + i, 0);
+        check_op(&op, &problem, seed + i, 0);
+        check_op(&op, &problem, seed + 100 + i, ~0u);
     }
     test_context_done(ctx);
     ctx = saved;
+}
+
+/* GPU-class kernels on a device that reports no subgroup operations (VKATTN_DISABLE_SUBGROUPS
+ * =1: MoltenVK on AMD breaks subgroupShuffleXor): the results must not depend on them, and a
+ * kernel that needed them would be refused by name. f16 too: the suite's context is the CPU
+ * class on lavapipe. */
+static void every_operation_without_subgroups(void)
+{
+    vka_context *probe = test_context(&(vka_context_desc){.disable_subgroups = true});
+    vka_device_info info;
+    CHECK(probe && vka_context_device_info(probe, &info) == VKA_SUCCESS && info.subgroup_operations == 0);
+    test_context_done(probe);
+    every_operation_on(&(vka_context_desc){.disable_subgroups = true, .kernel_class = VKA_KERNEL_CLASS_GPU}, 500);
+}
+
+/* f16 tensors held as f32 on the device (VKATTN_DISABLE_F16=1), converted at the boundary. */
+static void every_operation_with_f16_widened(void)
+{
+    every_operation_on(&(vka_context_desc){.disable_f16 = true}, 700);
 }
 
 /* Every operation with f16 inputs and result (SCHEMES.md's f16 gate), and with a mix:
@@ -325,6 +341,7 @@ int main(int argc, char **argv)
         {"every_operation_builds_from_its_example", every_operation_builds_from_its_example},
         {"every_operation_takes_f16", every_operation_takes_f16},
         {"every_operation_without_subgroups", every_operation_without_subgroups},
+        {"every_operation_with_f16_widened", every_operation_with_f16_widened},
     };
     ctx = test_context(NULL);
     int status = ctx ? test_main(argc, argv, cases, sizeof cases / sizeof *cases) : 1;

@@ -37,6 +37,9 @@ typedef struct vka_dispatch_desc {
 /* The plan tensor of a node's input (by role index; 0 if absent) and of its result. */
 uint32_t vka_lower_input(const vka_lowering *lw, const vka_op_node *node, int role);
 uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node);
+/* The element type large per-token intermediates may be stored in: the result's on the
+ * device (f16 when the op writes f16). Sums, statistics and states stay f32. */
+vka_dtype vka_lower_storage_dtype(const vka_lowering *lw, const vka_op_node *node);
 /* A constant's dense host data, f16 widened to f32 (NULL for a tensor that is not a
  * constant, or out of host memory). */
 const void *vka_lower_constant_data(const vka_lowering *lw, uint32_t tensor);

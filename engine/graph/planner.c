@@ -163,6 +163,11 @@ uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node)
     return fused == UINT32_MAX ? node->output : lw->graph->ops[fused].output;
 }
 
+vka_dtype vka_lower_storage_dtype(const vka_lowering *lw, const vka_op_node *node)
+{
+    return lw->plan->tensors[vka_lower_result(lw, node)].dtype;
+}
+
 vka_activation vka_lower_fused_activation(const vka_lowering *lw, const vka_op_node *node)
 {
     uint32_t fused = lw->absorbed[node_index(lw, node)];
