@@ -354,8 +354,9 @@ typedef enum vka_input_kind {
 
 #define VKA_DTYPE_BIT(dtype) (1u << (dtype))
 
-/* One input an operation takes. `shape` names its axes: B batch, H heads, Nq queries,
- * Nk keys, D head dim, Dv value dim; "..." any leading axes; a size the operation names
+/* One input an operation takes. `shape` names its axes: B batch, H heads, Hkv heads of k
+ * and v (grouped heads; H unless asked), Nq queries, Nk keys, D head dim, Dv value dim;
+ * "..." any leading axes; a size the operation names
  * itself carries an example, "L=32", and sums or products join them ("H+2", "H*D"). */
 typedef struct vka_input_info {
     const char *role;
@@ -392,6 +393,7 @@ VKA_API vka_result vka_op_info_named(const char *name, vka_op_info *out);
 typedef struct vka_problem {
     uint32_t batch, heads, queries, keys, head_dim;
     uint32_t value_dim; /* 0: head_dim */
+    uint32_t kv_heads;  /* Hkv, the heads of k and v where an op takes grouped heads; 0: heads */
 } vka_problem;
 
 typedef struct vka_example_input {

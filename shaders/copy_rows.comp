@@ -21,6 +21,7 @@ layout(push_constant) uniform copy_rows_push {
     uint rows;           // rows per slice (1: one run of count)
     uint src_row_stride; // vec4 from one source row to the next
     uint dst_row_stride; // and of the destination
+    uint src_group;      // > 1: one source slice per src_group slices (bound with that divisor)
 } pc;
 
 // The planner's checks (tools/kernel_interface.py): loop iterations per invocation.
@@ -32,6 +33,8 @@ void main()
     if (i >= pc.count * pc.rows)
         return;
     const uint slice = gl_WorkGroupID.z, row = i / pc.count, c = i % pc.count;
-    const uint from = slice * pc.slice_stride[0] + pc.src_offset + row * pc.src_row_stride + c;
+    const uint group = max(pc.src_group, 1u);
+    const uint src_slice = (pc.slice_base + slice) / group - pc.slice_base / group;
+    const uint from = src_slice * pc.slice_stride[0] + pc.src_offset + row * pc.src_row_stride + c;
     dst_store(slice * pc.slice_stride[1] + pc.dst_offset + row * pc.dst_row_stride + c, src(from));
 }

@@ -55,8 +55,9 @@ void main()
     const int kvl = VKA_KV_LEN(kv_len, batch);
     const bool causal = pc.causal != 0u;
     const uint q_base = slice * pc.slice_stride[0];
-    const uint k_base = slice * pc.slice_stride[1];
-    const uint v_base = slice * pc.slice_stride[2];
+    const uint kv_slice = vka_kv_slice(slice);
+    const uint k_base = kv_slice * pc.slice_stride[1];
+    const uint v_base = kv_slice * pc.slice_stride[2];
     const uint o_base = slice * pc.slice_stride[3];
     const uint row0 = gl_WorkGroupID.x * BR;
     const uint rows = min(BR, pc.nq - row0);

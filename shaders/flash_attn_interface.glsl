@@ -14,6 +14,7 @@ layout(push_constant) uniform flash_attn_push {
     uint nq;
     uint nk;
     uint heads;
+    uint kv_group; // query heads per k/v head (grouped heads; 1: one each)
     uint causal;
     float scale;
     // The block-sparse pattern (sparse_layout.glsl); the dense kernels ignore these.
@@ -24,6 +25,15 @@ layout(push_constant) uniform flash_attn_push {
     uint layout_blocks;
     uint max_ranges;
 } pc;
+
+// Grouped heads (GQA/MQA, SCHEMES.md §Conventions): k and v are bound with slice divisor
+// kv_group, so query slice g = slice_base + z reads k/v slice g / kv_group, counted from
+// the binding's first, slice_base / kv_group.
+uint vka_kv_slice(uint slice)
+{
+    const uint group = max(pc.kv_group, 1u);
+    return (pc.slice_base + slice) / group - pc.slice_base / group;
+}
 
 #if VKA_SPARSE
 #include "sparse_layout.glsl"

@@ -233,6 +233,7 @@ static void every_operation_builds_from_its_example(void)
         {.batch = 1, .heads = 3, .queries = 33, .keys = 33, .head_dim = 8, .value_dim = 5},
         {.batch = 2, .heads = 1, .queries = 24, .keys = 88, .head_dim = 4},   /* the queries start on a block of 64 */
         {.batch = 1, .heads = 2, .queries = 150, .keys = 150, .head_dim = 4}, /* more tokens than the landmarks */
+        {.batch = 2, .heads = 4, .kv_heads = 2, .queries = 30, .keys = 30, .head_dim = 8}, /* grouped k/v heads */
     };
     for (uint32_t i = 0; i < vka_op_count(); i++) {
         vka_op_info info;

@@ -143,11 +143,16 @@ static bool evaluate(const symbols *s, const char *shape, vka_tensor_desc *desc,
 
 static bool problem_symbols(const vka_problem *p, const vka_op_class *cls, symbols *s)
 {
-    const char *names[] = {"B", "H", "Nq", "Nk", "D", "Dv"};
-    const uint32_t values[] = {p->batch, p->heads,    p->queries,
-                               p->keys,  p->head_dim, p->value_dim ? p->value_dim : p->head_dim};
+    const char *names[] = {"B", "H", "Nq", "Nk", "D", "Dv", "Hkv"};
+    const uint32_t values[] = {p->batch,
+                               p->heads,
+                               p->queries,
+                               p->keys,
+                               p->head_dim,
+                               p->value_dim ? p->value_dim : p->head_dim,
+                               p->kv_heads ? p->kv_heads : p->heads};
     *s = (symbols){0};
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         define(s, names[i], strlen(names[i]), values[i]);
     bool ok = collect(s, cls->output_shape);
     for (uint32_t i = 0; ok && cls->inputs[i].role; i++)

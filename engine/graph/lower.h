@@ -40,6 +40,8 @@ uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node);
 /* The element type large per-token intermediates may be stored in: the result's on the
  * device (f16 when the op writes f16). Sums, statistics and states stay f32. */
 vka_dtype vka_lower_storage_dtype(const vka_lowering *lw, const vka_op_node *node);
+/* A plan tensor's element type on the device. */
+vka_dtype vka_lower_dtype(const vka_lowering *lw, uint32_t tensor);
 /* A constant's dense host data, f16 widened to f32 (NULL for a tensor that is not a
  * constant, or out of host memory). */
 const void *vka_lower_constant_data(const vka_lowering *lw, uint32_t tensor);

@@ -163,6 +163,11 @@ uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node)
     return fused == UINT32_MAX ? node->output : lw->graph->ops[fused].output;
 }
 
+vka_dtype vka_lower_dtype(const vka_lowering *lw, uint32_t tensor)
+{
+    return lw->plan->tensors[tensor].dtype;
+}
+
 vka_dtype vka_lower_storage_dtype(const vka_lowering *lw, const vka_op_node *node)
 {
     return lw->plan->tensors[vka_lower_result(lw, node)].dtype;

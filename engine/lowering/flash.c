@@ -78,13 +78,15 @@ uint32_t vka_flash_query_rows(const vka_device_info *dev, const vka_flash_desc *
 vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
 {
     const vka_flash_sparse *sp = f->sparse;
+    uint32_t group = f->kv_heads ? f->heads / f->kv_heads : 1; /* query heads per k/v head */
     vka_dispatch_desc d = {
-        .push.flash_attn = {.nq = f->nq, .nk = f->nk, .heads = f->heads, .causal = f->causal, .scale = f->scale},
+        .push.flash_attn =
+            {.nq = f->nq, .nk = f->nk, .heads = f->heads, .kv_group = group, .causal = f->causal, .scale = f->scale},
         .groups_y = 1,
         .slices = f->batch * f->heads,
         .bindings = {{.tensor = f->q, .access = VKA_READ, .whole = false},
-                     {.tensor = f->k, .access = VKA_READ, .whole = false},
-                     {.tensor = f->v, .access = VKA_READ, .whole = false},
+                     {.tensor = f->k, .access = VKA_READ, .whole = false, .slice_divisor = group},
+                     {.tensor = f->v, .access = VKA_READ, .whole = false, .slice_divisor = group},
                      {.tensor = f->out, .access = VKA_WRITE, .whole = false},
                      {.tensor = f->kv_len, .access = VKA_READ, .whole = true},
                      {.tensor = sp ? sp->layout : 0,

@@ -17,7 +17,8 @@ typedef struct vka_flash_desc {
     uint32_t q, k, v, out; /* plan tensors [batch, heads, tokens, features] */
     uint32_t kv_len;       /* int32 [batch]: keys that exist per batch (vka_lower_key_counts, rows.h) */
     uint32_t batch, heads, nq, nk, d, dv;
-    bool causal; /* bottom-right aligned */
+    uint32_t kv_heads; /* k and v's heads (grouped heads: a divisor of `heads`); 0: heads */
+    bool causal;       /* bottom-right aligned */
     float scale;
     const vka_flash_sparse *sparse; /* NULL: every visible key */
 } vka_flash_desc;

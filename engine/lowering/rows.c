@@ -15,11 +15,12 @@ vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c)
                            .dst_offset = c->dst_offset,
                            .rows = rows,
                            .src_row_stride = c->src_row_stride,
-                           .dst_row_stride = c->dst_row_stride},
+                           .dst_row_stride = c->dst_row_stride,
+                           .src_group = c->src_divisor},
         .groups_x = vka_div_up(c->count * rows, wg),
         .groups_y = 1,
         .slices = c->slices,
-        .bindings = {{.tensor = c->src, .access = VKA_READ, .whole = false},
+        .bindings = {{.tensor = c->src, .access = VKA_READ, .whole = false, .slice_divisor = c->src_divisor},
                      {.tensor = c->dst, .access = VKA_WRITE, .whole = false, .slice_offset = c->dst_slice_offset}},
     };
     return vka_lower_dispatch(lw, &d);

@@ -15,6 +15,7 @@ typedef struct vka_copy_desc {
     uint32_t src_offset, dst_offset; /* vec4 into each slice */
     uint32_t dst_slice_offset;
     uint32_t rows, src_row_stride, dst_row_stride; /* rows 0: one */
+    uint32_t src_divisor; /* > 1: each source slice feeds that many destination slices (grouped heads) */
 } vka_copy_desc;
 
 vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c);

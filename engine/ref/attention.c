@@ -53,8 +53,10 @@ bool vka_ref_softmax_attention(const vka_ref_attention *a)
         int32_t kv_len = a->kv_len ? a->kv_len[b] : (int32_t)a->nk;
         for (uint32_t h = 0; h < a->heads; h++) {
             size_t slice = (size_t)b * a->heads + h;
-            const double *k = a->k + slice * a->nk * a->d;
-            const double *v = a->v + slice * a->nk * a->dv;
+            uint32_t kv_heads = a->kv_heads ? a->kv_heads : a->heads;
+            size_t kv_slice = (size_t)b * kv_heads + h / (a->heads / kv_heads);
+            const double *k = a->k + kv_slice * a->nk * a->d;
+            const double *v = a->v + kv_slice * a->nk * a->dv;
             for (uint32_t i = 0; i < a->nq; i++) {
                 const double *q = a->q + (slice * a->nq + i) * a->d;
                 double *out = a->out + (slice * a->nq + i) * a->dv;

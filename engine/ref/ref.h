@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Exact softmax attention, SCHEMES.md §1. q [B,H,Nq,D], k [B,H,Nk,D], v [B,H,Nk,Dv],
- * out [B,H,Nq,Dv]; kv_len [B] or NULL (all keys exist). */
+/* Exact softmax attention, SCHEMES.md §1. q [B,H,Nq,D], k [B,Hkv,Nk,D], v [B,Hkv,Nk,Dv],
+ * out [B,H,Nq,Dv]; kv_len [B] or NULL (all keys exist). Query head h reads k/v head
+ * h / (H / Hkv) (grouped heads, §Conventions); kv_heads 0: H. */
 typedef struct vka_ref_attention {
     uint32_t batch, heads, nq, nk, d, dv;
+    uint32_t kv_heads;
     const double *q, *k, *v;
     const int32_t *kv_len;
     double scale;

@@ -22,12 +22,19 @@ enum { KERNEL_FLASH, KERNEL_MATERIALIZED };
 
 typedef struct softmax_params {
     uint32_t batch, heads, nq, nk, d, dv;
+    uint32_t kv_heads; /* k and v's heads: heads, or a divisor of it (grouped heads) */
     float scale;
     bool causal;
     int kernel;
 } softmax_params;
 
-static const vka_input_info roles[] = {VKA_IN_Q, VKA_IN_K, VKA_IN_V, VKA_IN_KV_LEN, {0}};
+static const vka_input_info roles[] = {
+    VKA_IN_Q,
+    VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads: GQA, MQA)"),
+    VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k"),
+    VKA_IN_KV_LEN,
+    {0},
+};
 static const char *const kernels[] = {"flash", "materialized", NULL};
 static const vka_param_info params[] = {
     VKA_PARAM_SCALE,
@@ -39,9 +46,8 @@ static const vka_param_info params[] = {
 /* ------------------------------------------------------------------ build */
 
 static const vka_axis_rule axis_rules[] = {
-    {ROLE_K, 0, "batch", ROLE_Q, 0},      {ROLE_K, 1, "heads", ROLE_Q, 1},    {ROLE_V, 0, "batch", ROLE_Q, 0},
-    {ROLE_V, 1, "heads", ROLE_Q, 1},      {ROLE_K, 3, "head dim", ROLE_Q, 3}, {ROLE_V, 2, "tokens", ROLE_K, 2},
-    {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
+    {ROLE_K, 0, "batch", ROLE_Q, 0},    {ROLE_V, 0, "batch", ROLE_Q, 0},  {ROLE_V, 1, "heads", ROLE_K, 1},
+    {ROLE_K, 3, "head dim", ROLE_Q, 3}, {ROLE_V, 2, "tokens", ROLE_K, 2}, {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
 };
 
 static vka_result check_shapes(vka_op_build *b, softmax_params *p)
@@ -55,7 +61,12 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
     if (q[3] > MAX_HEAD_DIM || v[3] > MAX_HEAD_DIM)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
                         q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
-    *p = (softmax_params){.batch = q[0], .heads = q[1], .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
+    if (q[1] % k[1])
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
+                        "%s: q has %u heads and k, v %u; grouped heads need the k/v heads to divide the query heads",
+                        b->op, q[1], k[1]);
+    *p =
+        (softmax_params){.batch = q[0], .heads = q[1], .kv_heads = k[1], .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
     /* kv_len[b] counts keys: 0..Nk. */
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;
@@ -97,19 +108,45 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const s
                                                  .nk = p->nk,
                                                  .d = p->d,
                                                  .dv = p->dv,
+                                                 .kv_heads = p->kv_heads,
                                                  .causal = p->causal,
                                                  .scale = p->scale});
+}
+
+/* Grouped heads, materialised: k or v repeated to one slice per query head (the quadratic
+ * baseline's products take one B per slice). */
+static vka_result repeat_heads(vka_lowering *lw, const softmax_params *p, int role, const vka_op_node *node,
+                               uint32_t width, uint32_t *out)
+{
+    uint32_t given = vka_lower_input(lw, node, role);
+    if (p->kv_heads == p->heads) {
+        *out = given;
+        return VKA_SUCCESS;
+    }
+    const char *name = role == ROLE_K ? "k_repeated" : "v_repeated";
+    vka_result r = vka_lower_intermediate(lw, name, vka_lower_dtype(lw, given), 4,
+                                          (uint32_t[]){p->batch, p->heads, p->nk, width}, out);
+    return r ? r
+             : vka_lower_copy_rows(lw, &(vka_copy_desc){.src = given,
+                                                        .dst = *out,
+                                                        .slices = p->batch * p->heads,
+                                                        .count = p->nk * vka_div_up(width, 4),
+                                                        .src_divisor = p->heads / p->kv_heads});
 }
 
 static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, const softmax_params *p,
                                      uint32_t kv_len)
 {
-    uint32_t slices = p->batch * p->heads, scores;
+    uint32_t slices = p->batch * p->heads, scores, k, v;
     vka_result r =
         vka_lower_intermediate(lw, "scores", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &scores);
     if (!r)
+        r = repeat_heads(lw, p, ROLE_K, node, p->d, &k);
+    if (!r)
+        r = repeat_heads(lw, p, ROLE_V, node, p->dv, &v);
+    if (!r)
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = vka_lower_input(lw, node, ROLE_Q),
-                                                    .b = vka_lower_input(lw, node, ROLE_K),
+                                                    .b = k,
                                                     .c = scores,
                                                     .slices = slices,
                                                     .m = p->nq,
@@ -122,7 +159,7 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
     r = vka_lower_row_softmax(lw, scores, kv_len, p->batch, p->heads, p->nq, p->nk, p->causal);
     if (!r)
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,
-                                                    .b = vka_lower_input(lw, node, ROLE_V),
+                                                    .b = v,
                                                     .c = vka_lower_result(lw, node),
                                                     .slices = slices,
                                                     .m = p->nq,
@@ -154,6 +191,7 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
         .nk = p->nk,
         .d = p->d,
         .dv = p->dv,
+        .kv_heads = p->kv_heads,
         .q = in[ROLE_Q].data,
         .k = in[ROLE_K].data,
         .v = in[ROLE_V].data,

@@ -14,6 +14,7 @@ typedef struct bench_case {
     const char *scheme;
     const char *kernel; /* the op's `kernel` parameter (softmax kernel, performer feature kind); NULL: default */
     uint32_t batch, heads, nq, nk, d;
+    uint32_t kv_heads; /* grouped k/v heads where the scheme takes them; 0: heads */
     bool causal;
     vka_op_param extra[BENCH_MAX_PARAMS]; /* more parameters, ending at the first without a key */
     float input_sigma;                    /* standard deviation of q and k; 0: 1 */
@@ -42,7 +43,8 @@ typedef struct bench_options {
     const char *json_path, *csv_path, *plot_path;
     uint32_t sizes[BENCH_MAX_SIZES], size_count;
     uint32_t heads, head_dim, batch;
-    int causal; /* -1: the mode's choice */
+    uint32_t kv_heads; /* --kv-heads: grouped heads (softmax); 0: as many as --heads */
+    int causal;        /* -1: the mode's choice */
     int min_reps, max_reps;
     double seconds;     /* measured time to aim for per case */
     const char *sweep;  /* --sweep: comma-separated schemes, NULL: not sweeping */

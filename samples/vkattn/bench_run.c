@@ -88,7 +88,8 @@ bool bench_scheme_has_causal(const char *scheme)
 /* The scheme posed on the case's sizes with nq queries, as the operation describes itself. */
 static vka_result case_example(const bench_case *c, uint32_t nq, vka_op_example *e)
 {
-    vka_problem problem = {.batch = c->batch, .heads = c->heads, .queries = nq, .keys = c->nk, .head_dim = c->d};
+    vka_problem problem = {
+        .batch = c->batch, .heads = c->heads, .kv_heads = c->kv_heads, .queries = nq, .keys = c->nk, .head_dim = c->d};
     return vka_op_example_for(c->scheme, &problem, e);
 }
 
@@ -479,7 +480,7 @@ double bench_fit_exponent(const double *x, const double *y, uint32_t n, double x
 
 void bench_print_header(void)
 {
-    printf("%-9s %-13s %5s %2s %3s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s %9s\n", "scheme", "kernel", "dtype", "B",
+    printf("%-9s %-13s %5s %2s %5s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s %9s\n", "scheme", "kernel", "dtype", "B",
            "H", "Nq", "Nk", "D", "causal", "gpu_ms(med)", "GFLOP/s", "peak_MiB", "disp", "max_err", "plan_ms",
            "1st_ms");
 }
@@ -487,8 +488,13 @@ void bench_print_header(void)
 void bench_print_row(const bench_row *r)
 {
     const bench_case *c = &r->c;
-    printf("%-9s %-13s %5s %2u %3u %6u %6u %4u %6s ", c->scheme, c->kernel ? c->kernel : "-", bench_dtype_name(c),
-           c->batch, c->heads, c->nq, c->nk, c->d, c->causal ? "yes" : "no");
+    char heads[24]; /* "32:8": 32 query heads on 8 k/v heads */
+    if (c->kv_heads && c->kv_heads != c->heads)
+        snprintf(heads, sizeof heads, "%u:%u", c->heads, c->kv_heads);
+    else
+        snprintf(heads, sizeof heads, "%u", c->heads);
+    printf("%-9s %-13s %5s %2u %5s %6u %6u %4u %6s ", c->scheme, c->kernel ? c->kernel : "-", bench_dtype_name(c),
+           c->batch, heads, c->nq, c->nk, c->d, c->causal ? "yes" : "no");
     if (r->ran)
         printf("%11.3f %9.3f ", r->median_gpu_ms, r->gflops);
     else
@@ -528,10 +534,10 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
         fprintf(f,
-                "  {\"scheme\":\"%s\",\"kernel\":\"%s\",\"dtype\":\"%s\",\"batch\":%u,\"heads\":%u,\"nq\":%u,"
-                "\"nk\":%u,\"d\":%u,\"causal\":%s,\"params\":",
-                c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads, c->nq, c->nk, c->d,
-                c->causal ? "true" : "false");
+                "  {\"scheme\":\"%s\",\"kernel\":\"%s\",\"dtype\":\"%s\",\"batch\":%u,\"heads\":%u,\"kv_heads\":%u,"
+                "\"nq\":%u,\"nk\":%u,\"d\":%u,\"causal\":%s,\"params\":",
+                c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads,
+                c->kv_heads ? c->kv_heads : c->heads, c->nq, c->nk, c->d, c->causal ? "true" : "false");
         write_params_json(f, c);
         fprintf(f,
                 ",\"ran\":%s,\"reps\":%d,\"median_gpu_ms\":%.6f,\"median_wall_ms\":%.6f,"
@@ -560,22 +566,22 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
 
 static void write_csv(FILE *f, const bench_row *rows, uint32_t n, const vka_device_info *info)
 {
-    fprintf(f,
-            "scheme,kernel,dtype,batch,heads,nq,nk,d,causal,ran,reps,median_gpu_ms,gflops,peak_device_mib,dispatches,"
-            "max_abs_error,plan_ms,pipeline_create_ms,device,driver,api_version,subgroup_size,shared_memory_bytes,"
-            "fp16_storage,fp16_arithmetic,limits\n");
+    fprintf(f, "scheme,kernel,dtype,batch,heads,kv_heads,nq,nk,d,causal,ran,reps,median_gpu_ms,gflops,peak_device_mib,"
+               "dispatches,"
+               "max_abs_error,plan_ms,pipeline_create_ms,device,driver,api_version,subgroup_size,shared_memory_bytes,"
+               "fp16_storage,fp16_arithmetic,limits\n");
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
-        fprintf(
-            f,
-            "%s,%s,%s,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%d,%s\n",
-            c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads, c->nq, c->nk, c->d,
-            c->causal, r->ran, r->reps, r->median_gpu_ms, r->gflops, r->peak_mib, r->dispatches, r->max_abs_error,
-            r->plan_ms, r->pipeline_ms, info->name, info->driver, info->api_version >> 22,
-            (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff, info->subgroup_size,
-            info->limits.max_shared_memory_bytes, info->storage_buffer_16bit, info->shader_float16,
-            info->limits_profile);
+        fprintf(f,
+                "%s,%s,%s,%u,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%"
+                "d,%s\n",
+                c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads,
+                c->kv_heads ? c->kv_heads : c->heads, c->nq, c->nk, c->d, c->causal, r->ran, r->reps, r->median_gpu_ms,
+                r->gflops, r->peak_mib, r->dispatches, r->max_abs_error, r->plan_ms, r->pipeline_ms, info->name,
+                info->driver, info->api_version >> 22, (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff,
+                info->subgroup_size, info->limits.max_shared_memory_bytes, info->storage_buffer_16bit,
+                info->shader_float16, info->limits_profile);
     }
 }
 

@@ -35,6 +35,7 @@ static void add_case(bench_case *cases, uint32_t *n, const bench_options *o, con
                                          .kernel = kernel,
                                          .batch = o->batch,
                                          .heads = o->heads,
+                                         .kv_heads = o->kv_heads,
                                          .nq = size,
                                          .nk = size,
                                          .d = o->head_dim,
@@ -213,16 +214,16 @@ static int parse_number_option(const char *a, const char *value, bench_options *
     struct {
         const char *name;
         uint32_t min, max;
-    } const counts[] = {{"--heads", 1, 4096}, {"--d", 1, 4096},   {"--batch", 1, 1u << 20},
-                        {"--causal", 0, 1},   {"--reps", 1, 256}, {"--run-limit", 1, 1u << 26},
-                        {"--seeds", 1, 10000}};
+    } const counts[] = {{"--heads", 1, 4096},  {"--d", 1, 4096},       {"--batch", 1, 1u << 20},
+                        {"--causal", 0, 1},    {"--reps", 1, 256},     {"--run-limit", 1, 1u << 26},
+                        {"--seeds", 1, 10000}, {"--kv-heads", 1, 4096}};
     for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
         if (strcmp(a, counts[i].name) != 0)
             continue;
         if (!cli_whole_number(value, counts[i].min, counts[i].max, &whole))
             return cli_fail("bench: %s takes a whole number in %u..%u, not '%s'", a, counts[i].min, counts[i].max,
                             value);
-        uint32_t *slots[] = {&o->heads, &o->head_dim, &o->batch, NULL, NULL, &o->run_limit, &o->seeds};
+        uint32_t *slots[] = {&o->heads, &o->head_dim, &o->batch, NULL, NULL, &o->run_limit, &o->seeds, &o->kv_heads};
         if (i == 3)
             o->causal = (int)whole;
         else if (i == 4)
@@ -299,6 +300,8 @@ static int parse_options(int argc, char **argv, bench_options *o)
         return cli_fail("bench: --sweep and --quality are separate runs");
     if (o->plot_path && !o->sweep && !o->quality)
         return cli_fail("bench: --plot draws the figure of --sweep or --quality");
+    if (o->kv_heads && o->heads % o->kv_heads)
+        return cli_fail("bench: --kv-heads %u must divide --heads %u (grouped heads)", o->kv_heads, o->heads);
     if (o->max_reps < o->min_reps)
         o->max_reps = o->min_reps;
     return 0;

@@ -18,6 +18,7 @@ static int usage(FILE *f)
           "[mean=…]\n"
           "       vkattn model --memory-table DIR... [--json FILE]\n"
           "       vkattn bench [--quick] [--scheme NAME] [--kernel NAME] [--n N,...] [--dtype f32|f16|both]\n"
+          "                    [--heads H] [--kv-heads Hkv] [--d D] [--batch B]\n"
           "                    [--json FILE] [--csv FILE]\n"
           "       vkattn bench --sweep SCHEME[,SCHEME] [--n N,...] [--run-limit N] [--plot FILE.svg]\n"
           "       vkattn bench --quality [--n N] [--seeds K] [--plot FILE.svg] [--csv FILE]\n"
