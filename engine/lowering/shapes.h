@@ -9,6 +9,10 @@
  * `layout` describes it for the message ("[batch, heads, tokens, head_dim]"). */
 vka_result vka_expect_tensor(vka_op_build *b, int role, uint32_t rank, vka_dtype dtype, const char *layout);
 
+/* Grouped heads (SCHEMES.md §Conventions): k (role 1) has H or a divisor of H heads, q's
+ * (role 0) H; v (role 2) as many as k. *kv_heads gets k's. */
+vka_result vka_expect_grouped_heads(vka_op_build *b, uint32_t *kv_heads);
+
 /* q, k, v in roles 0, 1, 2: float32 [batch, heads, tokens, head_dim] each (their axes are
  * the family's to compare). */
 vka_result vka_expect_qkv(vka_op_build *b);

@@ -192,6 +192,7 @@ typedef struct vka_ref_pattern_problem {
     vka_ref_pattern pattern;
     vka_ref_pattern_params rule;
     uint32_t batch, heads, nq, n, d, dv; /* the queries are the last nq of n positions */
+    uint32_t kv_heads;                   /* k and v's (grouped heads); 0: heads */
     bool causal;
     double scale;
     const double *q, *k, *v;

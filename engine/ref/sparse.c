@@ -112,8 +112,10 @@ bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p)
         uint32_t keys = p->kv_len ? (uint32_t)p->kv_len[b] : p->n;
         for (uint32_t h = 0; h < p->heads; h++) {
             size_t slice = (size_t)b * p->heads + h;
-            const double *q = p->q + slice * p->nq * p->d, *k = p->k + slice * p->n * p->d;
-            const double *v = p->v + slice * p->n * p->dv;
+            uint32_t kv_heads = p->kv_heads ? p->kv_heads : p->heads;
+            size_t kv_slice = (size_t)b * kv_heads + h / (p->heads / kv_heads);
+            const double *q = p->q + slice * p->nq * p->d, *k = p->k + kv_slice * p->n * p->d;
+            const double *v = p->v + kv_slice * p->n * p->dv;
             for (uint32_t row = 0; row < p->nq; row++) {
                 uint32_t i = row + p->n - p->nq; /* its position */
                 double top = -INFINITY, total = 0;

@@ -46,8 +46,8 @@ static const vka_param_info params[] = {
 /* ------------------------------------------------------------------ build */
 
 static const vka_axis_rule axis_rules[] = {
-    {ROLE_K, 0, "batch", ROLE_Q, 0},    {ROLE_V, 0, "batch", ROLE_Q, 0},  {ROLE_V, 1, "heads", ROLE_K, 1},
-    {ROLE_K, 3, "head dim", ROLE_Q, 3}, {ROLE_V, 2, "tokens", ROLE_K, 2}, {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
+    {ROLE_K, 0, "batch", ROLE_Q, 0},  {ROLE_V, 0, "batch", ROLE_Q, 0},      {ROLE_K, 3, "head dim", ROLE_Q, 3},
+    {ROLE_V, 2, "tokens", ROLE_K, 2}, {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
 };
 
 static vka_result check_shapes(vka_op_build *b, softmax_params *p)
@@ -61,12 +61,11 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
     if (q[3] > MAX_HEAD_DIM || v[3] > MAX_HEAD_DIM)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
                         q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
-    if (q[1] % k[1])
-        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
-                        "%s: q has %u heads and k, v %u; grouped heads need the k/v heads to divide the query heads",
-                        b->op, q[1], k[1]);
-    *p =
-        (softmax_params){.batch = q[0], .heads = q[1], .kv_heads = k[1], .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
+    uint32_t kv_heads;
+    if ((r = vka_expect_grouped_heads(b, &kv_heads)))
+        return r;
+    *p = (softmax_params){
+        .batch = q[0], .heads = q[1], .kv_heads = kv_heads, .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
     /* kv_len[b] counts keys: 0..Nk. */
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;

@@ -35,11 +35,15 @@ enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_LAYOUT };
 
 enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 
-static const vka_input_info roles[] = {VKA_IN_Q, VKA_IN_K, VKA_IN_V, VKA_IN_KV_LEN, {0}};
+/* k and v may have fewer heads than q (grouped heads, as softmax's). */
+#define SPARSE_IN_K VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads)")
+#define SPARSE_IN_V VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k")
+
+static const vka_input_info roles[] = {VKA_IN_Q, SPARSE_IN_K, SPARSE_IN_V, VKA_IN_KV_LEN, {0}};
 static const vka_input_info blocksparse_roles[] = {
     VKA_IN_Q,
-    VKA_IN_K,
-    VKA_IN_V,
+    SPARSE_IN_K,
+    SPARSE_IN_V,
     VKA_IN_KV_LEN,
     {.role = "layout",
      .kind = VKA_INPUT_INDICES,
@@ -103,6 +107,7 @@ static const vka_op_param blockwise_examples[] = {{"blocks", "16"}, {0}};
 typedef struct sparse_params {
     vka_ref_pattern pattern;
     uint32_t batch, heads, nq, n, d, dv; /* n: keys; query i sits at position i + n − nq */
+    uint32_t kv_heads;                   /* k and v's (grouped heads) */
     bool causal;
     float scale;
     vka_ref_pattern_params rule;
@@ -111,9 +116,8 @@ typedef struct sparse_params {
 /* ------------------------------------------------------------------ build */
 
 static const vka_axis_rule axis_rules[] = {
-    {ROLE_K, 0, "batch", ROLE_Q, 0},      {ROLE_K, 1, "heads", ROLE_Q, 1},    {ROLE_V, 0, "batch", ROLE_Q, 0},
-    {ROLE_V, 1, "heads", ROLE_Q, 1},      {ROLE_K, 3, "head dim", ROLE_Q, 3}, {ROLE_V, 2, "tokens", ROLE_K, 2},
-    {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
+    {ROLE_K, 0, "batch", ROLE_Q, 0},  {ROLE_V, 0, "batch", ROLE_Q, 0},      {ROLE_K, 3, "head dim", ROLE_Q, 3},
+    {ROLE_V, 2, "tokens", ROLE_K, 2}, {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
 };
 
 static vka_result parse_pattern(vka_op_build *b, sparse_params *p)
@@ -171,7 +175,8 @@ static vka_result build(vka_op_build *b)
     vka_result r;
     if ((r = vka_expect_qkv(b)) ||
         (b->inputs[ROLE_KV_LEN] && (r = vka_expect_tensor(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]"))) ||
-        (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))))
+        (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))) ||
+        (r = vka_expect_grouped_heads(b, &p->kv_heads)))
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, nk = b->inputs[ROLE_K]->dims[2];
     if (q[2] > nk)
@@ -411,6 +416,7 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
                         .nk = p->n,
                         .d = p->d,
                         .dv = p->dv,
+                        .kv_heads = p->kv_heads,
                         .causal = p->causal,
                         .scale = p->scale};
     uint32_t capacity = VKA_MIN((uint32_t)LAYOUT_WORDS, dev->limits.max_uniform_buffer_range / 4);
@@ -482,6 +488,7 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
                                                                    .n = p->n,
                                                                    .d = p->d,
                                                                    .dv = p->dv,
+                                                                   .kv_heads = p->kv_heads,
                                                                    .causal = p->causal,
                                                                    .scale = p->scale,
                                                                    .q = in[ROLE_Q].data,
