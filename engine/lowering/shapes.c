@@ -24,7 +24,8 @@ vka_result vka_expect_grouped_heads(vka_op_build *b, uint32_t *kv_heads)
     uint32_t h = b->inputs[0]->dims[1], hk = b->inputs[1]->dims[1], hv = b->inputs[2]->dims[1];
     *kv_heads = hk;
     if (hk != hv)
-        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: k has %u heads but v has %u", b->op, hk, hv);
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: k has heads %u (axis 1) but v has heads %u", b->op, hk,
+                        hv);
     if (h % hk)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
                         "%s: q has %u heads and k, v %u; grouped heads need the k/v heads to divide the query heads",

@@ -464,12 +464,12 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     kp.slot_base = (offset + 1 - (int32_t)kp.phase) / (int32_t)kp.block + 1;
     kp.numerators_at = (kp.nblocks + 1) * (p->features + 1) * kp.dv14;
     vka_result r = kv_len_tensor(lw, node, p, &kp.kv_len);
-    /* elu+1 features may be f16 when the result is; random features stay f32: each row
-     * carries its log-scale (up to |x|²/2), which f16 would round by up to 2^-11 of it,
-     * an error of a percent in exp (measured: max error 3.9e-3 against 4.9e-4, N = 1024). */
-    vka_dtype features_dtype = p->map == MAP_ELU ? vka_lower_storage_dtype(lw, node) : VKA_DTYPE_F32;
+    /* Features in the result's type (f16 halves them; feature_map.comp then computes the
+     * random features' projections twice rather than park exponents in f16). The states,
+     * sums and normalisers in the scratch stay f32 (SCHEMES.md): its numerators, sums over
+     * every key, would pass f16's 65504. */
     if (!r)
-        r = vka_lower_intermediate(lw, "features", features_dtype, 4,
+        r = vka_lower_intermediate(lw, "features", vka_lower_storage_dtype(lw, node), 4,
                                    (uint32_t[]){p->batch, p->heads, p->nq + p->nk, 4 * (kp.f4 + 1)}, &kp.features);
     if (!r)
         r = vka_lower_intermediate(
