@@ -116,27 +116,32 @@ typedef enum vka_log_level { VKA_LOG_INFO = 0, VKA_LOG_WARNING, VKA_LOG_ERROR } 
 typedef void (*vka_log_fn)(void *user, vka_log_level level, const char *message);
 
 typedef struct vka_context_desc {
-    const char *device;            /* NULL: $VKATTN_DEVICE, else the best by type (discrete >
-                                      integrated > virtual > CPU). An index ("1") or a
-                                      case-insensitive substring of the device name. */
-    const char *limits;            /* NULL: $VKATTN_LIMITS, else "none". "android-2021",
-                                      "roadmap-2022", "vulkan-1.0-min": lower what the planner
-                                      sees of the device to that profile's limits. */
-    bool validation;               /* false: $VKATTN_VALIDATION=1 turns it on. Loads
-                                      VK_LAYER_KHRONOS_validation with synchronization
-                                      validation (own mode only). */
-    vka_kernel_class kernel_class; /* AUTO: $VKATTN_KERNEL_CLASS=gpu|cpu, else from the device */
-    vka_sync_mode sync;            /* AUTO: $VKATTN_SYNC=full|planned, else PLANNED */
-    bool force_staging;            /* false: $VKATTN_FORCE_STAGING=1 moves data through a staging
-                                      buffer even where device memory is host-visible */
-    bool disable_f16;              /* false: $VKATTN_DISABLE_F16=1 holds f16 tensors as f32 on the
-                                      device, converted when written and read (the plan stats
-                                      count them); kernels then never see an f16 binding */
-    bool disable_subgroups;        /* false: $VKATTN_DISABLE_SUBGROUPS=1 reports no subgroup operations
-                                      (as where they are broken: MoltenVK on AMD's shuffles); a
-                                      kernel that needs them is then refused by name */
-    bool ignore_environment;       /* false: true reads no VKATTN_* variable */
-    vka_log_fn log;                /* NULL: messages are only counted */
+    const char *device;             /* NULL: $VKATTN_DEVICE, else the best by type (discrete >
+                                       integrated > virtual > CPU). An index ("1") or a
+                                       case-insensitive substring of the device name. */
+    const char *limits;             /* NULL: $VKATTN_LIMITS, else "none". "android-2021",
+                                       "roadmap-2022", "vulkan-1.0-min": lower what the planner
+                                       sees of the device to that profile's limits. */
+    bool validation;                /* false: $VKATTN_VALIDATION=1 turns it on. Loads
+                                       VK_LAYER_KHRONOS_validation with synchronization
+                                       validation (own mode only). */
+    vka_kernel_class kernel_class;  /* AUTO: $VKATTN_KERNEL_CLASS=gpu|cpu, else from the device */
+    vka_sync_mode sync;             /* AUTO: $VKATTN_SYNC=full|planned, else PLANNED */
+    bool force_staging;             /* false: $VKATTN_FORCE_STAGING=1 moves data through a staging
+                                       buffer even where device memory is host-visible */
+    bool disable_f16;               /* false: $VKATTN_DISABLE_F16=1 holds f16 tensors as f32 on the
+                                       device, converted when written and read (the plan stats
+                                       count them); kernels then never see an f16 binding */
+    bool disable_subgroups;         /* false: $VKATTN_DISABLE_SUBGROUPS=1 reports no subgroup operations
+                                       (as where they are broken: MoltenVK on AMD's shuffles); a
+                                       kernel that needs them is then refused by name */
+    const char *pipeline_cache_dir; /* NULL: $VKATTN_CACHE_DIR, else none. A folder where the driver's
+                                       pipeline cache is kept between processes (one file per
+                                       device, driver and library build; a foreign or damaged
+                                       file is ignored), read when the first pipeline is made
+                                       and written when the context is destroyed */
+    bool ignore_environment;        /* false: true reads no VKATTN_* variable */
+    vka_log_fn log;                 /* NULL: messages are only counted */
     void *log_user;
 } vka_context_desc;
 
@@ -149,6 +154,19 @@ VKA_API const char *vka_last_error(const vka_context *ctx);
 
 /* The desc after defaults and environment were applied: what "0" became. */
 VKA_API vka_result vka_context_resolved_desc(const vka_context *ctx, vka_context_desc *out);
+
+/* The pipeline cache on disk (vka_context_desc.pipeline_cache_dir). */
+typedef struct vka_pipeline_cache_info {
+    char path[1024];       /* the file, "" without a cache folder */
+    char status[1200];     /* what happened to it: "no file yet", "loaded N bytes from …",
+                              "ignored …: written for another device", "wrote N bytes to …" */
+    uint64_t loaded_bytes; /* the driver data read at start, 0 if none */
+} vka_pipeline_cache_info;
+
+VKA_API vka_result vka_context_pipeline_cache_info(vka_context *ctx, vka_pipeline_cache_info *out);
+/* Writes the cache file now (it is also written when the context is destroyed); fails,
+ * naming the file, when it cannot be written. No cache folder: INVALID_ARGUMENT. */
+VKA_API vka_result vka_context_save_pipeline_cache(vka_context *ctx);
 
 typedef enum vka_device_type {
     VKA_DEVICE_OTHER = 0,
@@ -195,6 +213,7 @@ typedef struct vka_device_info {
     vka_device_type type;
     uint32_t api_version; /* VK_MAKE_API_VERSION layout */
     uint32_t driver_version;
+    uint8_t pipeline_cache_uuid[16]; /* the driver's: pipeline caches are valid between equal ones */
     uint32_t subgroup_size;
     uint32_t subgroup_operations; /* VKA_SUBGROUP_* bits usable in compute shaders */
     bool storage_buffer_16bit;    /* 16-bit storage in storage buffers */

@@ -109,6 +109,7 @@ vka_result vka_probe_device(vka_context *ctx)
     info->type = type_of(p->deviceType);
     info->api_version = p->apiVersion;
     info->driver_version = p->driverVersion;
+    memcpy(info->pipeline_cache_uuid, p->pipelineCacheUUID, sizeof info->pipeline_cache_uuid);
     info->subgroup_size = sub.subgroupSize;
     info->subgroup_operations = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? sub.supportedOperations : 0;
     if (ctx->desc.disable_subgroups)

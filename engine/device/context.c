@@ -76,6 +76,9 @@ vka_result vka_resolve_desc(vka_context *ctx, const vka_context_desc *desc)
     const char *limits = d.limits ? d.limits : (env ? getenv("VKATTN_LIMITS") : NULL);
     snprintf(ctx->device_request, sizeof ctx->device_request, "%s", device ? device : "");
     snprintf(ctx->limits_request, sizeof ctx->limits_request, "%s", limits ? limits : "");
+    const char *cache = d.pipeline_cache_dir ? d.pipeline_cache_dir : (env ? getenv("VKATTN_CACHE_DIR") : NULL);
+    snprintf(ctx->pipeline_cache_dir, sizeof ctx->pipeline_cache_dir, "%s", cache ? cache : "");
+    d.pipeline_cache_dir = ctx->pipeline_cache_dir[0] ? ctx->pipeline_cache_dir : NULL;
     d.device = ctx->device_request[0] ? ctx->device_request : NULL;
     d.limits = ctx->limits_request[0] ? ctx->limits_request : "none";
     vka_result r = env ? read_environment(&d) : VKA_SUCCESS;

@@ -19,6 +19,7 @@ typedef struct vka_context {
     vka_context_desc desc;    /* resolved: defaults and environment applied */
     char device_request[128]; /* copies of the desc's strings, owned */
     char limits_request[32];
+    char pipeline_cache_dir[1024];
 
     bool owned;           /* we created instance and device (and destroy them) */
     bool lost;            /* VK_ERROR_DEVICE_LOST was seen: every call fails */

@@ -1,5 +1,8 @@
 #include "pipeline.h"
 
+#include "disk_cache.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +18,50 @@ typedef struct kernel_layout {
     VkPipelineLayout layout;
 } kernel_layout;
 
+/* The file behind the driver's cache (disk_cache.h), when the context has a cache folder. */
+typedef struct disk_file {
+    vka_disk_cache_key key;
+    char path[1024];
+    char status[1200];
+    uint64_t loaded_bytes, loaded_hash; /* what was read: an unchanged cache is not rewritten */
+} disk_file;
+
 struct vka_pipeline_cache {
     vka_mutex lock; /* plans may be created from several threads */
     VkPipelineCache driver_cache;
+    disk_file disk; /* path "" without a cache folder */
     kernel_layout layouts[VKA_KERNEL_COUNT];
     cached_pipeline *pipelines;
     uint32_t count, capacity;
 };
+
+static void log_status(vka_context *ctx, const disk_file *disk)
+{
+    if (ctx->desc.log)
+        ctx->desc.log(ctx->desc.log_user, VKA_LOG_INFO, disk->status);
+}
+
+/* The cache file for this device, driver and build of the kernels: its data if it fits. */
+static void read_disk_file(vka_context *ctx, disk_file *disk, void **data, size_t *bytes)
+{
+    const uint32_t *spirv[VKA_KERNEL_COUNT];
+    size_t sizes[VKA_KERNEL_COUNT];
+    for (int k = 0; k < VKA_KERNEL_COUNT; k++) {
+        spirv[k] = vka_kernel_get((vka_kernel_id)k)->spirv;
+        sizes[k] = vka_kernel_get((vka_kernel_id)k)->spirv_bytes;
+    }
+    disk->key = (vka_disk_cache_key){.build = vka_disk_cache_build_key(spirv, sizes, VKA_KERNEL_COUNT),
+                                     .vendor_id = ctx->info.vendor_id,
+                                     .device_id = ctx->info.device_id,
+                                     .driver_version = ctx->info.driver_version};
+    memcpy(disk->key.uuid, ctx->info.pipeline_cache_uuid, sizeof disk->key.uuid);
+    vka_disk_cache_path(ctx->pipeline_cache_dir, &disk->key, disk->path, sizeof disk->path);
+    if (vka_disk_cache_load(disk->path, &disk->key, data, bytes, disk->status, sizeof disk->status)) {
+        disk->loaded_bytes = *bytes;
+        disk->loaded_hash = vka_disk_cache_hash(*data, *bytes);
+    }
+    log_status(ctx, disk);
+}
 
 static vka_result pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **out)
 {
@@ -32,8 +72,15 @@ static vka_result pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **o
         free(cache);
         return vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "could not create a mutex");
     }
-    VkPipelineCacheCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    void *initial = NULL;
+    size_t initial_bytes = 0;
+    if (ctx->pipeline_cache_dir[0])
+        read_disk_file(ctx, &cache->disk, &initial, &initial_bytes);
+    VkPipelineCacheCreateInfo info = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+                                      .initialDataSize = initial_bytes,
+                                      .pInitialData = initial};
     VkResult vr = ctx->vkd.vkCreatePipelineCache(ctx->device, &info, NULL, &cache->driver_cache);
+    free(initial);
     if (vr != VK_SUCCESS) {
         vka_mutex_destroy(&cache->lock);
         free(cache);
@@ -43,11 +90,38 @@ static vka_result pipeline_cache_create(vka_context *ctx, vka_pipeline_cache **o
     return VKA_SUCCESS;
 }
 
+/* The driver's cache data to the file (skipped when only_if_changed and it is what was
+ * read). */
+static vka_result write_disk_file(vka_context *ctx, vka_pipeline_cache *cache, bool only_if_changed)
+{
+    disk_file *disk = &cache->disk;
+    size_t bytes = 0;
+    VkResult vr = ctx->vkd.vkGetPipelineCacheData(ctx->device, cache->driver_cache, &bytes, NULL);
+    void *data = vr == VK_SUCCESS ? malloc(bytes ? bytes : 1) : NULL;
+    if (data)
+        vr = ctx->vkd.vkGetPipelineCacheData(ctx->device, cache->driver_cache, &bytes, data);
+    if (vr != VK_SUCCESS || !data) {
+        free(data);
+        return vr != VK_SUCCESS ? vka_vk_fail(ctx, vr, "vkGetPipelineCacheData")
+                                : vka_fail(ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory saving pipelines");
+    }
+    vka_result r = VKA_SUCCESS;
+    if (only_if_changed && bytes == disk->loaded_bytes && vka_disk_cache_hash(data, bytes) == disk->loaded_hash)
+        snprintf(disk->status, sizeof disk->status, "unchanged: %s", disk->path);
+    else if (!vka_disk_cache_save(disk->path, &disk->key, data, bytes, disk->status, sizeof disk->status))
+        r = vka_fail(ctx, VKA_ERROR_IO, "pipeline cache: %s", disk->status);
+    free(data);
+    log_status(ctx, disk);
+    return r;
+}
+
 static void pipeline_cache_destroy(vka_context *ctx, void *pipelines)
 {
     vka_pipeline_cache *cache = pipelines;
     if (!cache)
         return;
+    if (cache->disk.path[0] && !ctx->lost) /* a failure here has no caller to tell: the log has it */
+        write_disk_file(ctx, cache, true);
     for (uint32_t i = 0; i < cache->count; i++)
         ctx->vkd.vkDestroyPipeline(ctx->device, cache->pipelines[i].pipeline, NULL);
     for (int k = 0; k < VKA_KERNEL_COUNT; k++) {
@@ -180,19 +254,64 @@ static vka_result get_locked(vka_context *ctx, vka_pipeline_cache *cache, vka_ke
     return VKA_SUCCESS;
 }
 
-vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id id, const uint32_t *spec, vka_pipeline *out, bool *created,
-                            double *create_ms)
+/* The context's cache, made on first use (and its file read then). */
+static vka_result cache_of(vka_context *ctx, vka_pipeline_cache **out)
 {
-    *created = false;
-    *create_ms = 0.0;
     vka_mutex_lock(&ctx->attach_lock);
     vka_result r = VKA_SUCCESS;
     if (!ctx->pipelines && (r = pipeline_cache_create(ctx, (vka_pipeline_cache **)&ctx->pipelines)) == VKA_SUCCESS)
         ctx->release_pipelines = pipeline_cache_destroy;
     vka_mutex_unlock(&ctx->attach_lock);
+    *out = ctx->pipelines;
+    return r;
+}
+
+vka_result vka_context_pipeline_cache_info(vka_context *ctx, vka_pipeline_cache_info *out)
+{
+    if (!ctx || !out)
+        return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_context_pipeline_cache_info: NULL argument");
+    *out = (vka_pipeline_cache_info){0};
+    if (!ctx->pipeline_cache_dir[0])
+        return VKA_SUCCESS;
+    vka_pipeline_cache *cache;
+    vka_result r = cache_of(ctx, &cache);
     if (r != VKA_SUCCESS)
         return r;
-    vka_pipeline_cache *cache = ctx->pipelines;
+    vka_mutex_lock(&cache->lock);
+    snprintf(out->path, sizeof out->path, "%s", cache->disk.path);
+    snprintf(out->status, sizeof out->status, "%s", cache->disk.status);
+    out->loaded_bytes = cache->disk.loaded_bytes;
+    vka_mutex_unlock(&cache->lock);
+    return VKA_SUCCESS;
+}
+
+vka_result vka_context_save_pipeline_cache(vka_context *ctx)
+{
+    if (!ctx)
+        return vka_fail(NULL, VKA_ERROR_INVALID_ARGUMENT, "vka_context_save_pipeline_cache: ctx is NULL");
+    if (!ctx->pipeline_cache_dir[0])
+        return vka_fail(
+            ctx, VKA_ERROR_INVALID_ARGUMENT,
+            "vka_context_save_pipeline_cache: the context has no pipeline_cache_dir (nor $VKATTN_CACHE_DIR)");
+    vka_pipeline_cache *cache;
+    vka_result r = cache_of(ctx, &cache);
+    if (r != VKA_SUCCESS)
+        return r;
+    vka_mutex_lock(&cache->lock);
+    r = write_disk_file(ctx, cache, false);
+    vka_mutex_unlock(&cache->lock);
+    return r;
+}
+
+vka_result vka_pipeline_get(vka_context *ctx, vka_kernel_id id, const uint32_t *spec, vka_pipeline *out, bool *created,
+                            double *create_ms)
+{
+    *created = false;
+    *create_ms = 0.0;
+    vka_pipeline_cache *cache;
+    vka_result r = cache_of(ctx, &cache);
+    if (r != VKA_SUCCESS)
+        return r;
     double start = vka_now_ms();
     vka_mutex_lock(&cache->lock);
     r = get_locked(ctx, cache, id, spec, out, created);

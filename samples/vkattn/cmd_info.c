@@ -140,6 +140,11 @@ int cmd_info(int argc, char **argv)
            info.driver_version);
     print_capabilities(&info);
     print_limits(&info);
+    vka_pipeline_cache_info cache;
+    if (vka_context_pipeline_cache_info(ctx, &cache) == VKA_SUCCESS && cache.path[0])
+        printf("pipeline cache (VKATTN_CACHE_DIR): %s\n  %s\n", cache.path, cache.status);
+    else
+        printf("pipeline cache: none on disk (set VKATTN_CACHE_DIR to keep one)\n");
     printf("operations:\n");
     for (uint32_t i = 0; i < vka_op_count(); i++) {
         vka_op_info op;

@@ -24,7 +24,7 @@ static int usage(FILE *f)
           "       vkattn bench --quality [--n N] [--seeds K] [--plot FILE.svg] [--csv FILE]\n"
           "environment: VKATTN_DEVICE=index|name  VKATTN_LIMITS=android-2021|roadmap-2022|vulkan-1.0-min\n"
           "             VKATTN_VALIDATION=1  VKATTN_KERNEL_CLASS=gpu|cpu  VKATTN_SYNC=full  VKATTN_FORCE_STAGING=1\n"
-          "             VKATTN_DISABLE_F16=1\n",
+          "             VKATTN_DISABLE_F16=1  VKATTN_DISABLE_SUBGROUPS=1  VKATTN_CACHE_DIR=folder\n",
           f);
     return f == stderr ? 2 : 0;
 }
