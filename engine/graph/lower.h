@@ -72,6 +72,9 @@ uint32_t vka_lower_find_constant(const vka_lowering *lw, const char *name);
 /* A constant drawn by `draw` from a seed (random projections): made now from `seed`, and
  * drawn again from a new seed by vka_plan_redraw. `args` go to `draw` unchanged. */
 typedef vka_result (*vka_constant_draw)(uint64_t seed, const uint32_t args[4], float *out);
+/* Holds a tensor the lowering just made (a constant drawn or given as f32) as `dtype` on the
+ * device, converted when uploaded: f16 halves a large projection. Before any dispatch binds it. */
+vka_result vka_lower_store_as(vka_lowering *lw, uint32_t tensor, vka_dtype dtype);
 vka_result vka_lower_drawn_constant(vka_lowering *lw, const char *name, uint32_t rank, const uint32_t *dims,
                                     vka_constant_draw draw, const uint32_t args[4], uint64_t seed, uint32_t *out);
 /* A tensor that keeps its content across runs (a decoding state), named `name` for

@@ -163,6 +163,17 @@ uint32_t vka_lower_result(const vka_lowering *lw, const vka_op_node *node)
     return fused == UINT32_MAX ? node->output : lw->graph->ops[fused].output;
 }
 
+vka_result vka_lower_store_as(vka_lowering *lw, uint32_t tensor, vka_dtype dtype)
+{
+    vka_plan_tensor *t = &lw->plan->tensors[tensor];
+    if (t->last_use >= 0 || (dtype != VKA_DTYPE_F32 && dtype != VKA_DTYPE_F16) || t->host_dtype == VKA_DTYPE_I32)
+        return vka_fail(lw->plan->ctx, VKA_ERROR_UNSUPPORTED, "internal: %s cannot be stored as %s now", t->name,
+                        vka_dtype_name(dtype));
+    t->dtype = dtype;
+    vka_tensor_layout(t, lw->plan->alignment);
+    return VKA_SUCCESS;
+}
+
 vka_dtype vka_lower_dtype(const vka_lowering *lw, uint32_t tensor)
 {
     return lw->plan->tensors[tensor].dtype;

@@ -237,11 +237,11 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     uint32_t kv_len = vka_lower_input(lw, node, ROLE_KV_LEN), v = vka_lower_input(lw, node, ROLE_V);
     vka_result r = weight_tensors(lw, node, p, w);
     if (r == VKA_SUCCESS)
-        r = vka_lower_intermediate(lw, "hidden", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, rows, p->d},
-                                   &cp.hidden);
-    if (r == VKA_SUCCESS)
-        r = vka_lower_intermediate(lw, "mixing", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, rows, p->p},
-                                   &cp.mixing);
+        r = vka_lower_intermediate(lw, "hidden", vka_lower_storage_dtype(lw, node), 4,
+                                   (uint32_t[]){p->batch, p->heads, rows, p->d}, &cp.hidden);
+    if (r == VKA_SUCCESS) /* per-token rows in the result's type; `mixed`, a sum over keys, stays f32 */
+        r = vka_lower_intermediate(lw, "mixing", vka_lower_storage_dtype(lw, node), 4,
+                                   (uint32_t[]){p->batch, p->heads, rows, p->p}, &cp.mixing);
     if (r == VKA_SUCCESS)
         r = vka_lower_intermediate(lw, "mixed", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->p, p->dv},
                                    &mixed);

@@ -172,6 +172,10 @@ static vka_result lower_linformer(vka_lowering *lw, const vka_op_node *node)
         if (r == VKA_SUCCESS)
             r = vka_lower_drawn_constant(lw, "proj_v", 2, dims, draw_projection, (uint32_t[4]){p->rank, p->nk},
                                          p->seed + 1, &f);
+        /* [rank, N] each, the size of a head's keys: held in the result's type */
+        if (r == VKA_SUCCESS && vka_lower_storage_dtype(lw, node) == VKA_DTYPE_F16 &&
+            !(r = vka_lower_store_as(lw, e, VKA_DTYPE_F16)))
+            r = vka_lower_store_as(lw, f, VKA_DTYPE_F16);
     }
     if (r == VKA_SUCCESS)
         r = vka_lower_intermediate(lw, "keys", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->rank, p->d},
@@ -375,8 +379,9 @@ static vka_result lower_nystrom(vka_lowering *lw, const vka_op_node *node)
                                     &lq)) ||
         (r = vka_lower_intermediate(lw, "landmarks_k", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, m, p->d},
                                     &lk)) ||
-        (r = vka_lower_intermediate(lw, "kernel_q", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, p->nq, m},
-                                    &f)) ||
+        (r = vka_lower_intermediate(lw, "kernel_q", vka_lower_storage_dtype(lw, node), 4,
+                                    (uint32_t[]){p->batch, p->heads, p->nq, m},
+                                    &f)) || /* per query: the result's type */
         (r = vka_lower_intermediate(lw, "kernel_landmarks", VKA_DTYPE_F32, 4, mm, &a)) ||
         (r = vka_lower_intermediate(lw, "landmark_values", VKA_DTYPE_F32, 4, (uint32_t[]){p->batch, p->heads, m, p->dv},
                                     &bv)) ||
