@@ -355,6 +355,34 @@ vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffer)
     return r == VKA_SUCCESS ? leave(plan, record_locked(plan, command_buffer)) : r;
 }
 
+vka_result vka_plan_tensor_location(const vka_plan *plan, const char *name, vka_tensor_location *out)
+{
+    if (!plan || !name || !out)
+        return vka_fail(plan ? plan->ctx : NULL, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_plan_tensor_location: plan, name and out must not be NULL");
+    if (plan->desc.memory_only || !plan->ctx)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "vka_plan_tensor_location: the plan has no memory (memory_only, or its context is gone)");
+    const vka_plan_tensor *t = vka_plan_find_tensor(plan, name, true);
+    if (!t)
+        t = vka_plan_find_tensor(plan, name, false);
+    if (!t || vka_plan_tensor_unread_constant(t))
+        return vka_fail(plan->ctx, VKA_ERROR_NOT_FOUND, "vka_plan_tensor_location: the plan holds no tensor '%s'",
+                        name);
+    *out = (vka_tensor_location){.buffer = plan->arena.buffer,
+                                 .offset = t->offset,
+                                 .size = t->bytes,
+                                 .dtype = t->dtype,
+                                 .element_bytes = vka_dtype_bytes(t->dtype),
+                                 .rank = t->rank,
+                                 .rows = t->rows,
+                                 .slices = t->slices,
+                                 .row_elements = t->row_elems,
+                                 .slice_elements = t->slice_stride};
+    memcpy(out->dims, t->dims, sizeof out->dims);
+    return VKA_SUCCESS;
+}
+
 vka_result vka_plan_collect_timings(vka_plan *plan)
 {
     vka_result r = enter(plan, "vka_plan_collect_timings");

@@ -60,6 +60,28 @@ VKA_API vka_result vka_plan_record(vka_plan *plan, VkCommandBuffer command_buffe
 /* After the host's submission completed: pick up the timestamps it wrote. */
 VKA_API vka_result vka_plan_collect_timings(vka_plan *plan);
 
+/* Where a planned input, output or state lives, for the host's own passes (consume an
+ * output, fill an input) with no copy through host memory. Rows of the last axis are
+ * padded to a multiple of 4 elements (the padding holds zeros, and a host that writes an
+ * input must keep it so); the leading axes form slices. Element (s, r, c) sits at byte
+ * offset + (s·slice_elements + r·row_elements + c)·element_bytes. Synchronisation: after
+ * vka_plan_record's exit barrier outputs may be read by transfers and compute shaders;
+ * host writes to an input must be made available to compute shaders before the work
+ * vka_plan_record appended. Valid for the plan's lifetime (memory_only plans have none). */
+typedef struct vka_tensor_location {
+    VkBuffer buffer;
+    VkDeviceSize offset, size; /* the tensor's whole range in the buffer */
+    vka_dtype dtype;           /* on the device (f16 held as f32 under disable_f16) */
+    uint32_t element_bytes;
+    uint32_t rank;
+    uint32_t dims[VKA_MAX_RANK];
+    uint32_t rows, slices;   /* rows per slice (the second-last axis), slices (the leading axes) */
+    uint32_t row_elements;   /* from one row to the next: the last axis rounded up to 4 */
+    uint64_t slice_elements; /* from one slice to the next */
+} vka_tensor_location;
+
+VKA_API vka_result vka_plan_tensor_location(const vka_plan *plan, const char *name, vka_tensor_location *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,8 +4,10 @@
  * picks a device, asks vkattn which features it would like, creates the device and a
  * compute queue, and hands them over with vka_context_embed. It then records a plan's
  * work into its own command buffer, submits it itself, and checks the result against
- * vkattn's double-precision reference. Exit status 0 only if everything matched and the
- * validation layer stayed silent. */
+ * vkattn's double-precision reference; then records, behind vkattn's work in the same
+ * command buffer, its own copy of the output (vka_plan_tensor_location) into a buffer of
+ * its own and reads that — no vkattn transfer for the output. Exit status 0 only if
+ * everything matched and the validation layer stayed silent. */
 #include <vulkan/vulkan.h>
 
 #include "vkattn/embed.h"
@@ -139,8 +141,50 @@ static void unlock_queue(void *user)
     (void)user;
 }
 
-/* The host records vkattn's work into its own command buffer and submits it itself. */
-static bool submit_recorded(host *h, vka_plan *plan)
+/* A host-visible, coherent buffer of the host's own (the copy's destination). */
+typedef struct host_buffer {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    void *mapped;
+} host_buffer;
+
+static bool host_buffer_create(host *h, VkDeviceSize size, host_buffer *b)
+{
+    VkBufferCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                               .size = size,
+                               .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    if (vkCreateBuffer(h->device, &info, NULL, &b->buffer) != VK_SUCCESS)
+        return false;
+    VkMemoryRequirements req;
+    vkGetBufferMemoryRequirements(h->device, b->buffer, &req);
+    VkPhysicalDeviceMemoryProperties props;
+    vkGetPhysicalDeviceMemoryProperties(h->physical_device, &props);
+    const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    uint32_t type = UINT32_MAX;
+    for (uint32_t i = 0; i < props.memoryTypeCount && type == UINT32_MAX; i++)
+        if ((req.memoryTypeBits & (1u << i)) && (props.memoryTypes[i].propertyFlags & want) == want)
+            type = i;
+    VkMemoryAllocateInfo alloc = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = type};
+    return type != UINT32_MAX && vkAllocateMemory(h->device, &alloc, NULL, &b->memory) == VK_SUCCESS &&
+           vkBindBufferMemory(h->device, b->buffer, b->memory, 0) == VK_SUCCESS &&
+           vkMapMemory(h->device, b->memory, 0, VK_WHOLE_SIZE, 0, &b->mapped) == VK_SUCCESS;
+}
+
+static void host_buffer_destroy(host *h, host_buffer *b)
+{
+    if (b->memory)
+        vkFreeMemory(h->device, b->memory, NULL);
+    if (b->buffer)
+        vkDestroyBuffer(h->device, b->buffer, NULL);
+}
+
+/* The host records vkattn's work into its own command buffer and submits it itself; with
+ * `copy`, its own copy of the output `o` into `dst` follows in the same command buffer
+ * (vka_plan_record's exit barrier makes the output available to transfers; a barrier of
+ * the host's makes the copy visible to its reads). */
+static bool submit_recorded_with(host *h, vka_plan *plan, const vka_tensor_location *copy, host_buffer *dst)
 {
     VkCommandBufferAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                          .commandPool = h->pool,
@@ -153,6 +197,15 @@ static bool submit_recorded(host *h, vka_plan *plan)
                                       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     vkBeginCommandBuffer(cmd, &begin);
     bool ok = vka_plan_record(plan, cmd) == VKA_SUCCESS;
+    if (ok && copy) {
+        VkBufferCopy region = {.srcOffset = copy->offset, .dstOffset = 0, .size = copy->size};
+        vkCmdCopyBuffer(cmd, copy->buffer, dst->buffer, 1, &region);
+        VkMemoryBarrier to_host = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                                   .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                                   .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL,
+                             0, NULL);
+    }
     vkEndCommandBuffer(cmd);
     VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
     ok = ok && vkQueueSubmit(h->queue, 1, &submit, VK_NULL_HANDLE) == VK_SUCCESS &&
@@ -161,9 +214,31 @@ static bool submit_recorded(host *h, vka_plan *plan)
     return ok && vka_plan_collect_timings(plan) == VKA_SUCCESS;
 }
 
+static bool submit_recorded(host *h, vka_plan *plan)
+{
+    return submit_recorded_with(h, plan, NULL, NULL);
+}
+
 enum { B = 1, H = 4, N = 200, D = 32, COUNT = B * H * N * D };
 
 static float q[COUNT], k[COUNT], v[COUNT], out[COUNT], ref[COUNT];
+
+/* 3: the output copied by the host from where the plan keeps it (its rows padded to 4). */
+static bool read_in_place(host *h, vka_plan *plan)
+{
+    vka_tensor_location at;
+    host_buffer dst = {0};
+    bool ok = vka_plan_tensor_location(plan, "nothing", &at) == VKA_ERROR_NOT_FOUND; /* a name the plan lacks */
+    ok = ok && vka_plan_tensor_location(plan, "o", &at) == VKA_SUCCESS && at.dtype == VKA_DTYPE_F32 && at.rank == 4 &&
+         at.dims[3] == D && host_buffer_create(h, at.size, &dst) && submit_recorded_with(h, plan, &at, &dst);
+    for (uint32_t s = 0; ok && s < at.slices; s++)
+        for (uint32_t r = 0; r < at.rows; r++)
+            memcpy(out + ((size_t)s * at.rows + r) * D,
+                   (const float *)dst.mapped + s * at.slice_elements + (uint64_t)r * at.row_elements,
+                   D * sizeof(float));
+    host_buffer_destroy(h, &dst);
+    return ok;
+}
 
 static double max_error(void)
 {
@@ -210,16 +285,19 @@ static bool run_attention(host *h, vka_context *ctx)
     memset(out, 0, sizeof out);
     ok = ok && vka_plan_run(plan) == VKA_SUCCESS && vka_plan_read(plan, "o", out, sizeof out) == VKA_SUCCESS;
     double run_error = ok ? max_error() : INFINITY;
+    memset(out, 0, sizeof out);
+    ok = ok && read_in_place(h, plan);
+    double in_place_error = ok ? max_error() : INFINITY;
     vka_plan_stats stats = {0};
     vka_plan_stats_get(plan, &stats);
     if (!ok)
         fprintf(stderr, "vkattn: %s\n", vka_last_error(ctx));
     printf("vkattn: recorded by the host: max error %.3g; run by vkattn: max error %.3g (%.3f ms GPU, %u queue "
-           "lock(s))\n",
-           recorded_error, run_error, stats.last_run_gpu_ms, h->queue_locks);
+           "lock(s)); output copied by the host from the plan's buffer: max error %.3g\n",
+           recorded_error, run_error, stats.last_run_gpu_ms, h->queue_locks, in_place_error);
     vka_plan_destroy(plan);
     vka_graph_destroy(g);
-    return ok && recorded_error < 1e-4 && run_error < 1e-4 && h->queue_locks > 0;
+    return ok && recorded_error < 1e-4 && run_error < 1e-4 && in_place_error < 1e-4 && h->queue_locks > 0;
 }
 
 int main(void)
