@@ -12,6 +12,13 @@
     uint slice_base;    \
     uint slice_stride[7];
 
+// Grouped heads (GQA/MQA): a tensor bound with slice divisor `group` (one slice per
+// `group` dispatch slices) is read at slice (slice_base + z) / group, counted from the
+// binding's first, slice_base / group. group 0 or 1: the dispatch's own slice. (A macro:
+// the push block `pc` is declared after this file.)
+#define VKA_GROUP_SLICE(slice, group) \
+    ((pc.slice_base + (slice)) / max((group), 1u) - pc.slice_base / max((group), 1u))
+
 // Running-max seed: −FLT_MAX/2 rather than −∞, so that exp(m_old − m_new) never sees
 // ∞ − ∞ when a whole tile is masked (llama.cpp#12776).
 const float VKA_NEG_BIG = -1.7014117e38;

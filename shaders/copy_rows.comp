@@ -33,8 +33,7 @@ void main()
     if (i >= pc.count * pc.rows)
         return;
     const uint slice = gl_WorkGroupID.z, row = i / pc.count, c = i % pc.count;
-    const uint group = max(pc.src_group, 1u);
-    const uint src_slice = (pc.slice_base + slice) / group - pc.slice_base / group;
+    const uint src_slice = VKA_GROUP_SLICE(slice, pc.src_group);
     const uint from = src_slice * pc.slice_stride[0] + pc.src_offset + row * pc.src_row_stride + c;
     dst_store(slice * pc.slice_stride[1] + pc.dst_offset + row * pc.dst_row_stride + c, src(from));
 }

@@ -34,6 +34,7 @@ layout(push_constant) uniform feature_map_push {
     uint nk;
     uint m;       // projections
     uint d;       // input features (head dim)
+    uint kv_group; // query heads per k head (grouped heads): k bound with that slice divisor
 } pc;
 
 // Loop budget (tools/kernel_interface.py): two passes, over the m projections and the features.
@@ -46,7 +47,7 @@ const uint HALF4 = MODE == POSITIVE ? F4 : F4 / 2; // where the second group of 
 vec4 load_row(uint slice, uint row, uint c)
 {
     return row < pc.nq ? xq(slice * pc.slice_stride[0] + row * D4 + c)
-                       : xk(slice * pc.slice_stride[1] + (row - pc.nq) * D4 + c);
+                       : xk(VKA_GROUP_SLICE(slice, pc.kv_group) * pc.slice_stride[1] + (row - pc.nq) * D4 + c);
 }
 
 void main()

@@ -31,8 +31,7 @@ layout(push_constant) uniform flash_attn_push {
 // the binding's first, slice_base / kv_group.
 uint vka_kv_slice(uint slice)
 {
-    const uint group = max(pc.kv_group, 1u);
-    return (pc.slice_base + slice) / group - pc.slice_base / group;
+    return VKA_GROUP_SLICE(slice, pc.kv_group);
 }
 
 #if VKA_SPARSE

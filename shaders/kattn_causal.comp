@@ -41,6 +41,7 @@ layout(push_constant) uniform kattn_causal_push {
     float eps;
     int slot_base;        // query block c reads the prefix state in slot clamp(c + slot_base, 0, nblocks)
     uint numerators_at;   // vec4 from the start of a scratch slice to the numerators
+    uint kv_group;        // query heads per v head (grouped heads): v bound with that slice divisor
 } pc;
 
 // Loop budget (tools/kernel_interface.py): a row sees at most T − 1 keys past its prefix; two
@@ -58,7 +59,7 @@ void main()
         return;
     const uint kvl = min(uint(max(VKA_KV_LEN(kv_len, (pc.slice_base + slice) / pc.heads), 0)), pc.nk);
     const uint q_base = slice * pc.slice_stride[0], k_base = q_base + pc.nq * FP4;
-    const uint v_base = slice * pc.slice_stride[1];
+    const uint v_base = VKA_GROUP_SLICE(slice, pc.kv_group) * pc.slice_stride[1];
     const uint s_base = slice * pc.slice_stride[2];
     const int offset = int(pc.nk) - int(pc.nq);
     const uint block = row0 / T;

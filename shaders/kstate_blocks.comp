@@ -35,6 +35,7 @@ layout(push_constant) uniform kstate_blocks_push {
     uint dv;
     uint nblocks;
     uint phase;
+    uint kv_group; // query heads per v head (grouped heads): v bound with that slice divisor
 } pc;
 
 // Loop budget (tools/kernel_interface.py): two passes over a block's T keys.
@@ -57,7 +58,7 @@ void main()
     const uint j0 = block == 0 ? 0 : pc.phase + (block - 1) * T;
     const uint j1 = min(block == 0 ? pc.phase : pc.phase + block * T, kvl);
     const uint phi_base = slice * pc.slice_stride[0] + pc.nq * FP4; // key rows follow the queries
-    const uint v_base = slice * pc.slice_stride[1];
+    const uint v_base = VKA_GROUP_SLICE(slice, pc.kv_group) * pc.slice_stride[1];
     const uint state_rows = pc.f + 1;
     const uint out_base = slice * pc.slice_stride[2] + block * state_rows * DV14;
 

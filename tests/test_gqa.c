@@ -1,4 +1,4 @@
-/* Grouped heads (GQA/MQA, SCHEMES.md §Conventions) in softmax: k and v with Hkv heads,
+/* Grouped heads (GQA/MQA, SCHEMES.md §Conventions) in softmax, linear and performer: k and v with Hkv heads,
  * Hkv dividing H, query head h reading k/v head h / (H / Hkv). Against two oracles: the
  * double-precision reference, and the same engine run as ordinary multi-head attention
  * on k and v repeated head by head on the host (which must agree to f32 rounding). Both
@@ -11,7 +11,8 @@ static vka_context *contexts[2]; /* CPU class, GPU class */
 typedef struct gqa_case {
     uint32_t batch, heads, kv_heads, nq, nk, d, dv;
     bool causal, kv_len;
-    const char *kernel;
+    const char *kernel; /* softmax's; NULL: another op, its defaults */
+    const char *op;     /* NULL: softmax */
 } gqa_case;
 
 /* softmax on q [B,H,Nq,D], k [B,kv_heads,Nk,D], v [B,kv_heads,Nk,Dv]; out gets [B,H,Nq,Dv]
@@ -34,9 +35,9 @@ static vka_result run(vka_context *ctx, const gqa_case *c, uint32_t kv_heads, co
         r = vka_graph_input(g, &(vka_tensor_desc){"kv_len", VKA_DTYPE_I32, 1, {c->batch}}, &tl);
     if (!r)
         r = vka_graph_op(g,
-                         &(vka_op_desc){.op = "softmax",
+                         &(vka_op_desc){.op = c->op ? c->op : "softmax",
                                         .inputs = {{"q", tq}, {"k", tk}, {"v", tv}, {c->kv_len ? "kv_len" : NULL, tl}},
-                                        .params = {{"kernel", c->kernel}},
+                                        .params = {{c->kernel ? "kernel" : NULL, c->kernel}},
                                         .numbers = {{"causal", c->causal}}},
                          &o);
     if (!r)
@@ -87,8 +88,9 @@ static void check(const gqa_case *c, uint64_t seed)
     float *v_rep = repeat_heads(v, c->batch, c->heads, c->kv_heads, (size_t)c->nk * c->dv);
     for (int cls = 0; cls < 2; cls++) {
         char label[160];
-        snprintf(label, sizeof label, "B%u H%u Hkv%u Nq%u Nk%u D%u Dv%u causal%d kv_len%d %s/%s", c->batch, c->heads,
-                 c->kv_heads, c->nq, c->nk, c->d, c->dv, c->causal, c->kv_len, c->kernel, cls ? "gpu" : "cpu");
+        snprintf(label, sizeof label, "%s B%u H%u Hkv%u Nq%u Nk%u D%u Dv%u causal%d kv_len%d %s/%s",
+                 c->op ? c->op : "softmax", c->batch, c->heads, c->kv_heads, c->nq, c->nk, c->d, c->dv, c->causal,
+                 c->kv_len, c->kernel ? c->kernel : "-", cls ? "gpu" : "cpu");
         vka_result r = run(contexts[cls], c, c->kv_heads, q, k, v, lens, out, ref);
         CHECK_MSG(r == VKA_SUCCESS, "%s: %s", label, vka_last_error(contexts[cls]));
         if (r != VKA_SUCCESS)
@@ -124,6 +126,30 @@ static void grouped_heads_match(void)
                               .kernel = kernels[k]};
                 check(&c, seed++);
             }
+}
+
+/* Kernel attention (linear, performer) with grouped heads: each query head keeps its own
+ * state of its group's keys. */
+static void kernel_attention_grouped(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    static const char *const ops[] = {"linear", "performer"};
+    uint64_t seed = 50;
+    for (int o = 0; o < 2; o++)
+        for (int variant = 0; variant < 2; variant++) {
+            gqa_case c = {.batch = 2,
+                          .heads = 4,
+                          .kv_heads = variant ? 1 : 2,
+                          .nq = 40,
+                          .nk = variant ? 70 : 40,
+                          .d = 16,
+                          .dv = 8,
+                          .causal = variant,
+                          .kv_len = variant,
+                          .op = ops[o]};
+            check(&c, seed++);
+        }
 }
 
 /* Three batches of 12 query heads on 3 k/v heads each (groups of 4), few tokens. */
@@ -164,6 +190,7 @@ int main(int argc, char **argv)
     static const test_case cases[] = {
         {"grouped_heads_match", grouped_heads_match},
         {"grouped_heads_three_per_group", grouped_heads_three_per_group},
+        {"kernel_attention_grouped", kernel_attention_grouped},
         {"heads_that_do_not_divide_are_refused", heads_that_do_not_divide_are_refused},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);

@@ -81,7 +81,9 @@ static void one_head(const vka_ref_kernel_problem *a, head_sums *s, size_t slice
 {
     memset(s->state, 0, (size_t)f * a->dv * sizeof *s->state);
     memset(s->norm, 0, f * sizeof *s->norm);
-    const double *k = a->k + slice * a->nk * a->d, *v = a->v + slice * a->nk * a->dv;
+    uint32_t kv_heads = a->kv_heads ? a->kv_heads : a->heads;
+    size_t b = slice / a->heads, h = slice % a->heads, kv_slice = b * kv_heads + h / (a->heads / kv_heads);
+    const double *k = a->k + kv_slice * a->nk * a->d, *v = a->v + kv_slice * a->nk * a->dv;
     uint32_t added = 0;
     for (uint32_t i = 0; i < a->nq; i++) {
         /* Queries see non-decreasing key counts: add keys as they become visible. */

@@ -48,6 +48,7 @@ void vka_ref_features(vka_ref_feature_map map, const double *x, uint32_t d, cons
  * A zero denominator gives 0. */
 typedef struct vka_ref_kernel_problem {
     uint32_t batch, heads, nq, nk, d, dv;
+    uint32_t kv_heads; /* k and v's (grouped heads: query head h reads h / (heads / kv_heads)); 0: heads */
     const double *q, *k, *v;
     const int32_t *kv_len;
     vka_ref_feature_map map;

@@ -41,6 +41,7 @@ enum { MAP_ELU, MAP_POSITIVE, MAP_HYPERBOLIC, MAP_TRIG }; /* = feature_map.comp'
 
 typedef struct kernel_params {
     uint32_t batch, heads, nq, nk, d, dv;
+    uint32_t kv_heads;    /* k and v's: heads or a divisor (grouped heads; states kept per query head) */
     uint32_t map;         /* MAP_* */
     uint32_t projections; /* m (performer) */
     uint32_t features;    /* F, with each group of features padded to a multiple of 4 */
@@ -50,11 +51,15 @@ typedef struct kernel_params {
     char state_name[64];
 } kernel_params;
 
-static const vka_input_info linear_roles[] = {VKA_IN_Q, VKA_IN_K, VKA_IN_V, VKA_IN_KV_LEN, {0}};
+/* k and v may have fewer heads than q (grouped heads). */
+#define KATTN_IN_K VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads)")
+#define KATTN_IN_V VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k")
+
+static const vka_input_info linear_roles[] = {VKA_IN_Q, KATTN_IN_K, KATTN_IN_V, VKA_IN_KV_LEN, {0}};
 static const vka_input_info performer_roles[] = {
     VKA_IN_Q,
-    VKA_IN_K,
-    VKA_IN_V,
+    KATTN_IN_K,
+    KATTN_IN_V,
     VKA_IN_KV_LEN,
     VKA_IN_OPTIONAL("projection", VKA_INPUT_LEARNED, "1,1,F=64,D", "the random features (else drawn from seed)"),
     {0},
@@ -80,10 +85,8 @@ static const vka_param_info performer_params[] = {
 /* ------------------------------------------------------------------ build */
 
 static const vka_axis_rule axis_rules[] = {
-    {ROLE_K, 0, "batch", ROLE_Q, 0},      {ROLE_K, 1, "heads", ROLE_Q, 1},
-    {ROLE_V, 0, "batch", ROLE_Q, 0},      {ROLE_V, 1, "heads", ROLE_Q, 1},
-    {ROLE_K, 3, "head dim", ROLE_Q, 3},   {ROLE_V, 2, "tokens", ROLE_K, 2},
-    {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0}, {ROLE_PROJECTION, 3, "head dim", ROLE_Q, 3},
+    {ROLE_K, 0, "batch", ROLE_Q, 0},  {ROLE_V, 0, "batch", ROLE_Q, 0},      {ROLE_K, 3, "head dim", ROLE_Q, 3},
+    {ROLE_V, 2, "tokens", ROLE_K, 2}, {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0}, {ROLE_PROJECTION, 3, "head dim", ROLE_Q, 3},
 };
 
 static vka_result check_shapes(vka_op_build *b, kernel_params *p)
@@ -95,7 +98,8 @@ static vka_result check_shapes(vka_op_build *b, kernel_params *p)
         (has_projection &&
          (r = vka_expect_tensor(b, ROLE_PROJECTION, 4, VKA_DTYPE_F32, "[1, 1, features, head_dim]"))) ||
         (r = vka_expect_axes(b, axis_rules,
-                             has_projection ? VKA_ARRAY_LEN(axis_rules) : VKA_ARRAY_LEN(axis_rules) - 1)))
+                             has_projection ? VKA_ARRAY_LEN(axis_rules) : VKA_ARRAY_LEN(axis_rules) - 1)) ||
+        (r = vka_expect_grouped_heads(b, &p->kv_heads)))
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, *k = b->inputs[ROLE_K]->dims, *v = b->inputs[ROLE_V]->dims;
     if (q[3] > MAX_HEAD_DIM || v[3] > MAX_HEAD_DIM)
@@ -225,6 +229,13 @@ static vka_result projection_tensor(vka_lowering *lw, const vka_op_node *node, c
                                     p->seed, out);
 }
 
+/* Query heads per k/v head: k and v are bound with this slice divisor, and every query
+ * head keeps its own state of its group's keys (the states are not shared). */
+static uint32_t kv_group(const kernel_params *p)
+{
+    return p->kv_heads ? p->heads / p->kv_heads : 1;
+}
+
 static vka_result dispatch_features(vka_lowering *lw, const vka_op_node *node, const kernel_plan *kp)
 {
     const kernel_params *p = kp->p;
@@ -235,12 +246,15 @@ static vka_result dispatch_features(vka_lowering *lw, const vka_op_node *node, c
     vka_dispatch_desc d = {
         .kernel = VKA_KERNEL_FEATURE_MAP,
         .spec.feature_map = {.workgroup_size = kp->wg, .D4 = d4, .MODE = p->map, .ROWS = rows, .F4 = kp->f4},
-        .push.feature_map = {.nq = p->nq, .nk = p->nk, .m = p->projections, .d = p->d},
+        .push.feature_map = {.nq = p->nq, .nk = p->nk, .m = p->projections, .d = p->d, .kv_group = kv_group(p)},
         .groups_x = vka_div_up(vka_div_up(p->nq + p->nk, rows), kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
         .bindings = {{.tensor = vka_lower_input(lw, node, ROLE_Q), .access = VKA_READ, .whole = false},
-                     {.tensor = vka_lower_input(lw, node, ROLE_K), .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_K),
+                      .access = VKA_READ,
+                      .whole = false,
+                      .slice_divisor = kv_group(p)},
                      {.tensor = w, .access = VKA_READ, .whole = true},
                      {.tensor = kp->features, .access = VKA_READ_WRITE, .whole = false}},
     };
@@ -273,12 +287,16 @@ static vka_result dispatch_blocks(vka_lowering *lw, const vka_op_node *node, con
                                .f = p->features,
                                .dv = p->dv,
                                .nblocks = kp->nblocks,
-                               .phase = kp->phase},
+                               .phase = kp->phase,
+                               .kv_group = kv_group(p)},
         .groups_x = vka_div_up(kp->nblocks * state_tiles(kp), kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
         .bindings = {{.tensor = kp->features, .access = VKA_READ, .whole = false},
-                     {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_V),
+                      .access = VKA_READ,
+                      .whole = false,
+                      .slice_divisor = kv_group(p)},
                      {.tensor = kp->scratch, .access = VKA_WRITE, .whole = false},
                      {.tensor = kp->kv_len, .access = VKA_READ, .whole = true}},
     };
@@ -369,12 +387,16 @@ static vka_result dispatch_causal_finish(vka_lowering *lw, const vka_op_node *no
                               .nblocks = kp->nblocks,
                               .eps = p->eps,
                               .slot_base = kp->slot_base,
-                              .numerators_at = kp->numerators_at},
+                              .numerators_at = kp->numerators_at,
+                              .kv_group = kv_group(p)},
         .groups_x = vka_div_up(vka_div_up(p->nq, rows), kp->wg),
         .groups_y = 1,
         .slices = kp->slices,
         .bindings = {{.tensor = kp->features, .access = VKA_READ, .whole = false},
-                     {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ, .whole = false},
+                     {.tensor = vka_lower_input(lw, node, ROLE_V),
+                      .access = VKA_READ,
+                      .whole = false,
+                      .slice_divisor = kv_group(p)},
                      {.tensor = kp->scratch, .access = VKA_READ, .whole = false},
                      {.tensor = vka_lower_result(lw, node), .access = VKA_WRITE, .whole = false},
                      {.tensor = kp->kv_len, .access = VKA_READ, .whole = true}},
@@ -522,6 +544,7 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
         .nk = p->nk,
         .d = p->d,
         .dv = p->dv,
+        .kv_heads = p->kv_heads,
         .q = in[ROLE_Q].data,
         .k = in[ROLE_K].data,
         .v = in[ROLE_V].data,
