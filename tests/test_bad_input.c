@@ -493,6 +493,14 @@ static void command_line_errors_are_one_line(void)
     expect_cli_failure("bench --seconds nan", "--seconds takes a number of seconds");
     expect_cli_failure("bench --heads 8x", "--heads takes a whole number");
     expect_cli_failure("bench --reps 100000", "--reps takes a whole number in 1..256");
+    /* the element-type and grouped-heads options */
+    snprintf(args, sizeof args, "run softmax q=%s k=%s v=%s in_dtype=f8", q, q, q);
+    expect_cli_failure(args, "in_dtype=f8: want f16 or f32");
+    snprintf(args, sizeof args, "run softmax q=%s k=%s v=%s out_dtype=int32", q, q, q);
+    expect_cli_failure(args, "out_dtype=int32: want f16 or f32");
+    expect_cli_failure("bench --dtype f64", "--dtype takes f32, f16 or both, not 'f64'");
+    expect_cli_failure("bench --heads 8 --kv-heads 3", "--kv-heads 3 must divide --heads 8");
+    expect_cli_failure("model somewhere dtype=f64", "dtype takes f16 or f32, not 'f64'");
     remove(q);
     remove(bad);
 }

@@ -48,37 +48,45 @@ static void free_batch(batch *b)
         vka_npy_free(slots[i]);
 }
 
+/* The model's graph with outputs "mean" and "std"; d carries the sizes and options, and
+ * gets the arch and the weights (*w, which the caller closes). */
+static vka_result model_graph(const char *model, vka_tnp_desc *d, vka_safetensors **w, vka_graph **g)
+{
+    char path[512];
+    path_of(path, sizeof path, model, "weights.safetensors");
+    vka_tensor m, s;
+    vka_result r = vka_tnp_arch_named(model, &d->arch);
+    if (r == VKA_SUCCESS)
+        r = vka_safetensors_open(ctx, path, w);
+    d->weights = *w;
+    if (r == VKA_SUCCESS)
+        r = vka_graph_create(ctx, g);
+    if (r == VKA_SUCCESS)
+        r = vka_graph_tnp(*g, d, &m, &s);
+    if (r == VKA_SUCCESS && !(r = vka_graph_output(*g, "mean", m)))
+        r = vka_graph_output(*g, "std", s);
+    return r;
+}
+
 /* The model in f16 (vka_tnp_desc.dtype): xc, yc, xt as halves in, mean and std as halves
  * out, from the device and (ref_mean, ref_std) from the reference on the same graph. */
 static vka_result run_model_f16(const char *model, const vka_npy *in[3], uint16_t *out[2], uint16_t *ref[2])
 {
-    char path[512];
-    path_of(path, sizeof path, model, "weights.safetensors");
     vka_safetensors *w = NULL;
     vka_graph *g = NULL;
     vka_plan *plan = NULL;
     vka_tnp_desc d = {.batch = in[0]->dims[0], .nc = in[0]->dims[1], .nt = in[2]->dims[1], .dtype = VKA_DTYPE_F16};
-    vka_tensor m, s;
     size_t out_bytes = (size_t)in[2]->dims[0] * in[2]->dims[1] * in[1]->dims[2] * 2;
     static const char *const names[3] = {"xc", "yc", "xt"};
     vka_host_tensor host[3];
     uint16_t *halves[3] = {0};
-    vka_result r = vka_tnp_arch_named(model, &d.arch);
     for (int i = 0; i < 3; i++) {
         size_t n = in[i]->bytes / 4;
         halves[i] = malloc(n * 2);
         vka_f16_from_f32(in[i]->data, halves[i], n);
         host[i] = (vka_host_tensor){names[i], halves[i], n * 2};
     }
-    if (r == VKA_SUCCESS)
-        r = vka_safetensors_open(ctx, path, &w);
-    d.weights = w;
-    if (r == VKA_SUCCESS)
-        r = vka_graph_create(ctx, &g);
-    if (r == VKA_SUCCESS)
-        r = vka_graph_tnp(g, &d, &m, &s);
-    if (r == VKA_SUCCESS && !(r = vka_graph_output(g, "mean", m)))
-        r = vka_graph_output(g, "std", s);
+    vka_result r = model_graph(model, &d, &w, &g);
     if (r == VKA_SUCCESS)
         r = vka_graph_reference(g, host, 3,
                                 (vka_host_tensor[]){{"mean", ref[0], out_bytes}, {"std", ref[1], out_bytes}}, 2);
@@ -100,24 +108,12 @@ static vka_result run_model_f16(const char *model, const vka_npy *in[3], uint16_
 static vka_result run_model(const char *model, const char *te_kernel, const vka_npy *xc, const vka_npy *yc,
                             const vka_npy *xt, float *mean, float *std)
 {
-    char path[512];
-    path_of(path, sizeof path, model, "weights.safetensors");
     vka_safetensors *w = NULL;
     vka_graph *g = NULL;
     vka_plan *plan = NULL;
     vka_tnp_desc d = {.batch = xc->dims[0], .nc = xc->dims[1], .nt = xt->dims[1], .te_kernel = te_kernel};
-    vka_tensor m, s;
     size_t out_bytes = (size_t)xt->dims[0] * xt->dims[1] * yc->dims[2] * 4;
-    vka_result r = vka_tnp_arch_named(model, &d.arch);
-    if (r == VKA_SUCCESS)
-        r = vka_safetensors_open(ctx, path, &w);
-    d.weights = w;
-    if (r == VKA_SUCCESS)
-        r = vka_graph_create(ctx, &g);
-    if (r == VKA_SUCCESS)
-        r = vka_graph_tnp(g, &d, &m, &s);
-    if (r == VKA_SUCCESS && !(r = vka_graph_output(g, "mean", m)))
-        r = vka_graph_output(g, "std", s);
+    vka_result r = model_graph(model, &d, &w, &g);
     if (r == VKA_SUCCESS)
         r = vka_plan_create(g, &(vka_plan_desc){0}, &plan);
     if (r == VKA_SUCCESS && !(r = vka_plan_write(plan, "xc", xc->data, xc->bytes)) &&

@@ -55,19 +55,6 @@ static const void *in_case_dtype(const bench_case *c, const float *x, size_t *by
     return h;
 }
 
-/* The output read in the case's type, widened in place to f32 (out holds f32 room). */
-static vka_result read_output(vka_plan *plan, const bench_case *c, float *out, size_t count)
-{
-    if (bench_dtype(c) == VKA_DTYPE_F32)
-        return vka_plan_read(plan, "out", out, count * sizeof *out);
-    uint16_t *h = malloc(count * sizeof *h);
-    vka_result r = h ? vka_plan_read(plan, "out", h, count * sizeof *h) : VKA_ERROR_OUT_OF_HOST_MEMORY;
-    if (r == VKA_SUCCESS)
-        vka_f32_from_f16(h, out, count);
-    free(h);
-    return r;
-}
-
 /* ------------------------------------------------------------------ graphs */
 
 /* Whether the operation takes a causal form (a `causal` it can set to 1). */
@@ -403,13 +390,9 @@ static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *p
     if (r == VKA_SUCCESS && !out)
         r = VKA_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t i = 0; r == VKA_SUCCESS && i < values->example.input_count; i++)
-        if (values->data[i] && !values->example.inputs[i].constant) {
-            size_t bytes = values->bytes[i];
-            void *owned;
-            const void *data = in_case_dtype(c, values->data[i], &bytes, &owned);
-            r = data ? vka_plan_write(plan, values->example.inputs[i].role, data, bytes) : VKA_ERROR_OUT_OF_HOST_MEMORY;
-            free(owned);
-        }
+        if (values->data[i] && !values->example.inputs[i].constant)
+            r = cli_plan_write_f32(plan, values->example.inputs[i].role, values->data[i],
+                                   values->bytes[i] / sizeof(float), bench_dtype(c));
     if (r == VKA_SUCCESS)
         r = time_runs(plan, o, row);
     vka_plan_stats stats;
@@ -417,7 +400,7 @@ static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *p
     if (r == VKA_SUCCESS && stats.state_bytes > 0 && (r = vka_plan_reset_states(plan)) == VKA_SUCCESS)
         r = vka_plan_run(plan); /* the runs folded into persistent states: the output of a first run */
     if (r == VKA_SUCCESS)
-        r = read_output(plan, c, out, out_bytes / sizeof *out);
+        r = cli_plan_read_f32(plan, "out", out, out_bytes / sizeof *out, bench_dtype(c));
     row->ran = r == VKA_SUCCESS;
     if (r == VKA_SUCCESS && !o->no_check)
         r = check_error(ctx, c, values, out, &row->max_abs_error);

@@ -85,3 +85,28 @@ bool cli_real_number(const char *text, double min, double max, double *out)
     *out = v;
     return true;
 }
+
+vka_result cli_plan_write_f32(vka_plan *plan, const char *name, const float *data, size_t count, vka_dtype dtype)
+{
+    if (dtype != VKA_DTYPE_F16)
+        return vka_plan_write(plan, name, data, count * sizeof *data);
+    uint16_t *h = malloc(count * sizeof *h);
+    if (!h)
+        return VKA_ERROR_OUT_OF_HOST_MEMORY;
+    vka_f16_from_f32(data, h, count);
+    vka_result r = vka_plan_write(plan, name, h, count * sizeof *h);
+    free(h);
+    return r;
+}
+
+vka_result cli_plan_read_f32(vka_plan *plan, const char *name, float *out, size_t count, vka_dtype dtype)
+{
+    if (dtype != VKA_DTYPE_F16)
+        return vka_plan_read(plan, name, out, count * sizeof *out);
+    uint16_t *h = malloc(count * sizeof *h);
+    vka_result r = h ? vka_plan_read(plan, name, h, count * sizeof *h) : VKA_ERROR_OUT_OF_HOST_MEMORY;
+    if (r == VKA_SUCCESS)
+        vka_f32_from_f16(h, out, count);
+    free(h);
+    return r;
+}

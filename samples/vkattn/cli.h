@@ -37,4 +37,9 @@ void cli_split_pair(char *arg, char **key, char **value);
 /* Writes s as a JSON string (quotes and escapes included). */
 void cli_json_string(FILE *f, const char *s);
 
+/* f32 host data moved to and from a plan tensor held as `dtype` (F16: rounded on the way
+ * in, widened on the way out; count elements). */
+vka_result cli_plan_write_f32(vka_plan *plan, const char *name, const float *data, size_t count, vka_dtype dtype);
+vka_result cli_plan_read_f32(vka_plan *plan, const char *name, float *out, size_t count, vka_dtype dtype);
+
 #endif

@@ -178,34 +178,6 @@ static bool open_model(vka_context *ctx, const char *dir, model_config *m, vka_s
     return true;
 }
 
-/* An f32 input written in the model's type. */
-static vka_result write_input(vka_plan *plan, const char *name, const float *data, size_t bytes, vka_dtype dtype)
-{
-    if (dtype != VKA_DTYPE_F16)
-        return vka_plan_write(plan, name, data, bytes);
-    size_t n = bytes / sizeof *data;
-    uint16_t *h = malloc(n * sizeof *h);
-    if (!h)
-        return VKA_ERROR_OUT_OF_HOST_MEMORY;
-    vka_f16_from_f32(data, h, n);
-    vka_result r = vka_plan_write(plan, name, h, n * sizeof *h);
-    free(h);
-    return r;
-}
-
-/* An output read in the model's type, as f32. */
-static vka_result read_output(vka_plan *plan, const char *name, float *out, size_t count, vka_dtype dtype)
-{
-    if (dtype != VKA_DTYPE_F16)
-        return vka_plan_read(plan, name, out, count * sizeof *out);
-    uint16_t *h = malloc(count * sizeof *h);
-    vka_result r = h ? vka_plan_read(plan, name, h, count * sizeof *h) : VKA_ERROR_OUT_OF_HOST_MEMORY;
-    if (r == VKA_SUCCESS)
-        vka_f32_from_f16(h, out, count);
-    free(h);
-    return r;
-}
-
 /* The graph of the model at the desc's sizes with outputs "mean" and "std", planned. */
 static vka_result plan_model(vka_context *ctx, const vka_tnp_desc *desc, bool memory_only, vka_graph **g,
                              vka_plan **plan, vka_tensor_desc *out)
@@ -240,16 +212,16 @@ static int run(vka_context *ctx, const model_args *a)
     vka_tensor_desc out;
     vka_result r = plan_model(ctx, &m->desc, false, &g, &plan, &out);
     /* the inputs' shapes are checked against the graph's by vka_plan_write */
-    if (r == VKA_SUCCESS && !(r = write_input(plan, "xc", in.xc, in.xc_bytes, a->dtype)) &&
-        !(r = write_input(plan, "yc", in.yc, in.yc_bytes, a->dtype)))
-        r = write_input(plan, "xt", in.xt, in.xt_bytes, a->dtype);
+    if (r == VKA_SUCCESS && !(r = cli_plan_write_f32(plan, "xc", in.xc, in.xc_bytes / 4, a->dtype)) &&
+        !(r = cli_plan_write_f32(plan, "yc", in.yc, in.yc_bytes / 4, a->dtype)))
+        r = cli_plan_write_f32(plan, "xt", in.xt, in.xt_bytes / 4, a->dtype);
     size_t count = r == VKA_SUCCESS ? (size_t)out.dims[0] * out.dims[1] * out.dims[2] : 0;
     if (r == VKA_SUCCESS && (!(mean = malloc(count * 4)) || !(std = malloc(count * 4))))
         r = VKA_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t i = 0; r == VKA_SUCCESS && i < a->runs; i++)
         r = vka_plan_run(plan);
-    if (r == VKA_SUCCESS && !(r = read_output(plan, "mean", mean, count, a->dtype)))
-        r = read_output(plan, "std", std, count, a->dtype);
+    if (r == VKA_SUCCESS && !(r = cli_plan_read_f32(plan, "mean", mean, count, a->dtype)))
+        r = cli_plan_read_f32(plan, "std", std, count, a->dtype);
     if (r == VKA_SUCCESS && a->mean)
         r = vka_npy_save(ctx, a->mean, VKA_DTYPE_F32, 3, out.dims, mean);
     if (r == VKA_SUCCESS && a->std)

@@ -226,6 +226,23 @@ static vka_result run_reference(const run_args *a, vka_graph *g, void *out, size
     return vka_graph_reference(g, in, n, &(vka_host_tensor){"out", out, out_bytes}, 1);
 }
 
+/* The result — from the device, or (reference=1) from the reference — into out=. */
+static int write_result(vka_context *ctx, const run_args *a, vka_graph *g, vka_plan *plan, vka_tensor out)
+{
+    vka_tensor_desc desc;
+    vka_graph_tensor_desc(g, out, &desc);
+    size_t bytes = tensor_bytes(&desc);
+    void *host = malloc(bytes);
+    vka_result r = !host          ? VKA_ERROR_OUT_OF_HOST_MEMORY
+                   : a->reference ? run_reference(a, g, host, bytes)
+                                  : vka_plan_read(plan, "out", host, bytes);
+    int status = r != VKA_SUCCESS ? cli_fail_result(ctx, r, a->reference ? "the reference" : "reading the output")
+                 : a->out_path    ? save_output(ctx, a, &desc, host)
+                                  : 0;
+    free(host);
+    return status;
+}
+
 /* The whole operation in one run. */
 static int execute(vka_context *ctx, run_args *a)
 {
@@ -234,39 +251,15 @@ static int execute(vka_context *ctx, run_args *a)
     vka_tensor out;
     vka_result r;
     int status = build_plan(ctx, a, 0, &g, &plan, &out);
-    if (!status && a->reference) {
-        vka_tensor_desc desc;
-        vka_graph_tensor_desc(g, out, &desc);
-        void *host = malloc(tensor_bytes(&desc));
-        if (!host)
-            status = cli_fail("out of host memory");
-        else if ((r = run_reference(a, g, host, tensor_bytes(&desc))) != VKA_SUCCESS)
-            status = cli_fail_result(ctx, r, "the reference");
-        else if (a->out_path)
-            status = save_output(ctx, a, &desc, host);
-        free(host);
-        vka_graph_destroy(g);
-        return status;
-    }
-    for (uint32_t i = 0; !status && i < a->input_count; i++)
+    for (uint32_t i = 0; !status && !a->reference && i < a->input_count; i++)
         if (!is_constant_role(a->op.inputs[i].role) &&
             (r = vka_plan_write(plan, a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes)) != VKA_SUCCESS)
             status = cli_fail_result(ctx, r, "writing input");
-    if (!status && (r = vka_plan_run(plan)) != VKA_SUCCESS)
+    if (!status && !a->reference && (r = vka_plan_run(plan)) != VKA_SUCCESS)
         status = cli_fail_result(ctx, r, "running");
-    if (!status && a->out_path) {
-        vka_tensor_desc desc;
-        vka_graph_tensor_desc(g, out, &desc);
-        void *host = malloc(tensor_bytes(&desc));
-        if (!host)
-            status = cli_fail("out of host memory");
-        else if ((r = vka_plan_read(plan, "out", host, tensor_bytes(&desc))) != VKA_SUCCESS)
-            status = cli_fail_result(ctx, r, "reading the output");
-        else
-            status = save_output(ctx, a, &desc, host);
-        free(host);
-    }
-    if (!status && a->stats)
+    if (!status && (a->out_path || a->reference))
+        status = write_result(ctx, a, g, plan, out);
+    if (!status && a->stats && plan)
         print_stats(ctx, plan, a->scheme);
     vka_plan_destroy(plan);
     vka_graph_destroy(g);
