@@ -7,6 +7,7 @@
 #define VKATTN_TEST_HARNESS_H
 
 #include "vkattn.h"
+#include "vkattn/ops.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -6,6 +6,7 @@
 #include "vkattn/continuous.h" /* the engine implements every public header */
 #include "vkattn/io.h"
 #include "vkattn/models.h"
+#include "vkattn/ops.h"
 
 #include "mutex.h"
 

@@ -5,6 +5,7 @@
 #include "vkattn.h"
 #include "vkattn/io.h"
 #include "vkattn/models.h"
+#include "vkattn/ops.h"
 
 #include <stdbool.h>
 #include <stdint.h>

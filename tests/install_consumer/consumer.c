@@ -5,6 +5,7 @@
 #include <vkattn/continuous.h>
 #include <vkattn/embed.h>
 #include <vkattn/models.h>
+#include <vkattn/ops.h>
 
 #include <stdio.h>
 
