@@ -28,16 +28,35 @@ const float VKA_LOG2E = 1.4426950408889634;
 // kv_len[b] for a batch index, from a std140 table of ivec4.
 #define VKA_KV_LEN(table, b) (table[(b) >> 2][(b) & 3u])
 
-// Keys key < limit are visible to query `row`: the kv_len bound and, when causal, the
-// bottom-right alignment j <= i + (nk − nq).
-uint vka_visible_keys(uint row, uint nq, uint nk, int kv_len, bool causal)
+// Causal masks (a push field `causal`; engine/lowering/flash.h names them): none, the
+// bottom-right alignment j <= i + (nk − nq) (SCHEMES.md §1's default), the top-left one
+// j <= i (PyTorch's is_causal), and — the flash kernels only — per-batch positions.
+const uint VKA_CAUSAL_NONE = 0u, VKA_CAUSAL_BOTTOM_RIGHT = 1u, VKA_CAUSAL_TOP_LEFT = 2u, VKA_CAUSAL_POSITIONS = 3u;
+
+// Keys key < limit are visible to query `row`: the kv_len bound and the causal mask.
+uint vka_visible_keys(uint row, uint nq, uint nk, int kv_len, uint causal)
 {
     uint limit = min(uint(max(kv_len, 0)), nk);
-    if (causal) {
-        int last = int(row) + int(nk) - int(nq); // the last visible key, may be < 0
+    if (causal == VKA_CAUSAL_BOTTOM_RIGHT || causal == VKA_CAUSAL_TOP_LEFT) {
+        // the last visible key, may be < 0
+        int last = int(row) + (causal == VKA_CAUSAL_BOTTOM_RIGHT ? int(nk) - int(nq) : 0);
         limit = min(limit, uint(max(last + 1, 0)));
     }
     return limit;
+}
+
+// tanh accurate near 0 as well: a driver's tanh may compute (e^2x − 1)/(e^2x + 1), which
+// loses every digit for a tiny x (llvmpipe's gave 6% errors through a soft cap of 1e6 on
+// logits of ~1). A short series below 1/8 (error < 3e-8 relative), the stable form above.
+float vka_tanh(float x)
+{
+    const float a = abs(x);
+    if (a < 0.125) {
+        const float x2 = x * x;
+        return x * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0)));
+    }
+    const float e = exp(-2.0 * a);
+    return sign(x) * (1.0 - e) / (1.0 + e);
 }
 
 // ---------------------------------------------------------------- element types

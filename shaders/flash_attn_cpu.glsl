@@ -32,14 +32,15 @@ layout(constant_id = 2) const uint DV4 = 16;     // vec4 per v/o row
 layout(constant_id = 3) const uint ROWS = 4;     // query rows per invocation
 layout(constant_id = 4) const uint KV_VEC4 = 1;  // ivec4 entries of the kv_len table
 layout(constant_id = 5) const uint KB = 4;       // keys per block
+layout(constant_id = 6) const uint SINK_VEC4 = 1; // vec4 entries of the sinks table
 
 #include "flash_attn_interface.glsl"
 
 // Loop budget (above): the blocks of KB keys, and when sparse one partial block per range.
 #if VKA_SPARSE
-#pragma vka_loops(div_up(pc.nk, KB) + 2 * pc.max_ranges + 1)
+#pragma vka_loops(div_up(pc.key_split > 0 ? pc.key_split : pc.nk, KB) + 2 * pc.max_ranges + 1)
 #else
-#pragma vka_loops(div_up(pc.nk, KB) + 1)
+#pragma vka_loops(div_up(pc.key_split > 0 ? pc.key_split : pc.nk, KB) + 1)
 #endif
 
 const float LAZY_MARGIN = 8.0;
@@ -54,7 +55,10 @@ void main()
     const uint k_base = kv_slice * pc.slice_stride[1];
     const uint v_base = kv_slice * pc.slice_stride[2];
     const uint o_base = slice * pc.slice_stride[3];
-    const uint row0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * ROWS;
+    // Split-K: the lanes of a workgroup share its rows and take consecutive key ranges.
+    const bool lane_split = pc.key_split != 0u;
+    const uint split = lane_split ? gl_WorkGroupID.y * gl_WorkGroupSize.x + gl_LocalInvocationID.x : 0u;
+    const uint row0 = (lane_split ? gl_WorkGroupID.x : gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * ROWS;
     if (row0 >= pc.nq)
         return;
 
@@ -72,9 +76,8 @@ void main()
             qr[r][c] = q(q_base + row * D4 + c) * qscale;
         [[unroll]] for (uint c = 0; c < DV4; c++)
             acc[r][c] = vec4(0.0);
-        m[r] = VKA_NEG_BIG;
-        l[r] = 0.0;
-        visible[r] = row0 + r < pc.nq ? vka_visible_keys(row0 + r, pc.nq, pc.nk, kvl, pc.causal != 0u) : 0u;
+        flash_start(slice, split, m[r], l[r]);
+        visible[r] = row0 + r < pc.nq ? flash_visible(row0 + r, batch, kvl) : 0u;
         key_end = max(key_end, visible[r]);
     }
 
@@ -85,11 +88,12 @@ void main()
     layout_ranges(row0, head, range, range_end);
     for (; range < range_end; range++) {
         bool masked;
-        const uvec2 keys = range_keys(range, row0, ROWS, key_end, masked);
+        const uvec2 keys = flash_split(range_keys(range, row0, ROWS, key_end, masked), split);
         const uint start = keys.x, end = keys.y;
 #else
     {
-        const uint start = 0u, end = key_end;
+        const uvec2 keys = flash_split(uvec2(0u, key_end), split);
+        const uint start = keys.x, end = keys.y;
 #endif
         for (uint j0 = start; j0 < end; j0 += KB) {
             float s[KB][ROWS];
@@ -102,6 +106,8 @@ void main()
                     [[unroll]] for (uint r = 0; r < ROWS; r++)
                         s[b][r] += dot(qr[r][c], kc);
                 }
+                [[unroll]] for (uint r = 0; r < ROWS; r++)
+                    s[b][r] = flash_logit(s[b][r]);
             }
 #if VKA_SPARSE
             const bool check = masked && !(j0 >= seen_by_all.x && j0 + KB <= seen_by_all.y);
@@ -113,7 +119,7 @@ void main()
 #if VKA_SPARSE
                     seen[b] = j0 + b < min(visible[r], end) && (!check || pattern_allows(row0 + r, j0 + b, head));
 #else
-                    seen[b] = j0 + b < visible[r];
+                    seen[b] = j0 + b < min(visible[r], end); // end: the split's
 #endif
                 float block_max = VKA_NEG_BIG;
                 [[unroll]] for (uint b = 0; b < KB; b++)
@@ -147,10 +153,14 @@ void main()
 
     [[unroll]] for (uint r = 0; r < ROWS; r++) {
         if (row0 + r < pc.nq) {
-            // A row that sees no key has l == 0 and outputs 0 (never NaN).
-            const float inv_l = l[r] > 0.0 ? 1.0 / l[r] : 0.0;
+            const uint at = o_base + flash_out_row(row0 + r, split);
+            // A row that sees no key has l == 0 and outputs 0 (never NaN); a split's
+            // partial row keeps its statistics for the merge.
+            const float inv_l = pc.key_split != 0u ? 1.0 : l[r] > 0.0 ? 1.0 / l[r] : 0.0;
             [[unroll]] for (uint c = 0; c < DV4; c++)
-                o_store(o_base + (row0 + r) * DV4 + c, acc[r][c] * inv_l);
+                o_store(at + c, acc[r][c] * inv_l);
+            if (pc.key_split != 0u)
+                o_store(at + DV4, vec4(m[r], l[r], 0.0, 0.0));
         }
     }
 }

@@ -26,15 +26,16 @@ layout(constant_id = 3) const uint BR = 16;       // query rows per workgroup
 layout(constant_id = 4) const uint BC = 16;       // keys per tile
 layout(constant_id = 5) const uint KV_VEC4 = 1;
 layout(constant_id = 6) const uint OUT_SLOTS = 4; // ceil(BR·DV4 / workgroup size)
+layout(constant_id = 7) const uint SINK_VEC4 = 1; // vec4 entries of the sinks table
 
 #include "flash_attn_interface.glsl"
 
 // Per tile of BC keys, the strided loops that stage K and V, score the tile and fold the
 // rows; before them, staging Q. When sparse, one more (partial) tile per layout range.
 #if VKA_SPARSE
-#pragma vka_loops((div_up(pc.nk, BC) + pc.max_ranges) * (1 + div_up(BC * D4, workgroup_size) + div_up(BC * DV4, workgroup_size) + div_up(BR * BC, workgroup_size) + div_up(BR, workgroup_size)) + pc.max_ranges + 1 + div_up(BR * D4, workgroup_size) + div_up(BR, workgroup_size))
+#pragma vka_loops((div_up(pc.key_split > 0 ? pc.key_split : pc.nk, BC) + pc.max_ranges) * (1 + div_up(BC * D4, workgroup_size) + div_up(BC * DV4, workgroup_size) + div_up(BR * BC, workgroup_size) + div_up(BR, workgroup_size)) + pc.max_ranges + 1 + div_up(BR * D4, workgroup_size) + div_up(BR, workgroup_size))
 #else
-#pragma vka_loops(div_up(pc.nk, BC) * (1 + div_up(BC * D4, workgroup_size) + div_up(BC * DV4, workgroup_size) + div_up(BR * BC, workgroup_size) + div_up(BR, workgroup_size)) + 1 + div_up(BR * D4, workgroup_size) + div_up(BR, workgroup_size))
+#pragma vka_loops(div_up(pc.key_split > 0 ? pc.key_split : pc.nk, BC) * (1 + div_up(BC * D4, workgroup_size) + div_up(BC * DV4, workgroup_size) + div_up(BR * BC, workgroup_size) + div_up(BR, workgroup_size)) + 1 + div_up(BR * D4, workgroup_size) + div_up(BR, workgroup_size))
 #endif
 #pragma vka_shared_bytes(16 * (BR * D4 + BC * D4 + BC * DV4) + 4 * (BR * BC + 3 * BR))
 
@@ -53,7 +54,6 @@ void main()
     const uint slice = gl_WorkGroupID.z;
     const uint batch = (pc.slice_base + slice) / pc.heads;
     const int kvl = VKA_KV_LEN(kv_len, batch);
-    const bool causal = pc.causal != 0u;
     const uint q_base = slice * pc.slice_stride[0];
     const uint kv_slice = vka_kv_slice(slice);
     const uint k_base = kv_slice * pc.slice_stride[1];
@@ -67,15 +67,14 @@ void main()
         const uint r = i / D4;
         q_tile[i] = r < rows ? q(q_base + (row0 + r) * D4 + i % D4) * qscale : vec4(0.0);
     }
-    for (uint r = tid; r < BR; r += wg) {
-        row_max[r] = VKA_NEG_BIG;
-        row_sum[r] = 0.0;
-    }
+    for (uint r = tid; r < BR; r += wg)
+        flash_start(slice, gl_WorkGroupID.y, row_max[r], row_sum[r]);
     vec4 acc[OUT_SLOTS];
     [[unroll]] for (uint s = 0; s < OUT_SLOTS; s++)
         acc[s] = vec4(0.0);
-    // Visible keys grow with the row under causal masking: the last row sees the most.
-    const uint key_end = vka_visible_keys(row0 + rows - 1, pc.nq, pc.nk, kvl, causal);
+    // Visible keys grow with the row under causal masking: the last row (that is a query)
+    // sees the most.
+    const uint key_end = flash_key_end(row0, rows, batch, kvl);
 
 #if VKA_SPARSE
     const uint head = (pc.slice_base + slice) % pc.heads;
@@ -84,11 +83,12 @@ void main()
     layout_ranges(row0, head, range, range_end);
     for (; range < range_end; range++) {
         bool masked;
-        const uvec2 keys = range_keys(range, row0, BR, key_end, masked);
+        const uvec2 keys = flash_split(range_keys(range, row0, BR, key_end, masked), gl_WorkGroupID.y);
         const uint start = keys.x, end = keys.y;
 #else
     {
-        const uint start = 0u, end = key_end;
+        const uvec2 keys = flash_split(uvec2(0u, key_end), gl_WorkGroupID.y);
+        const uint start = keys.x, end = keys.y;
 #endif
         for (uint t0 = start; t0 < end; t0 += BC) {
             barrier(); // the previous tile is no longer read
@@ -106,14 +106,14 @@ void main()
                 float s = 0.0;
                 [[unroll]] for (uint d = 0; d < D4; d++)
                     s += dot(q_tile[r * D4 + d], k_tile[c * D4 + d]);
-                p_tile[i] = s;
+                p_tile[i] = flash_logit(s);
             }
             barrier();
 #if VKA_SPARSE
             const bool check = masked && !(t0 >= seen_by_all.x && t0 + BC <= seen_by_all.y);
 #endif
             for (uint r = tid; r < BR; r += wg) {
-                const uint visible = r < rows ? min(vka_visible_keys(row0 + r, pc.nq, pc.nk, kvl, causal), end) : 0u;
+                const uint visible = r < rows ? min(flash_visible(row0 + r, batch, kvl), end) : 0u;
                 bool seen[BC];
                 [[unroll]] for (uint c = 0; c < BC; c++)
 #if VKA_SPARSE
@@ -157,8 +157,15 @@ void main()
             break;
         const uint r = slot / DV4, c = slot % DV4;
         if (r < rows) {
+            const uint at = o_base + flash_out_row(row0 + r, gl_WorkGroupID.y);
             const float l = row_sum[r];
-            o_store(o_base + (row0 + r) * DV4 + c, l > 0.0 ? acc[s] / l : vec4(0.0));
+            if (pc.key_split == 0u) {
+                o_store(at + c, l > 0.0 ? acc[s] / l : vec4(0.0));
+            } else { // a split's partial row, and its statistics for the merge
+                o_store(at + c, acc[s]);
+                if (c == 0u)
+                    o_store(at + DV4, vec4(row_max[r], l, 0.0, 0.0));
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 // (row, key) there asks pattern_allows. The layout is a uniform buffer (the kernels use
 // android-2021's four storage buffers already), declared 16 KiB and bound to its size.
 
-layout(std140, set = 0, binding = 5) uniform Layout { uvec4 layout_words[1024]; };
+layout(std140, set = 0, binding = 7) uniform Layout { uvec4 layout_words[1024]; };
 
 const uint SPARSE_MASKED = 0x80000000u;
 const uint PATTERN_NONE = 0u, PATTERN_LOCAL = 1u, PATTERN_LONGFORMER = 2u, PATTERN_STRIDED = 3u,

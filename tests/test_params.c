@@ -81,10 +81,11 @@ static void every_schema_is_well_formed(void)
         }
     }
     vka_op_info softmax;
-    CHECK(vka_op_info_named("softmax", &softmax) == VKA_SUCCESS && softmax.param_count == 3);
-    CHECK(strcmp(softmax.params[2].key, "kernel") == 0 && softmax.params[2].type == VKA_PARAM_ENUM &&
-          strcmp(softmax.params[2].choices[1], "materialized") == 0 &&
-          strcmp(softmax.params[2].fallback, "flash") == 0);
+    CHECK(vka_op_info_named("softmax", &softmax) == VKA_SUCCESS && softmax.param_count == 9);
+    CHECK(strcmp(softmax.params[3].key, "kernel") == 0 && softmax.params[3].type == VKA_PARAM_ENUM &&
+          strcmp(softmax.params[3].choices[1], "materialized") == 0 &&
+          strcmp(softmax.params[3].fallback, "flash") == 0);
+    CHECK(strcmp(softmax.params[7].key, "capacity") == 0 && !softmax.params[7].fallback && softmax.params[7].derived);
 }
 
 /* Defaults, derived values and given ones, as the graph reports them. */
@@ -97,11 +98,11 @@ static void resolved_values_are_reported(void)
     vka_tensor o = attention(g, "softmax", (vka_op_param[]){{"kernel", "materialized"}, {0}}, NULL);
     CHECK_OK(ctx, o.id ? VKA_SUCCESS : VKA_ERROR_INVALID_ARGUMENT);
     vka_param_value v;
-    CHECK(vka_graph_op_param_count(g, o) == 3);
+    CHECK(vka_graph_op_param_count(g, o) == 8); /* all but capacity, which applies only when decoding */
     CHECK(find_value(g, o, "scale", &v) && !v.given && v.type == VKA_PARAM_FLOAT && fabs(v.number - 0.25) < 1e-12);
     CHECK(find_value(g, o, "causal", &v) && !v.given && v.number == 0);
     CHECK(find_value(g, o, "kernel", &v) && v.given && v.number == 1 && strcmp(v.text, "materialized") == 0);
-    CHECK(vka_graph_op_param_at(g, o, 3, &v) == VKA_ERROR_INVALID_ARGUMENT);
+    CHECK(vka_graph_op_param_at(g, o, 8, &v) == VKA_ERROR_INVALID_ARGUMENT);
     /* An input is no operation: nothing resolved. */
     CHECK(vka_graph_op_param_count(g, (vka_tensor){1}) == 0);
     /* performer: features derived from the default (no projection given), seed defaulted. */
@@ -139,7 +140,10 @@ static void numbers_are_typed_values(void)
         {"local", {"window", -1}, "'window' must be an integer"},
         {"softmax", {"causal", 2}, "'causal' must be 0 or 1, got '2'"},
         {"softmax", {"kernel", 1}, "'kernel' must be flash or materialized"},
-        {"softmax", {"windw", 3}, "unknown parameter 'windw' (softmax takes: scale, causal, kernel)"},
+        {"softmax",
+         {"windw", 3},
+         "unknown parameter 'windw' (softmax takes: scale, causal, causal_align, kernel, softcap, split_k, decode, "
+         "capacity, state)"},
         {"linear", {"eps", -1}, "eps must be in [0, 1e+30], got -1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

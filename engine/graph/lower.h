@@ -106,6 +106,18 @@ typedef struct vka_host_step_desc {
 } vka_host_step_desc;
 vka_result vka_lower_host_step(vka_lowering *lw, const vka_host_step_desc *desc);
 
+/* A fill level the host follows as well as the device (a KV cache's lengths): `length` is an
+ * int32 [batch] state the op's kernels advance by `added` each run — an int32 [batch]
+ * input (the values last written) or, with added 0, `fixed` tokens per batch. vka_plan_run
+ * refuses a run that would take a batch past `capacity`, naming the lengths, before
+ * anything runs; writes of `length` (a restore) are checked to lie in [0, capacity]. After
+ * a vka_plan_record the host no longer knows the level: the next run reads it back. */
+typedef struct vka_counter_desc {
+    uint32_t length, added, fixed, capacity;
+    const char *what; /* "KV cache": the thing that fills, for messages */
+} vka_counter_desc;
+vka_result vka_lower_counter(vka_lowering *lw, const vka_counter_desc *desc);
+
 vka_context *vka_lower_context(const vka_lowering *lw);
 /* Capabilities after the clamp, and the kernel class to use. */
 const vka_device_info *vka_lower_device(const vka_lowering *lw);

@@ -165,6 +165,7 @@ void vka_plan_destroy(vka_plan *plan)
         }
     }
     free(plan->host_steps);
+    vka_plan_counters_free(plan);
     free(plan->tensors);
     free(plan->dispatches);
     free(plan->pieces);
@@ -209,7 +210,11 @@ vka_result vka_plan_write(vka_plan *plan, const char *input, const void *data, s
     if (r == VKA_SUCCESS && t->int_ranged)
         r = vka_check_int_range(plan->ctx, t->int_range_op, t->name, data, vka_element_count(t->rank, t->dims),
                                 t->int_min, t->int_max);
-    return leave(plan, r == VKA_SUCCESS ? vka_plan_upload(plan, t, data, t->host_dtype) : r);
+    if (r == VKA_SUCCESS)
+        r = vka_plan_upload(plan, t, data, t->host_dtype);
+    if (r == VKA_SUCCESS)
+        vka_plan_counters_written(plan, t, data);
+    return leave(plan, r);
 }
 
 vka_result vka_plan_read(vka_plan *plan, const char *output, void *data, size_t bytes)
@@ -277,7 +282,9 @@ static vka_result run_locked(vka_plan *plan)
     if (plan->desc.memory_only)
         return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_run: this plan was made with memory_only");
     double start = vka_now_ms();
-    vka_result r = run_host_steps(plan);
+    vka_result r = vka_plan_counters_check(plan);
+    if (r == VKA_SUCCESS)
+        r = run_host_steps(plan);
     if (r == VKA_SUCCESS)
         r = vka_context_submit_and_wait(plan->ctx, plan->cmd);
     if (r != VKA_SUCCESS)
@@ -285,6 +292,7 @@ static vka_result run_locked(vka_plan *plan)
     plan->stats.last_run_wall_ms = vka_now_ms() - start;
     plan->stats.run_count++;
     plan->runs_since_reset++;
+    vka_plan_counters_advance(plan);
     plan->ran = true;
     return collect_timings(plan, true);
 }
@@ -304,7 +312,10 @@ vka_result vka_plan_reset_states(vka_plan *plan)
         return leave(plan, vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
                                     "vka_plan_reset_states: this plan was made with memory_only"));
     plan->runs_since_reset = 0;
-    return leave(plan, vka_plan_initialise(plan, true));
+    r = vka_plan_initialise(plan, true);
+    if (r == VKA_SUCCESS)
+        vka_plan_counters_reset(plan);
+    return leave(plan, r);
 }
 
 static vka_result redraw_locked(vka_plan *plan, uint64_t seed)
@@ -345,6 +356,7 @@ static vka_result record_locked(vka_plan *plan, VkCommandBuffer command_buffer)
                         "vka_plan_record: this plan computes on the host between runs (continuous_update with "
                         "sticky=1); run it with vka_plan_run");
     vka_plan_record_commands(plan, command_buffer);
+    vka_plan_counters_forget(plan);
     plan->ran = true; /* the application runs it: what it reads is its business */
     return VKA_SUCCESS;
 }

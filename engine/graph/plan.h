@@ -66,6 +66,15 @@ typedef struct vka_plan_host_step {
     float *reads[VKA_HOST_STEP_TENSORS], *writes[VKA_HOST_STEP_TENSORS];
 } vka_plan_host_step;
 
+/* A fill level the host follows (vka_lower_counter), with its host copies. */
+typedef struct vka_plan_counter {
+    vka_counter_desc desc;
+    const char *op; /* the operation's class name */
+    uint32_t batch;
+    int32_t *length, *added; /* [batch] each */
+    bool known;              /* false after a vka_plan_record: read `length` back first */
+} vka_plan_counter;
+
 /* One vkCmdDispatch: a dispatch, or a run of its slices when it had to be split. */
 typedef struct vka_plan_piece {
     uint32_t dispatch;
@@ -112,6 +121,8 @@ struct vka_plan {
     vka_op_stat *op_stats; /* vka_lower_note_stat */
     uint32_t op_stat_count, op_stat_capacity;
     uint64_t runs_since_reset; /* what host steps see as `run` */
+    vka_plan_counter *counters;
+    uint32_t counter_count, counter_capacity;
 
     vka_buffer arena;
     vka_buffer staging; /* created on first need */
@@ -120,6 +131,14 @@ struct vka_plan {
     VkQueryPool queries; /* piece_count + 1 timestamps, or none */
     vka_plan_stats stats;
 };
+
+/* counters.c: the host's side of vka_lower_counter. */
+vka_result vka_plan_counters_check(vka_plan *plan); /* before a run: refuses an overflow */
+void vka_plan_counters_advance(vka_plan *plan);     /* after it */
+void vka_plan_counters_reset(vka_plan *plan);
+void vka_plan_counters_forget(vka_plan *plan); /* recorded: the device's levels are unknown */
+void vka_plan_counters_written(vka_plan *plan, const vka_plan_tensor *t, const void *data);
+void vka_plan_counters_free(vka_plan *plan);
 
 /* planner.c: graph → dispatches, layout, lifetimes, offsets (no Vulkan objects). */
 vka_result vka_plan_lower(vka_plan *plan, const vka_graph *graph);

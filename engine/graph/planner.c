@@ -302,6 +302,30 @@ vka_result vka_lower_note_stat(vka_lowering *lw, const char *key, uint64_t value
     return VKA_SUCCESS;
 }
 
+vka_result vka_lower_counter(vka_lowering *lw, const vka_counter_desc *desc)
+{
+    vka_plan *plan = lw->plan;
+    if (!vka_array_reserve((void **)&plan->counters, &plan->counter_capacity, plan->counter_count + 1,
+                           sizeof *plan->counters))
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning a counter");
+    vka_plan_tensor *length = &plan->tensors[desc->length];
+    uint32_t batch = length->dims[0];
+    vka_plan_counter *c = &plan->counters[plan->counter_count++]; /* freed with the plan */
+    *c = (vka_plan_counter){.desc = *desc,
+                            .op = lw->graph->ops[lw->op].cls->name,
+                            .batch = batch,
+                            .length = calloc(batch, sizeof(int32_t)),
+                            .added = calloc(batch, sizeof(int32_t)),
+                            .known = true};
+    if (!c->length || !c->added)
+        return vka_fail(plan->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory planning a counter");
+    length->int_ranged = true; /* a restored level must fit */
+    length->int_min = 0;
+    length->int_max = (int32_t)desc->capacity;
+    length->int_range_op = c->op;
+    return VKA_SUCCESS;
+}
+
 vka_result vka_lower_host_step(vka_lowering *lw, const vka_host_step_desc *desc)
 {
     vka_plan *plan = lw->plan;
@@ -361,6 +385,10 @@ vka_result vka_lower_dispatch(vka_lowering *lw, const vka_dispatch_desc *desc)
     for (uint32_t b = 0; b < VKA_MAX_BINDINGS && desc->bindings[b].tensor; b++) {
         vka_plan_tensor *t = &plan->tensors[desc->bindings[b].tensor];
         const vka_binding_desc *bd = &desc->bindings[b];
+        if (b >= VKA_SLICE_STRIDE_BINDINGS && !bd->whole)
+            return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED,
+                            "internal: %s binding %u must be bound whole (the push header has no stride for it)",
+                            kernel->name, b);
         if (b >= kernel->binding_count || (bd->access & ~kernel->bindings[b].access))
             return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED, "internal: %s (%s) binding %u (%s) cannot be %s",
                             kernel->name, kernel->variant, b,

@@ -140,7 +140,7 @@ static void push_constants(const vka_plan *plan, VkCommandBuffer cmd, const vka_
     const vka_kernel *k = vka_kernel_get(d->desc.kernel);
     uint32_t words[VKA_MAX_PUSH_WORDS] = {piece->slice_begin};
     for (uint32_t b = 0; b < VKA_MAX_BINDINGS && d->desc.bindings[b].tensor; b++)
-        if (!d->desc.bindings[b].whole)
+        if (!d->desc.bindings[b].whole && b < VKA_SLICE_STRIDE_BINDINGS)
             words[1 + b] = (uint32_t)(plan->tensors[d->desc.bindings[b].tensor].slice_stride / 4);
     memcpy(&words[VKA_PUSH_HEADER_WORDS], d->desc.push.words, 4 * k->op_push_words);
     plan->ctx->vkd.vkCmdPushConstants(cmd, d->pipeline.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,

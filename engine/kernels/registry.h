@@ -21,8 +21,11 @@
 
 #include "vka_kernels.h" /* generated: vka_kernel_id, the push and constant structs */
 
-#define VKA_MAX_BINDINGS 7
-#define VKA_PUSH_HEADER_WORDS 8
+#define VKA_MAX_BINDINGS 8
+/* The recorder's header: the first slice, then a slice stride for each of the first
+ * VKA_SLICE_STRIDE_BINDINGS bindings; a binding past them must be bound whole. */
+#define VKA_SLICE_STRIDE_BINDINGS 7
+#define VKA_PUSH_HEADER_WORDS (1 + VKA_SLICE_STRIDE_BINDINGS)
 #define VKA_MAX_PUSH_WORDS 32 /* 128 bytes: the Vulkan minimum */
 _Static_assert(VKA_PUSH_HEADER_WORDS + VKA_MAX_OP_PUSH_WORDS <= VKA_MAX_PUSH_WORDS, "a push block over 128 bytes");
 

@@ -13,15 +13,38 @@ typedef struct vka_flash_sparse {
     uint32_t layout_rows, sections, layout_blocks, max_ranges;
 } vka_flash_sparse;
 
+/* Causal masks: the kernels' VKA_CAUSAL_* (shaders/common.glsl). */
+typedef enum vka_causal {
+    VKA_CAUSAL_NONE = 0,
+    VKA_CAUSAL_BOTTOM_RIGHT = 1, /* j <= i + (Nk − Nq): SCHEMES.md §1's causal=1 */
+    VKA_CAUSAL_TOP_LEFT = 2,     /* j <= i: PyTorch's is_causal */
+    VKA_CAUSAL_POSITIONS = 3,    /* j <= q_pos[b] + i, rows at or past kv_len[b] output 0 (decoding) */
+} vka_causal;
+
+/* SCHEMES.md §1's options on the scaled logits: a soft cap c·tanh(l / c) (0: none) and a
+ * sink logit per head (an f32 [heads] plan tensor, 0: none) joining each row's normaliser. */
+typedef struct vka_logit_options {
+    float softcap;
+    uint32_t sinks;
+} vka_logit_options;
+
 typedef struct vka_flash_desc {
     uint32_t q, k, v, out; /* plan tensors [batch, heads, tokens, features] */
     uint32_t kv_len;       /* int32 [batch]: keys that exist per batch (vka_lower_key_counts, rows.h) */
+    uint32_t q_pos;        /* int32 [batch]: VKA_CAUSAL_POSITIONS' first query position; else 0 */
     uint32_t batch, heads, nq, nk, d, dv;
     uint32_t kv_heads; /* k and v's heads (grouped heads: a divisor of `heads`); 0: heads */
-    bool causal;       /* bottom-right aligned */
+    uint32_t causal;   /* vka_causal (a bool's true is bottom-right) */
     float scale;
     const vka_flash_sparse *sparse; /* NULL: every visible key */
+    vka_logit_options logits;
+    /* Split-K (dense only): 0 lets the planner split the keys over parallel workgroups when
+     * too few query tiles would fill the device (vka_flash_splits); 1 never; n: n ranges. */
+    uint32_t split_k;
 } vka_flash_desc;
+
+/* The key ranges vka_lower_flash runs in parallel (1: no split) and the keys per range. */
+uint32_t vka_flash_splits(const vka_device_info *dev, const vka_flash_desc *f, uint32_t *keys_per_split);
 
 /* The query rows one invocation (CPU class) or workgroup (GPU class) of the kernel takes
  * for this problem: a block layout's rows must be a multiple of it. */
@@ -33,6 +56,7 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f);
  * cols] in place (softmax_rows.comp), keys past kv_len[b] (and, when causal, past the
  * bottom-right diagonal) given probability 0. */
 vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_len, uint32_t batch, uint32_t heads,
-                                 uint32_t rows, uint32_t cols, bool causal);
+                                 uint32_t rows, uint32_t cols, uint32_t causal /* vka_causal but POSITIONS */,
+                                 const vka_logit_options *logits /* NULL: none */);
 
 #endif

@@ -16,23 +16,36 @@ uint32_t vka_ref_visible_keys(uint32_t i, uint32_t nq, uint32_t nk, int32_t kv_l
     return (uint32_t)limit;
 }
 
+static uint32_t visible_keys(const vka_ref_attention *a, uint32_t i, int32_t kv_len)
+{
+    if (a->first_run)
+        return (int64_t)i < kv_len ? i + 1 : 0;
+    if (a->causal && a->top_left) /* j <= i: bottom-right's rule with as many keys as queries */
+        return vka_ref_visible_keys(i, a->nq, a->nq, kv_len < (int64_t)a->nk ? kv_len : (int32_t)a->nk, true);
+    return vka_ref_visible_keys(i, a->nq, a->nk, kv_len, a->causal);
+}
+
+/* Row i: O = Σ_j e^(l_j − m) v_j / (e^(sink − m) + Σ_j e^(l_j − m)), l_j the scaled (and
+ * capped) logits of the visible keys, the sink term only with sinks. */
 static void attend_row(const vka_ref_attention *a, const double *q, const double *k, const double *v, uint32_t visible,
-                       double *scores, double *out)
+                       const double *sink, double *scores, double *out)
 {
     for (uint32_t c = 0; c < a->dv; c++)
         out[c] = 0.0;
     if (visible == 0)
         return; /* a query that sees no key outputs 0 */
-    double max = -INFINITY;
+    double max = sink ? *sink : -INFINITY;
     for (uint32_t j = 0; j < visible; j++) {
         double s = 0.0;
         for (uint32_t c = 0; c < a->d; c++)
             s += q[c] * k[(size_t)j * a->d + c];
         scores[j] = s * a->scale;
+        if (a->softcap > 0)
+            scores[j] = a->softcap * tanh(scores[j] / a->softcap);
         if (scores[j] > max)
             max = scores[j];
     }
-    double sum = 0.0;
+    double sum = sink ? exp(*sink - max) : 0.0;
     for (uint32_t j = 0; j < visible; j++) {
         scores[j] = exp(scores[j] - max);
         sum += scores[j];
@@ -60,7 +73,7 @@ bool vka_ref_softmax_attention(const vka_ref_attention *a)
             for (uint32_t i = 0; i < a->nq; i++) {
                 const double *q = a->q + (slice * a->nq + i) * a->d;
                 double *out = a->out + (slice * a->nq + i) * a->dv;
-                attend_row(a, q, k, v, vka_ref_visible_keys(i, a->nq, a->nk, kv_len, a->causal), scores, out);
+                attend_row(a, q, k, v, visible_keys(a, i, kv_len), a->sinks ? &a->sinks[h] : NULL, scores, out);
             }
         }
     }

@@ -18,6 +18,11 @@ typedef struct vka_ref_attention {
     const int32_t *kv_len;
     double scale;
     bool causal;
+    bool top_left;       /* causal: j <= i rather than bottom-right */
+    double softcap;      /* > 0: logits c·tanh(l / c) after scaling */
+    const double *sinks; /* [heads] or NULL: a logit per head in every row's normaliser */
+    bool first_run;      /* decoding from an empty cache: q, k, v are the new tokens, kv_len[b]
+                            of them real; row i < kv_len sees keys j <= i, later rows output 0 */
     double *out;
 } vka_ref_attention;
 

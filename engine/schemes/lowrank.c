@@ -402,9 +402,9 @@ static vka_result lower_nystrom(vka_lowering *lw, const vka_op_node *node)
     if ((r = vka_lower_matmul(lw, &mean)) ||
         /* F̃ = softmax(q K̃ᵀ s) and Ã = softmax(Q̃ K̃ᵀ s), materialised (N × m, m × m) */
         (r = product(lw, &np, q, lk, f, p->nq, m, p->d, true, p->scale, 0.0f)) ||
-        (r = vka_lower_row_softmax(lw, f, all_landmarks, p->batch, p->heads, p->nq, m, false)) ||
+        (r = vka_lower_row_softmax(lw, f, all_landmarks, p->batch, p->heads, p->nq, m, false, NULL)) ||
         (r = product(lw, &np, lq, lk, a, m, m, p->d, true, p->scale, 0.0f)) ||
-        (r = vka_lower_row_softmax(lw, a, all_landmarks, p->batch, p->heads, m, m, false)) ||
+        (r = vka_lower_row_softmax(lw, a, all_landmarks, p->batch, p->heads, m, m, false, NULL)) ||
         /* B̃ v = softmax(Q̃ kᵀ s) v by flash: no m × N buffer */
         (r = vka_lower_flash(lw, &(vka_flash_desc){.q = lq,
                                                    .k = k,

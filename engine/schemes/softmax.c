@@ -1,10 +1,14 @@
 /* `softmax` — exact attention, SCHEMES.md §1: O = softmax(q kᵀ · scale + mask) v.
- * kernel=flash (default): one tiled online-softmax dispatch, no Nq×Nk buffer.
+ * kernel=flash (default): one tiled online-softmax dispatch, no Nq×Nk buffer (split over
+ * the keys, and merged, when few queries meet many keys).
  * kernel=materialized: q kᵀ into a B·H·Nq·Nk score tensor, a masked row softmax in
- * place, then P v — the quadratic-memory baseline. */
+ * place, then P v — the quadratic-memory baseline.
+ * decode=1 (§10): a persistent KV cache each run appends its k and v to, the run's queries
+ * attending over the whole cache at their positions (lowering/kv_cache.h). */
 #include "graph/op.h"
 #include "graph/params.h"
 #include "lowering/flash.h"
+#include "lowering/kv_cache.h"
 #include "lowering/matmul.h"
 #include "lowering/rows.h"
 #include "lowering/shapes.h"
@@ -15,17 +19,23 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN };
+enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_SINKS };
 enum { KERNEL_FLASH, KERNEL_MATERIALIZED };
 
+enum { ALIGN_BOTTOM_RIGHT, ALIGN_TOP_LEFT };
+
 #define MAX_HEAD_DIM 256
+#define MAX_CAPACITY (1u << 24)
 
 typedef struct softmax_params {
     uint32_t batch, heads, nq, nk, d, dv;
     uint32_t kv_heads; /* k and v's heads: heads, or a divisor of it (grouped heads) */
-    float scale;
-    bool causal;
-    int kernel;
+    float scale, softcap;
+    bool causal, decode;
+    int kernel, align;
+    uint32_t split_k;
+    uint32_t capacity; /* decode: the cache's positions per batch */
+    char state[64];    /* decode: the cache's name */
 } softmax_params;
 
 static const vka_input_info roles[] = {
@@ -33,13 +43,32 @@ static const vka_input_info roles[] = {
     VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads: GQA, MQA)"),
     VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k"),
     VKA_IN_KV_LEN,
+    {.role = "sinks",
+     .kind = VKA_INPUT_LEARNED,
+     .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_F32),
+     .shape = "H",
+     .summary = "a logit per head joining every row's normaliser, with no value (gpt-oss)",
+     .optional = true},
     {0},
 };
 static const char *const kernels[] = {"flash", "materialized", NULL};
+static const char *const aligns[] = {"bottom_right", "top_left", NULL};
 static const vka_param_info params[] = {
     VKA_PARAM_SCALE,
     VKA_PARAM_CAUSAL,
+    {"causal_align", VKA_PARAM_ENUM, "query i sees key j <= i + Nk − Nq (bottom_right) or j <= i (top_left)",
+     "bottom_right", .choices = aligns},
     {"kernel", VKA_PARAM_ENUM, "tiled online softmax, or the score matrix materialised", "flash", .choices = kernels},
+    {"softcap", VKA_PARAM_FLOAT, "> 0: logits c·tanh(l / c) after scaling (Gemma 2); 0: none", "0", NULL, 0, 1e30,
+     NULL},
+    {"split_k", VKA_PARAM_INT, "flash: key ranges run in parallel and merged (0: the planner's choice, 1: none)", "0",
+     NULL, 0, 256, NULL},
+    {"decode", VKA_PARAM_BOOL, "keep a KV cache across runs: each run appends k, v and attends over the cache", "0",
+     NULL, 0, 1, NULL},
+    {"capacity", VKA_PARAM_INT, "decode=1: the cache's positions per batch", NULL, "needed with decode=1", 1,
+     MAX_CAPACITY, NULL},
+    {"state", VKA_PARAM_NAME, "decode=1: the cache's name (NAME.k, NAME.v, NAME.length for vka_plan_read/write)", NULL,
+     "OP.cache", 0, 0, NULL},
     {0},
 };
 
@@ -62,14 +91,61 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
                         q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
     uint32_t kv_heads;
-    if ((r = vka_expect_grouped_heads(b, &kv_heads)))
+    if ((r = vka_expect_grouped_heads(b, &kv_heads)) ||
+        (b->inputs[ROLE_SINKS] && (r = vka_expect_tensor(b, ROLE_SINKS, 1, VKA_DTYPE_F32, "[heads]"))))
         return r;
+    if (b->inputs[ROLE_SINKS] && b->inputs[ROLE_SINKS]->dims[0] != q[1])
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: sinks has %u entries; q has %u heads", b->op,
+                        b->inputs[ROLE_SINKS]->dims[0], q[1]);
     *p = (softmax_params){
         .batch = q[0], .heads = q[1], .kv_heads = kv_heads, .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
-    /* kv_len[b] counts keys: 0..Nk. */
+    /* kv_len[b] counts keys: 0..Nk (decoding: the run's new tokens of batch b). */
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;
     b->int_range[ROLE_KV_LEN].max = (int32_t)p->nk;
+    return VKA_SUCCESS;
+}
+
+static vka_result read_softcap(vka_op_build *b, softmax_params *p)
+{
+    double softcap;
+    vka_result r = vka_param_float(b->params, "softcap", &softcap);
+    p->softcap = (float)softcap;
+    return r;
+}
+
+/* decode=1: the run's q, k and v are its new tokens; kv_len says how many of them each
+ * batch adds (all by default); the cache holds `capacity`. */
+static vka_result read_decode(vka_op_build *b, softmax_params *p)
+{
+    vka_result r;
+    p->capacity = 0; /* none unless given */
+    if ((r = vka_param_bool(b->params, "decode", &p->decode)) ||
+        (vka_param_given(b->params, "capacity") && (r = vka_param_int(b->params, "capacity", &p->capacity))))
+        return r;
+    char fallback[64];
+    snprintf(fallback, sizeof fallback, "%s.cache", b->op);
+    if ((r = vka_param_text_or(b->params, "state", fallback, p->state, sizeof p->state)))
+        return r;
+    if (!p->decode)
+        return p->capacity
+                   ? vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: capacity applies only with decode=1", b->op)
+                   : VKA_SUCCESS;
+    if (!p->causal)
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: decode=1 needs causal=1 (decoding is causal)", b->op);
+    if (p->kernel != KERNEL_FLASH)
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: decode=1 runs the flash kernel, not kernel=materialized", b->op);
+    if (!p->capacity)
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: decode=1 needs capacity=N (the cache's positions)",
+                        b->op);
+    if (p->nq != p->nk)
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
+                        "%s: when decoding q and k carry the same new tokens; got %u queries and %u keys", b->op, p->nq,
+                        p->nk);
+    if (p->nq > p->capacity)
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: a run's %u new tokens exceed the cache's capacity %u",
+                        b->op, p->nq, p->capacity);
     return VKA_SUCCESS;
 }
 
@@ -78,8 +154,14 @@ static vka_result build(vka_op_build *b)
     softmax_params *p = b->parsed;
     vka_result r;
     if ((r = check_shapes(b, p)) || (r = vka_param_scale(b->params, "scale", p->d, &p->scale)) ||
-        (r = vka_param_bool(b->params, "causal", &p->causal)) || (r = vka_param_enum(b->params, "kernel", &p->kernel)))
+        (r = vka_param_bool(b->params, "causal", &p->causal)) ||
+        (r = vka_param_enum(b->params, "causal_align", &p->align)) ||
+        (r = vka_param_enum(b->params, "kernel", &p->kernel)) ||
+        (r = vka_param_int(b->params, "split_k", &p->split_k)) || (r = read_softcap(b, p)) || (r = read_decode(b, p)))
         return r;
+    if (p->decode && p->align != ALIGN_BOTTOM_RIGHT)
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: decode=1 places the queries at the cache's end; causal_align does not apply", b->op);
     b->output_rank = 4;
     memcpy(b->output_dims, (uint32_t[4]){p->batch, p->heads, p->nq, p->dv}, sizeof b->output_dims);
     return VKA_SUCCESS;
@@ -92,6 +174,19 @@ static vka_result kv_len_tensor(vka_lowering *lw, const vka_op_node *node, const
 {
     *out = vka_lower_input(lw, node, ROLE_KV_LEN);
     return *out ? VKA_SUCCESS : vka_lower_key_counts(lw, "kv_len", p->batch, p->nk, out);
+}
+
+/* The kernels' causal mask. */
+static uint32_t causal_mode(const softmax_params *p)
+{
+    if (!p->causal)
+        return VKA_CAUSAL_NONE;
+    return p->align == ALIGN_TOP_LEFT ? VKA_CAUSAL_TOP_LEFT : VKA_CAUSAL_BOTTOM_RIGHT;
+}
+
+static vka_logit_options logit_options(const vka_lowering *lw, const vka_op_node *node, const softmax_params *p)
+{
+    return (vka_logit_options){.softcap = p->softcap, .sinks = vka_lower_input(lw, node, ROLE_SINKS)};
 }
 
 static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t kv_len)
@@ -108,8 +203,47 @@ static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const s
                                                  .d = p->d,
                                                  .dv = p->dv,
                                                  .kv_heads = p->kv_heads,
-                                                 .causal = p->causal,
-                                                 .scale = p->scale});
+                                                 .causal = causal_mode(p),
+                                                 .scale = p->scale,
+                                                 .split_k = p->split_k,
+                                                 .logits = logit_options(lw, node, p)});
+}
+
+/* Decoding: append the run's k and v to the caches, attend over them from the queries'
+ * positions, advance the lengths. */
+static vka_result lower_decode(vka_lowering *lw, const vka_op_node *node, const softmax_params *p)
+{
+    vka_kv_cache_desc d = {.state = p->state,
+                           .k = vka_lower_input(lw, node, ROLE_K),
+                           .v = vka_lower_input(lw, node, ROLE_V),
+                           .added = vka_lower_input(lw, node, ROLE_KV_LEN),
+                           .batch = p->batch,
+                           .kv_heads = p->kv_heads,
+                           .tokens = p->nq,
+                           .d = p->d,
+                           .dv = p->dv,
+                           .capacity = p->capacity};
+    vka_kv_cache cache;
+    vka_result r = vka_lower_kv_cache_append(lw, &d, &cache);
+    if (!r)
+        r = vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
+                                                  .k = cache.k,
+                                                  .v = cache.v,
+                                                  .out = vka_lower_result(lw, node),
+                                                  .kv_len = cache.total,
+                                                  .q_pos = cache.q_pos,
+                                                  .batch = p->batch,
+                                                  .heads = p->heads,
+                                                  .nq = p->nq,
+                                                  .nk = p->capacity,
+                                                  .d = p->d,
+                                                  .dv = p->dv,
+                                                  .kv_heads = p->kv_heads,
+                                                  .causal = VKA_CAUSAL_POSITIONS,
+                                                  .scale = p->scale,
+                                                  .split_k = p->split_k,
+                                                  .logits = logit_options(lw, node, p)});
+    return r ? r : vka_lower_kv_cache_advance(lw, &d, &cache);
 }
 
 /* Grouped heads, materialised: k or v repeated to one slice per query head (the quadratic
@@ -155,7 +289,8 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
                                                     .trans_b = true});
     if (r)
         return r;
-    r = vka_lower_row_softmax(lw, scores, kv_len, p->batch, p->heads, p->nq, p->nk, p->causal);
+    vka_logit_options logits = logit_options(lw, node, p);
+    r = vka_lower_row_softmax(lw, scores, kv_len, p->batch, p->heads, p->nq, p->nk, causal_mode(p), &logits);
     if (!r)
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,
                                                     .b = v,
@@ -171,6 +306,8 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
     const softmax_params *p = node->params;
+    if (p->decode)
+        return lower_decode(lw, node, p);
     uint32_t kv_len;
     vka_result r = kv_len_tensor(lw, node, p, &kv_len);
     if (r != VKA_SUCCESS)
@@ -197,6 +334,10 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
         .kv_len = in[ROLE_KV_LEN].ints,
         .scale = p->scale,
         .causal = p->causal,
+        .top_left = p->align == ALIGN_TOP_LEFT,
+        .softcap = p->softcap,
+        .sinks = in[ROLE_SINKS].data,
+        .first_run = p->decode,
         .out = out->data,
     };
     if (!vka_ref_softmax_attention(&a))
@@ -215,7 +356,8 @@ static double flops(const vka_graph *g, const vka_op_node *node)
     if (p->causal) {
         pairs = 0;
         for (uint32_t i = 0; i < p->nq; i++)
-            pairs += vka_ref_visible_keys(i, p->nq, p->nk, (int32_t)p->nk, true);
+            pairs += p->align == ALIGN_TOP_LEFT ? VKA_MIN(i + 1, p->nk)
+                                                : vka_ref_visible_keys(i, p->nq, p->nk, (int32_t)p->nk, true);
     }
     return 2.0 * p->batch * p->heads * pairs * (p->d + p->dv);
 }

@@ -413,7 +413,7 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
     d.groups_x = vka_div_up(p->nk, wg);
     d.groups_y = p->nq;
     if ((r = vka_lower_dispatch(lw, &d)) ||
-        (r = vka_lower_row_softmax(lw, scores, counts, p->batch, 1, p->nq * p->heads, p->nk, false)))
+        (r = vka_lower_row_softmax(lw, scores, counts, p->batch, 1, p->nq * p->heads, p->nk, false, NULL)))
         return r;
     for (uint32_t h = 0; r == VKA_SUCCESS && h < p->heads; h++)
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,

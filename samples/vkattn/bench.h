@@ -50,6 +50,7 @@ typedef struct bench_options {
     const char *sweep;  /* --sweep: comma-separated schemes, NULL: not sweeping */
     uint32_t run_limit; /* --sweep: softmax runs up to this N, memory only above */
     bool quality;       /* --quality */
+    bool decode;        /* --decode */
     uint32_t seeds;     /* --quality: projections averaged per point */
     uint32_t dtypes;    /* --dtype: a VKA_DTYPE_BIT per type benchmarked; 0: f32 */
 } bench_options;
@@ -102,5 +103,6 @@ double bench_fit_exponent(const double *x, const double *y, uint32_t n, double x
 
 int bench_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info);
 int bench_quality(vka_context *ctx, const bench_options *o, const vka_device_info *info);
+int bench_decode(vka_context *ctx, const bench_options *o, const vka_device_info *info);
 
 #endif

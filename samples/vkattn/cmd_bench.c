@@ -5,6 +5,7 @@
  *               reference; then the ratios the schemes promise (speed-ups, causal cost)
  *   --sweep S   scaling in N with fitted exponents of time and memory (bench_sweep.c)
  *   --quality   Performer's error against exact softmax as m grows (bench_quality.c)
+ *   --decode    a generated token's cost against context length (bench_decode.c)
  * Progress goes to stderr, tables to stdout; --json / --csv write every row with a
  * summary of the device, --plot an SVG. */
 #include "bench.h"
@@ -288,6 +289,8 @@ static int parse_options(int argc, char **argv, bench_options *o)
             o->memory_only = true;
         else if (strcmp(a, "--quality") == 0)
             o->quality = true;
+        else if (strcmp(a, "--decode") == 0)
+            o->decode = true;
         else if (i + 1 == argc)
             return cli_fail("bench: unknown option '%s' or missing value", a);
         else if (parse_value_option(a, argv[++i], o))
@@ -296,10 +299,10 @@ static int parse_options(int argc, char **argv, bench_options *o)
     if (o->batch == 0 || o->heads == 0 || o->head_dim == 0 || o->min_reps < 1 || o->min_reps > 200 || o->seeds == 0 ||
         o->seeds > 64)
         return cli_fail("bench: --batch, --heads, --d must be positive, --reps in 1..200, --seeds in 1..64");
-    if (o->sweep && o->quality)
-        return cli_fail("bench: --sweep and --quality are separate runs");
-    if (o->plot_path && !o->sweep && !o->quality)
-        return cli_fail("bench: --plot draws the figure of --sweep or --quality");
+    if ((o->sweep != NULL) + o->quality + o->decode > 1)
+        return cli_fail("bench: --sweep, --quality and --decode are separate runs");
+    if (o->plot_path && !o->sweep && !o->quality && !o->decode)
+        return cli_fail("bench: --plot draws the figure of --sweep, --quality or --decode");
     if (o->kv_heads && o->heads % o->kv_heads)
         return cli_fail("bench: --kv-heads %u must divide --heads %u (grouped heads)", o->kv_heads, o->heads);
     if (o->max_reps < o->min_reps)
@@ -321,6 +324,7 @@ int cmd_bench(int argc, char **argv)
     fprintf(stderr, "device: %s\n", info.summary);
     int status = o.sweep     ? bench_sweep(ctx, &o, &info)
                  : o.quality ? bench_quality(ctx, &o, &info)
+                 : o.decode  ? bench_decode(ctx, &o, &info)
                              : default_sweep(ctx, &o, &info);
     if (vka_context_validation_message_count(ctx))
         status = cli_fail("validation: %s", vka_context_first_validation_message(ctx));

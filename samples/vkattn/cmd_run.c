@@ -19,6 +19,7 @@ typedef struct run_args {
     const char *out_path;
     bool stats, decode, reference;
     uint32_t chunk;     /* decode=1: tokens per run */
+    char capacity[16];  /* decode=1: the cache's capacity when the op takes one and none was given */
     vka_dtype in_dtype; /* DEFAULT: as the files hold them */
     vka_op_desc op;
     uint32_t input_count, param_count;
@@ -269,12 +270,12 @@ static int execute(vka_context *ctx, run_args *a)
 /* ------------------------------------------------------------------ decoding */
 
 /* Moves tokens [t0, t0 + n) of every [batch, head] between a whole sequence
- * ([slices, total, width]) and a chunk ([slices, n, width]). */
+ * ([slices, total, width]) and the first n rows of a chunk ([slices, rows, width]). */
 static void copy_tokens(float *seq, float *chunk, uint32_t slices, uint32_t total, uint32_t width, uint32_t t0,
-                        uint32_t n, bool to_chunk)
+                        uint32_t n, uint32_t rows, bool to_chunk)
 {
     for (uint32_t s = 0; s < slices; s++) {
-        float *a = seq + ((size_t)s * total + t0) * width, *b = chunk + (size_t)s * n * width;
+        float *a = seq + ((size_t)s * total + t0) * width, *b = chunk + (size_t)s * rows * width;
         memcpy(to_chunk ? b : a, to_chunk ? a : b, (size_t)n * width * sizeof(float));
     }
 }
@@ -305,23 +306,31 @@ static uint32_t sequence_length(const run_args *a)
 
 typedef struct decode_run {
     uint32_t total, chunk, slices;
+    uint32_t counts; /* the index of the kv_len input the tool added, or UINT32_MAX */
     float *chunk_in[VKA_MAX_OP_INPUTS], *chunk_out, *whole_out;
     size_t out_width;
     double gpu_ms_sum, gpu_ms_first, gpu_ms_last;
 } decode_run;
 
-/* One run: the chunk of tokens starting at t0 in, its outputs out. */
+/* One run: the chunk of tokens starting at t0 in (fewer at the end when chunk does not
+ * divide the sequence: the rest of the chunk zero, kv_len saying how many), its outputs out. */
 static int decode_step(vka_context *ctx, run_args *a, vka_plan *plan, decode_run *d, uint32_t t0)
 {
     vka_result r;
+    uint32_t n = d->total - t0 < d->chunk ? d->total - t0 : d->chunk;
     for (uint32_t i = 0; i < a->input_count; i++) {
         vka_npy *x = &a->inputs[i];
         const void *data = x->data;
         size_t bytes = x->bytes;
-        if (d->chunk_in[i]) {
-            copy_tokens(x->data, d->chunk_in[i], d->slices, d->total, x->dims[3], t0, d->chunk, true);
+        if (d->chunk_in[i]) { /* q, k or v, each with its own heads (grouped heads) */
+            uint32_t slices = x->dims[0] * x->dims[1];
+            bytes = (size_t)slices * d->chunk * x->dims[3] * sizeof(float);
+            memset(d->chunk_in[i], 0, bytes);
+            copy_tokens(x->data, d->chunk_in[i], slices, d->total, x->dims[3], t0, n, d->chunk, true);
             data = d->chunk_in[i];
-            bytes = (size_t)d->slices * d->chunk * x->dims[3] * sizeof(float);
+        } else if (i == d->counts) { /* the tokens this run adds, per batch */
+            for (uint32_t b = 0; b < x->dims[0]; b++)
+                ((int32_t *)x->data)[b] = (int32_t)n;
         } else if (t0 > 0 || is_constant_role(a->op.inputs[i].role)) {
             continue; /* other inputs (a projection) were written once; constants are the plan's */
         }
@@ -333,7 +342,7 @@ static int decode_step(vka_context *ctx, run_args *a, vka_plan *plan, decode_run
     size_t out_bytes = (size_t)d->slices * d->chunk * d->out_width * sizeof(float);
     if ((r = vka_plan_read(plan, "out", d->chunk_out, out_bytes)) != VKA_SUCCESS)
         return cli_fail_result(ctx, r, "reading the output");
-    copy_tokens(d->whole_out, d->chunk_out, d->slices, d->total, (uint32_t)d->out_width, t0, d->chunk, false);
+    copy_tokens(d->whole_out, d->chunk_out, d->slices, d->total, (uint32_t)d->out_width, t0, n, d->chunk, false);
     vka_plan_stats s;
     vka_plan_stats_get(plan, &s);
     d->gpu_ms_sum += s.last_run_gpu_ms;
@@ -349,7 +358,7 @@ static void print_decode_stats(vka_context *ctx, const vka_plan *plan, const run
     vka_plan_stats_get(plan, &s);
     vka_device_info info;
     vka_context_device_info(ctx, &info);
-    uint32_t steps = d->total / d->chunk;
+    uint32_t steps = (d->total + d->chunk - 1) / d->chunk;
     printf("{\"scheme\":");
     cli_json_string(stdout, a->scheme);
     printf(",\"decode\":true,\"tokens\":%u,\"chunk\":%u,\"steps\":%u,\"peak_device_bytes\":%llu,"
@@ -361,18 +370,58 @@ static void print_decode_stats(vka_context *ctx, const vka_plan *plan, const run
     printf("}\n");
 }
 
+/* What decoding needs that the files do not say: a cache's capacity (the whole sequence,
+ * when the operation takes one and none was given), and when chunk does not divide the
+ * sequence a kv_len input telling the operation how many of a run's tokens are real (an
+ * operation that cannot take them refuses kv_len by name). */
+static int decode_additions(run_args *a, decode_run *d)
+{
+    vka_op_info info;
+    vka_op_info_named(a->scheme, &info);
+    bool has_capacity = false, given = false;
+    for (uint32_t i = 0; i < info.param_count; i++)
+        has_capacity = has_capacity || strcmp(info.params[i].key, "capacity") == 0;
+    for (uint32_t i = 0; i < a->param_count; i++)
+        given = given || strcmp(a->op.params[i].key, "capacity") == 0;
+    if (has_capacity && !given) {
+        if (a->param_count == VKA_MAX_OP_PARAMS)
+            return cli_fail("too many parameters");
+        snprintf(a->capacity, sizeof a->capacity, "%u", d->total);
+        a->op.params[a->param_count++] = (vka_op_param){"capacity", a->capacity};
+    }
+    d->counts = UINT32_MAX;
+    if (d->total % d->chunk == 0)
+        return 0;
+    for (uint32_t i = 0; i < a->input_count; i++)
+        if (strcmp(a->op.inputs[i].role, "kv_len") == 0)
+            return cli_fail("decode=1: chunk=%u does not divide the %u tokens, and the tool's own kv_len (the "
+                            "tokens each run adds) would replace the one given",
+                            d->chunk, d->total);
+    if (a->input_count == VKA_MAX_OP_INPUTS)
+        return cli_fail("too many inputs");
+    uint32_t batch = a->inputs[0].dims[0];
+    vka_npy *counts = &a->inputs[a->input_count];
+    *counts = (vka_npy){.dtype = VKA_DTYPE_I32, .rank = 1, .dims = {batch}, .bytes = batch * sizeof(int32_t)};
+    if (!(counts->data = calloc(batch, sizeof(int32_t))))
+        return cli_fail("out of host memory");
+    a->op.inputs[a->input_count].role = "kv_len";
+    d->counts = a->input_count++;
+    return 0;
+}
+
 /* The sequence through a decoding plan, `chunk` tokens per run. */
 static int execute_decode(vka_context *ctx, run_args *a)
 {
     decode_run d = {.chunk = a->chunk ? a->chunk : 1};
     if (!(d.total = sequence_length(a)))
         return 1;
-    if (d.total % d.chunk)
-        return cli_fail("decode=1: chunk=%u must divide the %u tokens of the sequence", d.chunk, d.total);
+    int status = decode_additions(a, &d);
+    if (status)
+        return status;
     vka_graph *g = NULL;
     vka_plan *plan = NULL;
     vka_tensor out;
-    int status = build_plan(ctx, a, d.chunk, &g, &plan, &out);
+    status = build_plan(ctx, a, d.chunk, &g, &plan, &out);
     vka_tensor_desc desc = {0};
     if (!status) {
         vka_graph_tensor_desc(g, out, &desc);
@@ -380,6 +429,7 @@ static int execute_decode(vka_context *ctx, run_args *a)
         d.out_width = desc.dims[3];
         d.chunk_out = malloc(tensor_bytes(&desc));
         d.whole_out = malloc(tensor_bytes(&desc) / d.chunk * d.total);
+        desc.dims[2] = d.total;
         status = d.chunk_out && d.whole_out ? 0 : cli_fail("out of host memory");
     }
     for (uint32_t i = 0; !status && i < a->input_count; i++)
@@ -388,7 +438,6 @@ static int execute_decode(vka_context *ctx, run_args *a)
     for (uint32_t t0 = 0; !status && t0 < d.total; t0 += d.chunk)
         status = decode_step(ctx, a, plan, &d, t0);
     if (!status && a->out_path) {
-        desc.dims[2] = d.total;
         status = save_output(ctx, a, &desc, d.whole_out);
     }
     if (!status && a->stats)
