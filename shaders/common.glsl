@@ -10,7 +10,7 @@
 // in vec4 from one slice to the next (0 for a binding shared by all slices).
 #define VKA_PUSH_HEADER \
     uint slice_base;    \
-    uint slice_stride[7];
+    uint slice_stride[8];
 
 // Grouped heads (GQA/MQA): a tensor bound with slice divisor `group` (one slice per
 // `group` dispatch slices) is read at slice (slice_base + z) / group, counted from the

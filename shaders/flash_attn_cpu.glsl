@@ -55,6 +55,9 @@ void main()
     const uint k_base = kv_slice * pc.slice_stride[1];
     const uint v_base = kv_slice * pc.slice_stride[2];
     const uint o_base = slice * pc.slice_stride[3];
+#if VKA_MASK
+    const uint mask_base = flash_mask_base(slice);
+#endif
     // Split-K: the lanes of a workgroup share its rows and take consecutive key ranges.
     const bool lane_split = pc.key_split != 0u;
     const uint split = lane_split ? gl_WorkGroupID.y * gl_WorkGroupSize.x + gl_LocalInvocationID.x : 0u;
@@ -109,6 +112,14 @@ void main()
                 [[unroll]] for (uint r = 0; r < ROWS; r++)
                     s[b][r] = flash_logit(s[b][r]);
             }
+#if VKA_MASK
+            // KB is 4 and j0 a multiple of 4 (dense): one mask vec4 per row and block.
+            [[unroll]] for (uint r = 0; r < ROWS; r++) {
+                const vec4 add = flash_mask4(mask_base, min(row0 + r, pc.nq - 1), j0 / 4u);
+                [[unroll]] for (uint b = 0; b < KB; b++)
+                    s[b][r] += add[b & 3u];
+            }
+#endif
 #if VKA_SPARSE
             const bool check = masked && !(j0 >= seen_by_all.x && j0 + KB <= seen_by_all.y);
 #endif

@@ -59,6 +59,9 @@ void main()
     const uint k_base = kv_slice * pc.slice_stride[1];
     const uint v_base = kv_slice * pc.slice_stride[2];
     const uint o_base = slice * pc.slice_stride[3];
+#if VKA_MASK
+    const uint mask_base = flash_mask_base(slice);
+#endif
     const uint row0 = gl_WorkGroupID.x * BR;
     const uint rows = min(BR, pc.nq - row0);
 
@@ -106,7 +109,13 @@ void main()
                 float s = 0.0;
                 [[unroll]] for (uint d = 0; d < D4; d++)
                     s += dot(q_tile[r * D4 + d], k_tile[c * D4 + d]);
+#if VKA_MASK
+                s = flash_logit(s) +
+                    flash_mask4(mask_base, min(row0 + r, pc.nq - 1), min(t0 + c, pc.nk - 1) / 4u)[(t0 + c) & 3u];
+                p_tile[i] = s;
+#else
                 p_tile[i] = flash_logit(s);
+#endif
             }
             barrier();
 #if VKA_SPARSE

@@ -26,6 +26,16 @@ layout(std140, set = 0, binding = 5) uniform QPos { ivec4 q_pos[KV_VEC4]; };
 // kv_len, with SINK_VEC4 = 1).
 layout(std140, set = 0, binding = 6) uniform Sinks { vec4 sink[SINK_VEC4]; };
 
+#ifndef VKA_MASK
+#define VKA_MASK 0
+#endif
+#if VKA_MASK
+// An additive mask in natural units (SCHEMES.md §1: −inf allowed), rows of Nk padded to
+// vec4: per slice [Nq, Nk], shared by a batch's heads when bound with divisor mask_group
+// (a [B, 1, Nq, Nk] mask), by every slice when bound whole ([1, 1, Nq, Nk]).
+VKA_TENSOR_IN(7, mask)
+#endif
+
 layout(push_constant) uniform flash_attn_push {
     VKA_PUSH_HEADER
     uint nq;
@@ -37,6 +47,7 @@ layout(push_constant) uniform flash_attn_push {
     uint key_split; // split-K: keys per workgroup along y (0: all keys, one workgroup)
     float softcap;  // > 0: logits c·tanh(l / c), here in log2 units: c·log2(e) (0: none)
     uint sinks;     // 1: the Sinks table holds one logit per head
+    uint mask_group; // VKA_MASK: query slices per mask slice (heads for a [B, 1, Nq, Nk] mask; 1 otherwise)
     // The block-sparse pattern (sparse_layout.glsl); the dense kernels ignore these.
     uint pattern;
     uint pattern_params[3];
@@ -69,6 +80,20 @@ void flash_start(uint slice, uint split, out float m, out float l)
     m = has_sink ? sink[head >> 2][head & 3u] * VKA_LOG2E : VKA_NEG_BIG;
     l = has_sink ? 1.0 : 0.0;
 }
+
+#if VKA_MASK
+// The first vec4 of this slice's mask.
+uint flash_mask_base(uint slice)
+{
+    return VKA_GROUP_SLICE(slice, pc.mask_group) * pc.slice_stride[7];
+}
+
+// Mask vec4 c of query row `row` (in log2 units, as the scores).
+vec4 flash_mask4(uint base, uint row, uint c)
+{
+    return mask(base + row * ((pc.nk + 3u) / 4u) + c) * VKA_LOG2E;
+}
+#endif
 
 // Keys j < the result are visible to query `row` of `batch`.
 uint flash_visible(uint row, uint batch, int kvl)

@@ -19,6 +19,8 @@ layout(constant_id = 2) const uint SINK_VEC4 = 1;
 VKA_TENSOR_INOUT(0, s)
 layout(std140, set = 0, binding = 1) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 layout(std140, set = 0, binding = 2) uniform Sinks { vec4 sink[SINK_VEC4]; }; // kv_len stands in when unused
+// An additive mask [Nq, Nk] per slice (shared by mask_group slices), read when pc.mask != 0.
+VKA_TENSOR_IN(3, mask)
 
 layout(push_constant) uniform softmax_rows_push {
     VKA_PUSH_HEADER
@@ -28,11 +30,19 @@ layout(push_constant) uniform softmax_rows_push {
     uint causal;
     float softcap; // > 0: logits c·tanh(s / c)
     uint sinks;    // 1: one sink logit per head
+    uint mask;     // 1: add the mask binding's values
+    uint mask_group;
 } pc;
 
-float logit(float s)
+float capped(float s)
 {
     return pc.softcap > 0.0 ? pc.softcap * vka_tanh(s / pc.softcap) : s;
+}
+
+// Score of key j: capped, then masked (`base`: the row's first mask vec4).
+float logit(float s, uint base, uint j)
+{
+    return capped(s) + (pc.mask != 0u ? mask(base + j / 4u)[j & 3u] : 0.0);
 }
 
 // Loop budget (tools/kernel_interface.py): three passes over the row, 16 scores per iteration.
@@ -48,6 +58,7 @@ void main()
     const uint visible = vka_visible_keys(row, pc.nq, pc.nk, VKA_KV_LEN(kv_len, batch), pc.causal);
     const uint nk4 = (pc.nk + 3) / 4;
     const uint base = slice * pc.slice_stride[0] + row * nk4;
+    const uint mask_base = VKA_GROUP_SLICE(slice, pc.mask_group) * pc.slice_stride[3] + row * nk4;
     const uint visible4 = (visible + 3) / 4;
 
     const uint STEP = 4;
@@ -60,7 +71,7 @@ void main()
             const vec4 x = s(base + c);
             [[unroll]] for (uint e = 0; e < 4; e++)
                 if (c * 4 + e < visible)
-                    m = max(m, logit(x[e]));
+                    m = max(m, logit(x[e], mask_base, c * 4 + e));
         }
     }
     float sum = pc.sinks != 0u ? exp(sink_logit - m) : 0.0;
@@ -70,7 +81,7 @@ void main()
             const vec4 x = s(base + min(c, visible4 - 1));
             [[unroll]] for (uint e = 0; e < 4; e++)
                 if (c < visible4 && c * 4 + e < visible)
-                    sum += exp(logit(x[e]) - m);
+                    sum += exp(logit(x[e], mask_base, c * 4 + e) - m);
         }
     }
     const float inv_sum = sum > 0.0 ? 1.0 / sum : 0.0;
@@ -83,7 +94,7 @@ void main()
             if (c < visible4) {
                 const vec4 x = s(base + c);
                 [[unroll]] for (uint e = 0; e < 4; e++)
-                    p[e] = c * 4 + e < visible ? exp(logit(x[e]) - m) * inv_sum : 0.0;
+                    p[e] = c * 4 + e < visible ? exp(logit(x[e], mask_base, c * 4 + e) - m) * inv_sum : 0.0;
             }
             s_store(base + c, p);
         }

@@ -75,12 +75,12 @@ static void shape_mismatch_names_tensor_and_axis(void)
     expect_op_failure(&batch, NULL, VKA_ERROR_SHAPE_MISMATCH, (const char *[]){"v", "batch 3", "axis 0", NULL});
 }
 
-static void head_dim_over_256_is_unsupported(void)
+static void head_dim_over_512_is_unsupported(void)
 {
-    shapes big = {{1, 1, 4, 300}, {1, 1, 4, 300}, {1, 1, 4, 300}};
-    expect_op_failure(&big, NULL, VKA_ERROR_UNSUPPORTED, (const char *[]){"head dim 300", "256", NULL});
-    shapes big_v = {{1, 1, 4, 64}, {1, 1, 4, 64}, {1, 1, 4, 257}};
-    expect_op_failure(&big_v, NULL, VKA_ERROR_UNSUPPORTED, (const char *[]){"257", NULL});
+    shapes big = {{1, 1, 4, 600}, {1, 1, 4, 600}, {1, 1, 4, 600}};
+    expect_op_failure(&big, NULL, VKA_ERROR_UNSUPPORTED, (const char *[]){"head dim 600", "512", NULL});
+    shapes big_v = {{1, 1, 4, 64}, {1, 1, 4, 64}, {1, 1, 4, 513}};
+    expect_op_failure(&big_v, NULL, VKA_ERROR_UNSUPPORTED, (const char *[]){"513", NULL});
 }
 
 static void zero_sized_axes_are_refused(void)
@@ -509,7 +509,7 @@ int main(int argc, char **argv)
 {
     static const test_case cases[] = {
         {"shape_mismatch_names_tensor_and_axis", shape_mismatch_names_tensor_and_axis},
-        {"head_dim_over_256_is_unsupported", head_dim_over_256_is_unsupported},
+        {"head_dim_over_512_is_unsupported", head_dim_over_512_is_unsupported},
         {"zero_sized_axes_are_refused", zero_sized_axes_are_refused},
         {"rank_and_dtype_are_checked", rank_and_dtype_are_checked},
         {"bad_parameters_are_named", bad_parameters_are_named},

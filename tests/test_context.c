@@ -169,7 +169,7 @@ static void operations_are_listed(void)
     CHECK(vka_op_count() >= 1);
     vka_op_info info;
     CHECK(vka_op_info_named("softmax", &info) == VKA_SUCCESS);
-    CHECK(info.required_input_count == 3 && info.input_count == 4 && strcmp(info.inputs[0].role, "q") == 0);
+    CHECK(info.required_input_count == 3 && info.input_count == 6 && strcmp(info.inputs[0].role, "q") == 0);
     CHECK(info.inputs[3].optional && info.inputs[3].dtypes == VKA_DTYPE_BIT(VKA_DTYPE_I32) && info.rows_independent);
     CHECK(vka_op_info_named("nope", &info) == VKA_ERROR_NOT_FOUND);
     CHECK(vka_op_info_at(vka_op_count(), &info) == VKA_ERROR_INVALID_ARGUMENT);

@@ -617,6 +617,239 @@ static void cli_decode(void)
     sequence_free(&x);
 }
 
+/* Head dims up to 512 (SCHEMES.md §1): D = 512 with Dv = 384, causal, both kernels and
+ * classes, against the reference; 513 refused. (One shape: llvmpipe compiles each D = 512
+ * flash variant for about a minute with a cold shader cache.) */
+static void head_dim_512(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    static const uint32_t dims[][2] = {{512, 384}};
+    static const char *const kernels[] = {"flash", "materialized"};
+    for (size_t z = 0; z < COUNT(dims); z++) {
+        const shape s = {.batch = 1, .heads = 2, .kv_heads = 2, .d = dims[z][0], .dv = dims[z][1]};
+        const uint32_t nq = 5, nk = 70;
+        size_t qn = (size_t)s.heads * nq * s.d, kn = (size_t)s.heads * nk * s.d, vn = (size_t)s.heads * nk * s.dv,
+               on = (size_t)s.heads * nq * s.dv;
+        float *q = malloc(qn * 4), *k = malloc(kn * 4), *v = malloc(vn * 4), *ref = malloc(on * 4),
+              *got = malloc(on * 4);
+        test_seed(31 + z);
+        test_fill_normal(q, qn, 1.0f);
+        test_fill_normal(k, kn, 1.0f);
+        test_fill_normal(v, vn, 1.0f);
+        for (int cls = 0; cls < 2; cls++)
+            for (int kern = 0; kern < 2; kern++) {
+                vka_context *ctx = contexts[cls];
+                vka_graph *g = softmax_graph(ctx, &s, nq, nk, false, (vka_op_param[]){{"kernel", kernels[kern]}, {0}},
+                                             (vka_op_number[]){{"causal", 1}, {0}});
+                vka_host_tensor in[3] = {{"q", q, qn * 4}, {"k", k, kn * 4}, {"v", v, vn * 4}};
+                if (g)
+                    CHECK_OK(ctx, vka_graph_reference(g, in, 3, &(vka_host_tensor){"o", ref, on * 4}, 1));
+                vka_plan *plan = plan_of(ctx, g);
+                for (int t = 0; plan && t < 3; t++)
+                    CHECK_OK(ctx, vka_plan_write(plan, in[t].name, in[t].data, in[t].bytes));
+                char what[64];
+                snprintf(what, sizeof what, "class %d %s D=%u Dv=%u", cls, kernels[kern], s.d, s.dv);
+                if (plan && !vka_plan_run(plan) && !vka_plan_read(plan, "o", got, on * 4))
+                    test_close(what, got, ref, on, 2e-5, 2e-4);
+                else
+                    CHECK_MSG(0, "%s: %s", what, vka_last_error(ctx));
+                vka_plan_destroy(plan);
+            }
+        free(q);
+        free(k);
+        free(v);
+        free(ref);
+        free(got);
+    }
+    const shape wide = {.batch = 1, .heads = 1, .kv_heads = 1, .d = 513, .dv = 8};
+    vka_graph *g = NULL;
+    vka_tensor q, k, v, o;
+    CHECK_OK(contexts[0], vka_graph_create(contexts[0], &g));
+    vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {1, 1, 4, wide.d}}, &q);
+    vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {1, 1, 4, wide.d}}, &k);
+    vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {1, 1, 4, wide.dv}}, &v);
+    vka_result r = vka_graph_op(g, &(vka_op_desc){.op = "softmax", .inputs = {{"q", q}, {"k", k}, {"v", v}}}, &o);
+    CHECK_MSG(r == VKA_ERROR_UNSUPPORTED && strstr(vka_last_error(contexts[0]), "head dim 513"), "D = 513: %s",
+              vka_last_error(contexts[0]));
+    vka_graph_destroy(g);
+    test_check_validation(contexts[0]);
+    test_check_validation(contexts[1]);
+}
+
+/* One softmax run with an additive mask of `mask_dims` (and kv_len, causal); the output
+ * in `got`, the reference in `ref` (if not NULL). */
+static vka_result masked_run(vka_context *ctx, const shape *s, uint32_t nq, uint32_t nk, const uint32_t mask_dims[2],
+                             vka_dtype mask_dtype, const vka_op_param *params, const float *q, const float *k,
+                             const float *v, const float *mask, const int32_t *lens, float *got, float *ref)
+{
+    size_t qn = (size_t)s->batch * s->heads * nq * s->d, kn = (size_t)s->batch * s->kv_heads * nk * s->d,
+           vn = (size_t)s->batch * s->kv_heads * nk * s->dv, on = (size_t)s->batch * s->heads * nq * s->dv,
+           mn = (size_t)mask_dims[0] * mask_dims[1] * nq * nk;
+    uint16_t *half = NULL;
+    if (mask_dtype == VKA_DTYPE_F16 && (half = malloc(mn * 2)))
+        vka_f16_from_f32(mask, half, mn);
+    vka_graph *g = NULL;
+    vka_tensor tq, tk, tv, tl, tm, o;
+    vka_result r = vka_graph_create(ctx, &g);
+    if (!r)
+        r = vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {s->batch, s->heads, nq, s->d}}, &tq);
+    if (!r)
+        r = vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {s->batch, s->kv_heads, nk, s->d}}, &tk);
+    if (!r)
+        r = vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {s->batch, s->kv_heads, nk, s->dv}}, &tv);
+    if (!r)
+        r = vka_graph_input(g, &(vka_tensor_desc){"kv_len", VKA_DTYPE_I32, 1, {s->batch}}, &tl);
+    if (!r)
+        r = vka_graph_input(g, &(vka_tensor_desc){"mask", mask_dtype, 4, {mask_dims[0], mask_dims[1], nq, nk}}, &tm);
+    vka_op_desc op = {.op = "softmax",
+                      .inputs = {{"q", tq}, {"k", tk}, {"v", tv}, {"kv_len", tl}, {"mask", tm}},
+                      .numbers = {{"causal", 1}}};
+    for (int i = 0; params && params[i].key; i++)
+        op.params[i] = params[i];
+    if (!r)
+        r = vka_graph_op(g, &op, &o);
+    if (!r)
+        r = vka_graph_output(g, "o", o);
+    vka_host_tensor in[5] = {{"q", (void *)q, qn * 4},
+                             {"k", (void *)k, kn * 4},
+                             {"v", (void *)v, vn * 4},
+                             {"kv_len", (void *)lens, s->batch * 4},
+                             {"mask", half ? (void *)half : (void *)mask, mn * (half ? 2 : 4)}};
+    if (!r && ref)
+        r = vka_graph_reference(g, in, 5, &(vka_host_tensor){"o", ref, on * 4}, 1);
+    vka_plan *plan = NULL;
+    if (!r)
+        r = vka_plan_create(g, NULL, &plan);
+    for (int i = 0; !r && i < 5; i++)
+        r = vka_plan_write(plan, in[i].name, in[i].data, in[i].bytes);
+    if (!r && !(r = vka_plan_run(plan)))
+        r = vka_plan_read(plan, "o", got, on * 4);
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    free(half);
+    return r;
+}
+
+/* An additive mask (SCHEMES.md §1) in each broadcast shape, with −inf entries and a row
+ * masked whole (0), against the reference: both kernels, one pass and split, both
+ * classes, an f16 mask; and against an oracle sharing no mask code — a mask of 0 before
+ * key L and −inf from it equals kv_len = L. */
+static void additive_mask(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    const shape s = {.batch = 2, .heads = 3, .kv_heads = 3, .d = 16, .dv = 8};
+    const uint32_t nq = 6, nk = 39;
+    size_t qn = (size_t)s.batch * s.heads * nq * s.d, kn = (size_t)s.batch * s.heads * nk * s.d,
+           vn = (size_t)s.batch * s.heads * nk * s.dv, on = (size_t)s.batch * s.heads * nq * s.dv,
+           mn = (size_t)s.batch * s.heads * nq * nk;
+    float *q = malloc(qn * 4), *k = malloc(kn * 4), *v = malloc(vn * 4), *mask = malloc(mn * 4), *ref = malloc(on * 4),
+          *got = malloc(on * 4);
+    int32_t lens[2] = {39, 30};
+    test_seed(45);
+    test_fill_normal(q, qn, 1.0f);
+    test_fill_normal(k, kn, 1.0f);
+    test_fill_normal(v, vn, 1.0f);
+    test_fill_normal(mask, mn, 2.0f);
+    for (size_t i = 0; i < mn; i += 7)
+        mask[i] = -INFINITY;
+    for (uint32_t j = 0; j < nk; j++) /* query row 4 of the first mask slice: every key masked */
+        mask[4 * nk + j] = -INFINITY;
+    static const uint32_t mask_shapes[][2] = {{2, 3}, {2, 1}, {1, 1}, {1, 3}};
+    static const vka_op_param variants[][3] = {
+        {{"kernel", "flash"}, {"split_k", "1"}}, {{"kernel", "flash"}, {"split_k", "3"}}, {{"kernel", "materialized"}}};
+    for (int cls = 0; cls < 2; cls++)
+        for (size_t m = 0; m < COUNT(mask_shapes); m++)
+            for (size_t i = 0; i < COUNT(variants); i++) {
+                vka_context *ctx = contexts[cls];
+                vka_dtype dtype = m == 3 && i == 0 ? VKA_DTYPE_F16 : VKA_DTYPE_F32;
+                char what[96];
+                snprintf(what, sizeof what, "class %d mask [%u, %u] %s %s%s", cls, mask_shapes[m][0], mask_shapes[m][1],
+                         variants[i][0].value, variants[i][1].key ? variants[i][1].value : "",
+                         dtype == VKA_DTYPE_F16 ? " f16" : "");
+                vka_result r =
+                    masked_run(ctx, &s, nq, nk, mask_shapes[m], dtype, variants[i], q, k, v, mask, lens, got, ref);
+                if (r) {
+                    CHECK_MSG(0, "%s: %s", what, vka_last_error(ctx));
+                    continue;
+                }
+                /* an f16 mask: the reference sees the same rounded values */
+                test_close(what, got, ref, on, 2e-5, 2e-4);
+                for (uint32_t c = 0; c < s.dv; c++) /* batch 0, head 0, row 4: every key masked */
+                    CHECK_MSG(got[4 * s.dv + c] == 0.0f, "%s: a row masked whole is not 0", what);
+            }
+    /* 0 before key 25, −inf from it, as one [1, 1] mask: kv_len = 25 for every batch. */
+    for (uint32_t i = 0; i < nq; i++)
+        for (uint32_t j = 0; j < nk; j++)
+            mask[i * nk + j] = j < 25 ? 0.0f : -INFINITY;
+    int32_t all[2] = {39, 39}, cut[2] = {25, 25};
+    float *by_len = malloc(on * 4);
+    for (int cls = 0; cls < 2; cls++) {
+        vka_context *ctx = contexts[cls];
+        CHECK_OK(ctx,
+                 masked_run(ctx, &s, nq, nk, (uint32_t[]){1, 1}, VKA_DTYPE_F32, NULL, q, k, v, mask, all, got, NULL));
+        for (uint32_t i = 0; i < nq; i++)
+            for (uint32_t j = 0; j < nk; j++)
+                mask[nq * nk + i * nk + j] = 0.0f; /* (a second slice, unused by a [1, 1] mask) */
+        float *zero_mask = calloc(mn, 4);
+        CHECK_OK(ctx, masked_run(ctx, &s, nq, nk, (uint32_t[]){1, 1}, VKA_DTYPE_F32, NULL, q, k, v, zero_mask, cut,
+                                 by_len, NULL));
+        test_close("mask of -inf from key 25 vs kv_len 25", got, by_len, on, 1e-6, 1e-6);
+        free(zero_mask);
+    }
+    /* A mask of another batch count is refused naming the shapes (before any data is read). */
+    vka_result r =
+        masked_run(contexts[0], &s, nq, nk, (uint32_t[]){3, 3}, VKA_DTYPE_F32, NULL, q, k, v, mask, all, got, NULL);
+    CHECK_MSG(r == VKA_ERROR_SHAPE_MISMATCH && strstr(vka_last_error(contexts[0]), "mask is [3, 3, 6, 39]"),
+              "a [3, 3] mask: %s", vka_last_error(contexts[0]));
+    test_check_validation(contexts[0]);
+    test_check_validation(contexts[1]);
+    free(by_len);
+    free(q);
+    free(k);
+    free(v);
+    free(mask);
+    free(ref);
+    free(got);
+}
+
+/* `vkattn bench --decode` on a small shape: every step and prefill row ran and reached the
+ * JSON file (the tool's own program, not a timing test). */
+static void bench_decode_rows(void)
+{
+    char json[] = "/tmp/vkattn_bench_decode_XXXXXX", command[1024];
+    int fd = mkstemp(json);
+    if (fd < 0) {
+        CHECK_MSG(0, "mkstemp failed");
+        return;
+    }
+    close(fd);
+    snprintf(command, sizeof command,
+             "VKATTN_VALIDATION=1 '%s' bench --decode --quick --n 128,256 --heads 2 --kv-heads 1 --d 16 --json '%s' "
+             ">/dev/null 2>&1",
+             VKATTN_CLI_PATH, json);
+    CHECK_MSG(system(command) == 0, "failed: %s", command);
+    char text[16384] = "";
+    FILE *f = fopen(json, "r");
+    size_t used = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[used] = '\0';
+    if (f)
+        fclose(f);
+    static const char *const needles[] = {"\"copy_gbps\":",
+                                          "\"scheme\":\"softmax\",\"variant\":\"split\",\"kind\":\"step\"",
+                                          "\"scheme\":\"softmax\",\"variant\":\"one pass\"",
+                                          "\"scheme\":\"gla\"",
+                                          "\"scheme\":\"retention\"",
+                                          "\"scheme\":\"deltanet\"",
+                                          "\"kind\":\"prefill\"",
+                                          "\"context\":256",
+                                          NULL};
+    CHECK_MSG(test_contains_all(text, needles), "bench --decode JSON lacks rows: %.400s", text);
+    CHECK_MSG(!strstr(text, "\"ran\":false"), "a bench --decode row did not run");
+    remove(json);
+}
+
 /* Every misuse refused when the graph is built, naming the parameter. */
 static void bad_parameters(void)
 {
@@ -670,8 +903,11 @@ int main(int argc, char **argv)
         {"split_k_equals_one_pass", split_k_equals_one_pass},
         {"top_left_alignment", top_left_alignment},
         {"sinks_and_softcap", sinks_and_softcap},
+        {"head_dim_512", head_dim_512},
+        {"additive_mask", additive_mask},
         {"bad_parameters", bad_parameters},
         {"cli_decode", cli_decode},
+        {"bench_decode_rows", bench_decode_rows},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

@@ -38,6 +38,7 @@ OP_TYPE_ARRAY, OP_TYPE_RUNTIME_ARRAY, OP_TYPE_STRUCT, OP_TYPE_POINTER = 28, 29, 
 OP_CONSTANT = 43
 OP_SPEC_CONSTANT_TRUE, OP_SPEC_CONSTANT_FALSE, OP_SPEC_CONSTANT = 48, 49, 50
 F16_CONSTANT_ID = 100  # common.glsl: vka_f16_bindings, set by the planner
+HEADER_STRIDES = 8  # the recorder's header: slice_base, then a slice stride per binding (common.glsl)
 OP_SPEC_CONSTANT_OP = 52
 OP_VARIABLE = 59
 OP_DECORATE, OP_MEMBER_DECORATE = 71, 72
@@ -205,9 +206,9 @@ class Kernel:
             ctype, components = m.scalar(type_id)
             fields.append((field, ctype, count * components, offset))
         header = [(f, n, o) for f, _, n, o in fields[:2]]
-        if header != [("slice_base", 1, 0), ("slice_stride", 7, 4)]:
+        if header != [("slice_base", 1, 0), ("slice_stride", HEADER_STRIDES, 4)]:
             fail("%s: the push block must begin with VKA_PUSH_HEADER" % self.name)
-        return name[:-len("_push")], [(f, c, n, o - 32) for f, c, n, o in fields[2:]]
+        return name[:-len("_push")], [(f, c, n, o - 4 * (1 + HEADER_STRIDES)) for f, c, n, o in fields[2:]]
 
     def _spec_constants(self):
         """The constants by id, 0..n-1, then the planner's f16 mask (id F16_CONSTANT_ID) if

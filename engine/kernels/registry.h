@@ -23,8 +23,9 @@
 
 #define VKA_MAX_BINDINGS 8
 /* The recorder's header: the first slice, then a slice stride for each of the first
- * VKA_SLICE_STRIDE_BINDINGS bindings; a binding past them must be bound whole. */
-#define VKA_SLICE_STRIDE_BINDINGS 7
+ * VKA_SLICE_STRIDE_BINDINGS bindings (every binding: a binding past them would have to be
+ * bound whole). tools/kernel_interface.py and common.glsl's VKA_PUSH_HEADER agree. */
+#define VKA_SLICE_STRIDE_BINDINGS 8
 #define VKA_PUSH_HEADER_WORDS (1 + VKA_SLICE_STRIDE_BINDINGS)
 #define VKA_MAX_PUSH_WORDS 32 /* 128 bytes: the Vulkan minimum */
 _Static_assert(VKA_PUSH_HEADER_WORDS + VKA_MAX_OP_PUSH_WORDS <= VKA_MAX_PUSH_WORDS, "a push block over 128 bytes");

@@ -29,7 +29,7 @@ static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t d
 
 static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, uint32_t kv_vec4, vka_dispatch_desc *d)
 {
-    bool sparse = p->sparse != NULL;
+    bool sparse = p->sparse != NULL, masked = p->logits.mask != 0;
     uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
     uint32_t sink_vec4 = p->logits.sinks ? vka_div_up(p->heads, 4) : 1;
     if (vka_cpu_class(dev)) {
@@ -56,8 +56,12 @@ static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, 
                                         .KV_VEC4 = kv_vec4,
                                         .KB = keys_per_block,
                                         .SINK_VEC4 = sink_vec4};
-        d->kernel = sparse ? VKA_KERNEL_FLASH_ATTN_CPU_SPARSE : VKA_KERNEL_FLASH_ATTN_CPU;
-        *(sparse ? &d->spec.flash_attn_cpu_sparse : &d->spec.flash_attn_cpu) = spec;
+        d->kernel = sparse   ? VKA_KERNEL_FLASH_ATTN_CPU_SPARSE
+                    : masked ? VKA_KERNEL_FLASH_ATTN_CPU_MASK
+                             : VKA_KERNEL_FLASH_ATTN_CPU;
+        *(sparse   ? &d->spec.flash_attn_cpu_sparse
+          : masked ? &d->spec.flash_attn_cpu_mask
+                   : &d->spec.flash_attn_cpu) = spec;
         d->groups_x = vka_div_up(p->nq, wg * rows);
     } else {
         uint32_t wg = VKA_MIN(64u, dev->limits.max_workgroup_invocations), br, bc;
@@ -72,8 +76,12 @@ static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, 
                                         .KV_VEC4 = kv_vec4,
                                         .OUT_SLOTS = vka_div_up(br * dv4, wg),
                                         .SINK_VEC4 = sink_vec4};
-        d->kernel = sparse ? VKA_KERNEL_FLASH_ATTN_GPU_SPARSE : VKA_KERNEL_FLASH_ATTN_GPU;
-        *(sparse ? &d->spec.flash_attn_gpu_sparse : &d->spec.flash_attn_gpu) = spec;
+        d->kernel = sparse   ? VKA_KERNEL_FLASH_ATTN_GPU_SPARSE
+                    : masked ? VKA_KERNEL_FLASH_ATTN_GPU_MASK
+                             : VKA_KERNEL_FLASH_ATTN_GPU;
+        *(sparse   ? &d->spec.flash_attn_gpu_sparse
+          : masked ? &d->spec.flash_attn_gpu_mask
+                   : &d->spec.flash_attn_gpu) = spec;
         d->groups_x = vka_div_up(p->nq, br);
     }
 }
@@ -132,15 +140,25 @@ uint32_t vka_flash_splits(const vka_device_info *dev, const vka_flash_desc *f, u
     splits = VKA_MIN(VKA_MIN(splits, (uint32_t)MAX_SPLITS), f->nk);
     if (splits <= 1)
         return 1;
-    /* Ranges a multiple of 64 keys (every kernel's key block divides it), the last shorter. */
-    uint32_t per = vka_div_up(f->nk, splits);
-    if (per > SPLIT_ALIGN)
-        per = vka_div_up(per, SPLIT_ALIGN) * SPLIT_ALIGN;
+    /* Ranges a multiple of 64 keys (every kernel's key block divides it), or of 4 when
+     * short (a mask is read a vec4 of keys at a time), the last shorter. */
+    uint32_t per = vka_div_up(f->nk, splits), align = per > SPLIT_ALIGN ? SPLIT_ALIGN : 4;
+    per = vka_div_up(per, align) * align;
     *keys_per_split = per;
     splits = vka_div_up(f->nk, per);
     if (vka_cpu_class(dev)) /* whole workgroups of lanes: the last lanes' ranges may be empty */
         splits = vka_div_up(splits, vka_class_workgroup_size(dev)) * vka_class_workgroup_size(dev);
     return splits;
+}
+
+/* An additive mask's binding: per slice, a batch's shared by its heads (slice divisor), or
+ * one for every slice (whole). */
+static vka_binding_desc mask_binding(const vka_logit_options *o)
+{
+    return (vka_binding_desc){.tensor = o->mask,
+                              .access = VKA_READ,
+                              .whole = o->mask_group == 0,
+                              .slice_divisor = o->mask_group > 1 ? o->mask_group : 0};
 }
 
 /* Split-K's merge: the partial rows of every range into the output. */
@@ -181,7 +199,8 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
                             .scale = f->scale,
                             .key_split = splits > 1 ? keys_per_split : 0,
                             .softcap = f->logits.softcap * (float)LOG2E,
-                            .sinks = f->logits.sinks != 0},
+                            .sinks = f->logits.sinks != 0,
+                            .mask_group = VKA_MAX(f->logits.mask_group, 1)},
         .groups_y = splits,
         .slices = f->batch * f->heads,
         .bindings = {{.tensor = f->q, .access = VKA_READ, .whole = false},
@@ -194,8 +213,10 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
                      {.tensor = f->logits.sinks ? f->logits.sinks : f->kv_len, .access = VKA_READ, .whole = true},
                      {.tensor = sp ? sp->layout : 0,
                       .access = VKA_READ,
-                      .whole = true}}, /* the sparse kernels' layout */
+                      .whole = true}}, /* the sparse kernels' layout, or: */
     };
+    if (f->logits.mask) /* the mask kernels' mask */
+        d.bindings[7] = mask_binding(&f->logits);
     if (sp) {
         vka_flash_attn_push *push = &d.push.flash_attn;
         push->pattern = sp->pattern;
@@ -223,6 +244,10 @@ vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_
     vka_logit_options none = {0};
     if (!logits)
         logits = &none;
+    uint32_t dummy = 0;
+    vka_result r = logits->mask ? VKA_SUCCESS : vka_lower_dummy(lw, &dummy);
+    if (r)
+        return r;
     return vka_lower_dispatch(
         lw, &(vka_dispatch_desc){
                 .kernel = VKA_KERNEL_SOFTMAX_ROWS,
@@ -234,12 +259,16 @@ vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_
                                       .heads = heads,
                                       .causal = causal,
                                       .softcap = logits->softcap,
-                                      .sinks = logits->sinks != 0},
+                                      .sinks = logits->sinks != 0,
+                                      .mask = logits->mask != 0,
+                                      .mask_group = VKA_MAX(logits->mask_group, 1)},
                 .groups_x = vka_div_up(rows, wg),
                 .groups_y = 1,
                 .slices = batch * heads,
                 .bindings = {{.tensor = scores, .access = VKA_READ_WRITE, .whole = false},
                              {.tensor = kv_len, .access = VKA_READ, .whole = true},
-                             {.tensor = logits->sinks ? logits->sinks : kv_len, .access = VKA_READ, .whole = true}},
+                             {.tensor = logits->sinks ? logits->sinks : kv_len, .access = VKA_READ, .whole = true},
+                             logits->mask ? mask_binding(logits)
+                                          : (vka_binding_desc){.tensor = dummy, .access = VKA_READ, .whole = true}},
             });
 }

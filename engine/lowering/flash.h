@@ -21,10 +21,14 @@ typedef enum vka_causal {
     VKA_CAUSAL_POSITIONS = 3,    /* j <= q_pos[b] + i, rows at or past kv_len[b] output 0 (decoding) */
 } vka_causal;
 
-/* SCHEMES.md §1's options on the scaled logits: a soft cap c·tanh(l / c) (0: none) and a
- * sink logit per head (an f32 [heads] plan tensor, 0: none) joining each row's normaliser. */
+/* SCHEMES.md §1's options on the scaled logits: a soft cap c·tanh(l / c) (0: none), an
+ * additive mask (a plan tensor of [Nq, Nk] slices, 0: none: one per query slice with
+ * mask_group 1, one per mask_group query slices (a batch's heads), or one for all with
+ * mask_group 0), and a sink logit per head (an f32 [heads] plan tensor, 0: none) joining
+ * each row's normaliser. */
 typedef struct vka_logit_options {
     float softcap;
+    uint32_t mask, mask_group;
     uint32_t sinks;
 } vka_logit_options;
 

@@ -28,7 +28,7 @@ static uint32_t visible_keys(const vka_ref_attention *a, uint32_t i, int32_t kv_
 /* Row i: O = Σ_j e^(l_j − m) v_j / (e^(sink − m) + Σ_j e^(l_j − m)), l_j the scaled (and
  * capped) logits of the visible keys, the sink term only with sinks. */
 static void attend_row(const vka_ref_attention *a, const double *q, const double *k, const double *v, uint32_t visible,
-                       const double *sink, double *scores, double *out)
+                       const double *sink, const double *mask_row, double *scores, double *out)
 {
     for (uint32_t c = 0; c < a->dv; c++)
         out[c] = 0.0;
@@ -42,9 +42,13 @@ static void attend_row(const vka_ref_attention *a, const double *q, const double
         scores[j] = s * a->scale;
         if (a->softcap > 0)
             scores[j] = a->softcap * tanh(scores[j] / a->softcap);
+        if (mask_row)
+            scores[j] += mask_row[j];
         if (scores[j] > max)
             max = scores[j];
     }
+    if (max == -INFINITY)
+        return; /* every key masked (−inf) and no sink: 0 */
     double sum = sink ? exp(*sink - max) : 0.0;
     for (uint32_t j = 0; j < visible; j++) {
         scores[j] = exp(scores[j] - max);
@@ -73,7 +77,13 @@ bool vka_ref_softmax_attention(const vka_ref_attention *a)
             for (uint32_t i = 0; i < a->nq; i++) {
                 const double *q = a->q + (slice * a->nq + i) * a->d;
                 double *out = a->out + (slice * a->nq + i) * a->dv;
-                attend_row(a, q, k, v, visible_keys(a, i, kv_len), a->sinks ? &a->sinks[h] : NULL, scores, out);
+                const double *mask_row = NULL;
+                if (a->mask) {
+                    size_t mslice = (size_t)(a->mask_batch > 1 ? b : 0) * a->mask_heads + (a->mask_heads > 1 ? h : 0);
+                    mask_row = a->mask + (mslice * a->nq + i) * a->nk;
+                }
+                attend_row(a, q, k, v, visible_keys(a, i, kv_len), a->sinks ? &a->sinks[h] : NULL, mask_row, scores,
+                           out);
             }
         }
     }

@@ -18,11 +18,13 @@ typedef struct vka_ref_attention {
     const int32_t *kv_len;
     double scale;
     bool causal;
-    bool top_left;       /* causal: j <= i rather than bottom-right */
-    double softcap;      /* > 0: logits c·tanh(l / c) after scaling */
-    const double *sinks; /* [heads] or NULL: a logit per head in every row's normaliser */
-    bool first_run;      /* decoding from an empty cache: q, k, v are the new tokens, kv_len[b]
-                            of them real; row i < kv_len sees keys j <= i, later rows output 0 */
+    bool top_left;                   /* causal: j <= i rather than bottom-right */
+    double softcap;                  /* > 0: logits c·tanh(l / c) after scaling */
+    const double *sinks;             /* [heads] or NULL: a logit per head in every row's normaliser */
+    const double *mask;              /* [mask_batch, mask_heads, nq, nk] or NULL: added to the (capped) logits */
+    uint32_t mask_batch, mask_heads; /* 1 (broadcast) or batch / heads */
+    bool first_run;                  /* decoding from an empty cache: q, k, v are the new tokens, kv_len[b]
+                                        of them real; row i < kv_len sees keys j <= i, later rows output 0 */
     double *out;
 } vka_ref_attention;
 
@@ -222,5 +224,25 @@ typedef struct vka_ref_te_problem {
 } vka_ref_te_problem;
 
 bool vka_ref_te_attention(const vka_ref_te_problem *p);
+
+/* The gated recurrent forms, SCHEMES.md §10, by their recurrences (the engine's own
+ * kernel is a scan too; the tests also hold it to the public vectors and to decoding). */
+typedef enum vka_ref_gated_kind { VKA_REF_GLA, VKA_REF_RETENTION, VKA_REF_DELTANET } vka_ref_gated_kind;
+
+typedef struct vka_ref_gated {
+    vka_ref_gated_kind kind;
+    uint32_t batch, heads, kv_heads, n, d, dv;
+    const double *q, *k, *v; /* [B,H,N,D], [B,Hkv,N,D], [B,Hkv,N,Dv] */
+    const double *gates;     /* gla [B,H,N,D], deltanet [B,H,N] or NULL (1); log values */
+    const double *beta;      /* deltanet [B,H,N] */
+    const float *gamma;      /* retention [H] */
+    const int32_t *kv_len;   /* [B] or NULL: tokens at or past it leave the state as it is */
+    double scale;
+    bool l2norm; /* deltanet: q and k normalised per token */
+    double *out; /* [B,H,N,Dv] */
+} vka_ref_gated;
+
+/* False only when host memory runs out. */
+bool vka_ref_gated_run(const vka_ref_gated *g);
 
 #endif

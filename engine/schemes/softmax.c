@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_SINKS };
+enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_SINKS, ROLE_MASK };
 enum { KERNEL_FLASH, KERNEL_MATERIALIZED };
 
 enum { ALIGN_BOTTOM_RIGHT, ALIGN_TOP_LEFT };
 
-#define MAX_HEAD_DIM 256
+#define MAX_HEAD_DIM 512
 #define MAX_CAPACITY (1u << 24)
 
 typedef struct softmax_params {
@@ -34,8 +34,9 @@ typedef struct softmax_params {
     bool causal, decode;
     int kernel, align;
     uint32_t split_k;
-    uint32_t capacity; /* decode: the cache's positions per batch */
-    char state[64];    /* decode: the cache's name */
+    uint32_t capacity;               /* decode: the cache's positions per batch */
+    uint32_t mask_batch, mask_heads; /* the mask's leading dims (1 or B, 1 or H), 0 without one */
+    char state[64];                  /* decode: the cache's name */
 } softmax_params;
 
 static const vka_input_info roles[] = {
@@ -49,6 +50,8 @@ static const vka_input_info roles[] = {
      .shape = "H",
      .summary = "a logit per head joining every row's normaliser, with no value (gpt-oss)",
      .optional = true},
+    VKA_IN_OPTIONAL("mask", VKA_INPUT_TOKENS, "B,H,Nq,Nk",
+                    "added to the scaled logits (−inf: may not attend); B and H may be 1 (broadcast)"),
     {0},
 };
 static const char *const kernels[] = {"flash", "materialized", NULL};
@@ -79,6 +82,21 @@ static const vka_axis_rule axis_rules[] = {
     {ROLE_V, 2, "tokens", ROLE_K, 2}, {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
 };
 
+/* mask [Bm, Hm, Nq, Nk] with Bm ∈ {1, B}, Hm ∈ {1, H}. */
+static vka_result check_mask(vka_op_build *b, uint32_t batch, uint32_t heads, uint32_t nq, uint32_t nk)
+{
+    const vka_graph_tensor *m = b->inputs[ROLE_MASK];
+    if (m->rank != 4 || (m->dims[0] != 1 && m->dims[0] != batch) || (m->dims[1] != 1 && m->dims[1] != heads) ||
+        m->dims[2] != nq || m->dims[3] != nk) {
+        char shape[64];
+        vka_format_shape(shape, sizeof shape, m->rank, m->dims);
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
+                        "%s: mask is %s; it must be [1 or %u, 1 or %u, %u, %u] (batch, heads, queries, keys)", b->op,
+                        shape, batch, heads, nq, nk);
+    }
+    return VKA_SUCCESS;
+}
+
 static vka_result check_shapes(vka_op_build *b, softmax_params *p)
 {
     vka_result r;
@@ -97,8 +115,18 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
     if (b->inputs[ROLE_SINKS] && b->inputs[ROLE_SINKS]->dims[0] != q[1])
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: sinks has %u entries; q has %u heads", b->op,
                         b->inputs[ROLE_SINKS]->dims[0], q[1]);
-    *p = (softmax_params){
-        .batch = q[0], .heads = q[1], .kv_heads = kv_heads, .nq = q[2], .nk = k[2], .d = q[3], .dv = v[3]};
+    if (b->inputs[ROLE_MASK] && (r = check_mask(b, q[0], q[1], q[2], k[2])))
+        return r;
+    const uint32_t *m = b->inputs[ROLE_MASK] ? b->inputs[ROLE_MASK]->dims : (const uint32_t[2]){0, 0};
+    *p = (softmax_params){.batch = q[0],
+                          .heads = q[1],
+                          .kv_heads = kv_heads,
+                          .nq = q[2],
+                          .nk = k[2],
+                          .d = q[3],
+                          .dv = v[3],
+                          .mask_batch = m[0],
+                          .mask_heads = m[1]};
     /* kv_len[b] counts keys: 0..Nk (decoding: the run's new tokens of batch b). */
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;
@@ -136,6 +164,10 @@ static vka_result read_decode(vka_op_build *b, softmax_params *p)
     if (p->kernel != KERNEL_FLASH)
         return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
                         "%s: decode=1 runs the flash kernel, not kernel=materialized", b->op);
+    if (b->inputs[ROLE_MASK])
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: decode=1 takes no mask (its keys are the cache's; use kv_len and the causal positions)",
+                        b->op);
     if (!p->capacity)
         return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: decode=1 needs capacity=N (the cache's positions)",
                         b->op);
@@ -184,29 +216,68 @@ static uint32_t causal_mode(const softmax_params *p)
     return p->align == ALIGN_TOP_LEFT ? VKA_CAUSAL_TOP_LEFT : VKA_CAUSAL_BOTTOM_RIGHT;
 }
 
-static vka_logit_options logit_options(const vka_lowering *lw, const vka_op_node *node, const softmax_params *p)
+/* The mask as the kernels bind it: per slice, per batch (shared by its heads), one for
+ * all, or — a [1, H] mask with B > 1 — repeated per batch first. */
+static vka_result mask_tensor(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, vka_logit_options *o)
 {
-    return (vka_logit_options){.softcap = p->softcap, .sinks = vka_lower_input(lw, node, ROLE_SINKS)};
+    uint32_t given = vka_lower_input(lw, node, ROLE_MASK), bm = p->mask_batch, hm = p->mask_heads;
+    o->mask = given;
+    if (!given)
+        return VKA_SUCCESS;
+    if (bm == p->batch && (hm == p->heads || p->heads == 1)) {
+        o->mask_group = 1;
+        return VKA_SUCCESS;
+    }
+    if (bm == p->batch || p->batch == 1) { /* [B, 1]: a batch's heads share it; [1, 1] with B = 1 too */
+        o->mask_group = hm == 1 ? p->heads : 1;
+        return VKA_SUCCESS;
+    }
+    if (hm == 1) { /* [1, 1]: every slice's */
+        o->mask_group = 0;
+        return VKA_SUCCESS;
+    }
+    uint32_t repeated;
+    vka_result r = vka_lower_intermediate(lw, "mask_repeated", vka_lower_dtype(lw, given), 4,
+                                          (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &repeated);
+    for (uint32_t b = 0; !r && b < p->batch; b++)
+        r = vka_lower_copy_rows(lw, &(vka_copy_desc){.src = given,
+                                                     .dst = repeated,
+                                                     .slices = p->heads,
+                                                     .count = p->nq * vka_div_up(p->nk, 4),
+                                                     .dst_slice_offset = b * p->heads});
+    o->mask = repeated;
+    o->mask_group = 1;
+    return r;
+}
+
+static vka_result logit_options(vka_lowering *lw, const vka_op_node *node, const softmax_params *p,
+                                vka_logit_options *o)
+{
+    *o = (vka_logit_options){.softcap = p->softcap, .sinks = vka_lower_input(lw, node, ROLE_SINKS)};
+    return mask_tensor(lw, node, p, o);
 }
 
 static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t kv_len)
 {
-    return vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
-                                                 .k = vka_lower_input(lw, node, ROLE_K),
-                                                 .v = vka_lower_input(lw, node, ROLE_V),
-                                                 .out = vka_lower_result(lw, node),
-                                                 .kv_len = kv_len,
-                                                 .batch = p->batch,
-                                                 .heads = p->heads,
-                                                 .nq = p->nq,
-                                                 .nk = p->nk,
-                                                 .d = p->d,
-                                                 .dv = p->dv,
-                                                 .kv_heads = p->kv_heads,
-                                                 .causal = causal_mode(p),
-                                                 .scale = p->scale,
-                                                 .split_k = p->split_k,
-                                                 .logits = logit_options(lw, node, p)});
+    vka_logit_options logits;
+    vka_result r = logit_options(lw, node, p, &logits);
+    return r ? r
+             : vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
+                                                     .k = vka_lower_input(lw, node, ROLE_K),
+                                                     .v = vka_lower_input(lw, node, ROLE_V),
+                                                     .out = vka_lower_result(lw, node),
+                                                     .kv_len = kv_len,
+                                                     .batch = p->batch,
+                                                     .heads = p->heads,
+                                                     .nq = p->nq,
+                                                     .nk = p->nk,
+                                                     .d = p->d,
+                                                     .dv = p->dv,
+                                                     .kv_heads = p->kv_heads,
+                                                     .causal = causal_mode(p),
+                                                     .scale = p->scale,
+                                                     .split_k = p->split_k,
+                                                     .logits = logits});
 }
 
 /* Decoding: append the run's k and v to the caches, attend over them from the queries'
@@ -224,7 +295,10 @@ static vka_result lower_decode(vka_lowering *lw, const vka_op_node *node, const 
                            .dv = p->dv,
                            .capacity = p->capacity};
     vka_kv_cache cache;
-    vka_result r = vka_lower_kv_cache_append(lw, &d, &cache);
+    vka_logit_options logits;
+    vka_result r = logit_options(lw, node, p, &logits);
+    if (!r)
+        r = vka_lower_kv_cache_append(lw, &d, &cache);
     if (!r)
         r = vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
                                                   .k = cache.k,
@@ -242,7 +316,7 @@ static vka_result lower_decode(vka_lowering *lw, const vka_op_node *node, const 
                                                   .causal = VKA_CAUSAL_POSITIONS,
                                                   .scale = p->scale,
                                                   .split_k = p->split_k,
-                                                  .logits = logit_options(lw, node, p)});
+                                                  .logits = logits});
     return r ? r : vka_lower_kv_cache_advance(lw, &d, &cache);
 }
 
@@ -289,8 +363,10 @@ static vka_result lower_materialized(vka_lowering *lw, const vka_op_node *node, 
                                                     .trans_b = true});
     if (r)
         return r;
-    vka_logit_options logits = logit_options(lw, node, p);
-    r = vka_lower_row_softmax(lw, scores, kv_len, p->batch, p->heads, p->nq, p->nk, causal_mode(p), &logits);
+    vka_logit_options logits;
+    r = logit_options(lw, node, p, &logits);
+    if (!r)
+        r = vka_lower_row_softmax(lw, scores, kv_len, p->batch, p->heads, p->nq, p->nk, causal_mode(p), &logits);
     if (!r)
         r = vka_lower_matmul(lw, &(vka_matmul_desc){.a = scores,
                                                     .b = v,
@@ -312,7 +388,11 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     vka_result r = kv_len_tensor(lw, node, p, &kv_len);
     if (r != VKA_SUCCESS)
         return r;
-    return p->kernel == KERNEL_FLASH ? lower_flash(lw, node, p, kv_len) : lower_materialized(lw, node, p, kv_len);
+    /* The flash kernels with a mask bind five storage buffers; a device with four per stage
+     * (android-2021) runs the materialised form, the same result. */
+    bool flash_fits = !p->mask_batch || vka_lower_device(lw)->limits.max_storage_buffers_per_stage >= 5;
+    return p->kernel == KERNEL_FLASH && flash_fits ? lower_flash(lw, node, p, kv_len)
+                                                   : lower_materialized(lw, node, p, kv_len);
 }
 
 /* ------------------------------------------------------------------ reference, flops */
@@ -337,6 +417,9 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
         .top_left = p->align == ALIGN_TOP_LEFT,
         .softcap = p->softcap,
         .sinks = in[ROLE_SINKS].data,
+        .mask = in[ROLE_MASK].data,
+        .mask_batch = p->mask_batch,
+        .mask_heads = p->mask_heads,
         .first_run = p->decode,
         .out = out->data,
     };

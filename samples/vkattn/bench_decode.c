@@ -1,10 +1,12 @@
 /* vkattn bench --decode: what one generated token costs as the context grows (issue 17).
- * For each shape (B = 1, H = 32, Hkv = 8, D = 128 — a current LLM's attention — and the
- * bench's own --heads/--kv-heads/--d) and each context length (--n, default 1k … 128k;
- * --quick 1k, 4k): a one-token decoding step of softmax with its KV cache (the planner's
- * split-K, and split_k=1) and of linear's recurrent state. The cache is filled by
+ * For each shape (B = 1, H = 32, Hkv = 8, D = 128 — a current LLM's attention — unless
+ * --quick, and the bench's own --heads/--kv-heads/--d) and each context length (--n,
+ * default 1k … 128k; --quick 1k, 4k): a one-token decoding step of softmax with its KV cache (the planner's
+ * split-K, and split_k=1) and of the recurrent states. The cache is filled by
  * writing it (the plan's save/restore path: `NAME.k`, `NAME.v`, `NAME.length`), not by
  * decoding the context token by token, and each timed step starts from length L − 1.
+ * The recurrent forms (linear, gla, retention, deltanet) keep a state of fixed size: their
+ * step is measured at every context too, to show it does not grow.
  * Reported: the median step (GPU timestamps), the cache bytes a softmax step reads and
  * the bandwidth that achieves, beside the device's own copy bandwidth measured with a
  * copy dispatch (`concat` of two 64 MiB tensors: read + write bytes over its time); and
@@ -17,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DECODE_ROWS 96
-#define MAX_LINES 8
+#define MAX_DECODE_ROWS 128
+#define VKA_ARRAY_LEN_(x) (sizeof(x) / sizeof *(x))
+#define MAX_LINES 12
 
 typedef struct decode_shape {
     uint32_t batch, heads, kv_heads, d;
@@ -179,39 +182,41 @@ static vka_result softmax_step(vka_context *ctx, const bench_options *o, decode_
     return r;
 }
 
-/* A linear step: a recurrent state, the same work at any context. */
-static vka_result linear_step(vka_context *ctx, const bench_options *o, decode_row *row)
+/* A recurrent step (linear, gla, retention, deltanet: a state of fixed size, so the same
+ * work at any context) or a causal prefill of `tokens`: the graph as the scheme poses
+ * itself (its gates and β included), decode=1 for a step. */
+static vka_result posed_run(vka_context *ctx, const bench_options *o, decode_row *row, uint32_t tokens, bool decode)
 {
+    const decode_shape *s = &row->shape;
+    bench_case c = {.scheme = row->scheme,
+                    .batch = s->batch,
+                    .heads = s->heads,
+                    .kv_heads = s->kv_heads,
+                    .nq = tokens,
+                    .nk = tokens,
+                    .d = s->d,
+                    .causal = true,
+                    .extra = {{decode ? "decode" : NULL, "1"}}};
+    bench_values values = {0};
     vka_graph *g = NULL;
     vka_plan *plan = NULL;
-    vka_result r = decode_graph(ctx, &row->shape, "linear", 1, (vka_op_param[]){{"decode", "1"}, {0}}, &g);
+    vka_result r = bench_values_fill(&c, false, &values);
+    if (!r)
+        r = bench_graph(ctx, &c, tokens, &values, &g);
     if (!r)
         r = vka_plan_create(g, NULL, &plan);
     vka_graph_destroy(g);
-    if (!r)
-        r = write_tokens(plan, &row->shape, 1);
-    if (!r)
-        r = time_runs(plan, o, NULL, NULL, row);
-    vka_plan_destroy(plan);
-    return r;
-}
-
-/* The causal batch form of `context` tokens (what prefilling the cache or state costs). */
-static vka_result prefill(vka_context *ctx, const bench_options *o, decode_row *row)
-{
-    vka_graph *g = NULL;
-    vka_plan *plan = NULL;
-    vka_result r = decode_graph(ctx, &row->shape, row->scheme, row->context, NULL, &g);
-    if (!r)
-        r = vka_plan_create(g, NULL, &plan);
-    vka_graph_destroy(g);
-    if (!r)
-        r = write_tokens(plan, &row->shape, row->context);
-    bench_options once = *o;
+    for (uint32_t i = 0; !r && i < values.example.input_count; i++) {
+        const vka_example_input *in = &values.example.inputs[i];
+        if (values.data[i] && !in->constant && in->kind != VKA_INPUT_INDICES)
+            r = vka_plan_write(plan, in->role, values.data[i], values.bytes[i]);
+    }
+    bench_options once = *o; /* a prefill runs once or a few times */
     once.min_reps = 1, once.max_reps = o->quick ? 1 : 3;
     if (!r)
-        r = time_runs(plan, &once, NULL, NULL, row);
+        r = time_runs(plan, decode ? o : &once, NULL, NULL, row);
     vka_plan_destroy(plan);
+    bench_values_free(&values);
     return r;
 }
 
@@ -283,9 +288,10 @@ static void measure(vka_context *ctx, const bench_options *o, decode_bench *d, d
     if (!row)
         return;
     fprintf(stderr, "  %s %s %s %u ...\n", row->scheme, row->variant, row->prefill ? "prefill" : "step", row->context);
-    vka_result r = row->prefill                          ? prefill(ctx, o, row)
-                   : strcmp(row->scheme, "softmax") == 0 ? softmax_step(ctx, o, row)
-                                                         : linear_step(ctx, o, row);
+    /* softmax's step writes its cache; the others are posed as their schemes pose themselves */
+    vka_result r = !row->prefill && strcmp(row->scheme, "softmax") == 0
+                       ? softmax_step(ctx, o, row)
+                       : posed_run(ctx, o, row, row->prefill ? row->context : 1, !row->prefill);
     if (r) {
         row->ran = false;
         snprintf(row->note, sizeof row->note, "%s", vka_last_error(ctx));
@@ -371,24 +377,27 @@ int bench_decode(vka_context *ctx, const bench_options *o, const vka_device_info
     const uint32_t *contexts = o->size_count ? o->sizes : o->quick ? quick : full;
     uint32_t context_count = o->size_count ? o->size_count : o->quick ? 2 : 5;
     decode_shape shapes[2] = {{1, 32, 8, 128}, {o->batch, o->heads, o->kv_heads ? o->kv_heads : o->heads, o->head_dim}};
+    static const char *const recurrent[] = {"linear", "gla", "retention", "deltanet"};
     static decode_bench d;
     d.count = 0;
     d.copy_gbps = copy_bandwidth(ctx, o);
     printf("device: %s\ncopy bandwidth (concat, read + write): %.2f GB/s\n\n", info->summary, d.copy_gbps);
     printf("%-14s %-9s %-9s %-8s %8s %11s %11s %5s %9s %8s %7s %6s\n", "B/H/Hkv/D", "scheme", "variant", "kind",
            "context", "median_ms", "min_ms", "reps", "read_MiB", "GB/s", "of_copy", "splits");
-    for (int si = 0; si < 2; si++) {
+    for (int si = o->quick ? 1 : 0; si < 2; si++) {
         const decode_shape *s = &shapes[si];
         for (uint32_t c = 0; c < context_count; c++) {
             measure(ctx, o, &d, add_row(&d, s, "softmax", "split", contexts[c], false));
             measure(ctx, o, &d, add_row(&d, s, "softmax", "one pass", contexts[c], false));
-            measure(ctx, o, &d, add_row(&d, s, "linear", "", contexts[c], false));
+            for (size_t i = 0; i < VKA_ARRAY_LEN_(recurrent); i++)
+                measure(ctx, o, &d, add_row(&d, s, recurrent[i], "", contexts[c], false));
         }
         static const uint32_t prefill_sizes[] = {4096, 16384};
         for (uint32_t p = 0; p < (si == 1 && !o->quick ? 2u : 1u); p++) {
             uint32_t n = o->quick ? 1024 : prefill_sizes[p];
             measure(ctx, o, &d, add_row(&d, s, "softmax", "", n, true));
-            measure(ctx, o, &d, add_row(&d, s, "linear", "", n, true));
+            for (size_t i = 0; i < VKA_ARRAY_LEN_(recurrent); i++)
+                measure(ctx, o, &d, add_row(&d, s, recurrent[i], "", n, true));
         }
     }
     const char *paths[2] = {o->json_path, o->csv_path};
