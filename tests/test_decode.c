@@ -814,6 +814,82 @@ static void additive_mask(void)
     free(got);
 }
 
+/* f16 q, k, v: the caches hold f16 (NAME.k reads back as 2-byte elements) and each run's
+ * rows pass SCHEMES.md's f16 gate against the double reference of the batch form on the
+ * same (rounded) inputs; grouped heads, four tokens per run. */
+static void f16_cache(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    const shape s = {.batch = 1, .heads = 2, .kv_heads = 1, .d = 16, .dv = 16};
+    const uint32_t n = 20, rows = 4;
+    sequence x;
+    CHECK(sequence_make(&x, &s, n, 12));
+    size_t qn = (size_t)s.heads * n * s.d, kn = (size_t)s.kv_heads * n * s.d, on = (size_t)s.heads * n * s.dv;
+    float *seq[3] = {x.q, x.k, x.v};
+    size_t counts[3] = {qn, kn, kn};
+    for (int i = 0; i < 3; i++) /* the reference sees the rounded values */
+        for (size_t e = 0; e < counts[i]; e++) {
+            uint16_t h;
+            vka_f16_from_f32(&seq[i][e], &h, 1);
+            vka_f32_from_f16(&h, &seq[i][e], 1);
+        }
+    float *ref = malloc(on * 4);
+    vka_graph *g = softmax_graph(contexts[0], &s, n, n, false, NULL, (vka_op_number[]){{"causal", 1}, {0}});
+    vka_host_tensor in[3] = {{"q", x.q, qn * 4}, {"k", x.k, kn * 4}, {"v", x.v, kn * 4}};
+    if (g)
+        CHECK_OK(contexts[0], vka_graph_reference(g, in, 3, &(vka_host_tensor){"o", ref, on * 4}, 1));
+    vka_graph_destroy(g);
+    for (int cls = 0; cls < 2; cls++) {
+        vka_context *ctx = contexts[cls];
+        vka_graph *dg = NULL;
+        vka_tensor q, k, v, o;
+        vka_plan *plan = NULL;
+        CHECK_OK(ctx, vka_graph_create(ctx, &dg));
+        vka_graph_input(dg, &(vka_tensor_desc){"q", VKA_DTYPE_F16, 4, {1, s.heads, rows, s.d}}, &q);
+        vka_graph_input(dg, &(vka_tensor_desc){"k", VKA_DTYPE_F16, 4, {1, s.kv_heads, rows, s.d}}, &k);
+        vka_graph_input(dg, &(vka_tensor_desc){"v", VKA_DTYPE_F16, 4, {1, s.kv_heads, rows, s.dv}}, &v);
+        CHECK_OK(ctx, vka_graph_op(dg,
+                                   &(vka_op_desc){.op = "softmax",
+                                                  .inputs = {{"q", q}, {"k", k}, {"v", v}},
+                                                  .params = {{"decode", "1"}, {"capacity", "20"}, {"state", "c"}},
+                                                  .numbers = {{"causal", 1}}},
+                                   &o));
+        CHECK_OK(ctx, vka_graph_output(dg, "o", o));
+        CHECK_OK(ctx, vka_plan_create(dg, NULL, &plan));
+        vka_graph_destroy(dg);
+        float *got = malloc(on * 4);
+        for (uint32_t t0 = 0; plan && t0 < n; t0 += rows) {
+            const char *names[3] = {"q", "k", "v"};
+            uint32_t heads[3] = {s.heads, s.kv_heads, s.kv_heads};
+            for (int i = 0; i < 3; i++) {
+                uint16_t chunk[2 * 4 * 16];
+                for (uint32_t h = 0; h < heads[i]; h++)
+                    vka_f16_from_f32(seq[i] + ((size_t)h * n + t0) * s.d, chunk + (size_t)h * rows * s.d,
+                                     (size_t)rows * s.d);
+                CHECK_OK(ctx, vka_plan_write(plan, names[i], chunk, (size_t)heads[i] * rows * s.d * 2));
+            }
+            uint16_t out[2 * 4 * 16];
+            CHECK_OK(ctx, vka_plan_run(plan));
+            CHECK_OK(ctx, vka_plan_read(plan, "o", out, sizeof out));
+            for (uint32_t h = 0; h < s.heads; h++)
+                vka_f32_from_f16(out + (size_t)h * rows * s.dv, got + ((size_t)h * n + t0) * s.dv, (size_t)rows * s.dv);
+        }
+        char what[48];
+        snprintf(what, sizeof what, "class %d f16 decoding", cls);
+        if (plan)
+            test_f16_gate(what, got, ref, on);
+        uint16_t cache_k[20 * 16];
+        CHECK_MSG(plan && vka_plan_read(plan, "c.k", cache_k, sizeof cache_k) == VKA_SUCCESS,
+                  "the f16 cache does not read back as f16: %s", vka_last_error(ctx));
+        vka_plan_destroy(plan);
+        free(got);
+        test_check_validation(ctx);
+    }
+    free(ref);
+    sequence_free(&x);
+}
+
 /* `vkattn bench --decode` on a small shape: every step and prefill row ran and reached the
  * JSON file (the tool's own program, not a timing test). */
 static void bench_decode_rows(void)
@@ -907,6 +983,7 @@ int main(int argc, char **argv)
         {"additive_mask", additive_mask},
         {"bad_parameters", bad_parameters},
         {"cli_decode", cli_decode},
+        {"f16_cache", f16_cache},
         {"bench_decode_rows", bench_decode_rows},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
