@@ -315,9 +315,9 @@ static void overflow_reset_save_restore(void)
         return;
     vka_context *ctx = contexts[0];
     const shape s = {.batch = 1, .heads = 2, .kv_heads = 2, .d = 8, .dv = 8};
-    const uint32_t n = 10, rows = 4;
+    const uint32_t n = 10, rows = 4; /* the capacity; the sequence has 12 tokens (a refused run reads 8..11) */
     sequence x;
-    CHECK(sequence_make(&x, &s, n, 3));
+    CHECK(sequence_make(&x, &s, n + 2, 3));
     float *batch = batch_outputs(ctx, &x), out[2 * 4 * 8], again[2 * 4 * 8];
     vka_plan *plan = decoder(ctx, &s, rows, n, NULL);
     if (!batch || !plan)

@@ -11,6 +11,8 @@
 #include "vkattn/models.h"
 #include "../samples/vkattn/tnp_data.h"
 
+#include <unistd.h>
+
 static vka_context *ctx;
 
 static const char *const models[] = {"tnp", "linear_tnp", "hypermix_np", "pt_tnp", "tetnp", "pt_tetnp"};
@@ -437,21 +439,27 @@ static void malformed(void)
          "\"layernorm_eps\": -0.5}",
          "layernorm_eps is -0.5"},
     };
-    if (system("mkdir -p tnp_bad && cp \"" VKATTN_SHARED_DIR "/vectors/tnp/tnp/weights.safetensors\" tnp_bad/") != 0)
+    /* a folder of this process's own: the android run of this program runs beside it */
+    char bad_dir[64], bad_file[128], command[1024];
+    snprintf(bad_dir, sizeof bad_dir, "tnp_bad_%ld", (long)getpid());
+    snprintf(command, sizeof command, "mkdir -p %s && cp \"%s/vectors/tnp/tnp/weights.safetensors\" %s/", bad_dir,
+             VKATTN_SHARED_DIR, bad_dir);
+    if (system(command) != 0)
         CHECK_MSG(0, "could not copy the weights");
+    snprintf(bad_file, sizeof bad_file, "%s/model.json", bad_dir);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        write_file("tnp_bad/model.json", bad[i].json);
-        snprintf(args, sizeof args, "tnp_bad xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy'", dir, dir, dir);
+        write_file(bad_file, bad[i].json);
+        snprintf(args, sizeof args, "%s xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy'", bad_dir, dir, dir, dir);
         int status = cli(args, err, sizeof err);
         CHECK_MSG(status != 0 && strstr(err, bad[i].needle), "model.json %zu: status %d, '%s'", i, status, err);
     }
     /* a NUL byte inside model.json: refused, not read as the end */
-    FILE *nul = fopen("tnp_bad/model.json", "wb");
+    FILE *nul = fopen(bad_file, "wb");
     if (nul) {
         fwrite("{\"arch\": \"tnp\"}\0{", 1, 17, nul);
         fclose(nul);
     }
-    snprintf(args, sizeof args, "tnp_bad xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy'", dir, dir, dir);
+    snprintf(args, sizeof args, "%s xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy'", bad_dir, dir, dir, dir);
     int nul_status = cli(args, err, sizeof err);
     CHECK_MSG(nul_status != 0 && strstr(err, "NUL byte"), "NUL: status %d, '%s'", nul_status, err);
     /* weights: a tensor of the wrong shape, through the API */
@@ -473,7 +481,8 @@ static void malformed(void)
             if (strcmp(e.name, "layers.2.ca.attn.wk.weight") == 0) /* [128, 128] → [64, 256] */
                 t[i].dims[0] = 64, t[i].dims[1] = 256;
         }
-        CHECK_OK(ctx, vka_safetensors_save(ctx, "tnp_bad/weights.safetensors", t, count));
+        snprintf(bad_file, sizeof bad_file, "%s/weights.safetensors", bad_dir);
+        CHECK_OK(ctx, vka_safetensors_save(ctx, bad_file, t, count));
         for (uint32_t i = 0; data && i < count; i++)
             free(data[i]);
         free(data);
@@ -483,7 +492,8 @@ static void malformed(void)
     vka_safetensors *bad_w = NULL;
     vka_graph *g = NULL;
     vka_tensor m, s;
-    CHECK_OK(ctx, vka_safetensors_open(ctx, "tnp_bad/weights.safetensors", &bad_w));
+    snprintf(bad_file, sizeof bad_file, "%s/weights.safetensors", bad_dir);
+    CHECK_OK(ctx, vka_safetensors_open(ctx, bad_file, &bad_w));
     CHECK_OK(ctx, vka_graph_create(ctx, &g));
     vka_tnp_desc d = {.arch = VKA_TNP_ARCH_TNP, .weights = bad_w, .batch = 1, .nc = 3, .nt = 2};
     CHECK(vka_graph_tnp(g, &d, &m, &s) == VKA_ERROR_SHAPE_MISMATCH &&
@@ -499,7 +509,8 @@ static void malformed(void)
     CHECK(vka_graph_tnp(g, &d, &m, &s) == VKA_ERROR_INVALID_ARGUMENT && strstr(vka_last_error(ctx), "nc 0"));
     vka_graph_destroy(g);
     vka_safetensors_close(bad_w);
-    CHECK(system("rm -rf tnp_bad") == 0);
+    snprintf(command, sizeof command, "rm -rf %s", bad_dir);
+    CHECK(system(command) == 0);
     test_check_validation(ctx);
 }
 
