@@ -291,13 +291,12 @@ static void one_token_steps(void)
         CHECK_MSG(worst <= 1e-5, "class %d: %u steps differ from the batch form by %.3g (relative)", cls, n, worst);
         CHECK_MSG(apart <= 1e-6, "class %d: split-K and one pass differ by %.3g", cls, apart);
         /* Full: one more token is refused, naming the lengths, and nothing runs. */
-        uint32_t done[1] = {n}, added[1] = {1};
+        uint32_t added[1] = {1};
         vka_result r = plain ? decode_run(plain, &x, 1, (uint32_t[]){0}, added, one) : VKA_SUCCESS;
         char needle[64];
         snprintf(needle, sizeof needle, "holds %u of its %u positions and this run adds 1", n, n);
         CHECK_MSG(r == VKA_ERROR_LIMIT_EXCEEDED && strstr(vka_last_error(ctx), needle), "a full cache: %s",
                   vka_last_error(ctx));
-        (void)done;
         vka_plan_destroy(plain);
         vka_plan_destroy(auto_split);
         free(batch);
@@ -932,7 +931,6 @@ static void bad_parameters(void)
     vka_context *ctx = test_context(NULL);
     if (!ctx)
         return;
-    const shape s = {.batch = 1, .heads = 2, .kv_heads = 2, .d = 8, .dv = 8};
     struct {
         vka_op_param params[4];
         int causal;
@@ -966,7 +964,6 @@ static void bad_parameters(void)
                   r ? vka_last_error(ctx) : "accepted", cases[i].needle);
         vka_graph_destroy(g);
     }
-    (void)s;
     test_context_done(ctx);
 }
 

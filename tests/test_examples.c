@@ -306,7 +306,7 @@ static void tables_are_consistent(void)
             const vka_input_info *in = &info.inputs[k];
             required += !in->optional;
             CHECK_MSG(in->role && in->shape && in->summary && in->dtypes && in->kind >= VKA_INPUT_TOKENS &&
-                          in->kind <= VKA_INPUT_INDICES,
+                          in->kind <= VKA_INPUT_MASK,
                       "%s: input %u is not fully described", info.name, k);
             CHECK_MSG(!(in->dtypes & VKA_DTYPE_BIT(VKA_DTYPE_I32)) == (in->kind != VKA_INPUT_INDICES),
                       "%s: %s: int32 exactly for index inputs", info.name, in->role);

@@ -27,6 +27,17 @@ static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t d
     *br = *bc = 1;
 }
 
+/* The flash variant: block-sparse, with an additive mask, or dense. The variants of a class
+ * share their constants' type (vka_kernels.h), so the union holds them in one place. */
+static vka_kernel_id flash_kernel(bool cpu, bool sparse, bool masked)
+{
+    if (sparse)
+        return cpu ? VKA_KERNEL_FLASH_ATTN_CPU_SPARSE : VKA_KERNEL_FLASH_ATTN_GPU_SPARSE;
+    if (masked)
+        return cpu ? VKA_KERNEL_FLASH_ATTN_CPU_MASK : VKA_KERNEL_FLASH_ATTN_GPU_MASK;
+    return cpu ? VKA_KERNEL_FLASH_ATTN_CPU : VKA_KERNEL_FLASH_ATTN_GPU;
+}
+
 static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, uint32_t kv_vec4, vka_dispatch_desc *d)
 {
     bool sparse = p->sparse != NULL, masked = p->logits.mask != 0;
@@ -56,12 +67,8 @@ static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, 
                                         .KV_VEC4 = kv_vec4,
                                         .KB = keys_per_block,
                                         .SINK_VEC4 = sink_vec4};
-        d->kernel = sparse   ? VKA_KERNEL_FLASH_ATTN_CPU_SPARSE
-                    : masked ? VKA_KERNEL_FLASH_ATTN_CPU_MASK
-                             : VKA_KERNEL_FLASH_ATTN_CPU;
-        *(sparse   ? &d->spec.flash_attn_cpu_sparse
-          : masked ? &d->spec.flash_attn_cpu_mask
-                   : &d->spec.flash_attn_cpu) = spec;
+        d->kernel = flash_kernel(true, sparse, masked);
+        d->spec.flash_attn_cpu = spec; /* every variant's constants: one type, one place */
         d->groups_x = vka_div_up(p->nq, wg * rows);
     } else {
         uint32_t wg = VKA_MIN(64u, dev->limits.max_workgroup_invocations), br, bc;
@@ -76,12 +83,8 @@ static void flash_dispatch(const vka_device_info *dev, const vka_flash_desc *p, 
                                         .KV_VEC4 = kv_vec4,
                                         .OUT_SLOTS = vka_div_up(br * dv4, wg),
                                         .SINK_VEC4 = sink_vec4};
-        d->kernel = sparse   ? VKA_KERNEL_FLASH_ATTN_GPU_SPARSE
-                    : masked ? VKA_KERNEL_FLASH_ATTN_GPU_MASK
-                             : VKA_KERNEL_FLASH_ATTN_GPU;
-        *(sparse   ? &d->spec.flash_attn_gpu_sparse
-          : masked ? &d->spec.flash_attn_gpu_mask
-                   : &d->spec.flash_attn_gpu) = spec;
+        d->kernel = flash_kernel(false, sparse, masked);
+        d->spec.flash_attn_gpu = spec;
         d->groups_x = vka_div_up(p->nq, br);
     }
 }

@@ -28,7 +28,7 @@
 #include <string.h>
 
 enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_GATES, ROLE_BETA };
-enum { MAX_HEAD_DIM = 256, MAX_HEADS_GAMMA = 4096 };
+enum { MAX_HEAD_DIM = 256, MAX_GAMMA_HEADS = 256 };
 
 typedef struct gated_params {
     vka_ref_gated_kind kind;
@@ -36,7 +36,7 @@ typedef struct gated_params {
     float scale;
     bool decode, l2norm;
     char state_name[64];
-    float gamma[MAX_HEADS_GAMMA / 16]; /* retention: γ per head (up to 256 heads) */
+    float gamma[MAX_GAMMA_HEADS]; /* retention: γ per head */
 } gated_params;
 
 #define GATED_COMMON_ROLES                                                                                             \

@@ -50,7 +50,7 @@ static const vka_input_info roles[] = {
      .shape = "H",
      .summary = "a logit per head joining every row's normaliser, with no value (gpt-oss)",
      .optional = true},
-    VKA_IN_OPTIONAL("mask", VKA_INPUT_TOKENS, "B,H,Nq,Nk",
+    VKA_IN_OPTIONAL("mask", VKA_INPUT_MASK, "B,H,Nq,Nk",
                     "added to the scaled logits (−inf: may not attend); B and H may be 1 (broadcast)"),
     {0},
 };
@@ -224,12 +224,8 @@ static vka_result mask_tensor(vka_lowering *lw, const vka_op_node *node, const s
     o->mask = given;
     if (!given)
         return VKA_SUCCESS;
-    if (bm == p->batch && (hm == p->heads || p->heads == 1)) {
-        o->mask_group = 1;
-        return VKA_SUCCESS;
-    }
-    if (bm == p->batch || p->batch == 1) { /* [B, 1]: a batch's heads share it; [1, 1] with B = 1 too */
-        o->mask_group = hm == 1 ? p->heads : 1;
+    if (bm == p->batch) { /* per slice, or [B, 1]: a batch's heads share it (a slice divisor) */
+        o->mask_group = hm == p->heads ? 1 : p->heads;
         return VKA_SUCCESS;
     }
     if (hm == 1) { /* [1, 1]: every slice's */
@@ -257,27 +253,32 @@ static vka_result logit_options(vka_lowering *lw, const vka_op_node *node, const
     return mask_tensor(lw, node, p, o);
 }
 
+/* The flash dispatch over the op's own q, k, v and output; decoding swaps in its caches. */
+static vka_result flash_desc(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, vka_flash_desc *f)
+{
+    *f = (vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
+                          .k = vka_lower_input(lw, node, ROLE_K),
+                          .v = vka_lower_input(lw, node, ROLE_V),
+                          .out = vka_lower_result(lw, node),
+                          .batch = p->batch,
+                          .heads = p->heads,
+                          .nq = p->nq,
+                          .nk = p->nk,
+                          .d = p->d,
+                          .dv = p->dv,
+                          .kv_heads = p->kv_heads,
+                          .causal = causal_mode(p),
+                          .scale = p->scale,
+                          .split_k = p->split_k};
+    return logit_options(lw, node, p, &f->logits);
+}
+
 static vka_result lower_flash(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, uint32_t kv_len)
 {
-    vka_logit_options logits;
-    vka_result r = logit_options(lw, node, p, &logits);
-    return r ? r
-             : vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
-                                                     .k = vka_lower_input(lw, node, ROLE_K),
-                                                     .v = vka_lower_input(lw, node, ROLE_V),
-                                                     .out = vka_lower_result(lw, node),
-                                                     .kv_len = kv_len,
-                                                     .batch = p->batch,
-                                                     .heads = p->heads,
-                                                     .nq = p->nq,
-                                                     .nk = p->nk,
-                                                     .d = p->d,
-                                                     .dv = p->dv,
-                                                     .kv_heads = p->kv_heads,
-                                                     .causal = causal_mode(p),
-                                                     .scale = p->scale,
-                                                     .split_k = p->split_k,
-                                                     .logits = logits});
+    vka_flash_desc f;
+    vka_result r = flash_desc(lw, node, p, &f);
+    f.kv_len = kv_len;
+    return r ? r : vka_lower_flash(lw, &f);
 }
 
 /* Decoding: append the run's k and v to the caches, attend over them from the queries'
@@ -295,28 +296,15 @@ static vka_result lower_decode(vka_lowering *lw, const vka_op_node *node, const 
                            .dv = p->dv,
                            .capacity = p->capacity};
     vka_kv_cache cache;
-    vka_logit_options logits;
-    vka_result r = logit_options(lw, node, p, &logits);
+    vka_flash_desc f;
+    vka_result r = flash_desc(lw, node, p, &f);
     if (!r)
         r = vka_lower_kv_cache_append(lw, &d, &cache);
-    if (!r)
-        r = vka_lower_flash(lw, &(vka_flash_desc){.q = vka_lower_input(lw, node, ROLE_Q),
-                                                  .k = cache.k,
-                                                  .v = cache.v,
-                                                  .out = vka_lower_result(lw, node),
-                                                  .kv_len = cache.total,
-                                                  .q_pos = cache.q_pos,
-                                                  .batch = p->batch,
-                                                  .heads = p->heads,
-                                                  .nq = p->nq,
-                                                  .nk = p->capacity,
-                                                  .d = p->d,
-                                                  .dv = p->dv,
-                                                  .kv_heads = p->kv_heads,
-                                                  .causal = VKA_CAUSAL_POSITIONS,
-                                                  .scale = p->scale,
-                                                  .split_k = p->split_k,
-                                                  .logits = logits});
+    if (r)
+        return r;
+    f.k = cache.k, f.v = cache.v, f.kv_len = cache.total, f.q_pos = cache.q_pos;
+    f.nk = p->capacity, f.causal = VKA_CAUSAL_POSITIONS;
+    r = vka_lower_flash(lw, &f);
     return r ? r : vka_lower_kv_cache_advance(lw, &d, &cache);
 }
 

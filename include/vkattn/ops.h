@@ -31,6 +31,7 @@ typedef enum vka_input_kind {
     VKA_INPUT_LEARNED,    /* a model's weights: latents, projections, MLPs */
     VKA_INPUT_POSITIONS,  /* coordinates of the tokens (te_attention's xq, xk) */
     VKA_INPUT_INDICES,    /* int32 counts or layouts: kv_len, layout */
+    VKA_INPUT_MASK,       /* what may attend: an additive mask (not posed by an example) */
 } vka_input_kind;
 
 #define VKA_DTYPE_BIT(dtype) (1u << (dtype))

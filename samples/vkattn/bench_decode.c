@@ -76,51 +76,36 @@ static vka_result time_runs(vka_plan *plan, const bench_options *o, vka_result (
     return VKA_SUCCESS;
 }
 
-/* q, k, v inputs of `tokens` tokens, and `op` with causal=1 and `params` over them. */
-static vka_result decode_graph(vka_context *ctx, const decode_shape *s, const char *op, uint32_t tokens,
-                               const vka_op_param *params, vka_graph **out)
+/* The row's scheme as it poses itself (its gates and β included) on `tokens` tokens, causal,
+ * with `extra` parameters, planned, its inputs written. */
+static vka_result posed_plan(vka_context *ctx, const decode_row *row, uint32_t tokens, const vka_op_param *extra,
+                             vka_plan **plan)
 {
+    const decode_shape *s = &row->shape;
+    bench_case c = {.scheme = row->scheme,
+                    .batch = s->batch,
+                    .heads = s->heads,
+                    .kv_heads = s->kv_heads,
+                    .nq = tokens,
+                    .nk = tokens,
+                    .d = s->d,
+                    .causal = true};
+    for (int i = 0; extra && extra[i].key && i < BENCH_MAX_PARAMS; i++)
+        c.extra[i] = extra[i];
+    bench_values values = {0};
     vka_graph *g = NULL;
-    vka_tensor q, k, v, o;
-    vka_op_desc desc = {.op = op, .numbers = {{"causal", 1}}};
-    for (int i = 0; params && params[i].key; i++)
-        desc.params[i] = params[i];
-    vka_result r = vka_graph_create(ctx, &g);
+    vka_result r = bench_values_fill(&c, false, &values);
     if (!r)
-        r = vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {s->batch, s->heads, tokens, s->d}}, &q);
+        r = bench_graph(ctx, &c, tokens, &values, &g);
     if (!r)
-        r = vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {s->batch, s->kv_heads, tokens, s->d}}, &k);
-    if (!r)
-        r = vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {s->batch, s->kv_heads, tokens, s->d}}, &v);
-    desc.inputs[0] = (vka_op_input){"q", q};
-    desc.inputs[1] = (vka_op_input){"k", k};
-    desc.inputs[2] = (vka_op_input){"v", v};
-    if (!r)
-        r = vka_graph_op(g, &desc, &o);
-    if (!r)
-        r = vka_graph_output(g, "out", o);
-    if (r)
-        vka_graph_destroy(g);
-    else
-        *out = g;
-    return r;
-}
-
-/* Random q, k, v of `tokens` tokens written to the plan. */
-static vka_result write_tokens(vka_plan *plan, const decode_shape *s, uint32_t tokens)
-{
-    size_t qn = (size_t)s->batch * s->heads * tokens * s->d, kn = (size_t)s->batch * s->kv_heads * tokens * s->d;
-    float *x = malloc(qn * sizeof *x);
-    if (!x)
-        return VKA_ERROR_OUT_OF_HOST_MEMORY;
-    for (size_t i = 0; i < qn; i++) /* a cheap deterministic spread, not a distribution test */
-        x[i] = (float)((int)((i * 2654435761u) >> 20) % 2001 - 1000) * 1e-3f;
-    vka_result r = vka_plan_write(plan, "q", x, qn * sizeof *x);
-    if (!r)
-        r = vka_plan_write(plan, "k", x, kn * sizeof *x);
-    if (!r)
-        r = vka_plan_write(plan, "v", x, kn * sizeof *x);
-    free(x);
+        r = vka_plan_create(g, NULL, plan);
+    vka_graph_destroy(g);
+    for (uint32_t i = 0; !r && i < values.example.input_count; i++) {
+        const vka_example_input *in = &values.example.inputs[i];
+        if (values.data[i] && !in->constant && in->kind != VKA_INPUT_INDICES)
+            r = vka_plan_write(*plan, in->role, values.data[i], values.bytes[i]);
+    }
+    bench_values_free(&values);
     return r;
 }
 
@@ -142,30 +127,24 @@ static vka_result softmax_step(vka_context *ctx, const bench_options *o, decode_
     const decode_shape *s = &row->shape;
     char capacity[16];
     snprintf(capacity, sizeof capacity, "%u", row->context);
-    vka_graph *g = NULL;
     vka_plan *plan = NULL;
     vka_op_param params[] = {{"decode", "1"},
                              {"capacity", capacity},
                              {"state", "cache"},
                              {"split_k", strcmp(row->variant, "split") == 0 ? "0" : "1"},
                              {0}};
-    vka_result r = decode_graph(ctx, s, "softmax", 1, params, &g);
-    if (!r)
-        r = vka_plan_create(g, NULL, &plan);
-    vka_graph_destroy(g);
+    vka_result r = posed_plan(ctx, row, 1, params, &plan);
     size_t cache_n = (size_t)s->batch * s->kv_heads * row->context * s->d;
     float *cache = r ? NULL : malloc(cache_n * sizeof *cache);
     lengths at = {malloc(sizeof(int32_t) * s->batch), s->batch};
     if (!r && (!cache || !at.values))
         r = VKA_ERROR_OUT_OF_HOST_MEMORY;
-    for (size_t i = 0; !r && i < cache_n; i++)
+    for (size_t i = 0; !r && i < cache_n; i++) /* a cheap deterministic spread */
         cache[i] = (float)((int)((i * 2246822519u) >> 21) % 1999 - 999) * 1e-3f;
     if (!r)
         r = vka_plan_write(plan, "cache.k", cache, cache_n * sizeof *cache);
     if (!r)
         r = vka_plan_write(plan, "cache.v", cache, cache_n * sizeof *cache);
-    if (!r)
-        r = write_tokens(plan, s, 1);
     if (!r) {
         for (uint32_t b = 0; b < s->batch; b++)
             at.values[b] = (int32_t)row->context - 1;
@@ -183,40 +162,16 @@ static vka_result softmax_step(vka_context *ctx, const bench_options *o, decode_
 }
 
 /* A recurrent step (linear, gla, retention, deltanet: a state of fixed size, so the same
- * work at any context) or a causal prefill of `tokens`: the graph as the scheme poses
- * itself (its gates and β included), decode=1 for a step. */
+ * work at any context), decode=1, or a causal prefill of `tokens` (run once or a few times). */
 static vka_result posed_run(vka_context *ctx, const bench_options *o, decode_row *row, uint32_t tokens, bool decode)
 {
-    const decode_shape *s = &row->shape;
-    bench_case c = {.scheme = row->scheme,
-                    .batch = s->batch,
-                    .heads = s->heads,
-                    .kv_heads = s->kv_heads,
-                    .nq = tokens,
-                    .nk = tokens,
-                    .d = s->d,
-                    .causal = true,
-                    .extra = {{decode ? "decode" : NULL, "1"}}};
-    bench_values values = {0};
-    vka_graph *g = NULL;
     vka_plan *plan = NULL;
-    vka_result r = bench_values_fill(&c, false, &values);
-    if (!r)
-        r = bench_graph(ctx, &c, tokens, &values, &g);
-    if (!r)
-        r = vka_plan_create(g, NULL, &plan);
-    vka_graph_destroy(g);
-    for (uint32_t i = 0; !r && i < values.example.input_count; i++) {
-        const vka_example_input *in = &values.example.inputs[i];
-        if (values.data[i] && !in->constant && in->kind != VKA_INPUT_INDICES)
-            r = vka_plan_write(plan, in->role, values.data[i], values.bytes[i]);
-    }
-    bench_options once = *o; /* a prefill runs once or a few times */
+    vka_result r = posed_plan(ctx, row, tokens, (vka_op_param[]){{decode ? "decode" : NULL, "1"}, {0}}, &plan);
+    bench_options once = *o;
     once.min_reps = 1, once.max_reps = o->quick ? 1 : 3;
     if (!r)
         r = time_runs(plan, decode ? o : &once, NULL, NULL, row);
     vka_plan_destroy(plan);
-    bench_values_free(&values);
     return r;
 }
 

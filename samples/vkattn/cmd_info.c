@@ -73,6 +73,7 @@ static const char *kind_name(vka_input_kind kind)
     case VKA_INPUT_TOKENS: return "tokens";
     case VKA_INPUT_LEARNED: return "learned";
     case VKA_INPUT_POSITIONS: return "position";
+    case VKA_INPUT_MASK: return "mask";
     case VKA_INPUT_INDICES: return "indices";
     }
     return "?";
