@@ -21,13 +21,17 @@ uint matmul_k_limit(uint slice)
     return uint(clamp(VKA_KV_LEN(key_counts, batch) - int(pc.k_base), 0, int(pc.k)));
 }
 
-// A's slice within its binding: the dispatch's own, or with a divisor the slice's batch
-// counted from the batch the binding starts at (the recorder binds from there).
+// A's (B's) slice within its binding: the dispatch's own, or with a divisor the slice's
+// group (a batch, a k/v head) counted from the group the binding starts at (the recorder
+// binds from there).
 uint matmul_a_slice(uint slice)
 {
-    if (pc.a_divisor <= 1u)
-        return slice;
-    return (pc.slice_base + slice) / pc.a_divisor - pc.slice_base / pc.a_divisor;
+    return VKA_GROUP_SLICE(slice, pc.a_divisor);
+}
+
+uint matmul_b_slice(uint slice)
+{
+    return VKA_GROUP_SLICE(slice, pc.b_divisor);
 }
 
 // The value stored at c[at] (row `row`, vec4 column col4) from the product's sum.

@@ -32,7 +32,7 @@ void main()
     const uint a_base = matmul_a_slice(slice) * pc.slice_stride[0] + pc.a_offset + gl_WorkGroupID.y * pc.a_group_stride;
     const uint group = gl_WorkGroupID.y;
     const uint b_group = uint(clamp(int(group) + pc.b_group_base, 0, int(pc.b_group_last)));
-    const uint b_base = slice * pc.slice_stride[1] + pc.b_offset + b_group * pc.b_group_stride;
+    const uint b_base = matmul_b_slice(slice) * pc.slice_stride[1] + pc.b_offset + b_group * pc.b_group_stride;
     const uint rows = min(pc.m, pc.m_total - min(group * pc.m, pc.m_total)); // of this group
     const uint c_base = slice * pc.slice_stride[2] + pc.c_offset + gl_WorkGroupID.y * pc.c_group_stride;
     const uint k_end = matmul_k_limit(slice); // the contraction stops here

@@ -30,6 +30,7 @@ layout(push_constant) uniform matmul_push {
     uint k_base;   // the first key of this chunk, for the key limit
     uint a_offset; // vec4 from the start of A's slice to A
     uint a_divisor; // > 1: one A per `a_divisor` slices (a [batch] tensor beside [batch, head] slices)
+    uint b_divisor; // > 1: one B per `b_divisor` slices (grouped k/v heads)
     float diagonal; // added where row = column (cI − AB: the Nyström pseudo-inverse)
 } pc;
 

@@ -500,6 +500,8 @@ static void command_line_errors_are_one_line(void)
     expect_cli_failure(args, "out_dtype=int32: want f16 or f32");
     expect_cli_failure("bench --dtype f64", "--dtype takes f32, f16 or both, not 'f64'");
     expect_cli_failure("bench --heads 8 --kv-heads 3", "--kv-heads 3 must divide --heads 8");
+    expect_cli_failure("bench --param topk", "--param takes key=value");
+    expect_cli_failure("bench --quality --scheme softmax", "--quality measures performer, reformer or clustered");
     expect_cli_failure("model somewhere dtype=f64", "dtype takes f16 or f32, not 'f64'");
     remove(q);
     remove(bad);

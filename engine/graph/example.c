@@ -173,7 +173,8 @@ vka_result vka_op_example_for(const char *op, const vka_problem *problem, vka_op
     *out = (vka_op_example){0};
     for (uint32_t i = 0; cls->inputs[i].role; i++) {
         const vka_input_info *in = &cls->inputs[i];
-        if (in->optional && in->kind != VKA_INPUT_TOKENS) /* a chunk of tokens is posed too */
+        /* a chunk of tokens is posed too; an input that must be another (same_as) is left out */
+        if (in->optional && (in->kind != VKA_INPUT_TOKENS || in->same_as))
             continue;
         vka_example_input *e = &out->inputs[out->input_count++];
         *e = (vka_example_input){

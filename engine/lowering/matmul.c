@@ -45,6 +45,7 @@ vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
                 .k_base = m->k_base,
                 .a_offset = m->a_offset,
                 .a_divisor = m->a_slice_divisor,
+                .b_divisor = m->b_slice_divisor,
                 .diagonal = m->diagonal,
             },
         .groups_y = groups,
@@ -54,7 +55,7 @@ vka_result vka_lower_matmul(vka_lowering *lw, const vka_matmul_desc *m)
                       .whole = m->a_whole,
                       .slice_offset = 0,
                       .slice_divisor = m->a_slice_divisor},
-                     {.tensor = m->b, .access = VKA_READ, .whole = m->b_whole},
+                     {.tensor = m->b, .access = VKA_READ, .whole = m->b_whole, .slice_divisor = m->b_slice_divisor},
                      {.tensor = m->c, .access = m->accumulate ? VKA_READ_WRITE : VKA_WRITE, .whole = false},
                      {.tensor = extra ? extra : dummy, .access = VKA_READ, .whole = true}},
     };

@@ -18,6 +18,7 @@ typedef struct vka_matmul_desc {
     bool trans_a, trans_b;
     bool a_whole, b_whole;    /* one A (B) for every slice */
     uint32_t a_slice_divisor; /* > 1: A has one slice per a_slice_divisor slices (per batch) */
+    uint32_t b_slice_divisor; /* > 1: B has one slice per b_slice_divisor slices (grouped k/v heads) */
     uint32_t lda, ldb, ldc, a_offset, b_offset, c_offset;
     /* The epilogue, per element of C, in this order: */
     float diagonal;            /* added where row = column (c·I − A·B with alpha −1) */

@@ -1,5 +1,7 @@
 #include "rows.h"
 
+#include "common/random.h"
+
 #include <stdlib.h>
 
 vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c)
@@ -24,6 +26,23 @@ vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c)
                      {.tensor = c->dst, .access = VKA_WRITE, .whole = false, .slice_offset = c->dst_slice_offset}},
     };
     return vka_lower_dispatch(lw, &d);
+}
+
+/* args: the number of values. */
+static vka_result draw_gaussian(uint64_t seed, const uint32_t args[4], float *out)
+{
+    vka_random_gaussian(seed, args[0], 1.0, out);
+    return VKA_SUCCESS;
+}
+
+vka_result vka_lower_gaussian_or(vka_lowering *lw, const char *name, uint32_t given, uint32_t rows, uint32_t cols,
+                                 uint64_t seed, uint32_t *out)
+{
+    *out = given;
+    if (given)
+        return VKA_SUCCESS;
+    return vka_lower_drawn_constant(lw, name, 2, (uint32_t[]){rows, cols}, draw_gaussian, (uint32_t[4]){rows * cols},
+                                    seed, out);
 }
 
 vka_result vka_lower_key_counts(vka_lowering *lw, const char *name, uint32_t batch, uint32_t keys, uint32_t *out)

@@ -20,6 +20,12 @@ typedef struct vka_copy_desc {
 
 vka_result vka_lower_copy_rows(vka_lowering *lw, const vka_copy_desc *c);
 
+/* The random matrix [rows, cols] of N(0, 1) values an op takes as input `given` (a plan
+ * tensor, used as it is) or, when 0, draws from `seed` (vka_plan_redraw draws it again):
+ * LSH rotations, sign-hash planes. */
+vka_result vka_lower_gaussian_or(vka_lowering *lw, const char *name, uint32_t given, uint32_t rows, uint32_t cols,
+                                 uint64_t seed, uint32_t *out);
+
 /* A constant int32 [batch] table holding `keys` everywhere: every key exists. */
 vka_result vka_lower_key_counts(vka_lowering *lw, const char *name, uint32_t batch, uint32_t keys, uint32_t *out);
 

@@ -124,6 +124,47 @@ typedef struct vka_ref_aaren_problem {
 
 void vka_ref_aaren(const vka_ref_aaren_problem *a);
 
+/* Reformer LSH attention (SCHEMES.md §9): shared QK (keys q/|q|, 0 for a zero query),
+ * per round a stable sort by (bucket, position) with bucket = argmax [xR, −xR], chunks of
+ * `chunk` sorted tokens attending to themselves and the chunk before, a query seeing itself
+ * only when it sees no other key, rounds weighted by their log-sum-exp. Tokens at or past
+ * kv_len[b] are padding: they sort after every bucket, are no keys, and their rows are 0.
+ * q [B,H,N,D], v [B,H,N,Dv], rotations [rounds, D, buckets/2] (every head's), out
+ * [B,H,N,Dv]. False when out of memory. */
+/* A copy of `given` (count values), or, when NULL, `count` N(0, 1) values drawn from `seed`
+ * as the engine draws them (vka_random_gaussian, f32): the random matrices an op takes or
+ * draws. Caller frees; NULL when out of memory. */
+double *vka_ref_gaussian_or(const double *given, uint64_t seed, size_t count);
+
+typedef struct vka_ref_reformer_problem {
+    uint32_t batch, heads, n, d, dv, rounds, buckets, chunk;
+    const double *q, *v, *rotations;
+    const int32_t *kv_len; /* NULL: no padding */
+    double scale;
+    bool causal;
+    double *out;
+} vka_ref_reformer_problem;
+
+bool vka_ref_reformer(const vka_ref_reformer_problem *a);
+
+/* Clustered attention (SCHEMES.md §9): sign codes of the queries, bit b = (x·w_b + w_b[D] > 0)
+ * with planes [bits, D+1]; clusters start as contiguous blocks of queries (query i in
+ * i·C/Nq); each of `iters` Lloyd iterations sets every non-empty cluster's code to its
+ * members' per-bit majority (more than half), then moves each query to the nearest code
+ * by Hamming distance (staying on a tie, else the lowest cluster). Centroid = the members'
+ * mean query; it attends exactly (keys j < kv_len[b]); members take its output. topk > 0
+ * (improved clustered): the centroid's top-k keys (ties: lower index) are re-weighted by
+ * each member's own softmax over them, scaled to the mass the centroid gave them. */
+typedef struct vka_ref_clustered_problem {
+    uint32_t batch, heads, nq, nk, d, dv, kv_heads, clusters, iters, bits, topk;
+    const double *q, *k, *v, *planes;
+    const int32_t *kv_len;
+    double scale;
+    double *out;
+} vka_ref_clustered_problem;
+
+bool vka_ref_clustered(const vka_ref_clustered_problem *a);
+
 /* ∞-former continuous attention (SCHEMES.md §6) per [batch, head], from the definition:
  * the ridge system solved by Gaussian elimination with partial pivoting (the engine uses
  * Cholesky). w_mu, w_sigma [1, H, 1, nbasis]. False when the system is singular or out of

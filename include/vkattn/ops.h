@@ -47,8 +47,9 @@ typedef struct vka_input_info {
     const char *shape;
     const char *summary;
     bool optional;
-    bool in_logits; /* enters the attention logits (q, k): what a benchmark's input scale scales */
-    bool constant;  /* must be a graph constant: packed into the plan when it is created */
+    bool in_logits;      /* enters the attention logits (q, k): what a benchmark's input scale scales */
+    bool constant;       /* must be a graph constant: packed into the plan when it is created */
+    const char *same_as; /* if given, it must be the same tensor as this role (the Reformer's k is its q) */
 } vka_input_info;
 
 /* The operations the engine knows, and what each takes. */

@@ -18,6 +18,8 @@ typedef struct bench_case {
     bool causal;
     vka_op_param extra[BENCH_MAX_PARAMS]; /* more parameters, ending at the first without a key */
     float input_sigma;                    /* standard deviation of q and k; 0: 1 */
+    uint32_t input_centres;               /* > 0: q and k drawn around this many centres per head (shared
+                                             by q and k, spread 2σ, each token σ/3 from its centre) */
     vka_dtype dtype;                      /* of every float input and the output; DEFAULT: f32 */
     uint64_t input_seed;                  /* 0: from the shape */
 } bench_case;
@@ -46,13 +48,15 @@ typedef struct bench_options {
     uint32_t kv_heads; /* --kv-heads: grouped heads (softmax); 0: as many as --heads */
     int causal;        /* -1: the mode's choice */
     int min_reps, max_reps;
-    double seconds;     /* measured time to aim for per case */
-    const char *sweep;  /* --sweep: comma-separated schemes, NULL: not sweeping */
-    uint32_t run_limit; /* --sweep: softmax runs up to this N, memory only above */
-    bool quality;       /* --quality */
-    bool decode;        /* --decode */
-    uint32_t seeds;     /* --quality: projections averaged per point */
-    uint32_t dtypes;    /* --dtype: a VKA_DTYPE_BIT per type benchmarked; 0: f32 */
+    double seconds;                        /* measured time to aim for per case */
+    const char *sweep;                     /* --sweep: comma-separated schemes, NULL: not sweeping */
+    uint32_t run_limit;                    /* --sweep: softmax runs up to this N, memory only above */
+    bool quality;                          /* --quality */
+    bool decode;                           /* --decode */
+    uint32_t seeds;                        /* --quality: projections averaged per point */
+    uint32_t dtypes;                       /* --dtype: a VKA_DTYPE_BIT per type benchmarked; 0: f32 */
+    vka_op_param params[BENCH_MAX_PARAMS]; /* --param key=value: for every case whose scheme takes the key */
+    uint32_t param_count;
 } bench_options;
 
 /* The case's element type, and its name in tables and reports. */
@@ -87,6 +91,10 @@ void bench_values_free(bench_values *v);
  * "out". */
 vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, const bench_values *values, vka_graph **out);
 
+/* The case's parameters: `table`'s (ending at a NULL key; a --param of the same key wins),
+ * then each --param (o->params) the case's scheme takes. */
+void bench_set_params(bench_case *c, const vka_op_param *table, const bench_options *o);
+
 /* Whether the scheme takes a `causal` parameter. */
 bool bench_scheme_has_causal(const char *scheme);
 
@@ -103,6 +111,7 @@ double bench_fit_exponent(const double *x, const double *y, uint32_t n, double x
 
 int bench_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info);
 int bench_quality(vka_context *ctx, const bench_options *o, const vka_device_info *info);
+int bench_quality_hashing(vka_context *ctx, const bench_options *o, const vka_device_info *info);
 int bench_decode(vka_context *ctx, const bench_options *o, const vka_device_info *info);
 
 #endif

@@ -27,6 +27,34 @@ static void fill_normal(xorshift *r, float *x, size_t n, float sigma)
         x[i] = sigma * (float)(sqrt(-2.0 * log(uniform01(r))) * cos(6.283185307179586 * uniform01(r)));
 }
 
+/* q or k ([..., H, N, D]) drawn around `centres` centres per head: the centres from a stream
+ * of the case's seed alone (so q and k share them), each token's centre and offset from
+ * the token stream. Where clustering and hashing schemes are meant to shine. */
+static void fill_around_centres(const bench_case *c, xorshift *tokens, float *x, const vka_tensor_desc *d, float sigma)
+{
+    uint32_t dim = d->dims[d->rank - 1], n = d->dims[d->rank - 2], heads = d->rank >= 3 ? d->dims[d->rank - 3] : 1;
+    size_t centre_count = (size_t)heads * c->input_centres * dim, slices = 1;
+    for (uint32_t i = 0; i + 2 < d->rank; i++)
+        slices *= d->dims[i];
+    float *centres = malloc(centre_count * sizeof *centres);
+    xorshift own = {(c->input_seed ? c->input_seed : 0x9E3779B97F4A7C15ull) ^ 0xC3A5C85C97CB3127ull};
+    if (!centres) { /* plain draws rather than none */
+        fill_normal(tokens, x, slices * n * dim, sigma);
+        return;
+    }
+    fill_normal(&own, centres, centre_count, 2.0f * sigma);
+    for (size_t s = 0; s < slices; s++)
+        for (uint32_t t = 0; t < n; t++) {
+            uint32_t pick = (uint32_t)(uniform01(tokens) * c->input_centres) % c->input_centres;
+            const float *centre = centres + ((s % heads) * c->input_centres + pick) * dim;
+            float *row = x + (s * n + t) * dim;
+            fill_normal(tokens, row, dim, sigma / 3.0f);
+            for (uint32_t i = 0; i < dim; i++)
+                row[i] += centre[i];
+        }
+    free(centres);
+}
+
 /* ------------------------------------------------------------------ element types */
 
 vka_dtype bench_dtype(const bench_case *c)
@@ -116,13 +144,41 @@ vka_result bench_values_fill(const bench_case *c, bool constants_only, bench_val
         if (!(v->data[i] = malloc(v->bytes[i])))
             return VKA_ERROR_OUT_OF_HOST_MEMORY;
         xorshift own = {role_seed(in->role)};
-        if (in->kind == VKA_INPUT_TOKENS)
+        if (in->kind == VKA_INPUT_TOKENS && in->in_logits && c->input_centres)
+            fill_around_centres(c, &tokens, v->data[i], &in->desc, sigma);
+        else if (in->kind == VKA_INPUT_TOKENS)
             fill_normal(&tokens, v->data[i], count, in->in_logits ? sigma : 1.0f);
         else
             fill_normal(&own, v->data[i], count,
                         in->kind == VKA_INPUT_LEARNED ? 1.0f / sqrtf((float)in->desc.dims[in->desc.rank - 1]) : 1.0f);
     }
     return r;
+}
+
+static bool takes_param(const char *scheme, const char *key)
+{
+    vka_op_info info;
+    if (vka_op_info_named(scheme, &info) != VKA_SUCCESS)
+        return false;
+    for (uint32_t i = 0; i < info.param_count; i++)
+        if (strcmp(info.params[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+void bench_set_params(bench_case *c, const vka_op_param *table, const bench_options *o)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; table && table[i].key && n < BENCH_MAX_PARAMS; i++) {
+        bool overridden = false;
+        for (uint32_t j = 0; j < o->param_count; j++)
+            overridden = overridden || strcmp(o->params[j].key, table[i].key) == 0;
+        if (!overridden)
+            c->extra[n++] = table[i];
+    }
+    for (uint32_t i = 0; i < o->param_count && n < BENCH_MAX_PARAMS; i++)
+        if (takes_param(c->scheme, o->params[i].key))
+            c->extra[n++] = o->params[i];
 }
 
 /* softmax's q, k, v as bench_values_fill draws them for any scheme that takes them:

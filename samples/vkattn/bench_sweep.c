@@ -104,6 +104,7 @@ static int measure_all(vka_context *ctx, const bench_options *o, sweep *w)
                                   /* --dtype both: the sweep's series are f32 */
                                   .dtype = o->dtypes == VKA_DTYPE_BIT(VKA_DTYPE_F16) ? VKA_DTYPE_F16 : VKA_DTYPE_F32},
                             .max_abs_error = NAN};
+            bench_set_params(&row->c, NULL, o);
             bool memory_only = quadratic(s) && n > o->run_limit;
             fprintf(stderr, "[%u/%u] %s N=%u%s ...\n", ++done, total, s->label, n, memory_only ? " (plan only)" : "");
             if (bench_measure(ctx, o, memory_only, row, NULL) != VKA_SUCCESS)

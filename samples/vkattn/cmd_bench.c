@@ -4,7 +4,9 @@
  *               device bytes, and the largest error against the double-precision
  *               reference; then the ratios the schemes promise (speed-ups, causal cost)
  *   --sweep S   scaling in N with fitted exponents of time and memory (bench_sweep.c)
- *   --quality   Performer's error against exact softmax as m grows (bench_quality.c)
+ *   --quality   Performer's error against exact softmax as m grows (bench_quality.c); with
+ *               --scheme reformer|clustered their error and time over their parameters
+ *               (bench_quality_hashing.c)
  *   --decode    a generated token's cost against context length (bench_decode.c)
  * Progress goes to stderr, tables to stdout; --json / --csv write every row with a
  * summary of the device, --plot an SVG. */
@@ -18,30 +20,47 @@
 
 /* ------------------------------------------------------------------ the default sweep */
 
+/* Whether `name` is one of the comma-separated names of `list`. */
+static bool listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
 static bool wanted(const bench_options *o, const char *scheme, const char *kernel)
 {
-    if (o->only_scheme && strcmp(o->only_scheme, scheme) != 0)
+    if (o->only_scheme && !listed(o->only_scheme, scheme))
         return false;
-    return !o->only_kernel || (kernel && strcmp(o->only_kernel, kernel) == 0);
+    return !o->only_kernel || !kernel || strcmp(o->only_kernel, kernel) == 0; /* narrows schemes that have kernels */
 }
 
 /* The case once per element type asked for (--dtype). */
 static void add_case(bench_case *cases, uint32_t *n, const bench_options *o, const char *scheme, const char *kernel,
-                     uint32_t size, bool causal)
+                     const vka_op_param *extra, uint32_t size, bool causal)
 {
     static const vka_dtype types[] = {VKA_DTYPE_F32, VKA_DTYPE_F16};
     for (int t = 0; t < 2; t++)
-        if (*n < MAX_CASES && wanted(o, scheme, kernel) && (o->dtypes & VKA_DTYPE_BIT(types[t])))
-            cases[(*n)++] = (bench_case){.scheme = scheme,
-                                         .kernel = kernel,
-                                         .batch = o->batch,
-                                         .heads = o->heads,
-                                         .kv_heads = o->kv_heads,
-                                         .nq = size,
-                                         .nk = size,
-                                         .d = o->head_dim,
-                                         .causal = causal,
-                                         .dtype = types[t]};
+        if (*n < MAX_CASES && wanted(o, scheme, kernel) && (o->dtypes & VKA_DTYPE_BIT(types[t]))) {
+            bench_case *c = &cases[(*n)++];
+            *c = (bench_case){.scheme = scheme,
+                              .kernel = kernel,
+                              .batch = o->batch,
+                              .heads = o->heads,
+                              .kv_heads = o->kv_heads,
+                              .nq = size,
+                              .nk = size,
+                              .d = o->head_dim,
+                              .causal = causal,
+                              .dtype = types[t]};
+            bench_set_params(c, extra, o);
+        }
 }
 
 /* Each scheme at each size, non-causal (or as --causal says), and the causal form: at
@@ -55,19 +74,23 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
     uint32_t size_count = o->size_count ? o->size_count : (o->quick ? 2 : 3);
     uint32_t middle = sizes[size_count / 2];
     bool extra_causal = o->causal == -1 && !o->size_count;
+    static const vka_op_param improved[] = {{"topk", "32"}, {0}};
     struct {
         const char *scheme, *kernel;
         bool causal_everywhere, when_named; /* when_named: only with --scheme (too slow for the default) */
+        const vka_op_param *extra;
     } const schemes[] = {
-        {"softmax", "flash", false, false},
-        {"softmax", "materialized", false, false},
-        {"linear", NULL, true, false},
-        {"performer", "positive", false, false},
-        {"inducing", NULL, false, false},
-        {"hypermixer", NULL, false, false},
-        {"local", NULL, false, false},
-        {"te_attention", "flash", false, true},
-        {"te_attention", "materialized", false, true},
+        {"softmax", "flash", false, false, NULL},
+        {"softmax", "materialized", false, false, NULL},
+        {"linear", NULL, true, false, NULL},
+        {"performer", "positive", false, false, NULL},
+        {"inducing", NULL, false, false, NULL},
+        {"hypermixer", NULL, false, false, NULL},
+        {"local", NULL, false, false, NULL},
+        {"reformer", NULL, false, false, NULL},      /* 4 rounds, 32 buckets, chunks of 64 */
+        {"clustered", NULL, false, false, improved}, /* C = 100, 10 iterations, top 32 */
+        {"te_attention", "flash", false, true, NULL},
+        {"te_attention", "materialized", false, true, NULL},
     };
     uint32_t n = 0;
     for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
@@ -75,17 +98,19 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
             continue;
         bool has_causal = bench_scheme_has_causal(schemes[s].scheme);
         for (uint32_t i = 0; i < size_count; i++) {
-            add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, sizes[i], o->causal == 1 && has_causal);
+            add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, schemes[s].extra, sizes[i],
+                     o->causal == 1 && has_causal);
             if (extra_causal && has_causal && schemes[s].causal_everywhere)
-                add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, sizes[i], true);
+                add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, schemes[s].extra, sizes[i], true);
         }
         if (extra_causal && has_causal && !schemes[s].causal_everywhere)
-            add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, middle, true);
+            add_case(cases, &n, o, schemes[s].scheme, schemes[s].kernel, schemes[s].extra, middle, true);
     }
     vka_op_info named; /* any other operation named with --scheme: at each size, as asked */
     if (n == 0 && o->only_scheme && !o->only_kernel && vka_op_info_named(o->only_scheme, &named) == VKA_SUCCESS)
         for (uint32_t i = 0; i < size_count; i++)
-            add_case(cases, &n, o, named.name, NULL, sizes[i], o->causal == 1 && bench_scheme_has_causal(named.name));
+            add_case(cases, &n, o, named.name, NULL, NULL, sizes[i],
+                     o->causal == 1 && bench_scheme_has_causal(named.name));
     return n;
 }
 
@@ -148,6 +173,8 @@ static void print_ratios(const bench_row *rows, uint32_t n)
     const bench_row *ind = find_row(rows, n, "inducing", NULL, largest, false);
     const bench_row *mix = find_row(rows, n, "hypermixer", NULL, largest, false);
     const bench_row *local = find_row(rows, n, "local", NULL, largest, false);
+    const bench_row *lsh = find_row(rows, n, "reformer", NULL, largest, false);
+    const bench_row *clustered = find_row(rows, n, "clustered", NULL, largest, false);
     if (!flash)
         return;
     printf("\nat N = %u (%s):\n", largest, bench_dtype_name(&flash->c));
@@ -165,6 +192,11 @@ static void print_ratios(const bench_row *rows, uint32_t n)
     if (local)
         printf("  softmax flash time / local (window 128) time   = %.2f\n",
                flash->median_gpu_ms / local->median_gpu_ms);
+    if (lsh)
+        printf("  softmax flash time / reformer (4 rounds) time  = %.2f\n", flash->median_gpu_ms / lsh->median_gpu_ms);
+    if (clustered)
+        printf("  softmax flash time / clustered (C 100, top 32) = %.2f\n",
+               flash->median_gpu_ms / clustered->median_gpu_ms);
 }
 
 static int default_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info)
@@ -262,6 +294,12 @@ static int parse_value_option(const char *a, const char *value, bench_options *o
         o->dtypes = !strcmp(value, "f32") ? f32 : !strcmp(value, "f16") ? f16 : !strcmp(value, "both") ? f32 | f16 : 0;
         if (!o->dtypes)
             return cli_fail("bench: --dtype takes f32, f16 or both, not '%s'", value);
+    } else if (strcmp(a, "--param") == 0) {
+        char *key, *text;
+        cli_split_pair((char *)value, &key, &text);
+        if (!text || !key[0] || o->param_count == BENCH_MAX_PARAMS)
+            return cli_fail("bench: --param takes key=value (at most %d), not '%s'", BENCH_MAX_PARAMS, value);
+        o->params[o->param_count++] = (vka_op_param){key, text};
     } else
         return parse_number_option(a, value, o);
     return 0;
@@ -301,6 +339,9 @@ static int parse_options(int argc, char **argv, bench_options *o)
         return cli_fail("bench: --batch, --heads, --d must be positive, --reps in 1..200, --seeds in 1..64");
     if ((o->sweep != NULL) + o->quality + o->decode > 1)
         return cli_fail("bench: --sweep, --quality and --decode are separate runs");
+    if (o->quality && o->only_scheme && strcmp(o->only_scheme, "performer") && strcmp(o->only_scheme, "reformer") &&
+        strcmp(o->only_scheme, "clustered"))
+        return cli_fail("bench: --quality measures performer, reformer or clustered, not '%s'", o->only_scheme);
     if (o->plot_path && !o->sweep && !o->quality && !o->decode)
         return cli_fail("bench: --plot draws the figure of --sweep, --quality or --decode");
     if (o->kv_heads && o->heads % o->kv_heads)
@@ -322,7 +363,9 @@ int cmd_bench(int argc, char **argv)
     vka_device_info info;
     vka_context_device_info(ctx, &info);
     fprintf(stderr, "device: %s\n", info.summary);
-    int status = o.sweep     ? bench_sweep(ctx, &o, &info)
+    int status = o.sweep ? bench_sweep(ctx, &o, &info)
+                 : o.quality && o.only_scheme && strcmp(o.only_scheme, "performer")
+                     ? bench_quality_hashing(ctx, &o, &info)
                  : o.quality ? bench_quality(ctx, &o, &info)
                  : o.decode  ? bench_decode(ctx, &o, &info)
                              : default_sweep(ctx, &o, &info);

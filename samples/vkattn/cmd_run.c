@@ -1,7 +1,8 @@
 /* vkattn run SCHEME key=value...: one operation on .npy files.
  *   vkattn run softmax q=q.npy k=k.npy v=v.npy causal=1 kv_len=kv.npy kernel=flash out=o.npy stats=1
  *   vkattn run linear q=q.npy k=k.npy v=v.npy causal=1 decode=1 chunk=1 out=o.npy
- * Keys that name one of the operation's inputs are .npy paths; `out`, `stats`, `chunk`,
+ * Keys that name one of the operation's inputs are .npy paths; `out`, `stats`, `chunk` (unless
+ * the operation has a parameter of that name),
  * `in_dtype`, `out_dtype` and `reference` belong to the tool; everything else is passed to the
  * operation as a parameter. in_dtype=f16|f32 converts the float inputs as they are read
  * (f32 → f16 rounds to nearest even); out_dtype=f16|f32 is the result's type (default:
@@ -25,12 +26,21 @@ typedef struct run_args {
     uint32_t input_count, param_count;
     const char *input_paths[VKA_MAX_OP_INPUTS];
     vka_npy inputs[VKA_MAX_OP_INPUTS];
+    int same[VKA_MAX_OP_INPUTS]; /* the input an input is (vka_input_info.same_as), else -1 */
 } run_args;
 
 static bool is_role(const vka_op_info *info, const char *key)
 {
     for (uint32_t i = 0; i < info->input_count; i++)
         if (strcmp(info->inputs[i].role, key) == 0)
+            return true;
+    return false;
+}
+
+static bool is_param(const vka_op_info *info, const char *key)
+{
+    for (uint32_t i = 0; i < info->param_count; i++)
+        if (strcmp(info->params[i].key, key) == 0)
             return true;
     return false;
 }
@@ -56,7 +66,7 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
                 *to = VKA_DTYPE_F32;
             else
                 return cli_fail("%s=%s: want f16 or f32", key, value);
-        } else if (strcmp(key, "chunk") == 0) {
+        } else if (strcmp(key, "chunk") == 0 && !is_param(info, key)) { /* the Reformer's chunk is its own */
             char *end;
             unsigned long chunk = strtoul(value, &end, 10);
             if (*end || chunk == 0 || chunk > 1u << 20)
@@ -82,6 +92,13 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
 static bool is_constant_role(const char *role)
 {
     return strcmp(role, "layout") == 0;
+}
+
+/* Whether input i is a tensor the plan is given data for at run time: not a constant, and
+ * not another input under a second name (the Reformer's k). */
+static bool is_run_input(const run_args *a, uint32_t i)
+{
+    return !is_constant_role(a->op.inputs[i].role) && a->same[i] < 0;
 }
 
 static bool is_sequence_role(const char *role)
@@ -122,10 +139,41 @@ static int load_inputs(vka_context *ctx, run_args *a)
     return 0;
 }
 
+/* An input the operation wants to be another one (the Reformer's k is its q): that one's
+ * tensor when the files hold the same array; -1 when it is no such input; -2 (after a
+ * message) when the arrays differ. */
+static int same_tensor_as(const vka_op_info *info, const run_args *a, uint32_t i)
+{
+    const char *same_as = NULL;
+    for (uint32_t r = 0; r < info->input_count; r++)
+        if (strcmp(info->inputs[r].role, a->op.inputs[i].role) == 0)
+            same_as = info->inputs[r].same_as;
+    for (uint32_t j = 0; same_as && j < a->input_count; j++) {
+        const vka_npy *x = &a->inputs[i], *y = &a->inputs[j];
+        if (strcmp(a->op.inputs[j].role, same_as) != 0)
+            continue;
+        if (x->dtype == y->dtype && x->rank == y->rank && memcmp(x->dims, y->dims, sizeof x->dims) == 0 &&
+            x->bytes == y->bytes && memcmp(x->data, y->data, x->bytes) == 0)
+            return (int)j;
+        cli_fail("%s=%s differs from %s=%s: %s takes its %s as its %s (give the same array, or leave %s out)",
+                 a->op.inputs[i].role, a->input_paths[i], same_as, a->input_paths[j], a->scheme, same_as,
+                 a->op.inputs[i].role, a->op.inputs[i].role);
+        return -2;
+    }
+    return -1;
+}
+
 /* The graph's inputs as loaded; when decoding, q, k and v carry `tokens` tokens. */
 static int declare_inputs(vka_context *ctx, vka_graph *g, run_args *a, uint32_t tokens)
 {
+    vka_op_info info;
+    vka_op_info_named(a->scheme, &info);
+    for (uint32_t i = 0; i < a->input_count; i++)
+        if ((a->same[i] = same_tensor_as(&info, a, i)) == -2)
+            return 1;
     for (uint32_t i = 0; i < a->input_count; i++) {
+        if (a->same[i] >= 0)
+            continue;
         vka_tensor_desc desc = {.name = a->op.inputs[i].role, .dtype = a->inputs[i].dtype, .rank = a->inputs[i].rank};
         memcpy(desc.dims, a->inputs[i].dims, sizeof desc.dims);
         if (tokens && desc.rank == 4 && is_sequence_role(desc.name))
@@ -136,6 +184,9 @@ static int declare_inputs(vka_context *ctx, vka_graph *g, run_args *a, uint32_t 
         if (r != VKA_SUCCESS)
             return cli_fail_result(ctx, r, "building the graph");
     }
+    for (uint32_t i = 0; i < a->input_count; i++)
+        if (a->same[i] >= 0)
+            a->op.inputs[i].tensor = a->op.inputs[a->same[i]].tensor;
     return 0;
 }
 
@@ -222,7 +273,7 @@ static vka_result run_reference(const run_args *a, vka_graph *g, void *out, size
     vka_host_tensor in[VKA_MAX_OP_INPUTS];
     uint32_t n = 0;
     for (uint32_t i = 0; i < a->input_count; i++)
-        if (!is_constant_role(a->op.inputs[i].role))
+        if (is_run_input(a, i))
             in[n++] = (vka_host_tensor){a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes};
     return vka_graph_reference(g, in, n, &(vka_host_tensor){"out", out, out_bytes}, 1);
 }
@@ -253,7 +304,7 @@ static int execute(vka_context *ctx, run_args *a)
     vka_result r;
     int status = build_plan(ctx, a, 0, &g, &plan, &out);
     for (uint32_t i = 0; !status && !a->reference && i < a->input_count; i++)
-        if (!is_constant_role(a->op.inputs[i].role) &&
+        if (is_run_input(a, i) &&
             (r = vka_plan_write(plan, a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes)) != VKA_SUCCESS)
             status = cli_fail_result(ctx, r, "writing input");
     if (!status && !a->reference && (r = vka_plan_run(plan)) != VKA_SUCCESS)
@@ -331,7 +382,7 @@ static int decode_step(vka_context *ctx, run_args *a, vka_plan *plan, decode_run
         } else if (i == d->counts) { /* the tokens this run adds, per batch */
             for (uint32_t b = 0; b < x->dims[0]; b++)
                 ((int32_t *)x->data)[b] = (int32_t)n;
-        } else if (t0 > 0 || is_constant_role(a->op.inputs[i].role)) {
+        } else if (t0 > 0 || !is_run_input(a, i)) {
             continue; /* other inputs (a projection) were written once; constants are the plan's */
         }
         if ((r = vka_plan_write(plan, a->op.inputs[i].role, data, bytes)) != VKA_SUCCESS)

@@ -9,23 +9,26 @@
 
 static int usage(FILE *f)
 {
-    fputs("usage: vkattn info [SCHEME]                 devices, or one operation's inputs and parameters\n"
-          "       vkattn run SCHEME key=value... [out=o.npy] [stats=1] [in_dtype=f16|f32] [out_dtype=f16|f32]\n"
-          "                  [reference=1]\n"
-          "       vkattn model DIR xc=… yc=… xt=… [mean=m.npy] [std=s.npy] [yt=…] [te_kernel=flash|materialized]\n"
-          "                    [stats=1] [runs=N]\n"
-          "       vkattn model DIR --gp rbf|matern52|periodic|--sawtooth [--nc N] [--nt N] [--batch B] [--seed S] "
-          "[mean=…]\n"
-          "       vkattn model --memory-table DIR... [--json FILE]\n"
-          "       vkattn bench [--quick] [--scheme NAME] [--kernel NAME] [--n N,...] [--dtype f32|f16|both]\n"
-          "                    [--heads H] [--kv-heads Hkv] [--d D] [--batch B]\n"
-          "                    [--json FILE] [--csv FILE]\n"
-          "       vkattn bench --sweep SCHEME[,SCHEME] [--n N,...] [--run-limit N] [--plot FILE.svg]\n"
-          "       vkattn bench --quality [--n N] [--seeds K] [--plot FILE.svg] [--csv FILE]\n"
-          "environment: VKATTN_DEVICE=index|name  VKATTN_LIMITS=android-2021|roadmap-2022|vulkan-1.0-min\n"
-          "             VKATTN_VALIDATION=1  VKATTN_KERNEL_CLASS=gpu|cpu  VKATTN_SYNC=full  VKATTN_FORCE_STAGING=1\n"
-          "             VKATTN_DISABLE_F16=1  VKATTN_DISABLE_SUBGROUPS=1  VKATTN_CACHE_DIR=folder\n",
-          f);
+    fputs(
+        "usage: vkattn info [SCHEME]                 devices, or one operation's inputs and parameters\n"
+        "       vkattn run SCHEME key=value... [out=o.npy] [stats=1] [in_dtype=f16|f32] [out_dtype=f16|f32]\n"
+        "                  [reference=1]\n"
+        "       vkattn model DIR xc=… yc=… xt=… [mean=m.npy] [std=s.npy] [yt=…] [te_kernel=flash|materialized]\n"
+        "                    [stats=1] [runs=N]\n"
+        "       vkattn model DIR --gp rbf|matern52|periodic|--sawtooth [--nc N] [--nt N] [--batch B] [--seed S] "
+        "[mean=…]\n"
+        "       vkattn model --memory-table DIR... [--json FILE]\n"
+        "       vkattn bench [--quick] [--scheme NAME[,NAME]] [--kernel NAME] [--n N,...] [--dtype f32|f16|both]\n"
+        "                    [--param key=value]...\n"
+        "                    [--heads H] [--kv-heads Hkv] [--d D] [--batch B]\n"
+        "                    [--json FILE] [--csv FILE]\n"
+        "       vkattn bench --sweep SCHEME[,SCHEME] [--n N,...] [--run-limit N] [--plot FILE.svg]\n"
+        "       vkattn bench --quality [--scheme performer|reformer|clustered] [--n N] [--seeds K] [--plot FILE.svg]\n"
+        "                    [--csv FILE]\n"
+        "environment: VKATTN_DEVICE=index|name  VKATTN_LIMITS=android-2021|roadmap-2022|vulkan-1.0-min\n"
+        "             VKATTN_VALIDATION=1  VKATTN_KERNEL_CLASS=gpu|cpu  VKATTN_SYNC=full  VKATTN_FORCE_STAGING=1\n"
+        "             VKATTN_DISABLE_F16=1  VKATTN_DISABLE_SUBGROUPS=1  VKATTN_CACHE_DIR=folder\n",
+        f);
     return f == stderr ? 2 : 0;
 }
 
