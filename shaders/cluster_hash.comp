@@ -34,7 +34,7 @@ layout(push_constant) uniform cluster_hash_push {
     uint clusters;
 } pc;
 
-#pragma vka_loops(PASS < 1 ? pc.d + 1 : pc.bits * (pc.d + 2) + 40)
+#pragma vka_loops(PASS < 1 ? pc.d + 1 : B4 + 40)
 
 float plane(uint b, uint i)
 {
@@ -53,11 +53,16 @@ void plane_norms(uint slice, uint b4)
     proj_store(slice * pc.slice_stride[0] + pc.nq * B4 + b4, sqrt(sum));
 }
 
+// Unrolled over the head dim (D4 is a constant): no loop budget spent per element.
 bool side_exact(uint row, uint b)
 {
     vka_dot2 acc = vka_dot2_add(vka_dot2_begin(), plane(b, pc.d), 1.0);
-    for (uint i = 0; i < pc.d; i++)
-        acc = vka_dot2_add(acc, q(row + i / 4u)[i % 4u], plane(b, i));
+    [[unroll]] for (uint c = 0; c < D4; c++) {
+        const vec4 x = q(row + c);
+        [[unroll]] for (uint e = 0; e < 4u; e++)
+            if (4u * c + e < pc.d)
+                acc = vka_dot2_add(acc, x[e], plane(b, 4u * c + e));
+    }
     return vka_dot2_value(acc) > 0.0;
 }
 

@@ -39,6 +39,7 @@ layout(push_constant) uniform lsh_attn_push {
     uint heads;
     uint causal;
     float scale;
+    uint kv_group; // query heads per v head (grouped heads: v bound with that slice divisor)
 } pc;
 
 // The walk in blocks: at most two chunks before the workgroup's places, and its places.
@@ -59,7 +60,8 @@ void main()
         return;
     const uint limit = min(uint(max(VKA_KV_LEN(kv_len, global / pc.heads), 0)), pc.n);
     const uint order_base = slice * pc.slice_stride[2] * 4u + round * pc.n;
-    const uint key_base = slice * pc.slice_stride[0], v_base = slice * pc.slice_stride[1];
+    const uint key_base = slice * pc.slice_stride[0];
+    const uint v_base = VKA_GROUP_SLICE(slice, pc.kv_group) * pc.slice_stride[1];
     const float qscale = pc.scale * VKA_LOG2E; // logits in log2 units
 
     vec4 qr[ROWS][D4], acc[ROWS][DV4];

@@ -37,7 +37,7 @@ layout(push_constant) uniform lsh_buckets_push {
     uint heads;
 } pc;
 
-#pragma vka_loops(PASS < 1 ? pc.d + 1 : pc.rounds * (2 * H4 + 2 * pc.half_buckets * (pc.d + 1) + 1) + 1)
+#pragma vka_loops(PASS < 1 ? pc.d + 1 : pc.rounds * (2 * H4 + 2 * pc.half_buckets + 1) + 1)
 
 float rotation(uint round, uint i, uint t)
 {
@@ -56,11 +56,17 @@ void column_norms(uint slice, uint at)
     proj_store(slice * pc.slice_stride[0] + pc.n * pc.rounds * H4 + at, sqrt(sum));
 }
 
+// Unrolled over the head dim (D4 is a constant): the rare exact pass spends none of the loop
+// budget per element, so many buckets stay within it.
 float projection_exact(uint row, uint round, uint t)
 {
     vka_dot2 acc = vka_dot2_begin();
-    for (uint i = 0; i < pc.d; i++)
-        acc = vka_dot2_add(acc, keys(row + i / 4u)[i % 4u], rotation(round, i, t));
+    [[unroll]] for (uint c = 0; c < D4; c++) {
+        const vec4 x = keys(row + c);
+        [[unroll]] for (uint e = 0; e < 4u; e++)
+            if (4u * c + e < pc.d)
+                acc = vka_dot2_add(acc, x[e], rotation(round, 4u * c + e, t));
+    }
     return vka_dot2_value(acc);
 }
 

@@ -179,46 +179,19 @@ static void check_cases(const hash_case *cases, size_t count)
 
 static void reformer_matches_the_reference(void)
 {
-    static const int32_t lens[] = {300, 123}, lens3[] = {0, 1, 37};
+    static const int32_t lens[] = {300, 123}, lens3[] = {0, 1, 37}, lens90[] = {90, 61};
+    // clang-format off
     const hash_case cases[] = {
         {"reformer", 1, 1, 0, 1, 1, 4, 4, {NULL}, .seed = 1},
         {"reformer", 2, 3, 0, 37, 37, 13, 6, {"rounds=3", "buckets=4", "chunk=5", "causal=1", NULL}, .seed = 2},
-        {"reformer",
-         2,
-         2,
-         0,
-         300,
-         300,
-         32,
-         32,
-         {"rounds=4", "buckets=16", "chunk=32", NULL},
-         .kv_len = lens,
-         .seed = 3},
-        {"reformer",
-         3,
-         1,
-         0,
-         37,
-         37,
-         8,
-         8,
-         {"buckets=2", "rounds=1", "chunk=7", "causal=1", NULL},
-         .kv_len = lens3,
-         .seed = 4},
+        {"reformer", 2, 2, 0, 300, 300, 32, 32, {"rounds=4", "buckets=16", "chunk=32", NULL}, .kv_len = lens, .seed = 3},
+        {"reformer", 3, 1, 0, 37, 37, 8, 8, {"buckets=2", "rounds=1", "chunk=7", "causal=1", NULL}, .kv_len = lens3, .seed = 4},
         {"reformer", 1, 2, 0, 1000, 1000, 64, 64, {"seed=7", NULL}, .seed = 5},
         {"reformer", 1, 2, 0, 130, 130, 16, 16, {"chunk=1000", "buckets=6", NULL}, .seed = 6},
-        {"reformer",
-         2,
-         2,
-         0,
-         200,
-         200,
-         32,
-         16,
-         {"buckets=8", "chunk=16", "causal=1", NULL},
-         .dtype = VKA_DTYPE_F16,
-         .seed = 7},
+        {"reformer", 2, 2, 0, 200, 200, 32, 16, {"buckets=8", "chunk=16", "causal=1", NULL}, .dtype = VKA_DTYPE_F16, .seed = 7},
+        {"reformer", 2, 4, 2, 90, 90, 16, 8, {"buckets=4", "chunk=10", NULL}, .kv_len = lens90, .seed = 8},
     };
+    // clang-format on
     check_cases(cases, sizeof cases / sizeof *cases);
 }
 
@@ -303,6 +276,7 @@ static void padding_changes_nothing_before_it(void)
 static void clustered_matches_the_reference(void)
 {
     static const int32_t lens[] = {150, 40}, lens3[] = {0, 9, 77};
+    // clang-format off
     const hash_case cases[] = {
         {"clustered", 1, 1, 0, 1, 1, 4, 4, {NULL}, .seed = 21},
         {"clustered", 2, 2, 0, 200, 150, 32, 16, {"clusters=10", NULL}, .seed = 22},
@@ -312,6 +286,7 @@ static void clustered_matches_the_reference(void)
         {"clustered", 1, 1, 0, 150, 64, 16, 16, {"clusters=17", "iters=0", "topk=64", NULL}, .seed = 26},
         {"clustered", 2, 2, 0, 128, 96, 32, 32, {"clusters=12", "topk=16", NULL}, .dtype = VKA_DTYPE_F16, .seed = 27},
     };
+    // clang-format on
     check_cases(cases, sizeof cases / sizeof *cases);
 }
 
@@ -322,10 +297,12 @@ static void clustered_becomes_exact(void)
     if (!test_class_contexts(contexts))
         return;
     static const int32_t lens[] = {33, 90};
+    // clang-format off
     const hash_case cases[] = {
         {"clustered", 2, 2, 0, 90, 90, 16, 8, {"clusters=90", NULL}, .kv_len = lens, .seed = 31},
         {"clustered", 2, 2, 0, 90, 90, 16, 8, {"clusters=4", "topk=90", NULL}, .kv_len = lens, .seed = 32},
     };
+    // clang-format on
     for (size_t i = 0; i < 2; i++) {
         hash_case exact = cases[i];
         exact.op = "softmax";
@@ -350,9 +327,10 @@ static void expect_refused(vka_context *ctx, const hash_case *c, bool with_k, co
     vka_op_desc op = {.op = c->op};
     char keys[8][32];
     CHECK_OK(ctx, vka_graph_create(ctx, &g));
-    CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {1, 2, c->nq, c->d}}, &q));
-    CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {1, 2, c->nk, c->d}}, &k));
-    CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {1, 2, c->nk, c->dv}}, &v));
+    uint32_t heads = c->heads ? c->heads : 2, kv_heads = c->kv_heads ? c->kv_heads : heads;
+    CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {1, heads, c->nq, c->d}}, &q));
+    CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {1, kv_heads, c->nk, c->d}}, &k));
+    CHECK_OK(ctx, vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {1, kv_heads, c->nk, c->dv}}, &v));
     op.inputs[0] = (vka_op_input){"q", q};
     op.inputs[1] = (vka_op_input){"v", v};
     if (with_k) /* the Reformer takes none but q itself */
@@ -378,18 +356,19 @@ static void bad_inputs_are_refused(void)
         bool with_k;
         const char *needle;
     } bad[] = {
+        // clang-format off
         {{"reformer", .nq = 8, .nk = 8, .d = 4, .dv = 4, {NULL}}, true, "k must be q itself"},
         {{"reformer", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"buckets=5", NULL}}, false, "buckets=5 must be even"},
         {{"reformer", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"buckets=1", NULL}}, false, "'buckets'"},
         {{"reformer", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"chunk=0", NULL}}, false, "'chunk'"},
         {{"reformer", .nq = 8, .nk = 9, .d = 4, .dv = 4, {NULL}}, false, "tokens"},
+        {{"reformer", .heads = 2, .kv_heads = 3, .nq = 8, .nk = 8, .d = 4, .dv = 4, {NULL}}, false, "grouped heads"},
         {{"clustered", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"clusters=0", NULL}}, true, "'clusters'"},
-        {{"clustered", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"clusters=9", NULL}},
-         true,
-         "clusters=9 exceeds the 8 queries"},
+        {{"clustered", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"clusters=9", NULL}}, true, "clusters=9 exceeds the 8 queries"},
         {{"clustered", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"topk=9", NULL}}, true, "topk=9 exceeds the 8 keys"},
         {{"clustered", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"bits=65", NULL}}, true, "'bits'"},
         {{"clustered", .nq = 8, .nk = 8, .d = 4, .dv = 4, {"causal=1", NULL}}, true, "causal"},
+        // clang-format on
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_refused(ctx, &bad[i].c, bad[i].with_k, bad[i].needle);

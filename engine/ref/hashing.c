@@ -120,8 +120,9 @@ bool vka_ref_reformer(const vka_ref_reformer_problem *a)
     bool ok = keys && o && lse && bucket && order;
     for (uint32_t b = 0; ok && b < a->batch; b++)
         for (uint32_t h = 0; h < a->heads; h++) {
-            size_t slice = (size_t)b * a->heads + h;
-            const double *q = a->q + slice * n * a->d, *v = a->v + slice * n * dv;
+            size_t slice = (size_t)b * a->heads + h, kv_heads = a->kv_heads ? a->kv_heads : a->heads;
+            size_t v_slice = (size_t)b * kv_heads + h / (a->heads / kv_heads);
+            const double *q = a->q + slice * n * a->d, *v = a->v + v_slice * n * dv;
             uint32_t limit = existing(a->kv_len, b, n);
             for (uint32_t j = 0; j < n; j++) { /* shared QK: the keys are the unit queries */
                 double norm = sqrt(dot(q + (size_t)j * a->d, q + (size_t)j * a->d, a->d));

@@ -124,20 +124,20 @@ typedef struct vka_ref_aaren_problem {
 
 void vka_ref_aaren(const vka_ref_aaren_problem *a);
 
-/* Reformer LSH attention (SCHEMES.md §9): shared QK (keys q/|q|, 0 for a zero query),
- * per round a stable sort by (bucket, position) with bucket = argmax [xR, −xR], chunks of
- * `chunk` sorted tokens attending to themselves and the chunk before, a query seeing itself
- * only when it sees no other key, rounds weighted by their log-sum-exp. Tokens at or past
- * kv_len[b] are padding: they sort after every bucket, are no keys, and their rows are 0.
- * q [B,H,N,D], v [B,H,N,Dv], rotations [rounds, D, buckets/2] (every head's), out
- * [B,H,N,Dv]. False when out of memory. */
 /* A copy of `given` (count values), or, when NULL, `count` N(0, 1) values drawn from `seed`
  * as the engine draws them (vka_random_gaussian, f32): the random matrices an op takes or
  * draws. Caller frees; NULL when out of memory. */
 double *vka_ref_gaussian_or(const double *given, uint64_t seed, size_t count);
 
+/* Reformer LSH attention (SCHEMES.md §9): shared QK (keys q/|q|, 0 for a zero query),
+ * per round a stable sort by (bucket, position) with bucket = argmax [xR, −xR], chunks of
+ * `chunk` sorted tokens attending to themselves and the chunk before, a query seeing itself
+ * only when it sees no other key, rounds weighted by their log-sum-exp. Tokens at or past
+ * kv_len[b] are padding: they sort after every bucket, are no keys, and their rows are 0.
+ * q [B,H,N,D], v [B,Hkv,N,Dv] (query head h reads v head h / (H / Hkv); kv_heads 0: H),
+ * rotations [rounds, D, buckets/2] (every head's), out [B,H,N,Dv]. False when out of memory. */
 typedef struct vka_ref_reformer_problem {
-    uint32_t batch, heads, n, d, dv, rounds, buckets, chunk;
+    uint32_t batch, heads, kv_heads, n, d, dv, rounds, buckets, chunk;
     const double *q, *v, *rotations;
     const int32_t *kv_len; /* NULL: no padding */
     double scale;

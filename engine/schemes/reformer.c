@@ -32,7 +32,7 @@ enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_ROTATIONS };
 enum { MAX_HEAD_DIM = 256, MAX_ROUNDS = 64, MAX_BUCKETS = 1 << 16 };
 
 typedef struct reformer_params {
-    uint32_t batch, heads, n, d, dv, rounds, buckets, chunk;
+    uint32_t batch, heads, kv_heads, n, d, dv, rounds, buckets, chunk;
     bool causal;
     float scale;
     uint64_t seed;
@@ -47,7 +47,7 @@ static const vka_input_info roles[] = {
      .summary = "if given, q itself (the keys are the queries)",
      .optional = true,
      .same_as = "q"},
-    VKA_IN("v", VKA_INPUT_TOKENS, "B,H,Nq,Dv", "values"),
+    VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nq,Dv", "values: H heads, or a divisor of H (grouped heads)"),
     VKA_IN_KV_LEN,
     VKA_IN_OPTIONAL("rotations", VKA_INPUT_LEARNED, "1,R=4,D,X=16",
                     "random rotations [1, rounds, D, buckets/2] (else drawn from seed)"),
@@ -67,7 +67,6 @@ static const vka_param_info params[] = {
 
 static const vka_axis_rule axis_rules[] = {
     {ROLE_V, 0, "batch", ROLE_Q, 0},
-    {ROLE_V, 1, "heads", ROLE_Q, 1},
     {ROLE_V, 2, "tokens", ROLE_Q, 2},
     {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
     {ROLE_ROTATIONS, 2, "head dim", ROLE_Q, 3},
@@ -93,6 +92,10 @@ static vka_result check_inputs(vka_op_build *b)
                         "%s: rotations is [%u, %u, %u, %u]; it must be [1, rounds, %u, buckets/2]", b->op, w->dims[0],
                         w->dims[1], w->dims[2], w->dims[3], w->dims[2]);
     const uint32_t *q = b->inputs[ROLE_Q]->dims, *v = b->inputs[ROLE_V]->dims;
+    if (q[1] % v[1])
+        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
+                        "%s: q has %u heads and v %u; grouped heads need v's heads to divide the query heads", b->op,
+                        q[1], v[1]);
     if (q[3] > MAX_HEAD_DIM || v[3] > MAX_HEAD_DIM)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
                         q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
@@ -128,7 +131,7 @@ static vka_result build(vka_op_build *b)
     if (r)
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, *v = b->inputs[ROLE_V]->dims;
-    *p = (reformer_params){.batch = q[0], .heads = q[1], .n = q[2], .d = q[3], .dv = v[3]};
+    *p = (reformer_params){.batch = q[0], .heads = q[1], .kv_heads = v[1], .n = q[2], .d = q[3], .dv = v[3]};
     if ((r = read_params(b, p)))
         return r;
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL; /* tokens past kv_len[b] are padding */
@@ -249,7 +252,7 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
                        .dv4 = vka_div_up(p->dv, 4),
                        .h4 = vka_div_up(p->buckets / 2, 4),
                        .slices = p->batch * p->heads};
-    uint32_t rows = attention_rows(dev, p, t.d4, t.dv4);
+    uint32_t rows = attention_rows(dev, p, t.d4, t.dv4), group = p->heads / p->kv_heads;
     vka_result r = make_tensors(lw, node, &t);
     if (!r)
         r = lower_hash(lw, node, &t);
@@ -265,24 +268,29 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
                                   NULL);
     if (!r)
         r = vka_lower_dispatch(
-            lw, &(vka_dispatch_desc){
-                    .kernel = VKA_KERNEL_LSH_ATTN,
-                    .spec.lsh_attn = {.workgroup_size = t.wg,
-                                      .D4 = t.d4,
-                                      .DV4 = t.dv4,
-                                      .KV_VEC4 = vka_div_up(p->batch, 4),
-                                      .ROWS = rows},
-                    .push.lsh_attn =
-                        {.n = p->n, .chunk = p->chunk, .heads = p->heads, .causal = p->causal, .scale = p->scale},
-                    .groups_x = vka_div_up(p->n, t.wg * rows),
-                    .groups_y = p->rounds,
-                    .slices = t.slices,
-                    .bindings = {{.tensor = t.keys, .access = VKA_READ},
-                                 {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ},
-                                 {.tensor = t.order, .access = VKA_READ},
-                                 {.tensor = t.rounds, .access = VKA_WRITE},
-                                 {.tensor = t.kv_len, .access = VKA_READ, .whole = true}},
-                });
+            lw,
+            &(vka_dispatch_desc){
+                .kernel = VKA_KERNEL_LSH_ATTN,
+                .spec.lsh_attn = {.workgroup_size = t.wg,
+                                  .D4 = t.d4,
+                                  .DV4 = t.dv4,
+                                  .KV_VEC4 = vka_div_up(p->batch, 4),
+                                  .ROWS = rows},
+                .push.lsh_attn = {.n = p->n,
+                                  .chunk = p->chunk,
+                                  .heads = p->heads,
+                                  .causal = p->causal,
+                                  .scale = p->scale,
+                                  .kv_group = group},
+                .groups_x = vka_div_up(p->n, t.wg * rows),
+                .groups_y = p->rounds,
+                .slices = t.slices,
+                .bindings = {{.tensor = t.keys, .access = VKA_READ},
+                             {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ, .slice_divisor = group},
+                             {.tensor = t.order, .access = VKA_READ},
+                             {.tensor = t.rounds, .access = VKA_WRITE},
+                             {.tensor = t.kv_len, .access = VKA_READ, .whole = true}},
+            });
     if (!r)
         r = vka_lower_dispatch(lw, &(vka_dispatch_desc){
                                        .kernel = VKA_KERNEL_LSH_COMBINE,
@@ -304,6 +312,7 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
         vka_ref_gaussian_or(in[ROLE_ROTATIONS].data, p->seed, (size_t)p->rounds * p->d * (p->buckets / 2));
     vka_ref_reformer_problem problem = {.batch = p->batch,
                                         .heads = p->heads,
+                                        .kv_heads = p->kv_heads,
                                         .n = p->n,
                                         .d = p->d,
                                         .dv = p->dv,
