@@ -10,6 +10,9 @@
 // loops stay short. Keys j ≥ kv_len[b] do not exist: later outputs repeat the last one; a
 // prefix with no key outputs 0. The learned query is a uniform block (android-2021 leaves
 // four storage buffers: k, v, blocks, o).
+// PASS 2 (decoding, SCHEMES.md §10): `blocks` is the persistent state of each slice — the
+// triple of every token before this run — and one invocation per slice folds the run's
+// tokens into it one by one, writing each output: O(Dv) per token whatever came before.
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -21,7 +24,7 @@ layout(constant_id = 2) const uint DV4 = 16;        // vec4 per value / output r
 layout(constant_id = 3) const uint T = 64;          // tokens per block
 layout(constant_id = 4) const uint KV_VEC4 = 1;     // ivec4 entries of the kv_len table
 layout(constant_id = 5) const uint QUERY_VEC4 = 16; // heads · D4
-layout(constant_id = 6) const uint PASS = 0;        // 0: block triples, 1: outputs
+layout(constant_id = 6) const uint PASS = 0;        // 0: block triples, 1: outputs, 2: decoding
 
 // [1, H, 1, D], whole; as f32 vec4, or as f16 (two packed vec4 per std140 uvec4).
 layout(std140, set = 0, binding = 0) uniform Query_f32 { vec4 query_v[QUERY_VEC4]; };
@@ -36,7 +39,7 @@ vec4 query(uint i)
 }
 VKA_TENSOR_IN(1, k)
 VKA_TENSOR_IN(2, v)
-VKA_TENSOR_INOUT(3, blocks) // per block: DV4 accumulators, (max, sum)
+VKA_TENSOR_INOUT(3, blocks) // per block (PASS 2: the slice's state): DV4 accumulators, (max, sum)
 VKA_TENSOR_OUT(4, o)
 layout(std140, set = 0, binding = 5) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 
@@ -48,8 +51,9 @@ layout(push_constant) uniform aaren_push {
     uint nblocks; // ceil(n / T)
 } pc;
 
-// Loop budget (tools/kernel_interface.py): a block's tokens, and in PASS 1 the blocks before.
-#pragma vka_loops(PASS > 0 ? pc.nblocks + T + 1 : T + 1)
+// Loop budget (tools/kernel_interface.py): a block's tokens, and in PASS 1 the blocks before;
+// decoding, the run's tokens.
+#pragma vka_loops(PASS > 1 ? pc.n + 1 : (PASS > 0 ? pc.nblocks + T + 1 : T + 1))
 
 vec4 acc[DV4];
 float run_max, run_sum;
@@ -78,6 +82,26 @@ void main()
         acc[c] = vec4(0.0);
     run_max = VKA_NEG_BIG;
     run_sum = 0.0;
+    if (PASS == 2) { // the state so far, every token of this run, the state again
+        [[unroll]] for (uint c = 0; c < DV4; c++)
+            acc[c] = blocks(b_base + c);
+        const vec4 stats = blocks(b_base + DV4);
+        run_max = stats.x;
+        run_sum = stats.y;
+        for (uint t = 0; t < pc.n; t++) {
+            float s = 0.0;
+            [[unroll]] for (uint c = 0; c < D4; c++)
+                s += dot(query(head * D4 + c), k(k_base + t * D4 + c));
+            fold(s * pc.scale, 1.0, v_base + t * DV4, false);
+            const float inv = run_sum > 0.0 ? 1.0 / run_sum : 0.0;
+            [[unroll]] for (uint c = 0; c < DV4; c++)
+                o_store(o_base + t * DV4 + c, acc[c] * inv);
+        }
+        [[unroll]] for (uint c = 0; c < DV4; c++)
+            blocks_store(b_base + c, acc[c]);
+        blocks_store(b_base + DV4, vec4(run_max, run_sum, 0.0, 0.0));
+        return;
+    }
     if (PASS == 1)
         for (uint p = 0; p < block; p++) {
             const vec4 stats = blocks(b_base + p * (DV4 + 1) + DV4);

@@ -14,6 +14,7 @@ typedef struct aaren_case {
     double scale;          /* 0 with scale_given: a plain running mean */
     bool scale_given;
     uint64_t seed;
+    bool decode; /* decode=1: n is the tokens per run */
 } aaren_case;
 
 typedef struct aaren_data {
@@ -40,6 +41,8 @@ static vka_graph *aaren_graph(vka_context *ctx, const aaren_case *c)
         op.inputs[3] = (vka_op_input){"kv_len", lens};
     if (c->scale_given)
         op.numbers[0] = (vka_op_number){"scale", c->scale};
+    if (c->decode)
+        op.params[0] = (vka_op_param){"decode", "1"};
     ok = ok && vka_graph_op(g, &op, &o) == VKA_SUCCESS && vka_graph_output(g, "out", o) == VKA_SUCCESS;
     if (!ok) {
         vka_graph_destroy(g);
@@ -152,6 +155,98 @@ static void properties_hold(void)
     data_free(&d);
 }
 
+/* Tokens t0 .. t0 + n of every slice of x ([slices, total, width]) into chunk. */
+static void slice_tokens(const float *x, uint32_t slices, uint32_t total, uint32_t width, uint32_t t0, uint32_t n,
+                         float *chunk)
+{
+    for (uint32_t s = 0; s < slices; s++)
+        memcpy(chunk + (size_t)s * n * width, x + ((size_t)s * total + t0) * width, (size_t)n * width * sizeof *chunk);
+}
+
+/* One decoding run of `plan` on tokens t0 .. t0 + n; its rows against the batch form's.
+ * Returns the worst relative row error (or 1 on failure). */
+static double decode_run(vka_plan *plan, const aaren_case *whole, const aaren_data *d, uint32_t t0, uint32_t n,
+                         float *k, float *v, float *out)
+{
+    uint32_t slices = whole->batch * whole->heads;
+    slice_tokens(d->k, slices, whole->n, whole->d, t0, n, k);
+    slice_tokens(d->v, slices, whole->n, whole->dv, t0, n, v);
+    size_t kb = (size_t)slices * n * whole->d * 4, vb = (size_t)slices * n * whole->dv * 4;
+    if (vka_plan_write(plan, "query", d->query, d->query_count * 4) || vka_plan_write(plan, "k", k, kb) ||
+        vka_plan_write(plan, "v", v, vb) || vka_plan_run(plan) || vka_plan_read(plan, "out", out, vb))
+        return 1;
+    double worst = 0;
+    for (uint32_t s = 0; s < slices; s++)
+        for (uint32_t t = 0; t < n; t++) {
+            const float *a = out + ((size_t)s * n + t) * whole->dv,
+                        *e = d->out + ((size_t)s * whole->n + t0 + t) * whole->dv;
+            double diff = 0, norm = 0;
+            for (uint32_t x = 0; x < whole->dv; x++) {
+                diff += ((double)a[x] - e[x]) * ((double)a[x] - e[x]);
+                norm += (double)e[x] * e[x];
+            }
+            double rel = sqrt(diff) / (sqrt(norm) + 1e-30);
+            worst = rel > worst || isnan(rel) ? rel : worst;
+        }
+    return worst;
+}
+
+static vka_plan *decode_plan(vka_context *ctx, const aaren_case *whole, uint32_t chunk)
+{
+    aaren_case one = *whole;
+    one.n = chunk;
+    one.decode = true;
+    vka_graph *g = aaren_graph(ctx, &one);
+    vka_plan *plan = NULL;
+    if (g)
+        CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+    vka_graph_destroy(g);
+    return plan;
+}
+
+/* decode=1: the sequence fed 1 or 7 tokens per run gives the batch form's rows (1e-5
+ * relative per row, 1008 tokens); the state read halfway and written into a new plan
+ * continues the same; vka_plan_reset_states starts the sequence over. */
+static void decode_matches_batch(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    static const uint32_t chunks[] = {1, 7};
+    for (int cls = 0; cls < 2; cls++)
+        for (int ch = 0; ch < 2; ch++) {
+            vka_context *ctx = contexts[cls];
+            aaren_case c = {.batch = 2, .heads = 3, .n = 1008, .d = 16, .dv = 8, .seed = 60 + ch};
+            aaren_data d;
+            uint32_t chunk = chunks[ch], slices = c.batch * c.heads, half = c.n / 2 - (c.n / 2) % chunk;
+            bool ok = data_make(&c, &d) && run_case(ctx, &c, &d);
+            CHECK(ok && test_close("aaren batch form", d.out, d.expected, d.out_count, 2e-5, 2e-4));
+            float *k = malloc((size_t)slices * chunk * c.d * 4), *v = malloc((size_t)slices * chunk * c.dv * 4),
+                  *out = malloc((size_t)slices * chunk * c.dv * 4);
+            size_t state_bytes = (size_t)slices * 4 * (c.dv / 4 + 1) * 4;
+            float *state = malloc(state_bytes);
+            vka_plan *plan = ok ? decode_plan(ctx, &c, chunk) : NULL, *second = ok ? decode_plan(ctx, &c, chunk) : NULL;
+            double worst = 0;
+            for (uint32_t t0 = 0; plan && second && t0 < c.n; t0 += chunk) {
+                if (t0 == half) { /* the rest through a second plan, from the first's state */
+                    CHECK_OK(ctx, vka_plan_read(plan, "aaren.state", state, state_bytes));
+                    CHECK_OK(ctx, vka_plan_write(second, "aaren.state", state, state_bytes));
+                }
+                worst = fmax(worst, decode_run(t0 < half ? plan : second, &c, &d, t0, chunk, k, v, out));
+            }
+            CHECK_MSG(plan && second && worst <= 1e-5, "class %s, %u per run: %.3g from the batch form",
+                      class_names[cls], chunk, worst);
+            if (plan) { /* reset: the first run's rows again */
+                CHECK_OK(ctx, vka_plan_reset_states(plan));
+                CHECK_MSG(decode_run(plan, &c, &d, 0, chunk, k, v, out) <= 1e-5, "after a reset");
+            }
+            vka_plan_destroy(plan);
+            vka_plan_destroy(second);
+            free(k), free(v), free(out), free(state);
+            data_free(&d);
+            test_check_validation(ctx);
+        }
+}
+
 static void expect_refused(const aaren_case *c, const uint32_t *query_dims, const char *needle)
 {
     vka_context *ctx = contexts[0];
@@ -189,6 +284,7 @@ int main(int argc, char **argv)
         {"matches_the_reference", matches_the_reference},
         {"properties_hold", properties_hold},
         {"bad_inputs_are_refused", bad_inputs_are_refused},
+        {"decode_matches_batch", decode_matches_batch},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

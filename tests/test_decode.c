@@ -905,7 +905,7 @@ static void bench_decode_rows(void)
              ">/dev/null 2>&1",
              VKATTN_CLI_PATH, json);
     CHECK_MSG(system(command) == 0, "failed: %s", command);
-    char text[16384] = "";
+    static char text[65536];
     FILE *f = fopen(json, "r");
     size_t used = f ? fread(text, 1, sizeof text - 1, f) : 0;
     text[used] = '\0';
@@ -917,6 +917,7 @@ static void bench_decode_rows(void)
                                           "\"scheme\":\"gla\"",
                                           "\"scheme\":\"retention\"",
                                           "\"scheme\":\"deltanet\"",
+                                          "\"scheme\":\"aaren\"",
                                           "\"kind\":\"prefill\"",
                                           "\"context\":256",
                                           NULL};

@@ -2,7 +2,9 @@
  * head attends to every prefix of the keys: o_t = Σ_{j≤t} e^{s_j} v_j / Σ_{j≤t} e^{s_j},
  * s_j = query_h · k_j · scale. query [1, H, 1, D], k [B, H, N, D], v [B, H, N, Dv], kv_len [B]
  * optional; o [B, H, N, Dv]. Two dispatches of aaren.comp over blocks of ≈ √N tokens (block
- * triples, then each block's exclusive prefix and its outputs); nothing of size N × N. */
+ * triples, then each block's exclusive prefix and its outputs); nothing of size N × N.
+ * decode=1 keeps each slice's triple (max, sum, weighted sum) as a state (`state=NAME`):
+ * each run's N tokens continue the sequence, one dispatch folding them in O(N·(D + Dv)). */
 #include "graph/op.h"
 #include "lowering/kernel_class.h"
 #include "lowering/rows.h"
@@ -12,6 +14,8 @@
 #include "ref/ref.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { ROLE_QUERY, ROLE_K, ROLE_V, ROLE_KV_LEN };
@@ -20,6 +24,8 @@ enum { MAX_HEAD_DIM = 256 };
 typedef struct aaren_params {
     uint32_t batch, heads, n, d, dv;
     float scale;
+    bool decode;
+    char state_name[64];
 } aaren_params;
 
 static const vka_input_info roles[] = {
@@ -29,7 +35,14 @@ static const vka_input_info roles[] = {
     VKA_IN_KV_LEN,
     {0},
 };
-static const vka_param_info params[] = {VKA_PARAM_SCALE, {0}};
+static const vka_param_info params[] = {
+    VKA_PARAM_SCALE,
+    {"decode", VKA_PARAM_BOOL, "keep each head's prefix across runs (each run's tokens continue the sequence)", "0",
+     NULL, 0, 1, NULL},
+    {"state", VKA_PARAM_NAME, "decode=1: the persistent state's name (vka_plan_read/write)", NULL, "OP.state", 0, 0,
+     NULL},
+    {0},
+};
 
 static const vka_axis_rule axis_rules[] = {
     {ROLE_QUERY, 1, "heads", ROLE_K, 1}, {ROLE_QUERY, 3, "head dim", ROLE_K, 3}, {ROLE_V, 0, "batch", ROLE_K, 0},
@@ -55,8 +68,15 @@ static vka_result build(vka_op_build *b)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
                         k[3] > MAX_HEAD_DIM ? k[3] : v[3], MAX_HEAD_DIM);
     *p = (aaren_params){.batch = k[0], .heads = k[1], .n = k[2], .d = k[3], .dv = v[3]};
-    if ((r = vka_param_scale(b->params, "scale", p->d, &p->scale)))
+    char fallback[64];
+    snprintf(fallback, sizeof fallback, "%s.state", b->op);
+    if ((r = vka_param_scale(b->params, "scale", p->d, &p->scale)) ||
+        (r = vka_param_bool(b->params, "decode", &p->decode)) ||
+        (r = vka_param_text_or(b->params, "state", fallback, p->state_name, sizeof p->state_name)))
         return r;
+    if (p->decode && b->inputs[ROLE_KV_LEN])
+        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s: kv_len does not apply when decoding (every new token is a key)", b->op);
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL; /* kv_len[b] counts keys: 0..N */
     b->int_range[ROLE_KV_LEN].min = 0;
     b->int_range[ROLE_KV_LEN].max = (int32_t)p->n;
@@ -65,20 +85,40 @@ static vka_result build(vka_op_build *b)
     return VKA_SUCCESS;
 }
 
-/* Block triples, then outputs: blocks of ≈ √N tokens (at least 16) keep both passes O(N). */
+/* decode=1: each slice's triple so far — DV4 accumulators, then vec4(max, sum) — starting
+ * empty (max −FLT_MAX/2, sum 0; vka_plan_reset_states returns to it). */
+static vka_result state_tensor(vka_lowering *lw, const aaren_params *p, uint32_t dv4, uint32_t *out)
+{
+    size_t row = 4 * ((size_t)dv4 + 1), count = (size_t)p->batch * p->heads * row;
+    float *empty = calloc(count, sizeof *empty);
+    if (!empty)
+        return vka_fail(vka_lower_context(lw), VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory lowering a state");
+    for (size_t s = 0; s < (size_t)p->batch * p->heads; s++)
+        empty[s * row + 4 * dv4] = -1.7014117e38f; /* common.glsl's VKA_NEG_BIG */
+    vka_result r = vka_lower_state(lw, p->state_name, VKA_DTYPE_F32, 4,
+                                   (uint32_t[]){p->batch, p->heads, 1, (uint32_t)row}, empty, out);
+    free(empty);
+    return r;
+}
+
+/* Block triples, then outputs: blocks of ≈ √N tokens (at least 16) keep both passes O(N).
+ * Decoding: one pass over the run's tokens from the state. */
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
     const aaren_params *p = node->params;
     const vka_device_info *dev = vka_lower_device(lw);
     uint32_t d4 = vka_div_up(p->d, 4), dv4 = vka_div_up(p->dv, 4);
-    uint32_t tokens = VKA_MAX(16u, (uint32_t)ceil(sqrt((double)p->n)));
-    uint32_t nblocks = vka_div_up(p->n, tokens), blocks, kv_len = vka_lower_input(lw, node, ROLE_KV_LEN);
+    uint32_t tokens = p->decode ? p->n : VKA_MAX(16u, (uint32_t)ceil(sqrt((double)p->n)));
+    uint32_t nblocks = p->decode ? 1 : vka_div_up(p->n, tokens), blocks,
+             kv_len = vka_lower_input(lw, node, ROLE_KV_LEN);
     uint32_t wg = vka_class_workgroup_size(dev);
-    vka_result r = vka_lower_intermediate(lw, "aaren_blocks", VKA_DTYPE_F32, 4,
-                                          (uint32_t[]){p->batch, p->heads, nblocks, 4 * (dv4 + 1)}, &blocks);
+    vka_result r = p->decode
+                       ? state_tensor(lw, p, dv4, &blocks)
+                       : vka_lower_intermediate(lw, "aaren_blocks", VKA_DTYPE_F32, 4,
+                                                (uint32_t[]){p->batch, p->heads, nblocks, 4 * (dv4 + 1)}, &blocks);
     if (r == VKA_SUCCESS && !kv_len)
         r = vka_lower_key_counts(lw, "aaren_key_counts", p->batch, p->n, &kv_len);
-    for (uint32_t pass = 0; r == VKA_SUCCESS && pass < 2; pass++)
+    for (uint32_t pass = p->decode ? 2 : 0; r == VKA_SUCCESS && pass < (p->decode ? 3u : 2u); pass++)
         r = vka_lower_dispatch(
             lw, &(vka_dispatch_desc){
                     .kernel = VKA_KERNEL_AAREN,
@@ -96,7 +136,11 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
                     .bindings = {{.tensor = vka_lower_input(lw, node, ROLE_QUERY), .access = VKA_READ, .whole = true},
                                  {.tensor = vka_lower_input(lw, node, ROLE_K), .access = VKA_READ, .whole = false},
                                  {.tensor = vka_lower_input(lw, node, ROLE_V), .access = VKA_READ, .whole = false},
-                                 {.tensor = blocks, .access = pass ? VKA_READ : VKA_WRITE, .whole = false},
+                                 {.tensor = blocks,
+                                  .access = pass == 1   ? VKA_READ
+                                            : pass == 2 ? VKA_READ_WRITE
+                                                        : VKA_WRITE,
+                                  .whole = false},
                                  {.tensor = vka_lower_result(lw, node), .access = VKA_WRITE, .whole = false},
                                  {.tensor = kv_len, .access = VKA_READ, .whole = true}},
                 });
@@ -132,7 +176,7 @@ static double flops(const vka_graph *g, const vka_op_node *node)
 
 VKA_OP_CLASS(aaren) = {
     .name = "aaren",
-    .summary = "Aaren: a learned query per head attends to every prefix of k/v; query=[1,H,1,D]",
+    .summary = "Aaren: a learned query per head attends to every prefix of k/v; query=[1,H,1,D]; decode=1",
     .inputs = roles,
     .output_shape = "B,H,Nk,Dv",
     .params = params,

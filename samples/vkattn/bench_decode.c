@@ -5,7 +5,7 @@
  * split-K, and split_k=1) and of the recurrent states. The cache is filled by
  * writing it (the plan's save/restore path: `NAME.k`, `NAME.v`, `NAME.length`), not by
  * decoding the context token by token, and each timed step starts from length L − 1.
- * The recurrent forms (linear, gla, retention, deltanet) keep a state of fixed size: their
+ * The recurrent forms (linear, gla, retention, deltanet, aaren) keep a state of fixed size: their
  * step is measured at every context too, to show it does not grow.
  * Reported: the median step (GPU timestamps), the cache bytes a softmax step reads and
  * the bandwidth that achieves, beside the device's own copy bandwidth measured with a
@@ -161,7 +161,7 @@ static vka_result softmax_step(vka_context *ctx, const bench_options *o, decode_
     return r;
 }
 
-/* A recurrent step (linear, gla, retention, deltanet: a state of fixed size, so the same
+/* A recurrent step (linear, gla, retention, deltanet, aaren: a state of fixed size, so the same
  * work at any context), decode=1, or a causal prefill of `tokens` (run once or a few times). */
 static vka_result posed_run(vka_context *ctx, const bench_options *o, decode_row *row, uint32_t tokens, bool decode)
 {
@@ -332,7 +332,7 @@ int bench_decode(vka_context *ctx, const bench_options *o, const vka_device_info
     const uint32_t *contexts = o->size_count ? o->sizes : o->quick ? quick : full;
     uint32_t context_count = o->size_count ? o->size_count : o->quick ? 2 : 5;
     decode_shape shapes[2] = {{1, 32, 8, 128}, {o->batch, o->heads, o->kv_heads ? o->kv_heads : o->heads, o->head_dim}};
-    static const char *const recurrent[] = {"linear", "gla", "retention", "deltanet"};
+    static const char *const recurrent[] = {"linear", "gla", "retention", "deltanet", "aaren"};
     static decode_bench d;
     d.count = 0;
     d.copy_gbps = copy_bandwidth(ctx, o);
