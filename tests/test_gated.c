@@ -293,6 +293,66 @@ static void decode_matches_batch(void)
     test_check_validation(contexts[1]);
 }
 
+/* Values outside an input's range are refused on write, naming the element: gla's gates
+ * above 0 (a decay over 1), deltanet's β at or outside (0, 1), NaN; in-range values pass
+ * (−∞ gates too: a decay of 0), and the reference refuses the same. */
+static void values_out_of_range_are_refused(void)
+{
+    vka_context *ctx = contexts[0] ? contexts[0] : (test_class_contexts(contexts), contexts[0]);
+    if (!ctx)
+        return;
+    vka_graph *g = NULL;
+    vka_tensor q, k, v, gates, beta, o;
+    uint32_t n = 4;
+    CHECK_OK(ctx, vka_graph_create(ctx, &g));
+    vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {1, 1, n, 4}}, &q);
+    vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {1, 1, n, 4}}, &k);
+    vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {1, 1, n, 4}}, &v);
+    vka_graph_input(g, &(vka_tensor_desc){"gates", .rank = 3, .dims = {1, 1, n}}, &gates);
+    vka_graph_input(g, &(vka_tensor_desc){"beta", .rank = 3, .dims = {1, 1, n}}, &beta);
+    CHECK_OK(ctx,
+             vka_graph_op(g,
+                          &(vka_op_desc){.op = "deltanet",
+                                         .inputs = {{"q", q}, {"k", k}, {"v", v}, {"gates", gates}, {"beta", beta}}},
+                          &o));
+    CHECK_OK(ctx, vka_graph_output(g, "o", o));
+    vka_plan *plan = NULL;
+    CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+    const struct {
+        const char *input;
+        float values[4];
+        const char *needle; /* NULL: accepted */
+    } writes[] = {
+        {"gates", {-1.0f, 0.0f, -INFINITY, -0.5f}, NULL},
+        {"gates", {-1.0f, 0.25f, -2.0f, -0.5f}, "gates[1] = 0.25 is outside [-inf, 0]"},
+        {"gates", {-1.0f, -1.0f, NAN, -0.5f}, "gates[2]"},
+        {"beta", {0.5f, 0.999f, 1e-6f, 0.25f}, NULL},
+        {"beta", {0.5f, 1.0f, 0.5f, 0.5f}, "beta[1] = 1 is outside (0, 1)"},
+        {"beta", {0.0f, 0.5f, 0.5f, 0.5f}, "beta[0] = 0 is outside (0, 1)"},
+    };
+    for (size_t i = 0; plan && i < COUNT(writes); i++) {
+        vka_result r = vka_plan_write(plan, writes[i].input, writes[i].values, sizeof writes[i].values);
+        if (!writes[i].needle)
+            CHECK_MSG(r == VKA_SUCCESS, "write %zu refused: %s", i, vka_last_error(ctx));
+        else
+            CHECK_MSG(r == VKA_ERROR_INVALID_ARGUMENT && strstr(vka_last_error(ctx), writes[i].needle),
+                      "write %zu: %s (wanted '%s')", i, r ? vka_last_error(ctx) : "accepted", writes[i].needle);
+    }
+    float ones[16], out[16], bad_beta[4] = {0.5f, 2.0f, 0.5f, 0.5f}, gates_ok[4] = {0};
+    for (int i = 0; i < 16; i++)
+        ones[i] = 1.0f;
+    vka_host_tensor in[] = {{"q", ones, sizeof ones},
+                            {"k", ones, sizeof ones},
+                            {"v", ones, sizeof ones},
+                            {"gates", gates_ok, sizeof gates_ok},
+                            {"beta", bad_beta, sizeof bad_beta}};
+    vka_result r = vka_graph_reference(g, in, 5, &(vka_host_tensor){"o", out, sizeof out}, 1);
+    CHECK_MSG(r == VKA_ERROR_INVALID_ARGUMENT && strstr(vka_last_error(ctx), "beta[1] = 2"),
+              "the reference took beta 2: %s", vka_last_error(ctx));
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+}
+
 /* Misuse refused by name. */
 static void bad_inputs(void)
 {
@@ -339,6 +399,7 @@ int main(int argc, char **argv)
         {"longer_than_one_dispatch", longer_than_one_dispatch},
         {"decode_matches_batch", decode_matches_batch},
         {"bad_inputs", bad_inputs},
+        {"values_out_of_range_are_refused", values_out_of_range_are_refused},
     };
     int status = test_main(argc, argv, tests, COUNT(tests));
     for (int i = 0; i < 2; i++)

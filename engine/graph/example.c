@@ -177,8 +177,11 @@ vka_result vka_op_example_for(const char *op, const vka_problem *problem, vka_op
         if (in->optional && (in->kind != VKA_INPUT_TOKENS || in->same_as))
             continue;
         vka_example_input *e = &out->inputs[out->input_count++];
-        *e = (vka_example_input){
-            .role = in->role, .kind = in->kind, .in_logits = in->in_logits, .constant = in->constant};
+        *e = (vka_example_input){.role = in->role,
+                                 .kind = in->kind,
+                                 .in_logits = in->in_logits,
+                                 .constant = in->constant,
+                                 .values = in->values};
         e->desc.name = in->role;
         e->desc.dtype = in->dtypes & VKA_DTYPE_BIT(VKA_DTYPE_F32) ? VKA_DTYPE_F32 : VKA_DTYPE_I32;
         if (!evaluate(&s, in->shape, &e->desc, &e->query_axis))

@@ -243,6 +243,55 @@ vka_result vka_check_int_range(vka_context *ctx, const char *op, const char *nam
                     values[bad], min, max);
 }
 
+static bool float_inside(float x, const vka_float_range *r)
+{
+    return (r->open_min ? x > r->min : x >= r->min) && (r->open_max ? x < r->max : x <= r->max);
+}
+
+vka_result vka_check_float_range(vka_context *ctx, const char *name, const void *data, vka_dtype dtype, uint64_t count,
+                                 const vka_float_range *range)
+{
+    for (uint64_t i = 0; range->active && i < count; i++) {
+        float x;
+        if (dtype == VKA_DTYPE_F16)
+            vka_f32_from_f16((const uint16_t *)data + i, &x, 1);
+        else
+            x = ((const float *)data)[i];
+        if (!float_inside(x, range))
+            return vka_fail(ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s[%llu] = %g is outside %c%g, %g%c", range->op, name,
+                            (unsigned long long)i, (double)x, range->open_min ? '(' : '[', (double)range->min,
+                            (double)range->max, range->open_max ? ')' : ']');
+    }
+    return VKA_SUCCESS;
+}
+
+/* Records the value ranges the op's input table gives its float inputs (the last op's rule
+ * stands: two ops asking different ranges of one tensor is no case yet); constants are
+ * checked now. */
+static vka_result apply_float_ranges(vka_graph *g, const vka_op_node *node)
+{
+    for (int role = 0; node->cls->inputs[role].role; role++) {
+        const vka_value_range *v = &node->cls->inputs[role].values;
+        if (!v->bounded || !node->inputs[role])
+            continue;
+        vka_graph_tensor *t = &g->tensors[node->inputs[role]];
+        vka_float_range range = {.active = true,
+                                 .open_min = v->open_min,
+                                 .open_max = v->open_max,
+                                 .min = v->min,
+                                 .max = v->max,
+                                 .op = node->cls->name};
+        if (t->kind == VKA_TENSOR_CONSTANT) {
+            vka_result r =
+                vka_check_float_range(g->ctx, t->name, t->data, t->dtype, vka_element_count(t->rank, t->dims), &range);
+            if (r != VKA_SUCCESS)
+                return r;
+        }
+        t->float_range = range;
+    }
+    return VKA_SUCCESS;
+}
+
 /* Records the value ranges an op asks of its int32 inputs; constants are checked now. */
 static vka_result apply_int_ranges(vka_graph *g, const vka_op_node *node, const vka_op_build *b)
 {
@@ -309,6 +358,8 @@ vka_result vka_graph_op(vka_graph *g, const vka_op_desc *desc, vka_tensor *out)
         r = resolve_output_dtype(g, cls, desc, &b);
     if (r == VKA_SUCCESS)
         r = apply_int_ranges(g, &node, &b);
+    if (r == VKA_SUCCESS)
+        r = apply_float_ranges(g, &node);
     if (r == VKA_SUCCESS && !vka_array_reserve((void **)&g->ops, &g->op_capacity, g->op_count + 1, sizeof node))
         r = vka_fail(g->ctx, VKA_ERROR_OUT_OF_HOST_MEMORY, "out of host memory adding %s", cls->name);
     vka_graph_tensor result = {.kind = VKA_TENSOR_RESULT,

@@ -14,6 +14,14 @@ typedef enum vka_tensor_kind {
     VKA_TENSOR_RESULT,   /* an operation's result */
 } vka_tensor_kind;
 
+/* The values a float input may hold, an op's rule (gla's gates ≤ 0, deltanet's β in
+ * (0, 1)): checked when a constant is made and on every write; NaN is always outside. */
+typedef struct vka_float_range {
+    bool active, open_min, open_max; /* open: the bound itself is outside */
+    float min, max;
+    const char *op; /* the operation that asked for it */
+} vka_float_range;
+
 typedef struct vka_graph_tensor {
     char *name; /* inputs and constants: the caller's; results: the op's */
     vka_tensor_kind kind;
@@ -27,6 +35,7 @@ typedef struct vka_graph_tensor {
     bool int_ranged;   /* int32 values must lie in [int_min, int_max] */
     int32_t int_min, int_max;
     const char *int_range_op; /* the operation that asked for the range */
+    vka_float_range float_range;
 } vka_graph_tensor;
 
 typedef struct vka_op_node {
@@ -55,5 +64,8 @@ const vka_graph_tensor *vka_graph_tensor_at(const vka_graph *g, uint32_t id);
 /* Fails, naming the first offending element, if any value lies outside [min, max]. */
 vka_result vka_check_int_range(vka_context *ctx, const char *op, const char *name, const int32_t *values,
                                uint64_t count, int32_t min, int32_t max);
+/* Fails, naming the first element outside the range, when f32 or f16 data leaves it. */
+vka_result vka_check_float_range(vka_context *ctx, const char *name, const void *data, vka_dtype dtype, uint64_t count,
+                                 const vka_float_range *range);
 
 #endif

@@ -211,6 +211,9 @@ vka_result vka_plan_write(vka_plan *plan, const char *input, const void *data, s
         r = vka_check_int_range(plan->ctx, t->int_range_op, t->name, data, vka_element_count(t->rank, t->dims),
                                 t->int_min, t->int_max);
     if (r == VKA_SUCCESS)
+        r = vka_check_float_range(plan->ctx, t->name, data, t->host_dtype, vka_element_count(t->rank, t->dims),
+                                  &t->float_range);
+    if (r == VKA_SUCCESS)
         r = vka_plan_upload(plan, t, data, t->host_dtype);
     if (r == VKA_SUCCESS)
         vka_plan_counters_written(plan, t, data);

@@ -38,6 +38,7 @@ typedef struct vka_plan_tensor {
     bool int_ranged; /* int32 values written must lie in [int_min, int_max] */
     int32_t int_min, int_max;
     const char *int_range_op;
+    vka_float_range float_range; /* float values written must lie in it */
 } vka_plan_tensor;
 
 /* Bytes of one [rows × row_elems] slice on the device. */

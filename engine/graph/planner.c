@@ -46,7 +46,8 @@ static vka_result copy_graph_tensors(vka_plan *plan, const vka_graph *g)
                              .int_ranged = gt->int_ranged,
                              .int_min = gt->int_min,
                              .int_max = gt->int_max,
-                             .int_range_op = gt->int_range_op};
+                             .int_range_op = gt->int_range_op,
+                             .float_range = gt->float_range};
         memcpy(t.dims, gt->dims, sizeof t.dims);
         /* The plan outlives the graph: keep its own copies. */
         t.name = vka_strdup(gt->name);

@@ -89,6 +89,9 @@ static vka_result load_leaves(ref_state *st, const vka_host_tensor *inputs, uint
                 r = vka_check_int_range(g->ctx, t->int_range_op, t->name, h->data, vka_element_count(t->rank, t->dims),
                                         t->int_min, t->int_max);
             if (r == VKA_SUCCESS)
+                r = vka_check_float_range(g->ctx, t->name, h->data, t->dtype, vka_element_count(t->rank, t->dims),
+                                          &t->float_range);
+            if (r == VKA_SUCCESS)
                 r = load_view(st, i, h->data);
             if (r != VKA_SUCCESS)
                 return r;

@@ -44,16 +44,43 @@ typedef struct gated_params {
         VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads or a divisor of H (grouped heads)"),                           \
         VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k"), VKA_IN_KV_LEN
 
+/* Gates are log decays, ≤ 0 (a decay above 1 would grow the state without bound; −∞: a
+ * decay of 0, the state forgotten); β a step size in (0, 1). The graph checks every write. */
+#define LOG_DECAYS                                                                                                     \
+    {                                                                                                                  \
+        .bounded = true, .min = -INFINITY, .max = 0.0f                                                                 \
+    }
+#define STEP_SIZES                                                                                                     \
+    {                                                                                                                  \
+        .bounded = true, .open_min = true, .open_max = true, .min = 0.0f, .max = 1.0f                                  \
+    }
+
 static const vka_input_info gla_roles[] = {
     GATED_COMMON_ROLES,
-    VKA_IN("gates", VKA_INPUT_LEARNED, "B,H,Nk,D", "log decays g_t ≤ 0 per key feature: α_t = exp(g_t)"),
+    {.role = "gates",
+     .kind = VKA_INPUT_LEARNED,
+     .dtypes = VKA_FLOAT,
+     .shape = "B,H,Nk,D",
+     .summary = "log decays g_t ≤ 0 per key feature: α_t = exp(g_t)",
+     .values = LOG_DECAYS},
     {0},
 };
 static const vka_input_info retention_roles[] = {GATED_COMMON_ROLES, {0}};
 static const vka_input_info deltanet_roles[] = {
     GATED_COMMON_ROLES,
-    VKA_IN_OPTIONAL("gates", VKA_INPUT_LEARNED, "B,H,Nk", "log gates g_t ≤ 0: α_t = exp(g_t) (absent: 1)"),
-    VKA_IN("beta", VKA_INPUT_LEARNED, "B,H,Nk", "the delta rule's step β_t in (0, 1)"),
+    {.role = "gates",
+     .kind = VKA_INPUT_LEARNED,
+     .dtypes = VKA_FLOAT,
+     .shape = "B,H,Nk",
+     .summary = "log gates g_t ≤ 0: α_t = exp(g_t) (absent: 1)",
+     .optional = true,
+     .values = LOG_DECAYS},
+    {.role = "beta",
+     .kind = VKA_INPUT_LEARNED,
+     .dtypes = VKA_FLOAT,
+     .shape = "B,H,Nk",
+     .summary = "the delta rule's step β_t in (0, 1)",
+     .values = STEP_SIZES},
     {0},
 };
 

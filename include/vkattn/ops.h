@@ -40,6 +40,15 @@ typedef enum vka_input_kind {
  * and v (grouped heads; H unless asked), Nq queries, Nk keys, D head dim, Dv value dim;
  * "..." any leading axes; a size the operation names
  * itself carries an example, "L=32", and sums or products join them ("H+2", "H*D"). */
+/* The values a float input may take (SCHEMES.md: gla's gates ≤ 0, deltanet's β in
+ * (0, 1)); bounded false: any. The graph refuses a constant outside it and vka_plan_write
+ * (and the reference) data outside it, naming the element; NaN is always outside. */
+typedef struct vka_value_range {
+    bool bounded;
+    bool open_min, open_max; /* the bound itself is outside */
+    float min, max;          /* may be ±INFINITY */
+} vka_value_range;
+
 typedef struct vka_input_info {
     const char *role;
     vka_input_kind kind;
@@ -50,6 +59,7 @@ typedef struct vka_input_info {
     bool in_logits;      /* enters the attention logits (q, k): what a benchmark's input scale scales */
     bool constant;       /* must be a graph constant: packed into the plan when it is created */
     const char *same_as; /* if given, it must be the same tensor as this role (the Reformer's k is its q) */
+    vka_value_range values;
 } vka_input_info;
 
 /* The operations the engine knows, and what each takes. */
@@ -83,8 +93,9 @@ typedef struct vka_example_input {
     const char *role;
     vka_input_kind kind;
     bool in_logits, constant;
-    vka_tensor_desc desc; /* named after the role */
-    int32_t query_axis;   /* the axis of the queries (Nq), or -1 */
+    vka_value_range values; /* what its values may be (vka_input_info.values) */
+    vka_tensor_desc desc;   /* named after the role */
+    int32_t query_axis;     /* the axis of the queries (Nq), or -1 */
 } vka_example_input;
 
 /* An operation posed on a problem: the shapes of its required inputs (and of optional

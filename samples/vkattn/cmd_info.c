@@ -92,9 +92,15 @@ static int describe_op(const char *name)
         const vka_input_info *in = &op.inputs[i];
         char shape[48];
         snprintf(shape, sizeof shape, "[%s]", in->shape);
-        printf("  %-12s %-8s %-7s %-18s %-8s %s\n", in->role, in->optional ? "optional" : "required",
+        printf("  %-12s %-8s %-7s %-18s %-8s %s", in->role, in->optional ? "optional" : "required",
                in->dtypes & VKA_DTYPE_BIT(VKA_DTYPE_I32) ? "int32" : "f32|f16", shape, kind_name(in->kind),
                in->summary);
+        if (in->values.bounded) /* the values the graph accepts */
+            printf(" (values in %c%g, %g%c)", in->values.open_min ? '(' : '[', (double)in->values.min,
+                   (double)in->values.max, in->values.open_max ? ')' : ']');
+        if (in->same_as)
+            printf(" (the same tensor as %s)", in->same_as);
+        printf("\n");
     }
     printf("output: [%s] f32|f16 (default: the first input's; out_dtype=); rows %s\n", op.output_shape,
            op.rows_independent ? "independent (each query's row depends on it and the keys only)"
