@@ -255,6 +255,76 @@ static void given_layouts(void)
     vka_graph_destroy(g);
 }
 
+/* SCHEMES.md §1's softcap and sinks on the patterns (as softmax's): each pattern with a soft
+ * cap and a sink logit per head against the reference, kv_len with an empty batch (rows 0). */
+static void softcap_and_sinks(void)
+{
+    static const pattern_case cases[] = {
+        {"local", {{"window", "7"}, {"causal", "1"}}},
+        {"bigbird", {{"block", "16"}, {"random", "2"}}},
+        {"strided", {{"stride", "13"}}},
+        {"longformer", {{"window", "5"}, {"global", "3"}}},
+    };
+    enum { B = 2, H = 3, N = 100, D = 16 };
+    static const int32_t lens[B] = {0, 77};
+    if (!test_class_contexts(contexts))
+        return;
+    size_t count = (size_t)B * H * N * D;
+    float *q = malloc(count * 4), *k = malloc(count * 4), *v = malloc(count * 4), *gpu = malloc(count * 4),
+          *ref = malloc(count * 4), sinks[H] = {0.5f, -1.0f, 3.0f};
+    test_seed(77);
+    test_fill_normal(q, count, 1.0f);
+    test_fill_normal(k, count, 1.0f);
+    test_fill_normal(v, count, 1.0f);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        for (int cls = 0; cls < 2; cls++) {
+            vka_context *ctx = contexts[cls];
+            vka_graph *g = NULL;
+            vka_plan *plan = NULL;
+            vka_tensor tq, tk, tv, tl, ts, o;
+            vka_op_desc op = {.op = cases[i].scheme};
+            memcpy(op.params, cases[i].params, sizeof cases[i].params);
+            op.params[2] = (vka_op_param){"softcap", "2.5"};
+            CHECK_OK(ctx, vka_graph_create(ctx, &g));
+            vka_graph_input(g, &(vka_tensor_desc){"q", .rank = 4, .dims = {B, H, N, D}}, &tq);
+            vka_graph_input(g, &(vka_tensor_desc){"k", .rank = 4, .dims = {B, H, N, D}}, &tk);
+            vka_graph_input(g, &(vka_tensor_desc){"v", .rank = 4, .dims = {B, H, N, D}}, &tv);
+            vka_graph_input(g, &(vka_tensor_desc){"kv_len", VKA_DTYPE_I32, 1, {B}}, &tl);
+            vka_graph_input(g, &(vka_tensor_desc){"sinks", .rank = 1, .dims = {H}}, &ts);
+            op.inputs[0] = (vka_op_input){"q", tq};
+            op.inputs[1] = (vka_op_input){"k", tk};
+            op.inputs[2] = (vka_op_input){"v", tv};
+            op.inputs[3] = (vka_op_input){"kv_len", tl};
+            op.inputs[4] = (vka_op_input){"sinks", ts};
+            CHECK_OK(ctx, vka_graph_op(g, &op, &o));
+            CHECK_OK(ctx, vka_graph_output(g, "out", o));
+            vka_host_tensor in[] = {{"q", q, count * 4},
+                                    {"k", k, count * 4},
+                                    {"v", v, count * 4},
+                                    {"kv_len", (void *)lens, sizeof lens},
+                                    {"sinks", sinks, sizeof sinks}};
+            CHECK_OK(ctx, vka_graph_reference(g, in, 5, &(vka_host_tensor){"out", ref, count * 4}, 1));
+            CHECK_OK(ctx, vka_plan_create(g, NULL, &plan));
+            for (size_t t = 0; plan && t < 5; t++)
+                CHECK_OK(ctx, vka_plan_write(plan, in[t].name, in[t].data, in[t].bytes));
+            if (plan) {
+                CHECK_OK(ctx, vka_plan_run(plan));
+                CHECK_OK(ctx, vka_plan_read(plan, "out", gpu, count * 4));
+                char label[96];
+                snprintf(label, sizeof label, "%s softcap + sinks (%s)", cases[i].scheme, cls ? "gpu" : "cpu");
+                CHECK(test_close(label, gpu, ref, count, 2e-5, 2e-4));
+                double empty = 0; /* batch 0 has no keys: its rows are 0, sinks or not */
+                for (size_t e = 0; e < count / B; e++)
+                    empty = fmax(empty, fabs(gpu[e]));
+                CHECK_MSG(empty == 0, "%s: a row without keys reads %g", cases[i].scheme, empty);
+            }
+            vka_plan_destroy(plan);
+            vka_graph_destroy(g);
+            test_check_validation(ctx);
+        }
+    free(q), free(k), free(v), free(gpu), free(ref);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -263,6 +333,7 @@ int main(int argc, char **argv)
         {"visited_blocks_are_few", visited_blocks_are_few},
         {"bad_parameters_are_refused", bad_parameters_are_refused},
         {"given_layouts", given_layouts},
+        {"softcap_and_sinks", softcap_and_sinks},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

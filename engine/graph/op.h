@@ -97,6 +97,13 @@ uint32_t vka_op_required_input_count(const vka_op_class *cls);
         .role = "kv_len", .kind = VKA_INPUT_INDICES, .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_I32), .shape = "B",             \
         .summary = "keys each batch attends (int32)", .optional = true                                                 \
     }
+/* A logit per head that joins every row's normaliser and carries no value (SCHEMES.md §1's
+ * sinks: softmax and the sparse patterns). */
+#define VKA_IN_SINKS                                                                                                   \
+    {                                                                                                                  \
+        .role = "sinks", .kind = VKA_INPUT_LEARNED, .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_F32), .shape = "H",              \
+        .summary = "a logit per head joining every row's normaliser, with no value (gpt-oss)", .optional = true        \
+    }
 /* The attention inputs [B, H, N, D] most schemes take. */
 #define VKA_IN_Q VKA_IN_LOGITS("q", "B,H,Nq,D", "queries")
 #define VKA_IN_K VKA_IN_LOGITS("k", "B,H,Nk,D", "keys")

@@ -42,6 +42,11 @@ typedef struct vka_param_reader {
     {                                                                                                                  \
         "causal", VKA_PARAM_BOOL, "keys up to the query's own position only", "0", NULL, 0, 1, NULL                    \
     }
+#define VKA_PARAM_SOFTCAP                                                                                              \
+    {                                                                                                                  \
+        "softcap", VKA_PARAM_FLOAT, "> 0: logits c·tanh(l / c) after scaling (Gemma 2); 0: none", "0", NULL, 0, 1e30,  \
+            NULL                                                                                                       \
+    }
 #define VKA_PARAM_SEED(what)                                                                                           \
     {                                                                                                                  \
         "seed", VKA_PARAM_INT, what, "0", NULL, 0, UINT32_MAX, NULL                                                    \

@@ -33,6 +33,16 @@ vka_result vka_expect_grouped_heads(vka_op_build *b, uint32_t *kv_heads)
     return VKA_SUCCESS;
 }
 
+vka_result vka_expect_sinks(vka_op_build *b, int role)
+{
+    const vka_graph_tensor *s = b->inputs[role];
+    vka_result r = s ? vka_expect_tensor(b, role, 1, VKA_DTYPE_F32, "[heads]") : VKA_SUCCESS;
+    if (r == VKA_SUCCESS && s && s->dims[0] != b->inputs[0]->dims[1])
+        r = vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: sinks has %u entries; q has %u heads", b->op, s->dims[0],
+                     b->inputs[0]->dims[1]);
+    return r;
+}
+
 vka_result vka_expect_axes(vka_op_build *b, const vka_axis_rule *rules, size_t count)
 {
     for (size_t i = 0; i < count; i++) {

@@ -17,6 +17,9 @@ vka_result vka_expect_grouped_heads(vka_op_build *b, uint32_t *kv_heads);
  * the family's to compare). */
 vka_result vka_expect_qkv(vka_op_build *b);
 
+/* The optional sinks input in role `role`: f32 [heads], q's (role 0) heads. */
+vka_result vka_expect_sinks(vka_op_build *b, int role);
+
 /* Axis `axis` of input `role` must equal axis `ref_axis` of input `ref_role`. */
 typedef struct vka_axis_rule {
     int role;

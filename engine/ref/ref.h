@@ -244,6 +244,8 @@ typedef struct vka_ref_pattern_problem {
     uint32_t kv_heads;                   /* k and v's (grouped heads); 0: heads */
     bool causal;
     double scale;
+    double softcap;      /* > 0: logits c·tanh(l / c) after scaling */
+    const double *sinks; /* [heads] or NULL: a logit per head in every row's normaliser */
     const double *q, *k, *v;
     const int32_t *kv_len;
     double *out;

@@ -125,7 +125,8 @@ bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p)
                     double dot = 0;
                     for (uint32_t c = 0; seen && c < p->d; c++)
                         dot += q[(size_t)row * p->d + c] * k[(size_t)j * p->d + c];
-                    s[j] = seen ? dot * p->scale : -INFINITY;
+                    double l = dot * p->scale;
+                    s[j] = !seen ? -INFINITY : p->softcap > 0 ? p->softcap * tanh(l / p->softcap) : l;
                     top = fmax(top, s[j]);
                 }
                 double *o = p->out + (slice * p->nq + row) * p->dv;
@@ -133,6 +134,10 @@ bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p)
                     o[c] = 0;
                 if (top == -INFINITY) /* no key: 0 */
                     continue;
+                if (p->sinks) { /* the sink joins the normaliser, with no value */
+                    top = fmax(top, p->sinks[h]);
+                    total = exp(p->sinks[h] - top);
+                }
                 for (uint32_t j = 0; j < p->n; j++)
                     total += (s[j] = s[j] == -INFINITY ? 0 : exp(s[j] - top));
                 for (uint32_t j = 0; j < p->n; j++)

@@ -44,12 +44,7 @@ static const vka_input_info roles[] = {
     VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads: GQA, MQA)"),
     VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k"),
     VKA_IN_KV_LEN,
-    {.role = "sinks",
-     .kind = VKA_INPUT_LEARNED,
-     .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_F32),
-     .shape = "H",
-     .summary = "a logit per head joining every row's normaliser, with no value (gpt-oss)",
-     .optional = true},
+    VKA_IN_SINKS,
     VKA_IN_OPTIONAL("mask", VKA_INPUT_MASK, "B,H,Nq,Nk",
                     "added to the scaled logits (−inf: may not attend); B and H may be 1 (broadcast)"),
     {0},
@@ -62,8 +57,7 @@ static const vka_param_info params[] = {
     {"causal_align", VKA_PARAM_ENUM, "query i sees key j <= i + Nk − Nq (bottom_right) or j <= i (top_left)",
      "bottom_right", .choices = aligns},
     {"kernel", VKA_PARAM_ENUM, "tiled online softmax, or the score matrix materialised", "flash", .choices = kernels},
-    {"softcap", VKA_PARAM_FLOAT, "> 0: logits c·tanh(l / c) after scaling (Gemma 2); 0: none", "0", NULL, 0, 1e30,
-     NULL},
+    VKA_PARAM_SOFTCAP,
     {"split_k", VKA_PARAM_INT, "flash: key ranges run in parallel and merged (0: the planner's choice, 1: none)", "0",
      NULL, 0, 256, NULL},
     {"decode", VKA_PARAM_BOOL, "keep a KV cache across runs: each run appends k, v and attends over the cache", "0",
@@ -109,12 +103,8 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED, "%s: head dim %u exceeds the largest supported (%d)", b->op,
                         q[3] > MAX_HEAD_DIM ? q[3] : v[3], MAX_HEAD_DIM);
     uint32_t kv_heads;
-    if ((r = vka_expect_grouped_heads(b, &kv_heads)) ||
-        (b->inputs[ROLE_SINKS] && (r = vka_expect_tensor(b, ROLE_SINKS, 1, VKA_DTYPE_F32, "[heads]"))))
+    if ((r = vka_expect_grouped_heads(b, &kv_heads)) || (r = vka_expect_sinks(b, ROLE_SINKS)))
         return r;
-    if (b->inputs[ROLE_SINKS] && b->inputs[ROLE_SINKS]->dims[0] != q[1])
-        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH, "%s: sinks has %u entries; q has %u heads", b->op,
-                        b->inputs[ROLE_SINKS]->dims[0], q[1]);
     if (b->inputs[ROLE_MASK] && (r = check_mask(b, q[0], q[1], q[2], k[2])))
         return r;
     const uint32_t *m = b->inputs[ROLE_MASK] ? b->inputs[ROLE_MASK]->dims : (const uint32_t[2]){0, 0};

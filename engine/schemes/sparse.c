@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_LAYOUT };
+enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_SINKS, ROLE_LAYOUT };
 
 enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 
@@ -39,12 +39,13 @@ enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 #define SPARSE_IN_K VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads)")
 #define SPARSE_IN_V VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k")
 
-static const vka_input_info roles[] = {VKA_IN_Q, SPARSE_IN_K, SPARSE_IN_V, VKA_IN_KV_LEN, {0}};
+static const vka_input_info roles[] = {VKA_IN_Q, SPARSE_IN_K, SPARSE_IN_V, VKA_IN_KV_LEN, VKA_IN_SINKS, {0}};
 static const vka_input_info blocksparse_roles[] = {
     VKA_IN_Q,
     SPARSE_IN_K,
     SPARSE_IN_V,
     VKA_IN_KV_LEN,
+    VKA_IN_SINKS,
     {.role = "layout",
      .kind = VKA_INPUT_INDICES,
      .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_I32),
@@ -65,12 +66,13 @@ static const vka_input_info blocksparse_roles[] = {
     {                                                                                                                  \
         "block", VKA_PARAM_INT, "tokens per block", "64", NULL, 1, 1u << 16, NULL                                      \
     }
-static const vka_param_info local_params[] = {WINDOW, VKA_PARAM_CAUSAL, VKA_PARAM_SCALE, {0}};
+static const vka_param_info local_params[] = {WINDOW, VKA_PARAM_CAUSAL, VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
 static const vka_param_info longformer_params[] = {
     WINDOW,
     {"global", VKA_PARAM_INT, "the first tokens, which see and are seen by all", "1", NULL, 0, 1u << 24, NULL},
     VKA_PARAM_CAUSAL,
     VKA_PARAM_SCALE,
+    VKA_PARAM_SOFTCAP,
     {0},
 };
 static const vka_param_info bigbird_params[] = {
@@ -78,22 +80,25 @@ static const vka_param_info bigbird_params[] = {
     {"random", VKA_PARAM_INT, "random key blocks per query block", "3", NULL, 0, 1u << 16, NULL},
     VKA_PARAM_SEED("draws the random blocks"),
     VKA_PARAM_SCALE,
+    VKA_PARAM_SOFTCAP,
     {0},
 };
 static const vka_param_info strided_params[] = {
-    STRIDE("a query sees the last stride keys and every stride-th"), VKA_PARAM_SCALE, {0}};
+    STRIDE("a query sees the last stride keys and every stride-th"), VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
 static const vka_param_info fixed_params[] = {
     STRIDE("block length"),
     {"summary", VKA_PARAM_INT, "the last tokens of each earlier block every query sees", "1", NULL, 1, 1u << 24, NULL},
     VKA_PARAM_SCALE,
+    VKA_PARAM_SOFTCAP,
     {0},
 };
 static const vka_param_info blockwise_params[] = {
     {"blocks", VKA_PARAM_INT, "blocks; head h's block t sees block (t + h) mod blocks", NULL, NULL, 1, 1u << 24, NULL},
     VKA_PARAM_SCALE,
+    VKA_PARAM_SOFTCAP,
     {0},
 };
-static const vka_param_info blocksparse_params[] = {BLOCK, VKA_PARAM_SCALE, {0}};
+static const vka_param_info blocksparse_params[] = {BLOCK, VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
 
 /* The required parameters at the values a benchmark poses them with. */
 static const vka_op_param local_examples[] = {{"window", "128"}, {0}};
@@ -109,7 +114,7 @@ typedef struct sparse_params {
     uint32_t batch, heads, nq, n, d, dv; /* n: keys; query i sits at position i + n − nq */
     uint32_t kv_heads;                   /* k and v's (grouped heads) */
     bool causal;
-    float scale;
+    float scale, softcap;
     vka_ref_pattern_params rule;
 } sparse_params;
 
@@ -176,7 +181,7 @@ static vka_result build(vka_op_build *b)
     if ((r = vka_expect_qkv(b)) ||
         (b->inputs[ROLE_KV_LEN] && (r = vka_expect_tensor(b, ROLE_KV_LEN, 1, VKA_DTYPE_I32, "[batch]"))) ||
         (r = vka_expect_axes(b, axis_rules, VKA_ARRAY_LEN(axis_rules))) ||
-        (r = vka_expect_grouped_heads(b, &p->kv_heads)))
+        (r = vka_expect_grouped_heads(b, &p->kv_heads)) || (r = vka_expect_sinks(b, ROLE_SINKS)))
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, nk = b->inputs[ROLE_K]->dims[2];
     if (q[2] > nk)
@@ -186,7 +191,9 @@ static vka_result build(vka_op_build *b)
                         b->op, q[2], nk);
     if (strcmp(b->op, "local") == 0 || strcmp(b->op, "longformer") == 0)
         r = vka_param_bool(b->params, "causal", &p->causal);
+    double softcap = 0;
     if (r || (r = parse_pattern(b, p)) || (r = vka_param_scale(b->params, "scale", q[3], &p->scale)) ||
+        (r = vka_param_float(b->params, "softcap", &softcap)) ||
         (p->pattern == VKA_REF_PATTERN_LAYOUT && (r = check_layout(b, p, nk))))
         return r;
     if ((p->pattern == VKA_REF_PATTERN_BIGBIRD || p->pattern == VKA_REF_PATTERN_LAYOUT) && (nk - q[2]) % p->rule.block)
@@ -199,6 +206,7 @@ static vka_result build(vka_op_build *b)
     p->n = nk;
     p->d = q[3];
     p->dv = b->inputs[ROLE_V]->dims[3];
+    p->softcap = (float)softcap;
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;
     b->int_range[ROLE_KV_LEN].max = (int32_t)p->n;
@@ -418,7 +426,8 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
                         .dv = p->dv,
                         .kv_heads = p->kv_heads,
                         .causal = p->causal,
-                        .scale = p->scale};
+                        .scale = p->scale,
+                        .logits = {.softcap = p->softcap, .sinks = vka_lower_input(lw, node, ROLE_SINKS)}};
     uint32_t capacity = VKA_MIN((uint32_t)LAYOUT_WORDS, dev->limits.max_uniform_buffer_range / 4);
     /* Bigbird's blocks are the layout's (its ranges exact); elsewhere the kernel's rows,
      * doubled until the layout fits. */
@@ -491,6 +500,8 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
                                                                    .kv_heads = p->kv_heads,
                                                                    .causal = p->causal,
                                                                    .scale = p->scale,
+                                                                   .softcap = p->softcap,
+                                                                   .sinks = in[ROLE_SINKS].data,
                                                                    .q = in[ROLE_Q].data,
                                                                    .k = in[ROLE_K].data,
                                                                    .v = in[ROLE_V].data,
