@@ -12,7 +12,8 @@
 // four storage buffers: k, v, blocks, o).
 // PASS 2 (decoding, SCHEMES.md §10): `blocks` is the persistent state of each slice — the
 // triple of every token before this run — and one invocation per slice folds the run's
-// tokens into it one by one, writing each output: O(Dv) per token whatever came before.
+// tokens (the first kv_len[b] of them) into it one by one, writing each output: O(Dv) per
+// token whatever came before.
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -89,10 +90,12 @@ void main()
         run_max = stats.x;
         run_sum = stats.y;
         for (uint t = 0; t < pc.n; t++) {
-            float s = 0.0;
-            [[unroll]] for (uint c = 0; c < D4; c++)
-                s += dot(query(head * D4 + c), k(k_base + t * D4 + c));
-            fold(s * pc.scale, 1.0, v_base + t * DV4, false);
+            if (t < limit) { // the run's tokens past kv_len[b] do not exist: rows repeat the last
+                float s = 0.0;
+                [[unroll]] for (uint c = 0; c < D4; c++)
+                    s += dot(query(head * D4 + c), k(k_base + t * D4 + c));
+                fold(s * pc.scale, 1.0, v_base + t * DV4, false);
+            }
             const float inv = run_sum > 0.0 ? 1.0 / run_sum : 0.0;
             [[unroll]] for (uint c = 0; c < DV4; c++)
                 o_store(o_base + t * DV4 + c, acc[c] * inv);

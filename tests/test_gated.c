@@ -4,7 +4,11 @@
  * token per run and uneven chunks reproduce the batch form (1e-5 relative per row), the
  * state saved and restored; bad inputs refused by name. Both kernel classes, validation
  * layer on. (The public vectors run through test_vectors.) */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "harness.h"
+#include "vkattn/io.h"
+
+#include <unistd.h>
 
 #include <string.h>
 
@@ -353,6 +357,73 @@ static void values_out_of_range_are_refused(void)
     vka_graph_destroy(g);
 }
 
+/* `vkattn run … decode=1 chunk=5` over 13 tokens (the last run short: the tool's kv_len)
+ * for every recurrent scheme, their per-token inputs (gates, β) chunked with q, k, v: the
+ * rows of the batch form. */
+static void cli_decode_matches_batch(void)
+{
+    char dir[] = "/tmp/vkattn_gated_cli_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK_MSG(0, "mkdtemp failed");
+        return;
+    }
+    enum { B = 2, H = 2, N = 13, D = 8 };
+    static float x[B * H * N * D];
+    const struct {
+        const char *name;
+        uint32_t rank, dims[4];
+        vka_value_range range;
+    } files[] = {
+        {"q", 4, {B, H, N, D}, {0}},
+        {"k", 4, {B, H, N, D}, {0}},
+        {"v", 4, {B, H, N, D}, {0}},
+        {"g4", 4, {B, H, N, D}, {.bounded = true, .min = -INFINITY, .max = 0}},
+        {"g3", 3, {B, H, N}, {.bounded = true, .min = -INFINITY, .max = 0}},
+        {"beta", 3, {B, H, N}, {.bounded = true, .open_min = true, .open_max = true, .min = 0, .max = 1}},
+        {"query", 4, {1, H, 1, D}, {0}},
+    };
+    char path[256], command[2048];
+    test_seed(91);
+    for (size_t i = 0; i < COUNT(files); i++) {
+        size_t n = 1;
+        for (uint32_t a = 0; a < files[i].rank; a++)
+            n *= files[i].dims[a];
+        test_fill_normal(x, n, 1.0f);
+        test_place_in_range(x, n, &files[i].range);
+        snprintf(path, sizeof path, "%s/%s.npy", dir, files[i].name);
+        CHECK_OK(NULL, vka_npy_save(NULL, path, VKA_DTYPE_F32, files[i].rank, files[i].dims, x));
+    }
+    static const char *const runs[] = {"gla q=q.npy k=k.npy v=v.npy gates=g4.npy", "retention q=q.npy k=k.npy v=v.npy",
+                                       "deltanet q=q.npy k=k.npy v=v.npy gates=g3.npy beta=beta.npy",
+                                       "aaren query=query.npy k=k.npy v=v.npy"};
+    for (size_t i = 0; i < COUNT(runs); i++) {
+        snprintf(command, sizeof command,
+                 "cd '%s' && VKATTN_VALIDATION=1 '%s' run %s out=batch.npy >/dev/null 2>&1 && VKATTN_VALIDATION=1 "
+                 "'%s' run %s decode=1 chunk=5 out=decoded.npy >/dev/null 2>&1",
+                 dir, VKATTN_CLI_PATH, runs[i], VKATTN_CLI_PATH, runs[i]);
+        CHECK_MSG(system(command) == 0, "failed: %s", command);
+        vka_npy batch = {0}, decoded = {0};
+        char batch_path[300], decoded_path[300];
+        snprintf(batch_path, sizeof batch_path, "%s/batch.npy", dir);
+        snprintf(decoded_path, sizeof decoded_path, "%s/decoded.npy", dir);
+        if (vka_npy_load(NULL, batch_path, &batch) == VKA_SUCCESS &&
+            vka_npy_load(NULL, decoded_path, &decoded) == VKA_SUCCESS && batch.bytes == decoded.bytes &&
+            batch.bytes == (size_t)B * H * N * D * 4)
+            CHECK(test_close(runs[i], decoded.data, batch.data, batch.bytes / 4, 1e-6, 1e-5));
+        else
+            CHECK_MSG(0, "%s: outputs missing or of the wrong size", runs[i]);
+        vka_npy_free(&batch);
+        vka_npy_free(&decoded);
+        remove(batch_path);
+        remove(decoded_path);
+    }
+    for (size_t i = 0; i < COUNT(files); i++) {
+        snprintf(path, sizeof path, "%s/%s.npy", dir, files[i].name);
+        remove(path);
+    }
+    rmdir(dir);
+}
+
 /* Misuse refused by name. */
 static void bad_inputs(void)
 {
@@ -400,6 +471,7 @@ int main(int argc, char **argv)
         {"decode_matches_batch", decode_matches_batch},
         {"bad_inputs", bad_inputs},
         {"values_out_of_range_are_refused", values_out_of_range_are_refused},
+        {"cli_decode_matches_batch", cli_decode_matches_batch},
     };
     int status = test_main(argc, argv, tests, COUNT(tests));
     for (int i = 0; i < 2; i++)

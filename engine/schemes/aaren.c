@@ -74,9 +74,6 @@ static vka_result build(vka_op_build *b)
         (r = vka_param_bool(b->params, "decode", &p->decode)) ||
         (r = vka_param_text_or(b->params, "state", fallback, p->state_name, sizeof p->state_name)))
         return r;
-    if (p->decode && b->inputs[ROLE_KV_LEN])
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
-                        "%s: kv_len does not apply when decoding (every new token is a key)", b->op);
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL; /* kv_len[b] counts keys: 0..N */
     b->int_range[ROLE_KV_LEN].min = 0;
     b->int_range[ROLE_KV_LEN].max = (int32_t)p->n;

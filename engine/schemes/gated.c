@@ -4,9 +4,10 @@
  * keeps a state S (D × Dv) per [batch, query head]: o_t = scale · Sᵀ q_t after token t's
  * update. q [B,H,N,D]; k [B,Hkv,N,D], v [B,Hkv,N,Dv] with Hkv | H (grouped heads: each
  * query head keeps its own state of its group's keys); gla's gates [B,H,N,D] and
- * deltanet's gates, beta [B,H,N] (log gates ≤ 0, β in (0, 1): the caller's to keep).
- * kv_len [B]: tokens at or past it leave the state as it is. decode=1 keeps the state
- * across runs (`state=NAME`), each run's tokens continuing the sequence.
+ * deltanet's gates, beta [B,H,N] (log gates ≤ 0, β in (0, 1): the input table's value
+ * ranges, checked on every write). kv_len [B]: tokens at or past it leave the state as it
+ * is. decode=1 keeps the state across runs (`state=NAME`), each run's tokens continuing the
+ * sequence (with kv_len: the run's first kv_len[b] tokens).
  *
  * Lowering: q, k, v (and gla's gates) copied side by side into one packed row per token
  * (copy_rows), deltanet's g and β into two rows per slice, then gated_scan.comp walks the
@@ -193,9 +194,6 @@ static vka_result build_common(vka_op_build *b, vka_ref_gated_kind kind)
     p->l2norm = kind == VKA_REF_DELTANET;
     if (kind == VKA_REF_DELTANET && (r = vka_param_bool(b->params, "qk_l2norm", &p->l2norm)))
         return r;
-    if (p->decode && b->inputs[ROLE_KV_LEN])
-        return vka_fail(b->ctx, VKA_ERROR_INVALID_ARGUMENT,
-                        "%s: kv_len does not apply when decoding (every new token is a key)", b->op);
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;
     b->int_range[ROLE_KV_LEN].max = (int32_t)p->n;

@@ -101,9 +101,29 @@ static bool is_run_input(const run_args *a, uint32_t i)
     return !is_constant_role(a->op.inputs[i].role) && a->same[i] < 0;
 }
 
-static bool is_sequence_role(const char *role)
+/* An input that carries one entry per token — its shape's third axis is the tokens ("Nq" or
+ * "Nk"): q, k, v, gla's gates, deltanet's gates and β — which decoding feeds a chunk at a
+ * time. */
+static bool is_sequence_role(const char *scheme, const char *role)
 {
-    return strcmp(role, "q") == 0 || strcmp(role, "k") == 0 || strcmp(role, "v") == 0;
+    vka_op_info info;
+    if (vka_op_info_named(scheme, &info) != VKA_SUCCESS)
+        return false;
+    for (uint32_t i = 0; i < info.input_count; i++) {
+        const char *shape = info.inputs[i].shape, *axis = shape;
+        if (strcmp(info.inputs[i].role, role) != 0)
+            continue;
+        for (int commas = 0; axis && commas < 2; commas++)
+            axis = strchr(axis, ',') ? strchr(axis, ',') + 1 : NULL;
+        return axis && (strncmp(axis, "Nq", 2) == 0 || strncmp(axis, "Nk", 2) == 0) && (axis[2] == ',' || !axis[2]);
+    }
+    return false;
+}
+
+/* Floats per token of a sequence input: [B, H, N, D] or [B, H, N]. */
+static uint32_t token_width(const vka_npy *x)
+{
+    return x->rank == 4 ? x->dims[3] : 1;
 }
 
 /* A float array in another float type (in_dtype): replaced in place. */
@@ -176,7 +196,7 @@ static int declare_inputs(vka_context *ctx, vka_graph *g, run_args *a, uint32_t 
             continue;
         vka_tensor_desc desc = {.name = a->op.inputs[i].role, .dtype = a->inputs[i].dtype, .rank = a->inputs[i].rank};
         memcpy(desc.dims, a->inputs[i].dims, sizeof desc.dims);
-        if (tokens && desc.rank == 4 && is_sequence_role(desc.name))
+        if (tokens && desc.rank >= 3 && is_sequence_role(a->scheme, desc.name))
             desc.dims[2] = tokens;
         vka_result r = is_constant_role(desc.name) ? vka_graph_constant(g, &desc, a->inputs[i].data, a->inputs[i].bytes,
                                                                         &a->op.inputs[i].tensor)
@@ -336,22 +356,22 @@ static uint32_t sequence_length(const run_args *a)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < a->input_count; i++) {
-        if (!is_sequence_role(a->op.inputs[i].role))
+        if (!is_sequence_role(a->scheme, a->op.inputs[i].role))
             continue;
         const vka_npy *x = &a->inputs[i];
-        if (x->rank != 4 || x->dtype != VKA_DTYPE_F32) {
-            cli_fail("decode=1: %s must be float32 [B, H, N, D]", a->op.inputs[i].role);
+        if ((x->rank != 4 && x->rank != 3) || x->dtype != VKA_DTYPE_F32) {
+            cli_fail("decode=1: %s must be float32 [B, H, N, D] or [B, H, N]", a->op.inputs[i].role);
             return 0;
         }
         if (n && x->dims[2] != n) {
-            cli_fail("decode=1: q, k and v must carry the same tokens; %s has %u, another has %u", a->op.inputs[i].role,
-                     x->dims[2], n);
+            cli_fail("decode=1: the per-token inputs must carry the same tokens; %s has %u, another has %u",
+                     a->op.inputs[i].role, x->dims[2], n);
             return 0;
         }
         n = x->dims[2];
     }
     if (!n)
-        cli_fail("decode=1 needs q, k and v");
+        cli_fail("decode=1 needs the sequence's per-token inputs (q, k, v, ...)");
     return n;
 }
 
@@ -373,11 +393,17 @@ static int decode_step(vka_context *ctx, run_args *a, vka_plan *plan, decode_run
         vka_npy *x = &a->inputs[i];
         const void *data = x->data;
         size_t bytes = x->bytes;
-        if (d->chunk_in[i]) { /* q, k or v, each with its own heads (grouped heads) */
+        if (d->chunk_in[i]) { /* a per-token input, each with its own heads (grouped heads) */
             uint32_t slices = x->dims[0] * x->dims[1];
-            bytes = (size_t)slices * d->chunk * x->dims[3] * sizeof(float);
-            memset(d->chunk_in[i], 0, bytes);
-            copy_tokens(x->data, d->chunk_in[i], slices, d->total, x->dims[3], t0, n, d->chunk, true);
+            bytes = (size_t)slices * d->chunk * token_width(x) * sizeof(float);
+            copy_tokens(x->data, d->chunk_in[i], slices, d->total, token_width(x), t0, n, d->chunk, true);
+            /* a short last chunk: its unused rows repeat the last token (inside any value
+               range the input has; kv_len keeps them out) */
+            for (uint32_t s = 0; s < slices; s++)
+                for (uint32_t t = n; t < d->chunk; t++)
+                    memcpy(d->chunk_in[i] + ((size_t)s * d->chunk + t) * token_width(x),
+                           d->chunk_in[i] + ((size_t)s * d->chunk + n - 1) * token_width(x),
+                           token_width(x) * sizeof(float));
             data = d->chunk_in[i];
         } else if (i == d->counts) { /* the tokens this run adds, per batch */
             for (uint32_t b = 0; b < x->dims[0]; b++)
@@ -450,7 +476,10 @@ static int decode_additions(run_args *a, decode_run *d)
                             d->chunk, d->total);
     if (a->input_count == VKA_MAX_OP_INPUTS)
         return cli_fail("too many inputs");
-    uint32_t batch = a->inputs[0].dims[0];
+    uint32_t batch = 1; /* a per-token input's (aaren's first input is its learned query) */
+    for (uint32_t i = a->input_count; i-- > 0;)
+        if (is_sequence_role(a->scheme, a->op.inputs[i].role))
+            batch = a->inputs[i].dims[0];
     vka_npy *counts = &a->inputs[a->input_count];
     *counts = (vka_npy){.dtype = VKA_DTYPE_I32, .rank = 1, .dims = {batch}, .bytes = batch * sizeof(int32_t)};
     if (!(counts->data = calloc(batch, sizeof(int32_t))))
@@ -484,7 +513,8 @@ static int execute_decode(vka_context *ctx, run_args *a)
         status = d.chunk_out && d.whole_out ? 0 : cli_fail("out of host memory");
     }
     for (uint32_t i = 0; !status && i < a->input_count; i++)
-        if (is_sequence_role(a->op.inputs[i].role) && !(d.chunk_in[i] = malloc(a->inputs[i].bytes / d.total * d.chunk)))
+        if (is_sequence_role(a->scheme, a->op.inputs[i].role) &&
+            !(d.chunk_in[i] = malloc(a->inputs[i].bytes / d.total * d.chunk)))
             status = cli_fail("out of host memory");
     for (uint32_t t0 = 0; !status && t0 < d.total; t0 += d.chunk)
         status = decode_step(ctx, a, plan, &d, t0);
