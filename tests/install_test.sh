@@ -15,4 +15,6 @@ libdir=$(find "$prefix" -name vkattn.pc -printf '%h\n' | head -n1)
 flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs vkattn)
 cc -std=c11 "$source_dir/install_consumer/consumer.c" $flags -o "$prefix/consumer_pc"
 LD_LIBRARY_PATH="$libdir/.." "$prefix/consumer_pc"
+# The installed tool starts without LD_LIBRARY_PATH (its RPATH is $ORIGIN/../lib).
+env -u LD_LIBRARY_PATH "$prefix/bin/vkattn" info softmax >/dev/null
 echo "1 passed, 0 failed"

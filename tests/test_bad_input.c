@@ -503,6 +503,24 @@ static void command_line_errors_are_one_line(void)
     expect_cli_failure("bench --param topk", "--param takes key=value");
     expect_cli_failure("bench --quality --scheme softmax", "--quality measures performer, reformer or clustered");
     expect_cli_failure("model somewhere dtype=f64", "dtype takes f16 or f32, not 'f64'");
+    snprintf(args, sizeof args, "run softmax q=%s k=%s v=%s runs=0", q, q, q);
+    expect_cli_failure(args, "runs=0: want a count in 1..1000");
+    snprintf(args, sizeof args, "run linear q=%s k=%s v=%s causal=1 decode=1 runs=2", q, q, q);
+    expect_cli_failure(args, "not with decode=1");
+    /* runs=N: the first run apart from the steady state (the median of the rest) */
+    char out[256], command[2048], line[4096] = "";
+    snprintf(out, sizeof out, "%s", temp_path("stats.json"));
+    snprintf(command, sizeof command, "'%s' run softmax q=%s k=%s v=%s runs=3 stats=1 >'%s' 2>/dev/null",
+             VKATTN_CLI_PATH, q, q, q, out);
+    CHECK_MSG(system(command) == 0, "failed: %s", command);
+    FILE *f = fopen(out, "r");
+    if (f) {
+        line[fread(line, 1, sizeof line - 1, f)] = '\0';
+        fclose(f);
+    }
+    static const char *const needles[] = {"\"runs\":3", "\"gpu_ms\":", "\"gpu_ms_first\":", NULL};
+    CHECK_MSG(test_contains_all(line, needles), "runs=3 stats=1 printed: %.300s", line);
+    remove(out);
     remove(q);
     remove(bad);
 }

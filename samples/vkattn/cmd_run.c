@@ -1,9 +1,9 @@
 /* vkattn run SCHEME key=value...: one operation on .npy files.
  *   vkattn run softmax q=q.npy k=k.npy v=v.npy causal=1 kv_len=kv.npy kernel=flash out=o.npy stats=1
  *   vkattn run linear q=q.npy k=k.npy v=v.npy causal=1 decode=1 chunk=1 out=o.npy
- * Keys that name one of the operation's inputs are .npy paths; `out`, `stats`, `chunk` (unless
- * the operation has a parameter of that name),
- * `in_dtype`, `out_dtype` and `reference` belong to the tool; everything else is passed to the
+ * Keys that name one of the operation's inputs are .npy paths; `out`, `stats`, `runs`, `chunk`
+ * (these two unless the operation has a parameter of that name), `in_dtype`, `out_dtype` and
+ * `reference` belong to the tool; everything else is passed to the
  * operation as a parameter. in_dtype=f16|f32 converts the float inputs as they are read
  * (f32 → f16 rounds to nearest even); out_dtype=f16|f32 is the result's type (default:
  * the first input's) and the output file's. reference=1 evaluates the graph with the
@@ -20,6 +20,7 @@ typedef struct run_args {
     const char *out_path;
     bool stats, decode, reference;
     uint32_t chunk;     /* decode=1: tokens per run */
+    uint32_t runs;      /* runs of the whole operation (runs=): the first, then the steady state */
     char capacity[16];  /* decode=1: the cache's capacity when the op takes one and none was given */
     vka_dtype in_dtype; /* DEFAULT: as the files hold them */
     vka_op_desc op;
@@ -66,6 +67,12 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
                 *to = VKA_DTYPE_F32;
             else
                 return cli_fail("%s=%s: want f16 or f32", key, value);
+        } else if (strcmp(key, "runs") == 0 && !is_param(info, key)) {
+            char *end;
+            unsigned long runs = strtoul(value, &end, 10);
+            if (*end || runs == 0 || runs > 1000)
+                return cli_fail("runs=%s: want a count in 1..1000", value);
+            a->runs = (uint32_t)runs;
         } else if (strcmp(key, "chunk") == 0 && !is_param(info, key)) { /* the Reformer's chunk is its own */
             char *end;
             unsigned long chunk = strtoul(value, &end, 10);
@@ -250,7 +257,21 @@ static void kernel_list(const vka_plan *plan, uint32_t dispatches, char *buf, si
     }
 }
 
-static void print_stats(vka_context *ctx, const vka_plan *plan, const char *scheme)
+/* The median of x[0..n) (n > 0; x is reordered). */
+static double median(double *x, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j > 0 && x[j - 1] > x[j]; j--) {
+            double t = x[j];
+            x[j] = x[j - 1];
+            x[j - 1] = t;
+        }
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+/* gpu_ms: the steady state (the median of the runs after the first; the first when there
+ * is one run), gpu_ms_first apart: on a lazy driver (llvmpipe) it includes compiling. */
+static void print_stats(vka_context *ctx, const vka_plan *plan, const char *scheme, double *gpu_ms, uint32_t runs)
 {
     vka_plan_stats s;
     vka_plan_stats_get(plan, &s);
@@ -262,9 +283,11 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
     cli_json_string(stdout, scheme);
     printf(",\"kernel\":");
     cli_json_string(stdout, kernels);
-    printf(",\"peak_device_bytes\":%llu,\"dispatches\":%u,\"barriers\":%u,\"gpu_ms\":%.4f,\"wall_ms\":%.4f,"
-           "\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"f16_tensors\":%u,\"f16_widened\":%u,\"device\":",
-           (unsigned long long)s.peak_device_bytes, s.dispatch_count, s.barrier_count, s.last_run_gpu_ms,
+    double first = gpu_ms[0], steady = runs > 1 ? median(gpu_ms + 1, runs - 1) : first;
+    printf(",\"peak_device_bytes\":%llu,\"dispatches\":%u,\"barriers\":%u,\"runs\":%u,\"gpu_ms\":%.4f,"
+           "\"gpu_ms_first\":%.4f,\"wall_ms\":%.4f,\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"f16_tensors\":%u,"
+           "\"f16_widened\":%u,\"device\":",
+           (unsigned long long)s.peak_device_bytes, s.dispatch_count, s.barrier_count, runs, steady, first,
            s.last_run_wall_ms, s.plan_ms, s.pipeline_create_ms, s.f16_tensors, s.f16_widened);
     cli_json_string(stdout, info.name);
     for (uint32_t i = 0; i < s.op_stat_count; i++) { /* what the operations report (sparse blocks) */
@@ -315,24 +338,33 @@ static int write_result(vka_context *ctx, const run_args *a, vka_graph *g, vka_p
     return status;
 }
 
-/* The whole operation in one run. */
+/* The whole operation, `runs` times (each from the plan's initial states, so every run
+ * computes what one would). */
 static int execute(vka_context *ctx, run_args *a)
 {
     vka_graph *g = NULL;
     vka_plan *plan = NULL;
     vka_tensor out;
     vka_result r;
-    int status = build_plan(ctx, a, 0, &g, &plan, &out);
+    uint32_t runs = a->runs ? a->runs : 1;
+    double *gpu_ms = calloc(runs, sizeof *gpu_ms);
+    int status = gpu_ms ? build_plan(ctx, a, 0, &g, &plan, &out) : cli_fail("out of host memory");
     for (uint32_t i = 0; !status && !a->reference && i < a->input_count; i++)
         if (is_run_input(a, i) &&
             (r = vka_plan_write(plan, a->op.inputs[i].role, a->inputs[i].data, a->inputs[i].bytes)) != VKA_SUCCESS)
             status = cli_fail_result(ctx, r, "writing input");
-    if (!status && !a->reference && (r = vka_plan_run(plan)) != VKA_SUCCESS)
-        status = cli_fail_result(ctx, r, "running");
+    for (uint32_t run = 0; !status && !a->reference && run < runs; run++) {
+        vka_plan_stats s;
+        if ((run > 0 && (r = vka_plan_reset_states(plan)) != VKA_SUCCESS) || (r = vka_plan_run(plan)) != VKA_SUCCESS)
+            status = cli_fail_result(ctx, r, "running");
+        vka_plan_stats_get(plan, &s);
+        gpu_ms[run] = s.last_run_gpu_ms;
+    }
     if (!status && (a->out_path || a->reference))
         status = write_result(ctx, a, g, plan, out);
     if (!status && a->stats && plan)
-        print_stats(ctx, plan, a->scheme);
+        print_stats(ctx, plan, a->scheme, gpu_ms, runs);
+    free(gpu_ms);
     vka_plan_destroy(plan);
     vka_graph_destroy(g);
     return status;
@@ -545,6 +577,8 @@ int cmd_run(int argc, char **argv)
         return status;
     if (a.chunk && !a.decode)
         return cli_fail("chunk=%u applies to decoding: add decode=1 (and causal=1)", a.chunk);
+    if (a.runs && (a.decode || a.reference))
+        return cli_fail("runs=%u repeats the whole operation on the device: not with decode=1 or reference=1", a.runs);
     vka_context *ctx;
     vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
     if (r != VKA_SUCCESS)
