@@ -507,6 +507,13 @@ static void command_line_errors_are_one_line(void)
     expect_cli_failure(args, "runs=0: want a count in 1..1000");
     snprintf(args, sizeof args, "run linear q=%s k=%s v=%s causal=1 decode=1 runs=2", q, q, q);
     expect_cli_failure(args, "not with decode=1");
+    /* --help after any subcommand: the usage, exit 0 */
+    static const char *const helps[] = {"run --help", "bench --help", "info -h", "model --help"};
+    for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
+        char help_err[4096];
+        CHECK_MSG(run_cli(helps[i], help_err, sizeof help_err) == 0 && !help_err[0], "`vkattn %s` failed: %s", helps[i],
+                  help_err);
+    }
     /* runs=N: the first run apart from the steady state (the median of the rest) */
     char out[256], command[2048], line[4096] = "";
     snprintf(out, sizeof out, "%s", temp_path("stats.json"));

@@ -20,7 +20,8 @@ static int usage(FILE *f)
         "       vkattn model --memory-table DIR... [--json FILE]\n"
         "       vkattn bench [--quick] [--scheme NAME[,NAME]] [--kernel NAME] [--n N,...] [--dtype f32|f16|both]\n"
         "                    [--param key=value]...\n"
-        "                    [--heads H] [--kv-heads Hkv] [--d D] [--batch B]\n"
+        "                    [--heads H] [--kv-heads Hkv] [--d D] [--batch B] [--causal 0|1] [--reps N]\n"
+        "                    [--seconds S] [--memory-only] [--no-check]\n"
         "                    [--json FILE] [--csv FILE]\n"
         "       vkattn bench --sweep SCHEME[,SCHEME] [--n N,...] [--run-limit N] [--plot FILE.svg]\n"
         "       vkattn bench --quality [--scheme performer|reformer|clustered] [--n N] [--seeds K] [--plot FILE.svg]\n"
@@ -39,6 +40,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *command = argv[1];
+    for (int i = 2; i < argc; i++) /* `vkattn SUBCOMMAND --help`: the usage, on stdout */
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return usage(stdout);
     if (strcmp(command, "info") == 0)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(command, "run") == 0)
