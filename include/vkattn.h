@@ -336,7 +336,8 @@ VKA_API vka_result vka_graph_output(vka_graph *graph, const char *name, vka_tens
 VKA_API vka_result vka_graph_tensor_desc(const vka_graph *graph, vka_tensor tensor, vka_tensor_desc *out);
 /* Floating-point operations of one evaluation of the graph (for GFLOP/s figures). */
 VKA_API double vka_graph_flops(const vka_graph *graph);
-/* The input or constant named `name`; NOT_FOUND if the graph has none. */
+/* The input or constant named `name`, else the tensor named an output `name`
+ * (vka_graph_output); NOT_FOUND if the graph has none. */
 VKA_API vka_result vka_graph_find(const vka_graph *graph, const char *name, vka_tensor *out);
 /* The context the graph was created with. */
 VKA_API vka_context *vka_graph_context(const vka_graph *graph);

@@ -448,6 +448,29 @@ static void bench_quality_rows(void)
     remove(csv);
 }
 
+/* A bench row says what ran: the parameters as the op resolved them, the given one
+ * (--param rounds=2) and the defaults (buckets 32, chunk 64). */
+static void bench_rows_carry_resolved_params(void)
+{
+    char json[64], command[1024];
+    snprintf(json, sizeof json, "/tmp/vkattn_rows_%d.json", (int)getpid());
+    snprintf(command, sizeof command,
+             "VKATTN_VALIDATION=1 '%s' bench --scheme reformer --n 128 --heads 1 --d 16 --reps 1 --no-check "
+             "--param rounds=2 --json '%s' >/dev/null 2>&1",
+             VKATTN_CLI_PATH, json);
+    CHECK_MSG(system(command) == 0, "%s failed", command);
+    static char text[8192];
+    FILE *f = fopen(json, "r");
+    size_t used = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[used] = '\0';
+    if (f)
+        fclose(f);
+    static const char *const needles[] = {"\"params\":{", "\"rounds\":2", "\"buckets\":32",
+                                          "\"chunk\":64", "\"seed\":0",   NULL};
+    CHECK_MSG(test_contains_all(text, needles), "the row's parameters: %.400s", text);
+    remove(json);
+}
+
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
@@ -459,6 +482,7 @@ int main(int argc, char **argv)
         {"bad_inputs_are_refused", bad_inputs_are_refused},
         {"memory_is_linear_in_n", memory_is_linear_in_n},
         {"bench_quality_rows", bench_quality_rows},
+        {"bench_rows_carry_resolved_params", bench_rows_carry_resolved_params},
     };
     int status = test_main(argc, argv, cases, sizeof cases / sizeof *cases);
     for (int i = 0; i < 2; i++)

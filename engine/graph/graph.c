@@ -424,6 +424,11 @@ vka_result vka_graph_find(const vka_graph *g, const char *name, vka_tensor *out)
             return VKA_SUCCESS;
         }
     }
+    for (uint32_t i = 1; i < g->tensor_count; i++)
+        if (g->tensors[i].output_name && strcmp(g->tensors[i].output_name, name) == 0) {
+            out->id = i;
+            return VKA_SUCCESS;
+        }
     return VKA_ERROR_NOT_FOUND;
 }
 

@@ -37,6 +37,7 @@ typedef struct bench_row {
     double first_run_ms;  /* the warm-up run, wall: includes a lazy driver's shader compilation */
     double max_abs_error; /* NaN if not checked */
     char note[160];
+    char params_json[512]; /* every parameter as the op resolved it, defaults included (a JSON object) */
 } bench_row;
 
 typedef struct bench_options {

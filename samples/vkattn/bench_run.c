@@ -2,6 +2,7 @@
 #include "bench.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -484,6 +485,51 @@ static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *p
     return r;
 }
 
+/* Appends text to buf (of size bytes, `used` taken) as printf would, never past its end. */
+static size_t append(char *buf, size_t size, size_t used, const char *format, ...)
+{
+    if (used >= size)
+        return used;
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(buf + used, size - used, format, args);
+    va_end(args);
+    return n < 0 ? size : used + (size_t)n;
+}
+
+/* The op's parameters as it resolved them — given ones and defaults — as a JSON object, so
+ * a result row says exactly what ran (window=128, m=256, …). Texts are escaped: a state's
+ * name is the user's. */
+static void record_params(const vka_graph *g, bench_row *row)
+{
+    char *buf = row->params_json;
+    size_t size = sizeof row->params_json, used = 0;
+    vka_tensor out;
+    buf[0] = '\0';
+    if (vka_graph_find(g, "out", &out) != VKA_SUCCESS)
+        return;
+    used = append(buf, size, used, "{");
+    for (uint32_t i = 0; i < vka_graph_op_param_count(g, out); i++) {
+        vka_param_value v;
+        if (vka_graph_op_param_at(g, out, i, &v) != VKA_SUCCESS)
+            continue;
+        used = append(buf, size, used, "%s\"%s\":", i ? "," : "", v.key);
+        if (!v.text) {
+            used = append(buf, size, used, "%.9g", v.number);
+            continue;
+        }
+        used = append(buf, size, used, "\"");
+        for (const unsigned char *t = (const unsigned char *)v.text; *t; t++)
+            used = *t == '"' || *t == '\\' ? append(buf, size, used, "\\%c", *t)
+                   : *t < 0x20             ? append(buf, size, used, "\\u%04x", *t)
+                                           : append(buf, size, used, "%c", *t);
+        used = append(buf, size, used, "\"");
+    }
+    used = append(buf, size, used, "}");
+    if (used >= size)
+        buf[0] = '\0'; /* too long to hold: the given parameters are written instead */
+}
+
 vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_only, bench_row *row, float **out_copy)
 {
     vka_graph *g = NULL;
@@ -500,6 +546,7 @@ vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_o
     r = bench_graph(ctx, &row->c, row->c.nq, &values, &g);
     if (r == VKA_SUCCESS) {
         row->flops = vka_graph_flops(g);
+        record_params(g, row);
         r = vka_plan_create(g, &(vka_plan_desc){.memory_only = memory_only}, &plan);
     }
     if (r == VKA_SUCCESS) {
@@ -570,8 +617,14 @@ void bench_print_row(const bench_row *r)
 
 /* ------------------------------------------------------------------ report files */
 
-static void write_params_json(FILE *f, const bench_case *c)
+/* What the op resolved (bench_measure), else the parameters the case gave. */
+static void write_params_json(FILE *f, const bench_row *r)
 {
+    const bench_case *c = &r->c;
+    if (r->params_json[0]) {
+        fputs(r->params_json, f);
+        return;
+    }
     fputc('{', f);
     for (uint32_t i = 0; i < BENCH_MAX_PARAMS && c->extra[i].key; i++) {
         fprintf(f, "%s", i ? "," : "");
@@ -593,7 +646,7 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
                 "\"nq\":%u,\"nk\":%u,\"d\":%u,\"causal\":%s,\"params\":",
                 c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads,
                 c->kv_heads ? c->kv_heads : c->heads, c->nq, c->nk, c->d, c->causal ? "true" : "false");
-        write_params_json(f, c);
+        write_params_json(f, r);
         fprintf(f,
                 ",\"ran\":%s,\"reps\":%d,\"median_gpu_ms\":%.6f,\"median_wall_ms\":%.6f,"
                 "\"gflops\":%.6f,\"flops\":%.0f,\"peak_device_bytes_mib\":%.6f,\"dispatches\":%u,"
