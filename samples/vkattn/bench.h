@@ -58,6 +58,7 @@ typedef struct bench_options {
     uint32_t dtypes;                       /* --dtype: a VKA_DTYPE_BIT per type benchmarked; 0: f32 */
     vka_op_param params[BENCH_MAX_PARAMS]; /* --param key=value: for every case whose scheme takes the key */
     uint32_t param_count;
+    char command_line[1024]; /* as run, for the result files */
 } bench_options;
 
 /* The case's element type, and its name in tables and reports. */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CHECK_ROWS 64 /* query rows compared against the reference per [batch, head] */
 
@@ -635,8 +636,31 @@ static void write_params_json(FILE *f, const bench_row *r)
     fputc('}', f);
 }
 
-static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_device_info *info)
+/* What tells two result files apart: the tool (version, the commit it was built from), when
+ * and how it ran, and the device beyond its name (vendor and device IDs, driver version,
+ * pipeline cache UUID). */
+static void write_provenance(FILE *f, const bench_options *o, const vka_device_info *info, const char *utc)
 {
+    fprintf(f,
+            ",\"tool\":{\"version\":\"%s\",\"commit\":\"%s\",\"time_utc\":\"%s\",\"command\":", VKATTN_VERSION_STRING,
+            VKATTN_COMMIT, utc);
+    cli_json_string(f, o->command_line);
+    fprintf(f,
+            "},\"device_ids\":{\"vendor_id\":\"0x%04x\",\"device_id\":\"0x%04x\",\"driver_version\":%u,"
+            "\"pipeline_cache_uuid\":\"",
+            info->vendor_id, info->device_id, info->driver_version);
+    for (int i = 0; i < 16; i++)
+        fprintf(f, "%02x", info->pipeline_cache_uuid[i]);
+    fprintf(f, "\"}");
+}
+
+static void write_json(FILE *f, const bench_options *o, const bench_row *rows, uint32_t n, const vka_device_info *info)
+{
+    char utc[32] = "unknown";
+    time_t now = time(NULL);
+    const struct tm *parts = gmtime(&now);
+    if (parts)
+        strftime(utc, sizeof utc, "%Y-%m-%dT%H:%M:%SZ", parts);
     fprintf(f, "[\n");
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
@@ -657,6 +681,7 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
             fprintf(f, "%.6e", r->max_abs_error);
         else
             fprintf(f, "null");
+        write_provenance(f, o, info, utc);
         fprintf(f, ",\"device\":{\"name\":");
         cli_json_string(f, info->name);
         fprintf(f, ",\"driver\":");
@@ -672,8 +697,9 @@ static void write_json(FILE *f, const bench_row *rows, uint32_t n, const vka_dev
     fprintf(f, "]\n");
 }
 
-static void write_csv(FILE *f, const bench_row *rows, uint32_t n, const vka_device_info *info)
+static void write_csv(FILE *f, const bench_options *o, const bench_row *rows, uint32_t n, const vka_device_info *info)
 {
+    (void)o;
     fprintf(f, "scheme,kernel,dtype,batch,heads,kv_heads,nq,nk,d,causal,ran,reps,median_gpu_ms,gflops,peak_device_mib,"
                "dispatches,"
                "max_abs_error,plan_ms,pipeline_create_ms,device,driver,api_version,subgroup_size,shared_memory_bytes,"
@@ -702,7 +728,7 @@ int bench_write_reports(const bench_options *o, const bench_row *rows, uint32_t 
         FILE *f = fopen(paths[i], "w");
         if (!f)
             return cli_fail("cannot write %s", paths[i]);
-        (i == 0 ? write_json : write_csv)(f, rows, n, info);
+        (i == 0 ? write_json : write_csv)(f, o, rows, n, info);
         if (fclose(f) != 0)
             return cli_fail("cannot write %s", paths[i]);
     }

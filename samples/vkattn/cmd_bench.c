@@ -356,6 +356,9 @@ int cmd_bench(int argc, char **argv)
     bench_options o;
     if (parse_options(argc, argv, &o))
         return 1;
+    size_t used = (size_t)snprintf(o.command_line, sizeof o.command_line, "vkattn bench");
+    for (int i = 0; i < argc && used < sizeof o.command_line; i++)
+        used += (size_t)snprintf(o.command_line + used, sizeof o.command_line - used, " %s", argv[i]);
     vka_context *ctx;
     vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
     if (r != VKA_SUCCESS)
