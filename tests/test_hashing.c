@@ -449,7 +449,8 @@ static void bench_quality_rows(void)
 }
 
 /* A bench row says what ran: the parameters as the op resolved them, the given one
- * (--param rounds=2) and the defaults (buckets 32, chunk 64). */
+ * (--param rounds=2) and the defaults (buckets 32, chunk 64); and where and when: the
+ * tool's version and commit, the UTC time, the command line, the device's IDs. */
 static void bench_rows_carry_resolved_params(void)
 {
     char json[64], command[1024];
@@ -465,8 +466,18 @@ static void bench_rows_carry_resolved_params(void)
     text[used] = '\0';
     if (f)
         fclose(f);
-    static const char *const needles[] = {"\"params\":{", "\"rounds\":2", "\"buckets\":32",
-                                          "\"chunk\":64", "\"seed\":0",   NULL};
+    static const char *const needles[] = {"\"params\":{",
+                                          "\"rounds\":2",
+                                          "\"buckets\":32",
+                                          "\"chunk\":64",
+                                          "\"seed\":0",
+                                          "\"tool\":{\"version\":",
+                                          "\"commit\":",
+                                          "\"time_utc\":\"20",
+                                          "\"command\":\"vkattn bench",
+                                          "\"vendor_id\":\"0x",
+                                          "\"pipeline_cache_uuid\"",
+                                          NULL};
     CHECK_MSG(test_contains_all(text, needles), "the row's parameters: %.400s", text);
     remove(json);
 }
