@@ -199,3 +199,12 @@ void test_place_in_range(float *x, size_t n, const vka_value_range *r)
             x[i] = r->min + fabsf(x[i]) + (r->open_min ? 1e-3f : 0.0f);
     }
 }
+
+void test_read_text(const char *path, char *text, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t used = f ? fread(text, 1, size - 1, f) : 0;
+    text[used] = '\0';
+    if (f)
+        fclose(f);
+}

@@ -76,6 +76,9 @@ bool test_close(const char *what, const float *a, const float *b, size_t n, doub
 /* SCHEMES.md's f16 gate: NMSE Σ(o − r)²/Σr² ≤ 5e-4 and max |o − r| ≤ 4e-3 · max |r|. */
 bool test_f16_gate(const char *what, const float *got, const float *ref, size_t n);
 
+/* The start of a file as a string ("" when it cannot be read): what a CLI run wrote. */
+void test_read_text(const char *path, char *text, size_t size);
+
 /* Whether s contains every one of the NULL-terminated needles. */
 bool test_contains_all(const char *s, const char *const *needles);
 

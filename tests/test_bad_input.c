@@ -520,11 +520,7 @@ static void command_line_errors_are_one_line(void)
     snprintf(command, sizeof command, "'%s' run softmax q=%s k=%s v=%s runs=3 stats=1 >'%s' 2>/dev/null",
              VKATTN_CLI_PATH, q, q, q, out);
     CHECK_MSG(system(command) == 0, "failed: %s", command);
-    FILE *f = fopen(out, "r");
-    if (f) {
-        line[fread(line, 1, sizeof line - 1, f)] = '\0';
-        fclose(f);
-    }
+    test_read_text(out, line, sizeof line);
     static const char *const needles[] = {"\"runs\":3", "\"gpu_ms\":", "\"gpu_ms_first\":", NULL};
     CHECK_MSG(test_contains_all(line, needles), "runs=3 stats=1 printed: %.300s", line);
     remove(out);

@@ -906,11 +906,7 @@ static void bench_decode_rows(void)
              VKATTN_CLI_PATH, json);
     CHECK_MSG(system(command) == 0, "failed: %s", command);
     static char text[65536];
-    FILE *f = fopen(json, "r");
-    size_t used = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    text[used] = '\0';
-    if (f)
-        fclose(f);
+    test_read_text(json, text, sizeof text);
     static const char *const needles[] = {"\"copy_gbps\":",
                                           "\"scheme\":\"softmax\",\"variant\":\"split\",\"kind\":\"step\"",
                                           "\"scheme\":\"softmax\",\"variant\":\"one pass\"",

@@ -461,11 +461,7 @@ static void bench_rows_carry_resolved_params(void)
              VKATTN_CLI_PATH, json);
     CHECK_MSG(system(command) == 0, "%s failed", command);
     static char text[8192];
-    FILE *f = fopen(json, "r");
-    size_t used = f ? fread(text, 1, sizeof text - 1, f) : 0;
-    text[used] = '\0';
-    if (f)
-        fclose(f);
+    test_read_text(json, text, sizeof text);
     static const char *const needles[] = {"\"params\":{",
                                           "\"rounds\":2",
                                           "\"buckets\":32",

@@ -371,16 +371,6 @@ static int run_cli(const char *args, const char *err_path)
     return system(command);
 }
 
-/* The start of a file as a string ("" if it cannot be read). */
-static void read_text(const char *path, char *text, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    size_t used = f ? fread(text, 1, size - 1, f) : 0;
-    text[used] = '\0';
-    if (f)
-        fclose(f);
-}
-
 static void cli_decode_matches_batch(void)
 {
     if (!have_contexts())
@@ -433,7 +423,7 @@ static void cli_decode_matches_batch(void)
                  path[1], path[2], out_path);
         CHECK_MSG(run_cli(args, err_path) != 0, "chunk=7 over %u tokens was accepted", c->nq);
         char message[512];
-        read_text(err_path, message, sizeof message);
+        test_read_text(err_path, message, sizeof message);
         /* (the tool would say how many of the last run's tokens are real through kv_len, which
          * kernel attention's decoding does not take) */
         CHECK_MSG(strstr(message, "kv_len does not apply when decoding"), "unclear message for a bad chunk: '%s'",
@@ -496,7 +486,7 @@ static void bench_sweep_draws_a_plot(void)
     snprintf(args, sizeof args, "bench --sweep linear,performer --memory-only --n 1024,2048,4096 --plot %s", svg);
     CHECK_MSG(run_cli(args, err) == 0, "vkattn %s failed", args);
     static char text[65536];
-    read_text(svg, text, sizeof text);
+    test_read_text(svg, text, sizeof text);
     const char *const needles[] = {"<svg", "<polyline", "linear causal", "performer", "softmax flash", "</svg>", NULL};
     CHECK_MSG(test_contains_all(text, needles), "the sweep's SVG lacks its series");
     CHECK_MSG(run_cli("bench --plot x.svg", err) != 0, "--plot without --sweep or --quality was accepted");

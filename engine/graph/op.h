@@ -108,5 +108,8 @@ uint32_t vka_op_required_input_count(const vka_op_class *cls);
 #define VKA_IN_Q VKA_IN_LOGITS("q", "B,H,Nq,D", "queries")
 #define VKA_IN_K VKA_IN_LOGITS("k", "B,H,Nk,D", "keys")
 #define VKA_IN_V VKA_IN("v", VKA_INPUT_TOKENS, "B,H,Nk,Dv", "values")
+/* k and v with H heads or a divisor of H (grouped heads, SCHEMES.md §Conventions). */
+#define VKA_IN_K_GROUPED VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads: GQA, MQA)")
+#define VKA_IN_V_GROUPED VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k")
 
 #endif

@@ -41,8 +41,8 @@ typedef struct clustered_params {
 
 static const vka_input_info roles[] = {
     VKA_IN_Q,
-    VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads)"),
-    VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k"),
+    VKA_IN_K_GROUPED,
+    VKA_IN_V_GROUPED,
     VKA_IN_KV_LEN,
     VKA_IN_OPTIONAL("planes", VKA_INPUT_LEARNED, "1,1,X=63,P=65",
                     "hashing planes [1, 1, bits, D+1]: weights, then the offset (else drawn from seed)"),

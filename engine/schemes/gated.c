@@ -41,9 +41,8 @@ typedef struct gated_params {
 } gated_params;
 
 #define GATED_COMMON_ROLES                                                                                             \
-    VKA_IN_LOGITS("q", "B,H,Nk,D", "queries: one per token, as many as the keys"),                                     \
-        VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads or a divisor of H (grouped heads)"),                           \
-        VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k"), VKA_IN_KV_LEN
+    VKA_IN_LOGITS("q", "B,H,Nk,D", "queries: one per token, as many as the keys"), VKA_IN_K_GROUPED, VKA_IN_V_GROUPED, \
+        VKA_IN_KV_LEN
 
 /* Gates are log decays, ≤ 0 (a decay above 1 would grow the state without bound; −∞: a
  * decay of 0, the state forgotten); β a step size in (0, 1). The graph checks every write. */

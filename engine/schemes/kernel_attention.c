@@ -51,15 +51,11 @@ typedef struct kernel_params {
     char state_name[64];
 } kernel_params;
 
-/* k and v may have fewer heads than q (grouped heads). */
-#define KATTN_IN_K VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads)")
-#define KATTN_IN_V VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k")
-
-static const vka_input_info linear_roles[] = {VKA_IN_Q, KATTN_IN_K, KATTN_IN_V, VKA_IN_KV_LEN, {0}};
+static const vka_input_info linear_roles[] = {VKA_IN_Q, VKA_IN_K_GROUPED, VKA_IN_V_GROUPED, VKA_IN_KV_LEN, {0}};
 static const vka_input_info performer_roles[] = {
     VKA_IN_Q,
-    KATTN_IN_K,
-    KATTN_IN_V,
+    VKA_IN_K_GROUPED,
+    VKA_IN_V_GROUPED,
     VKA_IN_KV_LEN,
     VKA_IN_OPTIONAL("projection", VKA_INPUT_LEARNED, "1,1,F=64,D", "the random features (else drawn from seed)"),
     {0},

@@ -41,8 +41,8 @@ typedef struct softmax_params {
 
 static const vka_input_info roles[] = {
     VKA_IN_Q,
-    VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads: GQA, MQA)"),
-    VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k"),
+    VKA_IN_K_GROUPED,
+    VKA_IN_V_GROUPED,
     VKA_IN_KV_LEN,
     VKA_IN_SINKS,
     VKA_IN_OPTIONAL("mask", VKA_INPUT_MASK, "B,H,Nq,Nk",

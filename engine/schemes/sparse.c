@@ -35,15 +35,11 @@ enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_SINKS, ROLE_LAYOUT };
 
 enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 
-/* k and v may have fewer heads than q (grouped heads, as softmax's). */
-#define SPARSE_IN_K VKA_IN_LOGITS("k", "B,Hkv,Nk,D", "keys: H heads, or a divisor of H (grouped heads)")
-#define SPARSE_IN_V VKA_IN("v", VKA_INPUT_TOKENS, "B,Hkv,Nk,Dv", "values: as many heads as k")
-
-static const vka_input_info roles[] = {VKA_IN_Q, SPARSE_IN_K, SPARSE_IN_V, VKA_IN_KV_LEN, VKA_IN_SINKS, {0}};
+static const vka_input_info roles[] = {VKA_IN_Q, VKA_IN_K_GROUPED, VKA_IN_V_GROUPED, VKA_IN_KV_LEN, VKA_IN_SINKS, {0}};
 static const vka_input_info blocksparse_roles[] = {
     VKA_IN_Q,
-    SPARSE_IN_K,
-    SPARSE_IN_V,
+    VKA_IN_K_GROUPED,
+    VKA_IN_V_GROUPED,
     VKA_IN_KV_LEN,
     VKA_IN_SINKS,
     {.role = "layout",
