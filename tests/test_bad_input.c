@@ -503,6 +503,14 @@ static void command_line_errors_are_one_line(void)
     expect_cli_failure("bench --param topk", "--param takes key=value");
     expect_cli_failure("bench --quality --scheme softmax", "--quality measures performer, reformer or clustered");
     expect_cli_failure("model somewhere dtype=f64", "dtype takes f16 or f32, not 'f64'");
+    /* the Reformer's k must hold q's array (a file of other values is refused, naming both) */
+    char other[256];
+    snprintf(other, sizeof other, "%s", temp_path("other.npy"));
+    float y[1 * 2 * 3 * 4] = {1.0f};
+    vka_npy_save(ctx, other, VKA_DTYPE_F32, 4, (uint32_t[]){1, 2, 3, 4}, y);
+    snprintf(args, sizeof args, "run reformer q=%s k=%s v=%s", q, other, q);
+    expect_cli_failure(args, "reformer takes its q as its k");
+    remove(other);
     snprintf(args, sizeof args, "run softmax q=%s k=%s v=%s runs=0", q, q, q);
     expect_cli_failure(args, "runs=0: want a count in 1..1000");
     snprintf(args, sizeof args, "run linear q=%s k=%s v=%s causal=1 decode=1 runs=2", q, q, q);
