@@ -79,5 +79,11 @@ if [ "${VKATTN_SKIP_SANITIZERS:-0}" != 1 ]; then
   failed=$((failed + f))
 fi
 
+# Which reference vectors the oracle tests read (tests/harness.c: test_vectors_dir).
+if [ -f "${VKATTN_SHARED_DIR:-../shared}/vectors/index.json" ]; then
+  echo "reference vectors: the full set (${VKATTN_SHARED_DIR:-../shared}/vectors)"
+else
+  echo "reference vectors: the subset bundled in tests/vectors (no ../shared/vectors)"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -200,6 +200,29 @@ void test_place_in_range(float *x, size_t n, const vka_value_range *r)
     }
 }
 
+static bool readable(const char *folder, const char *file)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", folder, file);
+    FILE *f = fopen(path, "r");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+const char *test_vectors_dir(bool *full)
+{
+    static char folder[1024];
+    const char *env = getenv("VKATTN_SHARED_DIR");
+    snprintf(folder, sizeof folder, "%s/vectors", env ? env : VKATTN_SHARED_DIR);
+    bool shared = readable(folder, "index.json");
+    if (!shared)
+        snprintf(folder, sizeof folder, "%s", VKATTN_BUNDLED_VECTORS);
+    if (full)
+        *full = shared;
+    return folder;
+}
+
 void test_read_text(const char *path, char *text, size_t size)
 {
     FILE *f = fopen(path, "r");

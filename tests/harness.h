@@ -79,6 +79,12 @@ bool test_f16_gate(const char *what, const float *got, const float *ref, size_t 
 /* The start of a file as a string ("" when it cannot be read): what a CLI run wrote. */
 void test_read_text(const char *path, char *text, size_t size);
 
+/* The reference vectors' folder (it holds index.json and tnp/): the workshop's full set,
+ * ($VKATTN_SHARED_DIR, else ../shared beside the repository)/vectors, when its index.json
+ * is there, else the compact subset bundled in tests/vectors. `full` (may be NULL): whether it is the full
+ * set. */
+const char *test_vectors_dir(bool *full);
+
 /* Whether s contains every one of the NULL-terminated needles. */
 bool test_contains_all(const char *s, const char *const *needles);
 

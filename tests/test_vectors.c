@@ -1,4 +1,5 @@
-/* Every reference case under ../shared/vectors whose scheme this build implements, run
+/* Every reference case (the full set under ../shared/vectors, or the subset bundled in
+ * tests/vectors: test_vectors_dir) whose scheme this build implements, run
  * through `vkattn run` exactly as its case.json says (inside the case folder, validation
  * on), compared elementwise with |out − expected| ≤ atol + rtol·|expected|, all finite.
  * The cases come from an independent float64 implementation. Then every case again with
@@ -13,12 +14,6 @@
 
 #define MAX_CASES 512
 #define MAX_ARGS 32
-
-static const char *shared_dir(void)
-{
-    const char *env = getenv("VKATTN_SHARED_DIR");
-    return env ? env : VKATTN_SHARED_DIR;
-}
 
 static void free_strings(char **items, int n)
 {
@@ -78,7 +73,7 @@ static void compare(const char *name, const char *out_path, const char *expected
 static bool run_case(const char *id, int *skipped)
 {
     char folder[1024], path[1200];
-    snprintf(folder, sizeof folder, "%s/vectors/%s", shared_dir(), id);
+    snprintf(folder, sizeof folder, "%s/%s", test_vectors_dir(NULL), id);
     snprintf(path, sizeof path, "%s/case.json", folder);
     char *json = json_read_file(path);
     CHECK_MSG(json != NULL, "%s: cannot read %s", id, path);
@@ -126,7 +121,9 @@ static bool run_case(const char *id, int *skipped)
 static void run_scheme(const char *prefix, const char *except, bool required)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/vectors/index.json", shared_dir());
+    bool full;
+    const char *folder = test_vectors_dir(&full);
+    snprintf(path, sizeof path, "%s/index.json", folder);
     char *index = json_read_file(path);
     CHECK_MSG(index != NULL, "cannot read %s", path);
     if (!index)
@@ -146,6 +143,7 @@ static void run_scheme(const char *prefix, const char *except, bool required)
     }
     if (skipped)
         printf("  (%d case(s) of schemes this build does not implement yet)\n", skipped);
+    printf("  %d case(s) of the %s (%s)\n", ran, full ? "full reference set" : "bundled subset", folder);
     CHECK_MSG(!required || (ran > 0 && skipped == 0), "no runnable cases for '%s'", prefix);
     free_strings(ids, n);
     free(index);
