@@ -10,6 +10,8 @@ packages=(
   libvulkan-dev libvulkan1 libvulkan-volk-dev   # Vulkan headers and loader, volk
   glslang-tools spirv-tools                      # shader compiler and validator
   python3                                        # tools/kernel_interface.py: the kernels' C side
+  python3-numpy                                  # python/: the Python module and its test (ctest python_module)
+  python3-setuptools python3-wheel python3-pip python3-venv  # python/: its offline pip install, tested in a venv
   mesa-vulkan-drivers                            # lavapipe: the device where no GPU exists
   vulkan-validationlayers vulkan-tools           # the Khronos validation layer, vulkaninfo
 )
