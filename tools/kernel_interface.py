@@ -32,6 +32,7 @@ import sys
 
 OP_NAME, OP_MEMBER_NAME = 5, 6
 OP_CAPABILITY = 17
+CAP_FLOAT16 = 9  # arithmetic in float16_t: the device's shaderFloat16
 CAP_GROUP_NON_UNIFORM, CAP_GROUP_NON_UNIFORM_QUAD = 61, 68  # Vulkan's subgroup feature bits, in order
 OP_TYPE_BOOL, OP_TYPE_INT, OP_TYPE_FLOAT, OP_TYPE_VECTOR = 20, 21, 22, 23
 OP_TYPE_ARRAY, OP_TYPE_RUNTIME_ARRAY, OP_TYPE_STRUCT, OP_TYPE_POINTER = 28, 29, 30, 32
@@ -69,6 +70,7 @@ class Module:
         self.decorations, self.member_decorations = {}, {}
         self.constants, self.spec_constants, self.variables = {}, {}, []
         self.subgroup_ops = 0  # VkSubgroupFeatureFlags the module's capabilities need
+        self.float16 = False  # whether it computes in float16_t
         i = 5
         while i < len(words):
             count, op = words[i] >> 16, words[i] & 0xFFFF
@@ -78,6 +80,8 @@ class Module:
     def _instruction(self, op, args):
         if op == OP_CAPABILITY and CAP_GROUP_NON_UNIFORM <= args[0] <= CAP_GROUP_NON_UNIFORM_QUAD:
             self.subgroup_ops |= 1 << (args[0] - CAP_GROUP_NON_UNIFORM)
+        elif op == OP_CAPABILITY and args[0] == CAP_FLOAT16:
+            self.float16 = True
         elif op == OP_NAME:
             self.names[args[0]] = literal_string(args[1:])
         elif op == OP_MEMBER_NAME:
@@ -355,6 +359,7 @@ def write_table(path, kernels):
                 "        .spec_constant_count = %d," % len(k.spec),
                 "        .f16_mask_slot = %d," % k.f16_slot,
                 "        .subgroup_operations = 0x%x," % k.module.subgroup_ops,
+                "        .needs_float16 = %s," % ("true" if k.module.float16 else "false"),
                 "        .fixed_workgroup_size = %s," % k.pragmas.get("vka_workgroup_size", "0"),
                 "        .shared_bytes = %s_shared_bytes," % k.name,
                 "        .loop_iterations = %s_loops," % k.name,

@@ -68,6 +68,10 @@ static vka_result check_kernel_limits(vka_plan *plan, const vka_plan_dispatch *d
     else if (d->desc.groups_x > l->max_workgroup_count[0] || d->desc.groups_y > l->max_workgroup_count[1])
         what = "workgroups along x or y", need = VKA_MAX(d->desc.groups_x, d->desc.groups_y),
         have = VKA_MIN(l->max_workgroup_count[0], l->max_workgroup_count[1]);
+    if (!what && k->needs_float16 && !plan->ctx->info.shader_float16)
+        return vka_fail(plan->ctx, VKA_ERROR_UNSUPPORTED,
+                        "%s: kernel %s computes in f16, which this device does not offer (shaderFloat16)", d->op_name,
+                        k->name);
     uint64_t loops = k->loop_iterations(&d->desc.spec, &d->desc.push);
     uint32_t budget = plan->ctx->info.loop_iteration_budget;
     if (!what && budget && loops > budget)

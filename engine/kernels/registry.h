@@ -64,6 +64,7 @@ typedef struct vka_kernel {
     uint32_t spec_constant_count;
     uint32_t f16_mask_slot;        /* where vka_f16_bindings sits in the spec words; 0: the kernel has none */
     uint32_t subgroup_operations;  /* VKA_SUBGROUP_* bits its SPIR-V needs (none so far) */
+    bool needs_float16;            /* computes in float16_t: the device's shaderFloat16 (fma_peak_f16 only) */
     uint32_t fixed_workgroup_size; /* #pragma vka_workgroup_size: the only size it works with; 0: any */
     /* Shared memory the kernel declares for these specialization constants. */
     uint64_t (*shared_bytes)(const vka_spec_words *spec, const vka_push_words *push);

@@ -6,6 +6,8 @@
 #define VKATTN_BENCH_H
 
 #include "cli.h"
+#include "provenance.h"
+#include "roofline.h"
 
 #define BENCH_MAX_PARAMS 6
 #define BENCH_MAX_SIZES 16
@@ -28,9 +30,12 @@ typedef struct bench_row {
     bench_case c;
     bool ran;
     int reps;
-    double median_gpu_ms, min_gpu_ms, median_wall_ms;
+    double median_gpu_ms, min_gpu_ms, max_gpu_ms, median_wall_ms;
     double gflops; /* per second, at the median */
     double flops;
+    double io_bytes;          /* the inputs' and the output's bytes as stored: the least any run moves */
+    double gbs;               /* io_bytes per second at the median, 1e9 */
+    double roofline_fraction; /* of min(peak, flops/io_bytes · bandwidth) (roofline.h); NaN without one */
     double peak_mib;
     uint32_t dispatches;
     double plan_ms, pipeline_ms;
@@ -58,7 +63,8 @@ typedef struct bench_options {
     uint32_t dtypes;                       /* --dtype: a VKA_DTYPE_BIT per type benchmarked; 0: f32 */
     vka_op_param params[BENCH_MAX_PARAMS]; /* --param key=value: for every case whose scheme takes the key */
     uint32_t param_count;
-    char command_line[1024]; /* as run, for the result files */
+    const char *roofline_path; /* --roofline FILE (a roofline or bench JSON) or "none" */
+    const roofline *roofline;  /* the device's ceilings (--roofline; measured by the default sweep); NULL: none */
 } bench_options;
 
 /* The case's element type, and its name in tables and reports. */

@@ -433,12 +433,16 @@ static vka_result time_runs(vka_plan *plan, const bench_options *o, bench_row *r
     if (r != VKA_SUCCESS)
         return r;
     row->reps = n;
-    row->min_gpu_ms = gpu[0];
-    for (int i = 1; i < n; i++)
+    row->min_gpu_ms = row->max_gpu_ms = gpu[0];
+    for (int i = 1; i < n; i++) {
         row->min_gpu_ms = gpu[i] < row->min_gpu_ms ? gpu[i] : row->min_gpu_ms;
+        row->max_gpu_ms = gpu[i] > row->max_gpu_ms ? gpu[i] : row->max_gpu_ms;
+    }
     row->median_gpu_ms = median(gpu, n);
     row->median_wall_ms = median(wall, n);
     row->gflops = row->flops / (row->median_gpu_ms * 1e6);
+    row->gbs = row->io_bytes / (row->median_gpu_ms * 1e6);
+    row->roofline_fraction = roofline_fraction(o->roofline, row->flops, row->io_bytes, row->median_gpu_ms);
     return VKA_SUCCESS;
 }
 
@@ -531,6 +535,32 @@ static void record_params(const vka_graph *g, bench_row *row)
         buf[0] = '\0'; /* too long to hold: the given parameters are written instead */
 }
 
+static double tensor_bytes(const vka_tensor_desc *d)
+{
+    double n = d->dtype == VKA_DTYPE_F16 ? 2 : 4;
+    for (uint32_t i = 0; i < d->rank; i++)
+        n *= d->dims[i];
+    return n;
+}
+
+/* The bytes of the case's inputs and output as stored: what any run must move at least. */
+static double io_bytes(const bench_case *c, const vka_graph *g)
+{
+    vka_op_example e;
+    vka_tensor out;
+    vka_tensor_desc d;
+    double bytes = 0;
+    if (case_example(c, c->nq, &e) == VKA_SUCCESS)
+        for (uint32_t i = 0; i < e.input_count; i++) {
+            d = e.inputs[i].desc;
+            d.dtype = e.inputs[i].kind == VKA_INPUT_INDICES ? VKA_DTYPE_I32 : bench_dtype(c);
+            bytes += tensor_bytes(&d);
+        }
+    if (vka_graph_find(g, "out", &out) == VKA_SUCCESS && vka_graph_tensor_desc(g, out, &d) == VKA_SUCCESS)
+        bytes += tensor_bytes(&d);
+    return bytes;
+}
+
 vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_only, bench_row *row, float **out_copy)
 {
     vka_graph *g = NULL;
@@ -547,6 +577,7 @@ vka_result bench_measure(vka_context *ctx, const bench_options *o, bool memory_o
     r = bench_graph(ctx, &row->c, row->c.nq, &values, &g);
     if (r == VKA_SUCCESS) {
         row->flops = vka_graph_flops(g);
+        row->io_bytes = io_bytes(&row->c, g);
         record_params(g, row);
         r = vka_plan_create(g, &(vka_plan_desc){.memory_only = memory_only}, &plan);
     }
@@ -583,9 +614,9 @@ double bench_fit_exponent(const double *x, const double *y, uint32_t n, double x
 
 void bench_print_header(void)
 {
-    printf("%-9s %-13s %5s %2s %5s %6s %6s %4s %6s %11s %9s %10s %5s %10s %9s %9s\n", "scheme", "kernel", "dtype", "B",
-           "H", "Nq", "Nk", "D", "causal", "gpu_ms(med)", "GFLOP/s", "peak_MiB", "disp", "max_err", "plan_ms",
-           "1st_ms");
+    printf("%-9s %-13s %5s %2s %5s %6s %6s %4s %6s %11s %9s %8s %6s %10s %5s %10s %9s %9s\n", "scheme", "kernel",
+           "dtype", "B", "H", "Nq", "Nk", "D", "causal", "gpu_ms(med)", "GFLOP/s", "GB/s", "roof%", "peak_MiB", "disp",
+           "max_err", "plan_ms", "1st_ms");
 }
 
 void bench_print_row(const bench_row *r)
@@ -599,9 +630,13 @@ void bench_print_row(const bench_row *r)
     printf("%-9s %-13s %5s %2u %5s %6u %6u %4u %6s ", c->scheme, c->kernel ? c->kernel : "-", bench_dtype_name(c),
            c->batch, heads, c->nq, c->nk, c->d, c->causal ? "yes" : "no");
     if (r->ran)
-        printf("%11.3f %9.3f ", r->median_gpu_ms, r->gflops);
+        printf("%11.3f %9.3f %8.2f ", r->median_gpu_ms, r->gflops, r->gbs);
     else
-        printf("%11s %9s ", "-", "-");
+        printf("%11s %9s %8s ", "-", "-", "-");
+    if (r->ran && !isnan(r->roofline_fraction))
+        printf("%6.1f ", 100.0 * r->roofline_fraction);
+    else
+        printf("%6s ", "-");
     printf("%10.2f %5u ", r->peak_mib, r->dispatches);
     if (r->ran && !isnan(r->max_abs_error))
         printf("%10.2e ", r->max_abs_error);
@@ -636,31 +671,16 @@ static void write_params_json(FILE *f, const bench_row *r)
     fputc('}', f);
 }
 
-/* What tells two result files apart: the tool (version, the commit it was built from), when
- * and how it ran, and the device beyond its name (vendor and device IDs, driver version,
- * pipeline cache UUID). */
-static void write_provenance(FILE *f, const bench_options *o, const vka_device_info *info, const char *utc)
+static void write_number_or_null(FILE *f, double value, const char *format)
 {
-    fprintf(f,
-            ",\"tool\":{\"version\":\"%s\",\"commit\":\"%s\",\"time_utc\":\"%s\",\"command\":", VKATTN_VERSION_STRING,
-            VKATTN_COMMIT, utc);
-    cli_json_string(f, o->command_line);
-    fprintf(f,
-            "},\"device_ids\":{\"vendor_id\":\"0x%04x\",\"device_id\":\"0x%04x\",\"driver_version\":%u,"
-            "\"pipeline_cache_uuid\":\"",
-            info->vendor_id, info->device_id, info->driver_version);
-    for (int i = 0; i < 16; i++)
-        fprintf(f, "%02x", info->pipeline_cache_uuid[i]);
-    fprintf(f, "\"}");
+    if (isfinite(value))
+        fprintf(f, format, value);
+    else
+        fprintf(f, "null");
 }
 
 static void write_json(FILE *f, const bench_options *o, const bench_row *rows, uint32_t n, const vka_device_info *info)
 {
-    char utc[32] = "unknown";
-    time_t now = time(NULL);
-    const struct tm *parts = gmtime(&now);
-    if (parts)
-        strftime(utc, sizeof utc, "%Y-%m-%dT%H:%M:%SZ", parts);
     fprintf(f, "[\n");
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
@@ -672,50 +692,50 @@ static void write_json(FILE *f, const bench_options *o, const bench_row *rows, u
                 c->kv_heads ? c->kv_heads : c->heads, c->nq, c->nk, c->d, c->causal ? "true" : "false");
         write_params_json(f, r);
         fprintf(f,
-                ",\"ran\":%s,\"reps\":%d,\"median_gpu_ms\":%.6f,\"median_wall_ms\":%.6f,"
-                "\"gflops\":%.6f,\"flops\":%.0f,\"peak_device_bytes_mib\":%.6f,\"dispatches\":%u,"
-                "\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"first_run_ms\":%.3f,\"max_abs_error\":",
-                r->ran ? "true" : "false", r->reps, r->median_gpu_ms, r->median_wall_ms, r->gflops, r->flops,
-                r->peak_mib, r->dispatches, r->plan_ms, r->pipeline_ms, r->first_run_ms);
-        if (r->ran && !isnan(r->max_abs_error) && !isinf(r->max_abs_error))
-            fprintf(f, "%.6e", r->max_abs_error);
-        else
-            fprintf(f, "null");
-        write_provenance(f, o, info, utc);
-        fprintf(f, ",\"device\":{\"name\":");
-        cli_json_string(f, info->name);
-        fprintf(f, ",\"driver\":");
-        cli_json_string(f, info->driver);
+                ",\"ran\":%s,\"reps\":%d,\"median_gpu_ms\":%.6f,\"min_gpu_ms\":%.6f,\"max_gpu_ms\":%.6f,"
+                "\"median_wall_ms\":%.6f,\"gflops\":%.6f,\"flops\":%.0f,\"io_bytes\":%.0f,\"gbs\":%.6f,"
+                "\"roofline_fraction\":",
+                r->ran ? "true" : "false", r->reps, r->median_gpu_ms, r->min_gpu_ms, r->max_gpu_ms, r->median_wall_ms,
+                r->gflops, r->flops, r->io_bytes, r->gbs);
+        write_number_or_null(f, r->ran && o->roofline ? r->roofline_fraction : NAN, "%.6f");
         fprintf(f,
-                ",\"api_version\":\"%u.%u.%u\",\"subgroup_size\":%u,\"shared_memory_bytes\":%u,"
-                "\"fp16_storage\":%s,\"fp16_arithmetic\":%s,\"limits\":\"%s\",\"kernel_class\":\"%s\"}}%s\n",
-                info->api_version >> 22, (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff,
-                info->subgroup_size, info->limits.max_shared_memory_bytes,
-                info->storage_buffer_16bit ? "true" : "false", info->shader_float16 ? "true" : "false",
-                info->limits_profile, info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu" : "gpu", i + 1 < n ? "," : "");
+                ",\"peak_device_bytes_mib\":%.6f,\"dispatches\":%u,\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,"
+                "\"first_run_ms\":%.3f,\"max_abs_error\":",
+                r->peak_mib, r->dispatches, r->plan_ms, r->pipeline_ms, r->first_run_ms);
+        write_number_or_null(f, r->ran ? r->max_abs_error : NAN, "%.6e");
+        fprintf(f, ",");
+        provenance_write_json(f, info);
+        if (o->roofline) {
+            fprintf(f, ",\"roofline\":");
+            roofline_write_json(f, o->roofline);
+        }
+        fprintf(f, "}%s\n", i + 1 < n ? "," : "");
     }
     fprintf(f, "]\n");
 }
 
 static void write_csv(FILE *f, const bench_options *o, const bench_row *rows, uint32_t n, const vka_device_info *info)
 {
-    (void)o;
-    fprintf(f, "scheme,kernel,dtype,batch,heads,kv_heads,nq,nk,d,causal,ran,reps,median_gpu_ms,gflops,peak_device_mib,"
-               "dispatches,"
-               "max_abs_error,plan_ms,pipeline_create_ms,device,driver,api_version,subgroup_size,shared_memory_bytes,"
-               "fp16_storage,fp16_arithmetic,limits\n");
+    char driver_version[48];
+    provenance_driver_version(info, driver_version, sizeof driver_version);
+    fprintf(f,
+            "scheme,kernel,dtype,batch,heads,kv_heads,nq,nk,d,causal,ran,reps,median_gpu_ms,min_gpu_ms,max_gpu_ms,"
+            "gflops,gbs,roofline_fraction,peak_device_mib,dispatches,max_abs_error,plan_ms,pipeline_create_ms,device,"
+            "driver,vendor_id,device_id,driver_version,api_version,subgroup_size,shared_memory_bytes,fp16_storage,"
+            "fp16_arithmetic,limits,tool_version,commit,command\n");
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
-        fprintf(f,
-                "%s,%s,%s,%u,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,\"%s\",\"%s\",%u.%u.%u,%u,%u,%d,%"
-                "d,%s\n",
+        fprintf(f, "%s,%s,%s,%u,%u,%u,%u,%u,%u,%d,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%u,%.6e,%.3f,%.3f,",
                 c->scheme, c->kernel ? c->kernel : "", bench_dtype_name(c), c->batch, c->heads,
                 c->kv_heads ? c->kv_heads : c->heads, c->nq, c->nk, c->d, c->causal, r->ran, r->reps, r->median_gpu_ms,
-                r->gflops, r->peak_mib, r->dispatches, r->max_abs_error, r->plan_ms, r->pipeline_ms, info->name,
-                info->driver, info->api_version >> 22, (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff,
-                info->subgroup_size, info->limits.max_shared_memory_bytes, info->storage_buffer_16bit,
-                info->shader_float16, info->limits_profile);
+                r->min_gpu_ms, r->max_gpu_ms, r->gflops, r->gbs, o->roofline ? r->roofline_fraction : NAN, r->peak_mib,
+                r->dispatches, r->max_abs_error, r->plan_ms, r->pipeline_ms);
+        fprintf(f, "\"%s\",\"%s\",0x%04x,0x%04x,%s,%u.%u.%u,%u,%u,%d,%d,%s,%s,%s,\"%s\"\n", info->name, info->driver,
+                info->vendor_id, info->device_id, driver_version, info->api_version >> 22,
+                (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff, info->subgroup_size,
+                info->limits.max_shared_memory_bytes, info->storage_buffer_16bit, info->shader_float16,
+                info->limits_profile, VKATTN_VERSION_STRING, VKATTN_COMMIT, provenance_command());
     }
 }
 

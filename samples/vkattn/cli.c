@@ -86,6 +86,24 @@ bool cli_real_number(const char *text, double min, double max, double *out)
     return true;
 }
 
+char *cli_read_file(const char *path, size_t *length)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n) {
+        text[n] = '\0';
+        *length = (size_t)n;
+    } else {
+        free(text);
+        text = NULL;
+    }
+    if (f)
+        fclose(f);
+    return text;
+}
+
 vka_result cli_plan_write_f32(vka_plan *plan, const char *name, const float *data, size_t count, vka_dtype dtype)
 {
     if (dtype != VKA_DTYPE_F16)

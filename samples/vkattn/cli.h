@@ -15,6 +15,8 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_roofline(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Prints "vkattn: <message>" on stderr and returns 1 (the exit status). */
 int cli_fail(const char *fmt, ...)
@@ -31,6 +33,10 @@ const char *cli_device_type_name(vka_device_type type);
 /* Strict numbers for options: all of the text, in range (a float also finite). */
 bool cli_whole_number(const char *text, uint32_t min, uint32_t max, uint32_t *out);
 bool cli_real_number(const char *text, double min, double max, double *out);
+
+/* A whole file, NUL-terminated (*length bytes before the NUL); NULL if it cannot be read.
+ * The caller frees it. */
+char *cli_read_file(const char *path, size_t *length);
 
 /* Splits "key=value" (in place); NULL value if there is no '='. */
 void cli_split_pair(char *arg, char **key, char **value);

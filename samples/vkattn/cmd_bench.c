@@ -199,19 +199,35 @@ static void print_ratios(const bench_row *rows, uint32_t n)
                flash->median_gpu_ms / clustered->median_gpu_ms);
 }
 
-static int default_sweep(vka_context *ctx, const bench_options *o, const vka_device_info *info)
+/* The ceilings the rows are measured against: read from --roofline FILE, measured now
+ * (the default: about a second on lavapipe, less on a GPU), or none (--roofline none, and
+ * --memory-only, which runs nothing). */
+static int find_roofline(vka_context *ctx, const bench_options *o, roofline *out)
+{
+    if (o->roofline_path && strcmp(o->roofline_path, "none") != 0)
+        return roofline_load(o->roofline_path, out);
+    fprintf(stderr, "measuring the device's roofline (vkattn roofline; --roofline FILE reuses one) ...\n");
+    return roofline_measure(ctx, o->quick ? 20.0 : 50.0, 3, out);
+}
+
+static int default_sweep(vka_context *ctx, bench_options *o, const vka_device_info *info)
 {
     bench_case cases[MAX_CASES];
     uint32_t n = default_cases(o, cases);
     if (n == 0)
         return cli_fail("bench: nothing to run for --scheme %s --kernel %s", o->only_scheme ? o->only_scheme : "any",
                         o->only_kernel ? o->only_kernel : "any");
+    roofline ceilings;
+    bool wanted = !o->memory_only && !(o->roofline_path && strcmp(o->roofline_path, "none") == 0);
+    if (wanted && find_roofline(ctx, o, &ceilings))
+        return 1;
+    o->roofline = wanted ? &ceilings : NULL;
     bench_row rows[MAX_CASES];
     int status = 0;
     bench_print_header();
     for (uint32_t i = 0; i < n; i++) {
         bench_row *row = &rows[i];
-        *row = (bench_row){.c = cases[i], .max_abs_error = NAN};
+        *row = (bench_row){.c = cases[i], .max_abs_error = NAN, .roofline_fraction = NAN};
         fprintf(stderr, "[%u/%u] %s %s %s N=%u%s ...\n", i + 1, n, cases[i].scheme,
                 cases[i].kernel ? cases[i].kernel : "", bench_dtype_name(&cases[i]), cases[i].nq,
                 cases[i].causal ? " causal" : "");
@@ -221,7 +237,13 @@ static int default_sweep(vka_context *ctx, const bench_options *o, const vka_dev
     }
     print_ratios(rows, n);
     printf("device: %s\n", info->summary);
-    return status ? status : bench_write_reports(o, rows, n, info);
+    if (o->roofline)
+        printf("roofline (%s): f32 %.1f GFLOP/s, f16 %.1f GFLOP/s, bandwidth %.1f GB/s; roof%% = GFLOP/s over "
+               "min(f32 peak, flops/io_bytes x bandwidth)\n",
+               o->roofline->source, o->roofline->f32_gflops, o->roofline->f16_gflops, o->roofline->bandwidth_gbs);
+    int written = bench_write_reports(o, rows, n, info);
+    o->roofline = NULL; /* ceilings lives on this frame only */
+    return status ? status : written;
 }
 
 /* ------------------------------------------------------------------ options */
@@ -287,6 +309,8 @@ static int parse_value_option(const char *a, const char *value, bench_options *o
         o->plot_path = value;
     else if (strcmp(a, "--sweep") == 0)
         o->sweep = value;
+    else if (strcmp(a, "--roofline") == 0)
+        o->roofline_path = value;
     else if (strcmp(a, "--n") == 0)
         return parse_sizes(value, o);
     else if (strcmp(a, "--dtype") == 0) {
@@ -305,6 +329,58 @@ static int parse_value_option(const char *a, const char *value, bench_options *o
     return 0;
 }
 
+/* Which runs read each option: a run refuses an option it would ignore (a typo or a
+ * misunderstanding must not pass as a measurement). */
+enum { DEFAULT = 1, SWEEP = 2, QUALITY = 4, DECODE = 8, ALL = 15 };
+static const struct {
+    const char *name;
+    unsigned modes;
+} option_modes[] = {
+    {"--quick", DEFAULT | SWEEP | DECODE},
+    {"--no-check", DEFAULT | SWEEP},
+    {"--memory-only", DEFAULT | SWEEP},
+    {"--quality", QUALITY},
+    {"--decode", DECODE},
+    {"--sweep", SWEEP},
+    {"--scheme", DEFAULT | QUALITY},
+    {"--kernel", DEFAULT},
+    {"--json", DEFAULT | SWEEP | DECODE},
+    {"--csv", ALL},
+    {"--plot", SWEEP | QUALITY | DECODE},
+    {"--n", ALL},
+    {"--dtype", DEFAULT | SWEEP},
+    {"--param", DEFAULT | SWEEP},
+    {"--roofline", DEFAULT},
+    {"--heads", ALL},
+    {"--kv-heads", DEFAULT | DECODE},
+    {"--d", ALL},
+    {"--batch", ALL},
+    {"--causal", DEFAULT | SWEEP},
+    {"--reps", ALL},
+    {"--seconds", ALL},
+    {"--run-limit", SWEEP},
+    {"--seeds", QUALITY},
+};
+
+static int option_index(const char *name)
+{
+    for (size_t i = 0; i < sizeof option_modes / sizeof *option_modes; i++)
+        if (strcmp(option_modes[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int check_modes(const bench_options *o, uint32_t given)
+{
+    unsigned mode = o->sweep ? SWEEP : o->quality ? QUALITY : o->decode ? DECODE : DEFAULT;
+    static const char *const names[] = {"", "the default sweep", "--sweep", "", "--quality", "", "", "", "--decode"};
+    for (size_t i = 0; i < sizeof option_modes / sizeof *option_modes; i++)
+        if ((given >> i & 1) && !(option_modes[i].modes & mode))
+            return cli_fail("bench: %s does nothing in %s; drop it (vkattn bench --help)", option_modes[i].name,
+                            names[mode]);
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, bench_options *o)
 {
     *o = (bench_options){.batch = 1,
@@ -317,8 +393,13 @@ static int parse_options(int argc, char **argv, bench_options *o)
                          .run_limit = 4096,
                          .seeds = 4,
                          .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_F32)};
+    uint32_t given = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        int known = option_index(a);
+        if (known < 0)
+            return cli_fail("bench: unknown option '%s' (vkattn bench --help lists them)", a);
+        given |= 1u << known;
         if (strcmp(a, "--quick") == 0)
             o->quick = true, o->min_reps = 2, o->seconds = 0.2;
         else if (strcmp(a, "--no-check") == 0)
@@ -330,20 +411,22 @@ static int parse_options(int argc, char **argv, bench_options *o)
         else if (strcmp(a, "--decode") == 0)
             o->decode = true;
         else if (i + 1 == argc)
-            return cli_fail("bench: unknown option '%s' or missing value", a);
+            return cli_fail("bench: %s wants a value", a);
         else if (parse_value_option(a, argv[++i], o))
             return 1;
     }
     if (o->batch == 0 || o->heads == 0 || o->head_dim == 0 || o->min_reps < 1 || o->min_reps > 200 || o->seeds == 0 ||
         o->seeds > 64)
         return cli_fail("bench: --batch, --heads, --d must be positive, --reps in 1..200, --seeds in 1..64");
+    if (o->roofline_path && o->memory_only && strcmp(o->roofline_path, "none") != 0)
+        return cli_fail("bench: --memory-only runs nothing to hold against a roofline; drop --roofline");
     if ((o->sweep != NULL) + o->quality + o->decode > 1)
         return cli_fail("bench: --sweep, --quality and --decode are separate runs");
+    if (check_modes(o, given))
+        return 1;
     if (o->quality && o->only_scheme && strcmp(o->only_scheme, "performer") && strcmp(o->only_scheme, "reformer") &&
         strcmp(o->only_scheme, "clustered"))
         return cli_fail("bench: --quality measures performer, reformer or clustered, not '%s'", o->only_scheme);
-    if (o->plot_path && !o->sweep && !o->quality && !o->decode)
-        return cli_fail("bench: --plot draws the figure of --sweep, --quality or --decode");
     if (o->kv_heads && o->heads % o->kv_heads)
         return cli_fail("bench: --kv-heads %u must divide --heads %u (grouped heads)", o->kv_heads, o->heads);
     if (o->max_reps < o->min_reps)
@@ -356,9 +439,6 @@ int cmd_bench(int argc, char **argv)
     bench_options o;
     if (parse_options(argc, argv, &o))
         return 1;
-    size_t used = (size_t)snprintf(o.command_line, sizeof o.command_line, "vkattn bench");
-    for (int i = 0; i < argc && used < sizeof o.command_line; i++)
-        used += (size_t)snprintf(o.command_line + used, sizeof o.command_line - used, " %s", argv[i]);
     vka_context *ctx;
     vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
     if (r != VKA_SUCCESS)

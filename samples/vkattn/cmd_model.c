@@ -24,23 +24,13 @@ static bool read_config(const char *dir, model_config *m)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/model.json", dir);
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    long n = -1;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n)
-        text[n] = '\0';
-    else {
-        free(text);
-        text = NULL;
-    }
-    if (f)
-        fclose(f);
+    size_t n = 0;
+    char *text = cli_read_file(path, &n);
     if (!text) {
         cli_fail("%s: cannot read it", path);
         return false;
     }
-    bool ok = model_config_parse(text, (size_t)n, path, m);
+    bool ok = model_config_parse(text, n, path, m);
     free(text);
     return ok;
 }

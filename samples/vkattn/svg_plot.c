@@ -5,6 +5,7 @@
 #include <string.h>
 
 enum { PANEL_W = 460, PANEL_H = 340, MARGIN_L = 70, MARGIN_R = 16, MARGIN_T = 34, MARGIN_B = 46, TITLE_H = 30 };
+enum { PANELS_PER_ROW = 3 };
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
@@ -12,6 +13,21 @@ static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
 typedef struct axis {
     double lo, hi; /* log10 of the range */
 } axis;
+
+/* Text as SVG character data: device names may hold '&' or '<'. */
+static void put_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else
+            fputc(*s, f);
+    }
+}
 
 static bool usable(double x, double y)
 {
@@ -120,15 +136,19 @@ static void draw_legend(FILE *f, const svg_panel *p, double left, double top, do
         const char *color = palette[s % (sizeof palette / sizeof palette[0])];
         fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' stroke-width='2'%s/>\n", left + 8, y - 4,
                 left + 28, y - 4, color, p->series[s].dashed ? " stroke-dasharray='5,3'" : "");
-        fprintf(f, "<text x='%.1f' y='%.1f' font-size='11'>%s</text>\n", left + 33, y, p->series[s].label);
+        fprintf(f, "<text x='%.1f' y='%.1f' font-size='11'>", left + 33, y);
+        put_text(f, p->series[s].label);
+        fprintf(f, "</text>\n");
     }
 }
 
 static void draw_panel(FILE *f, const svg_panel *p, double x0, double y0)
 {
     double left = x0 + MARGIN_L, right = x0 + PANEL_W - MARGIN_R, top = y0 + MARGIN_T, bottom = y0 + PANEL_H - MARGIN_B;
-    fprintf(f, "<text x='%.1f' y='%.1f' font-size='13' text-anchor='middle' font-weight='bold'>%s</text>\n",
-            (left + right) / 2, y0 + 20, p->title);
+    fprintf(f, "<text x='%.1f' y='%.1f' font-size='13' text-anchor='middle' font-weight='bold'>", (left + right) / 2,
+            y0 + 20);
+    put_text(f, p->title);
+    fprintf(f, "</text>\n");
     axis x, y;
     if (!panel_range(p, &x, &y)) {
         fprintf(f, "<text x='%.1f' y='%.1f' font-size='12' text-anchor='middle'>no data</text>\n", (left + right) / 2,
@@ -149,19 +169,85 @@ static void draw_panel(FILE *f, const svg_panel *p, double x0, double y0)
             x0 + 16, (top + bottom) / 2, p->y_label);
 }
 
+static void begin_figure(FILE *f, unsigned width, unsigned height, const char *title)
+{
+    fprintf(f,
+            "<svg xmlns='http://www.w3.org/2000/svg' width='%u' height='%u' viewBox='0 0 %u %u' "
+            "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
+            width, height, width, height);
+    fprintf(f, "<text x='%u' y='20' font-size='14' text-anchor='middle'>", width / 2);
+    put_text(f, title);
+    fprintf(f, "</text>\n");
+}
+
 bool svg_write_loglog(const char *path, const char *title, const svg_panel *panels, uint32_t panel_count)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return false;
-    unsigned width = PANEL_W * panel_count, height = PANEL_H + TITLE_H;
-    fprintf(f,
-            "<svg xmlns='http://www.w3.org/2000/svg' width='%u' height='%u' viewBox='0 0 %u %u' "
-            "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
-            width, height, width, height);
-    fprintf(f, "<text x='%u' y='20' font-size='14' text-anchor='middle'>%s</text>\n", width / 2, title);
+    uint32_t columns = panel_count < PANELS_PER_ROW ? panel_count : PANELS_PER_ROW;
+    uint32_t rows = (panel_count + PANELS_PER_ROW - 1) / PANELS_PER_ROW;
+    begin_figure(f, PANEL_W * (columns ? columns : 1), PANEL_H * rows + TITLE_H, title);
     for (uint32_t i = 0; i < panel_count; i++)
-        draw_panel(f, &panels[i], (double)PANEL_W * i, TITLE_H);
+        draw_panel(f, &panels[i], (double)PANEL_W * (i % PANELS_PER_ROW),
+                   TITLE_H + (double)PANEL_H * (i / PANELS_PER_ROW));
+    fprintf(f, "</svg>\n");
+    return fclose(f) == 0;
+}
+
+/* ------------------------------------------------------------------ bars */
+
+enum { BAR_GROUP_W = 34, BAR_H = 300, BAR_LEFT = 70, BAR_BOTTOM = 120, BAR_LEGEND_W = 220 };
+
+bool svg_write_bars(const char *path, const char *title, const char *y_label, const char *const *groups,
+                    uint32_t group_count, const char *const *series, uint32_t series_count, const double *values)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    double hi = 0;
+    for (uint32_t i = 0; i < group_count * series_count; i++)
+        if (isfinite(values[i]) && values[i] > hi)
+            hi = values[i];
+    double step = hi > 0 ? pow(10, floor(log10(hi))) : 1; /* ticks at whole multiples of a power of ten */
+    hi = hi > 0 ? ceil(hi / step) * step : 1;
+    double group_w = (double)BAR_GROUP_W * (series_count + 1) / 2 + 20;
+    double plot_w = group_w * group_count, top = TITLE_H + 10, bottom = top + BAR_H;
+    begin_figure(f, (unsigned)(BAR_LEFT + plot_w + BAR_LEGEND_W), (unsigned)(bottom + BAR_BOTTOM), title);
+    for (double v = 0; v <= hi + 1e-9 * hi; v += step) {
+        double y = bottom - v / hi * BAR_H;
+        fprintf(f, "<line x1='%d' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s'/>\n", BAR_LEFT, y, BAR_LEFT + plot_w, y,
+                v == 0 ? "#444" : "#ddd");
+        fprintf(f, "<text x='%d' y='%.1f' font-size='11' text-anchor='end'>%g</text>\n", BAR_LEFT - 5, y + 4, v);
+    }
+    double bar_w = (group_w - 20) / (series_count ? series_count : 1);
+    for (uint32_t g = 0; g < group_count; g++) {
+        double x0 = BAR_LEFT + g * group_w + 10;
+        for (uint32_t s = 0; s < series_count; s++) {
+            double v = values[g * series_count + s];
+            if (!isfinite(v) || v <= 0)
+                continue;
+            fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='%s'><title>%.3g</title></rect>\n",
+                    x0 + s * bar_w, bottom - v / hi * BAR_H, bar_w - 2, v / hi * BAR_H,
+                    palette[s % (sizeof palette / sizeof palette[0])], v);
+        }
+        fprintf(f, "<text transform='translate(%.1f,%.1f) rotate(-40)' font-size='11' text-anchor='end'>",
+                x0 + (group_w - 20) / 2, bottom + 14);
+        put_text(f, groups[g]);
+        fprintf(f, "</text>\n");
+    }
+    fprintf(f, "<text transform='translate(16,%.1f) rotate(-90)' font-size='12' text-anchor='middle'>",
+            (top + bottom) / 2);
+    put_text(f, y_label);
+    fprintf(f, "</text>\n");
+    for (uint32_t s = 0; s < series_count; s++) {
+        double x = BAR_LEFT + plot_w + 16, y = top + 14 + 16.0 * s;
+        fprintf(f, "<rect x='%.1f' y='%.1f' width='14' height='10' fill='%s'/>\n", x, y - 9,
+                palette[s % (sizeof palette / sizeof palette[0])]);
+        fprintf(f, "<text x='%.1f' y='%.1f' font-size='11'>", x + 20, y);
+        put_text(f, series[s]);
+        fprintf(f, "</text>\n");
+    }
     fprintf(f, "</svg>\n");
     return fclose(f) == 0;
 }

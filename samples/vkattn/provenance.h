@@ -1,0 +1,23 @@
+/* What makes a result file self-describing: the tool (version, commit, UTC time, command
+ * line) and the device (name, vendor and device IDs, driver name and version — decoded per
+ * vendor as vulkaninfo does —, API version, pipeline cache UUID, limits profile, kernel
+ * class). Every JSON the tool writes (bench rows, run and model statistics, the roofline)
+ * carries both, so files from several machines can be told apart and merged
+ * (`vkattn report`). */
+#ifndef VKATTN_PROVENANCE_H
+#define VKATTN_PROVENANCE_H
+
+#include "cli.h"
+
+/* The command line as run ("vkattn bench --n 1024"), for the result files. */
+void provenance_set_command(int argc, char **argv);
+const char *provenance_command(void);
+
+/* The driver version as its vendor numbers it: NVIDIA 10.8.8.6 bits, Intel on Windows
+ * 18.14 bits, everyone else VK_MAKE_API_VERSION's major.minor.patch. */
+void provenance_driver_version(const vka_device_info *info, char *out, size_t size);
+
+/* Writes the members `"tool":{…},"device":{…}` (no braces around them, no comma before). */
+void provenance_write_json(FILE *f, const vka_device_info *info);
+
+#endif
