@@ -158,6 +158,10 @@ static void numbers_are_typed_values(void)
     /* A required parameter missing is named. */
     t = attention(g, "strided", NULL, NULL);
     CHECK_MSG(!t.id && strstr(vka_last_error(ctx), "stride= is required"), "'%s'", vka_last_error(ctx));
+    /* ... unless a key it does not know was given: the typo is named, not the key it missed */
+    t = attention(g, "local", NULL, (vka_op_number[]){{"windw", 3}, {0}});
+    CHECK_MSG(!t.id && strstr(vka_last_error(ctx), "unknown parameter 'windw' (local takes: window,"), "'%s'",
+              vka_last_error(ctx));
     vka_graph_destroy(g);
 }
 

@@ -6,6 +6,8 @@
  * (tests/data/report: lavapipe as it is and clamped to android-2021) merge too. */
 #define _POSIX_C_SOURCE 200809L /* popen */
 #include "harness.h"
+#include "../samples/vkattn/provenance.h"
+#include "vkattn/io.h"
 
 #include <math.h>
 #include <sys/stat.h>
@@ -243,6 +245,70 @@ static void fma_probe_matches_its_closed_form(void)
     test_context_done(ctx);
 }
 
+/* Driver versions as each vendor numbers them (vulkaninfo's decoding). */
+static void driver_versions_are_decoded_per_vendor(void)
+{
+    char text[48];
+    vka_device_info nvidia = {.vendor_id = 0x10de, .driver_version = 535u << 22 | 104u << 14 | 5u << 6 | 1u};
+    provenance_driver_version(&nvidia, text, sizeof text);
+    CHECK_MSG(strcmp(text, "535.104.5.1") == 0, "NVIDIA: %s", text);
+    vka_device_info mesa = {.vendor_id = 0x1002, .driver_version = 23u << 22 | 1u << 12 | 7u};
+    provenance_driver_version(&mesa, text, sizeof text);
+    CHECK_MSG(strcmp(text, "23.1.7") == 0, "AMD (Mesa): %s", text);
+}
+
+/* The tool refuses what a run would ignore, describes itself as data, and every result it
+ * prints says what ran and where. */
+static void cli_is_strict_and_self_describing(void)
+{
+    char out[65536];
+    static const struct {
+        const char *args, *needle;
+    } refused[] = {
+        {"bench --quality --json q.json", "--json does nothing in --quality"},
+        {"bench --seeds 2", "--seeds does nothing in the default sweep"},
+        {"bench --sweep linear --kernel flash", "--kernel does nothing in --sweep"},
+        {"bench --decode --no-check", "--no-check does nothing in --decode"},
+        {"bench --heads", "--heads wants a value"},
+        {"bench --frobnicate 1", "unknown option '--frobnicate'"},
+        {"info local --yaml", "usage: vkattn info"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        int status = run_cli(refused[i].args, out, sizeof out);
+        CHECK_MSG(status != 0 && strstr(out, refused[i].needle), "%s: status %d, '%s'", refused[i].args, status, out);
+    }
+    CHECK(run_cli("info --json", out, sizeof out) == 0);
+    static const char *const device_needles[] = {"\"candidates\":[",
+                                                 "\"device\":{\"name\":",
+                                                 "\"driver_version\":",
+                                                 "\"maxStorageBufferRange\":",
+                                                 "\"operations\":[",
+                                                 "\"fma_peak\"",
+                                                 NULL};
+    CHECK_MSG(test_contains_all(out, device_needles), "%.2000s", out);
+    CHECK(run_cli("info local --json", out, sizeof out) == 0);
+    static const char *const op_needles[] = {"{\"name\":\"local\"", "\"role\":\"q\"", "\"key\":\"window\"",
+                                             "\"type\":\"int\"", NULL};
+    CHECK_MSG(test_contains_all(out, op_needles), "%.2000s", out);
+    /* a run's statistics: the parameters as resolved, the tool, the device */
+    char x[128], args[512];
+    in_folder(x, sizeof x, "x.npy");
+    float data[4 * 8];
+    for (int i = 0; i < 32; i++)
+        data[i] = (float)i / 8.0f;
+    CHECK_OK(NULL, vka_npy_save(NULL, x, VKA_DTYPE_F32, 2, (uint32_t[]){4, 8}, data));
+    snprintf(args, sizeof args, "run fma_peak x='%s' iterations=5 stats=1", x);
+    CHECK(run_cli(args, out, sizeof out) == 0);
+    static const char *const run_needles[] = {"\"params\":{\"iterations\":5,\"precision\":\"f32\"}",
+                                              "\"out_dtype\":\"f32\"",
+                                              "\"tool\":{",
+                                              "\"command\":\"vkattn run fma_peak",
+                                              "\"vendor_id\":",
+                                              NULL};
+    CHECK_MSG(test_contains_all(out, run_needles), "%.2000s", out);
+    remove(x);
+}
+
 static void clean(void)
 {
     static const char *const files[] = {"a.json",     "b.json",      "r.md",      "r.html",
@@ -265,6 +331,8 @@ int main(int argc, char **argv)
         {"report_on_the_sample_files", report_on_the_sample_files},
         {"roofline_feeds_bench", roofline_feeds_bench},
         {"fma_probe_matches_its_closed_form", fma_probe_matches_its_closed_form},
+        {"driver_versions_are_decoded_per_vendor", driver_versions_are_decoded_per_vendor},
+        {"cli_is_strict_and_self_describing", cli_is_strict_and_self_describing},
         {"clean", clean},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof *cases);

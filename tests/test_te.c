@@ -7,7 +7,12 @@
  * Both kernel classes, validation on. Under a clamp with fewer than 7 storage buffers per
  * stage (android-2021, vulkan-1.0-min: 4) the packed variants run (query and key rows
  * packed side by side first) and must give the same results. */
+#define _POSIX_C_SOURCE 200809L /* getpid, mkdir */
 #include "harness.h"
+#include "vkattn/io.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 static vka_context *contexts[2]; /* CPU class, GPU class */
 
@@ -385,6 +390,47 @@ static void bad_inputs(void)
     te_data_free(&d);
 }
 
+/* `vkattn run te_attention` from .npy files: the MLP's files become graph constants, the
+ * tool's own keys leave the op's `chunk` alone; the output equals the double reference. */
+static void runs_from_files(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    te_case c = {
+        .batch = 1, .nq = 6, .nk = 11, .heads = 2, .dh = 3, .dv = 5, .dx = 2, .hidden1 = 7, .hidden2 = 6, .seed = 9};
+    te_data d = {0};
+    te_data_make(&c, &d);
+    char folder[64], path[160], args[4096];
+    snprintf(folder, sizeof folder, "/tmp/vkattn_te_%ld", (long)getpid());
+    mkdir(folder, 0700);
+    int used = snprintf(args, sizeof args, "cd '%s' && VKATTN_VALIDATION=1 '%s' run te_attention out=o.npy chunk=4",
+                        folder, VKATTN_CLI_PATH);
+    for (int i = 0; i < INPUTS + WEIGHTS; i++) {
+        const char *name = i < INPUTS ? input_names[i] : weight_names[i - INPUTS];
+        const float *data = i < INPUTS ? d.in[i] : d.w[i - INPUTS];
+        const uint32_t *dims = i < INPUTS ? d.in_dims[i] : d.w_dims[i - INPUTS];
+        uint32_t rank = i < INPUTS ? 3 : i < INPUTS + 3 ? 2 : 1; /* biases are 1-D */
+        snprintf(path, sizeof path, "%s/%s.npy", folder, name);
+        CHECK_OK(NULL, vka_npy_save(NULL, path, VKA_DTYPE_F32, rank, dims, data));
+        used += snprintf(args + used, sizeof args - (size_t)used, " %s=%s.npy", name, name);
+    }
+    CHECK_MSG(system(args) == 0, "%s", args);
+    float *expected = malloc(d.out_count * 4);
+    vka_npy out = {0};
+    snprintf(path, sizeof path, "%s/o.npy", folder);
+    if (te_reference(contexts[0], &c, &d, expected) && vka_npy_load(NULL, path, &out) == VKA_SUCCESS) {
+        CHECK(out.bytes == d.out_count * 4 && out.rank == 3 && out.dims[2] == c.heads * c.dv);
+        if (out.bytes == d.out_count * 4)
+            test_close("te_attention through vkattn run", out.data, expected, d.out_count, 2e-5, 2e-4);
+    } else
+        CHECK_MSG(0, "no output: %s", vka_last_error(NULL));
+    vka_npy_free(&out);
+    free(expected);
+    te_data_free(&d);
+    snprintf(args, sizeof args, "rm -rf '%s'", folder);
+    CHECK(system(args) == 0);
+}
+
 static void done(void)
 {
     for (int i = 0; i < 2; i++) {
@@ -396,13 +442,10 @@ static void done(void)
 int main(int argc, char **argv)
 {
     static const test_case cases[] = {
-        {"tetnp_shape", tetnp_shape},
-        {"odd_shapes", odd_shapes},
-        {"key_chunks", key_chunks},
-        {"flash_materialized_shift", flash_materialized_shift},
-        {"flash_memory", flash_memory},
-        {"bad_inputs", bad_inputs},
-        {"done", done},
+        {"tetnp_shape", tetnp_shape},         {"odd_shapes", odd_shapes},
+        {"key_chunks", key_chunks},           {"flash_materialized_shift", flash_materialized_shift},
+        {"flash_memory", flash_memory},       {"bad_inputs", bad_inputs},
+        {"runs_from_files", runs_from_files}, {"done", done},
     };
     return test_main(argc, argv, cases, sizeof cases / sizeof *cases);
 }

@@ -88,6 +88,31 @@ static bool number_of(const vka_given_param *given, double *out)
     return end != given->text && *end == '\0' && errno != ERANGE;
 }
 
+/* A given key the operation does not read: named, with the keys it takes. */
+static vka_result unknown_parameter(const vka_param_reader *r, uint32_t given)
+{
+    char keys[256] = "";
+    for (const vka_param_info *s = r->schema; s && s->key; s++) {
+        size_t used = strlen(keys);
+        snprintf(keys + used, sizeof keys - used, "%s%s", s == r->schema ? "" : ", ", s->key);
+    }
+    return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: unknown parameter '%s' (%s takes: %s)", r->op,
+                    r->given[given].key, r->op, keys[0] ? keys : "none");
+}
+
+/* A given key the schema does not declare (a typo: `windw` for `window`), or -1. */
+static int undeclared_key(const vka_param_reader *r)
+{
+    for (uint32_t i = 0; i < r->count; i++) {
+        const vka_param_info *s = r->schema;
+        while (s && s->key && strcmp(s->key, r->given[i].key) != 0)
+            s++;
+        if (!s || !s->key)
+            return (int)i;
+    }
+    return -1;
+}
+
 /* The value to read: the given one, else the schema's default, else `derived` (a default
  * the op computed from its inputs); a key with none of them is required. */
 static vka_result source(vka_param_reader *r, const vka_param_info *s, const vka_given_param *derived,
@@ -101,6 +126,8 @@ static vka_result source(vka_param_reader *r, const vka_param_info *s, const vka
         *out = (vka_given_param){s->key, s->fallback, 0};
     else if (derived)
         *out = *derived;
+    else if (undeclared_key(r) >= 0) /* the missing key is likely the typo */
+        return unknown_parameter(r, (uint32_t)undeclared_key(r));
     else
         return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: %s= is required", r->op, s->key);
     return VKA_SUCCESS;
@@ -271,16 +298,8 @@ vka_result vka_param_text_or(vka_param_reader *r, const char *key, const char *f
 
 vka_result vka_params_end(vka_param_reader *r)
 {
-    for (uint32_t i = 0; i < r->count; i++) {
-        if (r->used & (1ull << i))
-            continue;
-        char keys[256] = "";
-        for (const vka_param_info *s = r->schema; s && s->key; s++) {
-            size_t used = strlen(keys);
-            snprintf(keys + used, sizeof keys - used, "%s%s", s == r->schema ? "" : ", ", s->key);
-        }
-        return vka_fail(r->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s: unknown parameter '%s' (%s takes: %s)", r->op,
-                        r->given[i].key, r->op, keys[0] ? keys : "none");
-    }
+    for (uint32_t i = 0; i < r->count; i++)
+        if (!(r->used & (1ull << i)))
+            return unknown_parameter(r, i);
     return VKA_SUCCESS;
 }

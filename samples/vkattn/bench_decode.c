@@ -256,12 +256,9 @@ static void measure(vka_context *ctx, const bench_options *o, decode_bench *d, d
 
 static void write_json(FILE *f, const decode_bench *d, const vka_device_info *info)
 {
-    fprintf(f, "{\"device\":");
-    cli_json_string(f, info->name);
-    fprintf(f, ",\"driver\":");
-    cli_json_string(f, info->driver);
-    fprintf(f, ",\"kernel_class\":\"%s\",\"copy_gbps\":%.3f,\"rows\":[\n",
-            info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu" : "gpu", d->copy_gbps);
+    fprintf(f, "{");
+    provenance_write_json(f, info);
+    fprintf(f, ",\"copy_gbps\":%.3f,\"rows\":[\n", d->copy_gbps);
     for (uint32_t i = 0; i < d->count; i++) {
         const decode_row *r = &d->rows[i];
         fprintf(f,

@@ -491,48 +491,14 @@ static vka_result run_case(vka_context *ctx, const bench_options *o, vka_plan *p
 }
 
 /* Appends text to buf (of size bytes, `used` taken) as printf would, never past its end. */
-static size_t append(char *buf, size_t size, size_t used, const char *format, ...)
-{
-    if (used >= size)
-        return used;
-    va_list args;
-    va_start(args, format);
-    int n = vsnprintf(buf + used, size - used, format, args);
-    va_end(args);
-    return n < 0 ? size : used + (size_t)n;
-}
-
-/* The op's parameters as it resolved them — given ones and defaults — as a JSON object, so
- * a result row says exactly what ran (window=128, m=256, …). Texts are escaped: a state's
- * name is the user's. */
+/* The op's parameters as it resolved them (provenance.h), so a result row says exactly
+ * what ran. */
 static void record_params(const vka_graph *g, bench_row *row)
 {
-    char *buf = row->params_json;
-    size_t size = sizeof row->params_json, used = 0;
     vka_tensor out;
-    buf[0] = '\0';
-    if (vka_graph_find(g, "out", &out) != VKA_SUCCESS)
-        return;
-    used = append(buf, size, used, "{");
-    for (uint32_t i = 0; i < vka_graph_op_param_count(g, out); i++) {
-        vka_param_value v;
-        if (vka_graph_op_param_at(g, out, i, &v) != VKA_SUCCESS)
-            continue;
-        used = append(buf, size, used, "%s\"%s\":", i ? "," : "", v.key);
-        if (!v.text) {
-            used = append(buf, size, used, "%.9g", v.number);
-            continue;
-        }
-        used = append(buf, size, used, "\"");
-        for (const unsigned char *t = (const unsigned char *)v.text; *t; t++)
-            used = *t == '"' || *t == '\\' ? append(buf, size, used, "\\%c", *t)
-                   : *t < 0x20             ? append(buf, size, used, "\\u%04x", *t)
-                                           : append(buf, size, used, "%c", *t);
-        used = append(buf, size, used, "\"");
-    }
-    used = append(buf, size, used, "}");
-    if (used >= size)
-        buf[0] = '\0'; /* too long to hold: the given parameters are written instead */
+    row->params_json[0] = '\0';
+    if (vka_graph_find(g, "out", &out) == VKA_SUCCESS)
+        provenance_params_json(g, out, row->params_json, sizeof row->params_json);
 }
 
 static double tensor_bytes(const vka_tensor_desc *d)

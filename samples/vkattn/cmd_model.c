@@ -14,6 +14,7 @@
  * measurement. */
 #include "cli.h"
 #include "model_config.h"
+#include "provenance.h"
 #include "tnp_data.h"
 
 #include <math.h>
@@ -286,6 +287,8 @@ static int memory_table(vka_context *ctx, const model_args *a)
            "engine / smaller");
     int status = 0;
     bool first = true;
+    vka_device_info info;
+    vka_context_device_info(ctx, &info);
     for (uint32_t d = 0; d < a->dir_count && status == 0; d++) {
         model_config *m = calloc(1, sizeof *m);
         vka_safetensors *weights = NULL;
@@ -322,9 +325,11 @@ static int memory_table(vka_context *ctx, const model_args *a)
             if (!status && json) {
                 fprintf(json,
                         "%s  {\"model\": \"%s\", \"nc\": %u, \"nt\": %u, \"engine_mib\": %.4f, \"peak_device_bytes\": "
-                        "%llu, \"chapter_mb\": %s, \"torch_mib\": %s}",
+                        "%llu, \"chapter_mb\": %s, \"torch_mib\": %s, ",
                         first ? "" : ",\n", arch, cells[c][0], cells[c][1], mib,
                         (unsigned long long)s.peak_device_bytes, chapter > 0 ? ch : "null", torch > 0 ? to : "null");
+                provenance_write_json(json, &info);
+                fputc('}', json);
                 first = false;
             }
             vka_plan_destroy(plan);

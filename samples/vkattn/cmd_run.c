@@ -11,6 +11,7 @@
  * With decode=1 the tool feeds the sequence to a decoding plan `chunk` tokens per run
  * (default 1), the state carried across runs, and writes every step's output. */
 #include "cli.h"
+#include "provenance.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ typedef struct run_args {
     const char *input_paths[VKA_MAX_OP_INPUTS];
     vka_npy inputs[VKA_MAX_OP_INPUTS];
     int same[VKA_MAX_OP_INPUTS]; /* the input an input is (vka_input_info.same_as), else -1 */
+    char params_json[1024];      /* the parameters as the op resolved them, for stats=1 */
+    vka_dtype out_dtype;         /* the result's, as the op resolved it */
 } run_args;
 
 static bool is_role(const vka_op_info *info, const char *key)
@@ -95,17 +98,24 @@ static int parse_args(int argc, char **argv, const vka_op_info *info, run_args *
     return 0;
 }
 
-/* A block layout is built into the plan: the graph takes it as a constant. */
-static bool is_constant_role(const char *role)
+/* Whether the operation takes the input as a graph constant (its input table says so: a
+ * block layout, te_attention's MLP weights), packed into the plan when it is created. */
+static bool is_constant_role(const char *scheme, const char *role)
 {
-    return strcmp(role, "layout") == 0;
+    vka_op_info info;
+    if (vka_op_info_named(scheme, &info) != VKA_SUCCESS)
+        return false;
+    for (uint32_t i = 0; i < info.input_count; i++)
+        if (strcmp(info.inputs[i].role, role) == 0)
+            return info.inputs[i].constant;
+    return false;
 }
 
 /* Whether input i is a tensor the plan is given data for at run time: not a constant, and
  * not another input under a second name (the Reformer's k). */
 static bool is_run_input(const run_args *a, uint32_t i)
 {
-    return !is_constant_role(a->op.inputs[i].role) && a->same[i] < 0;
+    return !is_constant_role(a->scheme, a->op.inputs[i].role) && a->same[i] < 0;
 }
 
 /* An input that carries one entry per token — its shape's third axis is the tokens ("Nq" or
@@ -205,9 +215,10 @@ static int declare_inputs(vka_context *ctx, vka_graph *g, run_args *a, uint32_t 
         memcpy(desc.dims, a->inputs[i].dims, sizeof desc.dims);
         if (tokens && desc.rank >= 3 && is_sequence_role(a->scheme, desc.name))
             desc.dims[2] = tokens;
-        vka_result r = is_constant_role(desc.name) ? vka_graph_constant(g, &desc, a->inputs[i].data, a->inputs[i].bytes,
-                                                                        &a->op.inputs[i].tensor)
-                                                   : vka_graph_input(g, &desc, &a->op.inputs[i].tensor);
+        vka_result r =
+            is_constant_role(a->scheme, desc.name)
+                ? vka_graph_constant(g, &desc, a->inputs[i].data, a->inputs[i].bytes, &a->op.inputs[i].tensor)
+                : vka_graph_input(g, &desc, &a->op.inputs[i].tensor);
         if (r != VKA_SUCCESS)
             return cli_fail_result(ctx, r, "building the graph");
     }
@@ -226,6 +237,11 @@ static int build_plan(vka_context *ctx, run_args *a, uint32_t tokens, vka_graph 
     int status = declare_inputs(ctx, *g, a, tokens);
     if (!status && (r = vka_graph_op(*g, &a->op, out)) != VKA_SUCCESS)
         status = cli_fail_result(ctx, r, a->scheme);
+    vka_tensor_desc result;
+    if (!status && !provenance_params_json(*g, *out, a->params_json, sizeof a->params_json))
+        snprintf(a->params_json, sizeof a->params_json, "null");
+    if (!status && vka_graph_tensor_desc(*g, *out, &result) == VKA_SUCCESS)
+        a->out_dtype = result.dtype;
     if (!status && (r = vka_graph_output(*g, "out", *out)) != VKA_SUCCESS)
         status = cli_fail_result(ctx, r, "building the graph");
     if (!status && !a->reference && (r = vka_plan_create(*g, &(vka_plan_desc){0}, plan)) != VKA_SUCCESS)
@@ -271,7 +287,7 @@ static double median(double *x, uint32_t n)
 
 /* gpu_ms: the steady state (the median of the runs after the first; the first when there
  * is one run), gpu_ms_first apart: on a lazy driver (llvmpipe) it includes compiling. */
-static void print_stats(vka_context *ctx, const vka_plan *plan, const char *scheme, double *gpu_ms, uint32_t runs)
+static void print_stats(vka_context *ctx, const vka_plan *plan, const run_args *a, double *gpu_ms, uint32_t runs)
 {
     vka_plan_stats s;
     vka_plan_stats_get(plan, &s);
@@ -280,16 +296,17 @@ static void print_stats(vka_context *ctx, const vka_plan *plan, const char *sche
     char kernels[256];
     kernel_list(plan, s.dispatch_count, kernels, sizeof kernels);
     printf("{\"scheme\":");
-    cli_json_string(stdout, scheme);
+    cli_json_string(stdout, a->scheme);
     printf(",\"kernel\":");
     cli_json_string(stdout, kernels);
+    printf(",\"out_dtype\":\"%s\",\"params\":%s", a->out_dtype == VKA_DTYPE_F16 ? "f16" : "f32", a->params_json);
     double first = gpu_ms[0], steady = runs > 1 ? median(gpu_ms + 1, runs - 1) : first;
     printf(",\"peak_device_bytes\":%llu,\"dispatches\":%u,\"barriers\":%u,\"runs\":%u,\"gpu_ms\":%.4f,"
            "\"gpu_ms_first\":%.4f,\"wall_ms\":%.4f,\"plan_ms\":%.3f,\"pipeline_create_ms\":%.3f,\"f16_tensors\":%u,"
-           "\"f16_widened\":%u,\"device\":",
+           "\"f16_widened\":%u,",
            (unsigned long long)s.peak_device_bytes, s.dispatch_count, s.barrier_count, runs, steady, first,
            s.last_run_wall_ms, s.plan_ms, s.pipeline_create_ms, s.f16_tensors, s.f16_widened);
-    cli_json_string(stdout, info.name);
+    provenance_write_json(stdout, &info);
     for (uint32_t i = 0; i < s.op_stat_count; i++) { /* what the operations report (sparse blocks) */
         vka_op_stat stat;
         vka_plan_op_stat_at(plan, i, &stat);
@@ -363,7 +380,7 @@ static int execute(vka_context *ctx, run_args *a)
     if (!status && (a->out_path || a->reference))
         status = write_result(ctx, a, g, plan, out);
     if (!status && a->stats && plan)
-        print_stats(ctx, plan, a->scheme, gpu_ms, runs);
+        print_stats(ctx, plan, a, gpu_ms, runs);
     free(gpu_ms);
     vka_plan_destroy(plan);
     vka_graph_destroy(g);
@@ -470,12 +487,13 @@ static void print_decode_stats(vka_context *ctx, const vka_plan *plan, const run
     uint32_t steps = (d->total + d->chunk - 1) / d->chunk;
     printf("{\"scheme\":");
     cli_json_string(stdout, a->scheme);
+    printf(",\"params\":%s", a->params_json);
     printf(",\"decode\":true,\"tokens\":%u,\"chunk\":%u,\"steps\":%u,\"peak_device_bytes\":%llu,"
            "\"state_bytes\":%llu,\"dispatches_per_step\":%u,\"gpu_ms_per_step\":%.4f,\"gpu_ms_first_step\":%.4f,"
-           "\"gpu_ms_last_step\":%.4f,\"plan_ms\":%.3f,\"device\":",
+           "\"gpu_ms_last_step\":%.4f,\"plan_ms\":%.3f,",
            d->total, d->chunk, steps, (unsigned long long)s.peak_device_bytes, (unsigned long long)s.state_bytes,
            s.dispatch_count, d->gpu_ms_sum / steps, d->gpu_ms_first, d->gpu_ms_last, s.plan_ms);
-    cli_json_string(stdout, info.name);
+    provenance_write_json(stdout, &info);
     printf("}\n");
 }
 

@@ -13,7 +13,7 @@
 static int usage(FILE *f)
 {
     fputs(
-        "usage: vkattn info [SCHEME]                 devices, or one operation's inputs and parameters\n"
+        "usage: vkattn info [SCHEME] [--json]        devices, or one operation's inputs and parameters\n"
         "       vkattn run SCHEME key=value... [out=o.npy] [stats=1] [runs=N] [in_dtype=f16|f32] [out_dtype=f16|f32]\n"
         "                  [reference=1]\n"
         "       vkattn model DIR xc=… yc=… xt=… [mean=m.npy] [std=s.npy] [yt=…] [te_kernel=flash|materialized]\n"

@@ -1,5 +1,6 @@
 #include "provenance.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -71,4 +72,40 @@ void provenance_write_json(FILE *f, const vka_device_info *info)
     write_tool(f);
     fprintf(f, ",");
     write_device(f, info);
+}
+
+static size_t append(char *buf, size_t size, size_t used, const char *format, ...)
+{
+    if (used >= size)
+        return used;
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(buf + used, size - used, format, args);
+    va_end(args);
+    return n < 0 ? size : used + (size_t)n;
+}
+
+bool provenance_params_json(const vka_graph *g, vka_tensor op, char *buf, size_t size)
+{
+    size_t used = append(buf, size, 0, "{");
+    for (uint32_t i = 0; i < vka_graph_op_param_count(g, op); i++) {
+        vka_param_value v;
+        if (vka_graph_op_param_at(g, op, i, &v) != VKA_SUCCESS)
+            continue;
+        used = append(buf, size, used, "%s\"%s\":", i ? "," : "", v.key);
+        if (!v.text) {
+            used = append(buf, size, used, "%.9g", v.number);
+            continue;
+        }
+        used = append(buf, size, used, "\"");
+        for (const unsigned char *t = (const unsigned char *)v.text; *t; t++) /* a state's name is the user's */
+            used = *t == '"' || *t == '\\' ? append(buf, size, used, "\\%c", *t)
+                   : *t < 0x20             ? append(buf, size, used, "\\u%04x", *t)
+                                           : append(buf, size, used, "%c", *t);
+        used = append(buf, size, used, "\"");
+    }
+    used = append(buf, size, used, "}");
+    if (used >= size)
+        buf[0] = '\0';
+    return used < size;
 }

@@ -17,6 +17,11 @@ const char *provenance_command(void);
  * 18.14 bits, everyone else VK_MAKE_API_VERSION's major.minor.patch. */
 void provenance_driver_version(const vka_device_info *info, char *out, size_t size);
 
+/* The operation's parameters as it resolved them — given ones and defaults — as a JSON
+ * object ({"window":128,"causal":0,…}), so a result row says exactly what ran. False (and
+ * buf "") when it does not fit. */
+bool provenance_params_json(const vka_graph *g, vka_tensor op, char *buf, size_t size);
+
 /* Writes the members `"tool":{…},"device":{…}` (no braces around them, no comma before). */
 void provenance_write_json(FILE *f, const vka_device_info *info);
 
