@@ -270,6 +270,8 @@ static void cli_is_strict_and_self_describing(void)
         {"bench --sweep linear --kernel flash", "--kernel does nothing in --sweep"},
         {"bench --decode --no-check", "--no-check does nothing in --decode"},
         {"bench --heads", "--heads wants a value"},
+        {"bench --heads=8x", "--heads takes a whole number in 1..4096, not '8x'"},
+        {"bench --quick=1", "--quick takes no value"},
         {"bench --frobnicate 1", "unknown option '--frobnicate'"},
         {"info local --yaml", "usage: vkattn info"},
     };

@@ -395,12 +395,25 @@ static int parse_options(int argc, char **argv, bench_options *o)
                          .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_F32)};
     uint32_t given = 0;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        char name[32]; /* --name=value as getopt_long takes it, or --name value */
+        const char *a = argv[i], *inline_value = strchr(a, '=');
+        if (inline_value && (size_t)(inline_value - a) < sizeof name) {
+            snprintf(name, sizeof name, "%.*s", (int)(inline_value - a), a);
+            a = name, inline_value++;
+        } else
+            inline_value = NULL;
         int known = option_index(a);
         if (known < 0)
-            return cli_fail("bench: unknown option '%s' (vkattn bench --help lists them)", a);
+            return cli_fail("bench: unknown option '%s' (vkattn bench --help lists them)", argv[i]);
         given |= 1u << known;
-        if (strcmp(a, "--quick") == 0)
+        bool flag = !strcmp(a, "--quick") || !strcmp(a, "--no-check") || !strcmp(a, "--memory-only") ||
+                    !strcmp(a, "--quality") || !strcmp(a, "--decode");
+        if (flag && inline_value)
+            return cli_fail("bench: %s takes no value ('%s')", a, argv[i]);
+        if (inline_value) {
+            if (parse_value_option(a, inline_value, o))
+                return 1;
+        } else if (strcmp(a, "--quick") == 0)
             o->quick = true, o->min_reps = 2, o->seconds = 0.2;
         else if (strcmp(a, "--no-check") == 0)
             o->no_check = true;
