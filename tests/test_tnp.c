@@ -637,7 +637,7 @@ static void memory_table(void)
     CHECK(p && pclose(p) == 0);
     CHECK_MSG(rows == 8, "%d rows", rows);
     FILE *f = fopen("memory_table.json", "r");
-    char text[4096] = "";
+    static char text[65536]; /* rows carry the tool and device: about 1 KiB each */
     size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
     text[n] = '\0';
     if (f)
