@@ -400,6 +400,8 @@ typedef struct vka_plan_stats {
                              32-bit words: no 16-bit storage feature is needed) */
     uint32_t f16_widened; /* f16 tensors held as f32 instead (disable_f16), converted on write
                              and read */
+    uint32_t host_transfers;      /* tensors moved between host and device since the plan was made */
+    uint64_t host_transfer_bytes; /* (writes, reads, host steps, state resets; not its creation) */
 } vka_plan_stats;
 
 VKA_API vka_result vka_plan_stats_get(const vka_plan *plan, vka_plan_stats *out);

@@ -2,6 +2,9 @@
  * barriers only where data flows, splitting of dispatches whose tensors exceed one
  * binding, repeated runs, the full-sync and staging switches, timestamps. */
 #include "attention_util.h"
+#include "vkattn/embed.h" /* vka_plan_bind_buffer */
+
+#include <stdint.h>
 
 static vka_context *ctx;
 
@@ -136,6 +139,14 @@ static void runs_repeat_and_inputs_persist(void)
         vka_plan_stats s;
         vka_plan_stats_get(plan, &s);
         CHECK(s.run_count == 6);
+        /* every tensor through host memory counted: 4 writes and 6 reads, of q/k/v's and out's bytes */
+        CHECK_MSG(s.host_transfers == 10, "%u host transfers, not 10", s.host_transfers);
+        /* the application's buffers belong to an embedded context's device only */
+        VkBuffer not_ours = (VkBuffer)(uintptr_t)0x1234;
+        vka_result bound = vka_plan_bind_buffer(
+            plan, "q", &(vka_buffer_binding){not_ours, 0, data.q_bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT});
+        CHECK_MSG(bound == VKA_ERROR_INVALID_ARGUMENT && strstr(vka_last_error(ctx), "vka_context_embed"), "'%s'",
+                  vka_last_error(ctx));
     }
     free(out);
     vka_plan_destroy(plan);

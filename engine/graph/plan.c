@@ -138,6 +138,8 @@ vka_result vka_plan_create(vka_graph *graph, const vka_plan_desc *desc, vka_plan
         return r;
     }
     plan->stats.plan_ms = vka_now_ms() - start;
+    plan->stats.host_transfers = 0; /* the creation's uploads (constants, zeroed inputs) are not counted */
+    plan->stats.host_transfer_bytes = 0;
     vka_context_adopt(ctx, &plan->child, orphan);
     *out = plan;
     return VKA_SUCCESS;
@@ -388,8 +390,9 @@ vka_result vka_plan_tensor_location(const vka_plan *plan, const char *name, vka_
     if (!t || vka_plan_tensor_unread_constant(t))
         return vka_fail(plan->ctx, VKA_ERROR_NOT_FOUND, "vka_plan_tensor_location: the plan holds no tensor '%s'",
                         name);
-    *out = (vka_tensor_location){.buffer = plan->arena.buffer,
-                                 .offset = t->offset,
+    VkDeviceSize offset;
+    *out = (vka_tensor_location){.buffer = vka_plan_tensor_buffer(plan, t, &offset),
+                                 .offset = offset,
                                  .size = t->bytes,
                                  .dtype = t->dtype,
                                  .element_bytes = vka_dtype_bytes(t->dtype),
@@ -400,6 +403,78 @@ vka_result vka_plan_tensor_location(const vka_plan *plan, const char *name, vka_
                                  .slice_elements = t->slice_stride};
     memcpy(out->dims, t->dims, sizeof out->dims);
     return VKA_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ the application's buffers */
+
+/* Whether any dispatch binds tensor `index` as a uniform buffer (a block layout, a query). */
+static bool bound_as_uniform(const vka_plan *plan, uint32_t index)
+{
+    for (uint32_t i = 0; i < plan->dispatch_count; i++) {
+        const vka_kernel *k = vka_kernel_get(plan->dispatches[i].desc.kernel);
+        for (uint32_t b = 0; b < k->binding_count; b++)
+            if (plan->dispatches[i].desc.bindings[b].tensor == index && k->bindings[b].kind == VKA_BINDING_UNIFORM)
+                return true;
+    }
+    return false;
+}
+
+static vka_result check_binding(const vka_plan *plan, const vka_plan_tensor *t, const char *name,
+                                const vka_buffer_binding *b)
+{
+    const char *call = "vka_plan_bind_buffer";
+    bool uniform = bound_as_uniform(plan, (uint32_t)(t - plan->tensors));
+    VkBufferUsageFlags need = uniform ? VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT : VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    if (!b->buffer)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "%s '%s': buffer is VK_NULL_HANDLE", call, name);
+    if (b->offset % plan->alignment)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s '%s': offset %llu is not a multiple of %llu (the device's minimum storage and uniform "
+                        "buffer offset alignments, and the plan's)",
+                        call, name, (unsigned long long)b->offset, (unsigned long long)plan->alignment);
+    if (b->size < t->bytes)
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s '%s': size %llu is smaller than the tensor's %llu bytes in the plan's layout "
+                        "(vka_plan_tensor_location: rows padded to 4 elements)",
+                        call, name, (unsigned long long)b->size, (unsigned long long)t->bytes);
+    if (!(b->usage & need))
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "%s '%s': usage 0x%x lacks %s (a kernel binds this tensor as a %s buffer)", call, name,
+                        (unsigned)b->usage,
+                        uniform ? "VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT" : "VK_BUFFER_USAGE_STORAGE_BUFFER_BIT",
+                        uniform ? "uniform" : "storage");
+    return VKA_SUCCESS;
+}
+
+vka_result vka_plan_bind_buffer(vka_plan *plan, const char *name, const vka_buffer_binding *binding)
+{
+    vka_result r = enter(plan, "vka_plan_bind_buffer");
+    if (r != VKA_SUCCESS)
+        return r;
+    if (!name)
+        return leave(plan, vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT, "vka_plan_bind_buffer: name is NULL"));
+    if (plan->desc.memory_only)
+        return leave(plan, vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                                    "vka_plan_bind_buffer: this plan was made with memory_only"));
+    if (plan->ctx->owned)
+        return leave(plan, vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                                    "vka_plan_bind_buffer '%s': the context made its own device; only a context "
+                                    "from vka_context_embed shares the application's device and its buffers",
+                                    name));
+    vka_plan_tensor *t = (vka_plan_tensor *)vka_plan_find_tensor(plan, name, true);
+    if (!t)
+        t = (vka_plan_tensor *)vka_plan_find_tensor(plan, name, false);
+    if (!t || t->kind == VKA_TENSOR_CONSTANT)
+        return leave(plan, vka_fail(plan->ctx, VKA_ERROR_NOT_FOUND,
+                                    "vka_plan_bind_buffer: the plan has no input, output or state '%s'%s", name,
+                                    t ? " (it is a constant, uploaded once into the plan)" : ""));
+    if (binding && (r = check_binding(plan, t, name, binding)) != VKA_SUCCESS)
+        return leave(plan, r);
+    t->bound_buffer = binding ? binding->buffer : VK_NULL_HANDLE;
+    t->bound_offset = binding ? binding->offset : 0;
+    t->bound_size = binding ? binding->size : 0;
+    t->bound_usage = binding ? binding->usage : 0;
+    return leave(plan, vka_plan_rebind(plan));
 }
 
 vka_result vka_plan_collect_timings(vka_plan *plan)

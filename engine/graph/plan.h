@@ -35,6 +35,11 @@ typedef struct vka_plan_tensor {
     float *widened;         /* f16 constants: their data as f32, for lowerings that read it on the host */
     vka_constant_draw draw; /* drawn constants: how to draw them again (vka_plan_redraw) */
     uint32_t draw_args[4];
+    /* Bound to the application's buffer (vka_plan_bind_buffer): kernels and transfers use
+     * it, in the arena's layout, instead of the arena's bytes (which stay reserved). */
+    VkBuffer bound_buffer;
+    VkDeviceSize bound_offset, bound_size;
+    VkBufferUsageFlags bound_usage;
     bool int_ranged; /* int32 values written must lie in [int_min, int_max] */
     int32_t int_min, int_max;
     const char *int_range_op;
@@ -133,6 +138,13 @@ struct vka_plan {
     vka_plan_stats stats;
 };
 
+/* Where a tensor's bytes are: the application's buffer when bound, else the arena. */
+static inline VkBuffer vka_plan_tensor_buffer(const vka_plan *plan, const vka_plan_tensor *t, VkDeviceSize *offset)
+{
+    *offset = t->bound_buffer ? t->bound_offset : t->offset;
+    return t->bound_buffer ? t->bound_buffer : plan->arena.buffer;
+}
+
 /* counters.c: the host's side of vka_lower_counter. */
 vka_result vka_plan_counters_check(vka_plan *plan); /* before a run: refuses an overflow */
 void vka_plan_counters_advance(vka_plan *plan);     /* after it */
@@ -166,6 +178,9 @@ vka_result vka_plan_realize(vka_plan *plan);
 vka_result vka_plan_initialise(vka_plan *plan, bool states_only);
 void vka_plan_release(vka_plan *plan);
 void vka_plan_record_commands(const vka_plan *plan, VkCommandBuffer cmd);
+/* After a binding changed: every descriptor set written again, the plan's own command
+ * buffer recorded again (nothing of the plan may be pending on the device). */
+vka_result vka_plan_rebind(vka_plan *plan);
 
 const vka_plan_tensor *vka_plan_find_tensor(const vka_plan *plan, const char *name, bool output);
 

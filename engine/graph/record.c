@@ -45,13 +45,14 @@ vka_result vka_plan_initialise(vka_plan *plan, bool states_only)
 static VkDescriptorBufferInfo binding_info(const vka_plan *plan, const vka_plan_piece *piece, const vka_binding_desc *b)
 {
     const vka_plan_tensor *t = &plan->tensors[b->tensor];
+    VkDeviceSize offset;
+    VkBuffer buffer = vka_plan_tensor_buffer(plan, t, &offset);
     if (b->whole)
-        return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset, t->bytes};
+        return (VkDescriptorBufferInfo){buffer, offset, t->bytes};
     uint64_t slice_bytes = vka_plan_slice_bytes(t), stride = vka_plan_slice_stride_bytes(t);
     uint32_t first, last;
     vka_binding_slices(piece, b, &first, &last);
-    return (VkDescriptorBufferInfo){plan->arena.buffer, t->offset + first * stride,
-                                    (last - first) * stride + slice_bytes};
+    return (VkDescriptorBufferInfo){buffer, offset + first * stride, (last - first) * stride + slice_bytes};
 }
 
 static vka_result create_descriptor_pool(vka_plan *plan)
@@ -78,7 +79,7 @@ static vka_result create_descriptor_pool(vka_plan *plan)
     return vr == VK_SUCCESS ? VKA_SUCCESS : vka_vk_fail(plan->ctx, vr, "vkCreateDescriptorPool");
 }
 
-static vka_result write_descriptors(vka_plan *plan)
+static vka_result allocate_descriptors(vka_plan *plan)
 {
     vka_context *ctx = plan->ctx;
     for (uint32_t i = 0; i < plan->piece_count; i++) {
@@ -93,6 +94,17 @@ static vka_result write_descriptors(vka_plan *plan)
         VkResult vr = ctx->vkd.vkAllocateDescriptorSets(ctx->device, &alloc, &piece->set);
         if (vr != VK_SUCCESS)
             return vka_vk_fail(ctx, vr, "vkAllocateDescriptorSets");
+    }
+    return VKA_SUCCESS;
+}
+
+/* Every piece's bindings: the arena's bytes, or the application's buffer where bound. */
+static void write_descriptors(vka_plan *plan)
+{
+    vka_context *ctx = plan->ctx;
+    for (uint32_t i = 0; i < plan->piece_count; i++) {
+        vka_plan_piece *piece = &plan->pieces[i];
+        const vka_plan_dispatch *d = &plan->dispatches[piece->dispatch];
         const vka_kernel *k = vka_kernel_get(d->desc.kernel);
         VkDescriptorBufferInfo buffers[VKA_MAX_BINDINGS];
         VkWriteDescriptorSet writes[VKA_MAX_BINDINGS];
@@ -110,7 +122,6 @@ static vka_result write_descriptors(vka_plan *plan)
         }
         ctx->vkd.vkUpdateDescriptorSets(ctx->device, k->binding_count, writes, 0, NULL);
     }
-    return VKA_SUCCESS;
 }
 
 static vka_result create_queries(vka_plan *plan)
@@ -192,9 +203,10 @@ static vka_result record_locked(vka_plan *plan)
         .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
         .commandBufferCount = 1,
     };
-    VkResult vr = ctx->vkd.vkAllocateCommandBuffers(ctx->device, &alloc, &plan->cmd);
+    VkResult vr = plan->cmd ? VK_SUCCESS : ctx->vkd.vkAllocateCommandBuffers(ctx->device, &alloc, &plan->cmd);
     if (vr != VK_SUCCESS)
         return vka_vk_fail(ctx, vr, "vkAllocateCommandBuffers");
+    /* the pool resets a command buffer as it begins again (RESET_COMMAND_BUFFER_BIT) */
     VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     vr = ctx->vkd.vkBeginCommandBuffer(plan->cmd, &begin);
     if (vr != VK_SUCCESS)
@@ -224,12 +236,20 @@ vka_result vka_plan_realize(vka_plan *plan)
     if (r == VKA_SUCCESS && plan->piece_count)
         r = create_descriptor_pool(plan);
     if (r == VKA_SUCCESS)
-        r = write_descriptors(plan);
-    if (r == VKA_SUCCESS)
+        r = allocate_descriptors(plan);
+    if (r == VKA_SUCCESS) {
+        write_descriptors(plan);
         r = create_queries(plan);
+    }
     if (r == VKA_SUCCESS)
         r = record_own_command_buffer(plan);
     return r;
+}
+
+vka_result vka_plan_rebind(vka_plan *plan)
+{
+    write_descriptors(plan);
+    return plan->cmd ? record_own_command_buffer(plan) : VKA_SUCCESS;
 }
 
 void vka_plan_release(vka_plan *plan)

@@ -48,29 +48,67 @@ static vka_result ensure_staging(vka_plan *plan, uint64_t bytes)
     return vka_staging_create(plan->ctx, bytes, &plan->staging);
 }
 
+/* The buffer holding t as a copy's end: the arena, or the application's buffer, which the
+ * engine reaches only by a copy on the device and only with the usage the copy needs. */
+static vka_result copy_end(vka_plan *plan, const vka_plan_tensor *t, VkBufferUsageFlags usage, vka_buffer *out,
+                           VkDeviceSize *offset)
+{
+    *out = (vka_buffer){.buffer = vka_plan_tensor_buffer(plan, t, offset), .size = t->bytes};
+    if (t->bound_buffer && !(t->bound_usage & usage))
+        return vka_fail(plan->ctx, VKA_ERROR_INVALID_ARGUMENT,
+                        "'%s' is bound to the application's buffer, created without %s: the engine cannot %s it "
+                        "(do it in the application's own pass, or create the buffer with that usage)",
+                        t->output_name ? t->output_name : t->name,
+                        usage == VK_BUFFER_USAGE_TRANSFER_DST_BIT ? "VK_BUFFER_USAGE_TRANSFER_DST_BIT"
+                                                                  : "VK_BUFFER_USAGE_TRANSFER_SRC_BIT",
+                        usage == VK_BUFFER_USAGE_TRANSFER_DST_BIT ? "write" : "read");
+    return VKA_SUCCESS;
+}
+
+static void count_transfer(vka_plan *plan, const vka_plan_tensor *t)
+{
+    plan->stats.host_transfers++;
+    plan->stats.host_transfer_bytes += t->bytes;
+}
+
 vka_result vka_plan_upload(vka_plan *plan, const vka_plan_tensor *t, const void *dense, vka_dtype host_dtype)
 {
-    if (plan->arena.mapped) {
+    if (plan->arena.mapped && !t->bound_buffer) {
+        count_transfer(plan, t);
         pad_rows(t, dense, host_dtype, (char *)plan->arena.mapped + t->offset);
         return VKA_SUCCESS;
     }
-    vka_result r = ensure_staging(plan, t->bytes);
+    vka_buffer to;
+    VkDeviceSize offset;
+    vka_result r = copy_end(plan, t, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &to, &offset);
+    if (r == VKA_SUCCESS)
+        r = ensure_staging(plan, t->bytes);
     if (r != VKA_SUCCESS)
         return r;
     pad_rows(t, dense, host_dtype, plan->staging.mapped);
-    return vka_buffer_copy(plan->ctx, &plan->staging, 0, &plan->arena, t->offset, t->bytes);
+    r = vka_buffer_copy(plan->ctx, &plan->staging, 0, &to, offset, t->bytes);
+    if (r == VKA_SUCCESS)
+        count_transfer(plan, t);
+    return r;
 }
 
 vka_result vka_plan_download(vka_plan *plan, const vka_plan_tensor *t, void *dense, vka_dtype host_dtype)
 {
-    if (plan->arena.mapped) {
+    if (plan->arena.mapped && !t->bound_buffer) {
+        count_transfer(plan, t);
         unpad_rows(t, (const char *)plan->arena.mapped + t->offset, dense, host_dtype);
         return VKA_SUCCESS;
     }
-    vka_result r = ensure_staging(plan, t->bytes);
+    vka_buffer from;
+    VkDeviceSize offset;
+    vka_result r = copy_end(plan, t, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &from, &offset);
     if (r == VKA_SUCCESS)
-        r = vka_buffer_copy(plan->ctx, &plan->arena, t->offset, &plan->staging, 0, t->bytes);
+        r = ensure_staging(plan, t->bytes);
     if (r == VKA_SUCCESS)
+        r = vka_buffer_copy(plan->ctx, &from, offset, &plan->staging, 0, t->bytes);
+    if (r == VKA_SUCCESS) {
         unpad_rows(t, plan->staging.mapped, dense, host_dtype);
+        count_transfer(plan, t);
+    }
     return r;
 }

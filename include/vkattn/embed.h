@@ -82,6 +82,31 @@ typedef struct vka_tensor_location {
 
 VKA_API vka_result vka_plan_tensor_location(const vka_plan *plan, const char *name, vka_tensor_location *out);
 
+/* The application's own buffer in place of a planned input, output or decoding state:
+ * kernels read and write it where they would the plan's memory, and nothing is copied. It
+ * holds the tensor in the plan's layout (vka_plan_tensor_location: rows padded to 4
+ * elements, the padding zeros), from `offset`. Bind before or between runs, as often as
+ * wanted (double buffering); binding NULL returns the tensor to the plan's memory, which
+ * stays reserved for it. Checked: the context came from vka_context_embed (the buffer is of
+ * its device), offset a multiple of the device's storage and uniform offset alignments,
+ * size at least the tensor's bytes, usage holding STORAGE_BUFFER (UNIFORM_BUFFER where a
+ * kernel binds the tensor as a uniform block); vka_plan_write and vka_plan_read still work
+ * on it through a copy when usage holds TRANSFER_DST / TRANSFER_SRC.
+ * Synchronisation: binding rewrites the plan's descriptor sets, so no command buffer that
+ * vka_plan_record filled for this plan may be pending; record again after binding.
+ * vka_plan_record's entry barrier orders the application's earlier compute-shader and
+ * transfer writes before the plan's reads, and its exit barrier makes the plan's writes
+ * available to later compute shaders, transfers and host reads: the application needs no
+ * barrier of its own between its passes and the plan's in one command buffer (a buffer
+ * shared across queue families still needs the application's ownership transfer). */
+typedef struct vka_buffer_binding {
+    VkBuffer buffer;
+    VkDeviceSize offset, size;
+    VkBufferUsageFlags usage; /* the flags the buffer was created with */
+} vka_buffer_binding;
+
+VKA_API vka_result vka_plan_bind_buffer(vka_plan *plan, const char *name, const vka_buffer_binding *binding);
+
 #ifdef __cplusplus
 }
 #endif

@@ -124,7 +124,8 @@ class vka_plan_stats(Structure):
                 ("fused_ops", c_uint32), ("op_stat_count", c_uint32), ("barrier_count", c_uint32),
                 ("pipeline_count", c_uint32), ("pipelines_created", c_uint32), ("plan_ms", c_double),
                 ("pipeline_create_ms", c_double), ("last_run_gpu_ms", c_double), ("last_run_wall_ms", c_double),
-                ("run_count", c_uint32), ("f16_tensors", c_uint32), ("f16_widened", c_uint32)]
+                ("run_count", c_uint32), ("f16_tensors", c_uint32), ("f16_widened", c_uint32),
+                ("host_transfers", c_uint32), ("host_transfer_bytes", c_uint64)]
 
 
 class vka_dispatch_info(Structure):
