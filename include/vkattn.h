@@ -396,10 +396,10 @@ typedef struct vka_plan_stats {
     double last_run_gpu_ms;     /* first to last timestamp of the last run; -1 if none */
     double last_run_wall_ms;    /* submit to fence of the last run */
     uint32_t run_count;
-    uint32_t f16_tensors; /* tensors held as f16 on the device (2 bytes per element, packed in
-                             32-bit words: no 16-bit storage feature is needed) */
-    uint32_t f16_widened; /* f16 tensors held as f32 instead (disable_f16), converted on write
-                             and read */
+    uint32_t f16_tensors;         /* tensors held as f16 on the device (2 bytes per element, packed in
+                                     32-bit words: no 16-bit storage feature is needed) */
+    uint32_t f16_widened;         /* f16 tensors held as f32 instead (disable_f16), converted on write
+                                     and read */
     uint32_t host_transfers;      /* tensors moved between host and device since the plan was made */
     uint64_t host_transfer_bytes; /* (writes, reads, host steps, state resets; not its creation) */
 } vka_plan_stats;

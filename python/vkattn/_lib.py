@@ -192,7 +192,7 @@ STRUCTS = (vka_context_desc, vka_pipeline_cache_info, vka_device_limits, vka_dev
 LP64_SIZES = {
     "vka_context_desc": 64, "vka_pipeline_cache_info": 2232, "vka_device_limits": 88, "vka_device_info": 1456,
     "vka_device_candidate": 524, "vka_tensor": 4, "vka_tensor_desc": 32, "vka_op_input": 16, "vka_op_param": 16,
-    "vka_op_number": 16, "vka_op_desc": 720, "vka_host_tensor": 24, "vka_plan_desc": 3, "vka_plan_stats": 112,
+    "vka_op_number": 16, "vka_op_desc": 720, "vka_host_tensor": 24, "vka_plan_desc": 3, "vka_plan_stats": 120,
     "vka_dispatch_info": 56, "vka_op_stat": 24, "vka_param_info": 64, "vka_value_range": 12,
     "vka_input_info": 64, "vka_op_info": 64, "vka_problem": 28, "vka_example_input": 72, "vka_op_example": 1168,
     "vka_param_value": 32,

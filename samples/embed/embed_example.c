@@ -17,7 +17,7 @@
 
 #include "vkattn/embed.h"
 
-#include "embed_fill.h"     /* the host's own shaders (samples/embed/*.comp), compiled at build */
+#include "embed_fill.h" /* the host's own shaders (fill.comp, row_sums.comp), compiled at build */
 #include "embed_row_sums.h"
 
 #include <math.h>
@@ -153,8 +153,8 @@ static bool create_device(host *h)
             extensions[count++] = h->req.optional_extensions[i];
             float16_int8 |= strcmp(h->req.optional_extensions[i], "VK_KHR_shader_float16_int8") == 0;
         }
-    VkPhysicalDeviceShaderFloat16Int8Features f16 = {.sType =
-                                                         VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
                                                 .pNext = float16_int8 ? &f16 : NULL};
     VkPhysicalDeviceFeatures2 offered = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
@@ -208,16 +208,19 @@ typedef struct host_buffer {
 
 static bool buffer_create(host *h, VkDeviceSize size, VkBufferUsageFlags usage, bool mapped, host_buffer *b)
 {
-    VkBufferCreateInfo info = {
-        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = usage, .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VkBufferCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                               .size = size,
+                               .usage = usage,
+                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
     if (vkCreateBuffer(h->device, &info, NULL, &b->buffer) != VK_SUCCESS)
         return false;
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(h->device, b->buffer, &req);
     VkPhysicalDeviceMemoryProperties props;
     vkGetPhysicalDeviceMemoryProperties(h->physical_device, &props);
-    const VkMemoryPropertyFlags want = mapped ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-                                              : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+    const VkMemoryPropertyFlags want = mapped
+                                           ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                           : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
     uint32_t type = UINT32_MAX;
     for (uint32_t i = 0; i < props.memoryTypeCount && type == UINT32_MAX; i++)
         if ((req.memoryTypeBits & (1u << i)) && (props.memoryTypes[i].propertyFlags & want) == want)
@@ -327,8 +330,8 @@ static bool pass_create(host *h, const uint32_t *spirv, size_t bytes, uint32_t b
 {
     VkDescriptorSetLayoutBinding slots[2];
     for (uint32_t i = 0; i < bindings; i++)
-        slots[i] = (VkDescriptorSetLayoutBinding){i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT,
-                                                  NULL};
+        slots[i] =
+            (VkDescriptorSetLayoutBinding){i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL};
     VkPushConstantRange push = {VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes};
     VkShaderModuleCreateInfo module = {
         .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, .codeSize = bytes, .pCode = spirv};
@@ -353,18 +356,16 @@ static bool pass_create(host *h, const uint32_t *spirv, size_t bytes, uint32_t b
     if (vkCreatePipelineLayout(h->device, &layout, NULL, &p->layout) != VK_SUCCESS ||
         vkAllocateDescriptorSets(h->device, &alloc, &p->set) != VK_SUCCESS)
         return false;
-    VkComputePipelineCreateInfo pipeline = {
-        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
-        .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-                  .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                  .module = p->module,
-                  .pName = "main"},
-        .layout = p->layout};
+    VkComputePipelineCreateInfo pipeline = {.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+                                            .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                                                      .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                                                      .module = p->module,
+                                                      .pName = "main"},
+                                            .layout = p->layout};
     return vkCreateComputePipelines(h->device, VK_NULL_HANDLE, 1, &pipeline, NULL, &p->pipeline) == VK_SUCCESS;
 }
 
-static void pass_bind(host *h, host_pass *p, uint32_t binding, VkBuffer buffer, VkDeviceSize offset,
-                      VkDeviceSize size)
+static void pass_bind(host *h, host_pass *p, uint32_t binding, VkBuffer buffer, VkDeviceSize offset, VkDeviceSize size)
 {
     VkDescriptorBufferInfo info = {buffer, offset, size};
     VkWriteDescriptorSet write = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
