@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* popen */
 #include "harness.h"
 
 #include <time.h>
@@ -221,6 +222,14 @@ const char *test_vectors_dir(bool *full)
     if (full)
         *full = shared;
     return folder;
+}
+
+int test_command_output(const char *command, char *out, size_t size)
+{
+    FILE *p = popen(command, "r");
+    size_t n = p ? fread(out, 1, size - 1, p) : 0;
+    out[n] = '\0';
+    return p ? pclose(p) : -1;
 }
 
 void test_read_text(const char *path, char *text, size_t size)

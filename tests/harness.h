@@ -76,6 +76,10 @@ bool test_close(const char *what, const float *a, const float *b, size_t n, doub
 /* SCHEMES.md's f16 gate: NMSE Σ(o − r)²/Σr² ≤ 5e-4 and max |o − r| ≤ 4e-3 · max |r|. */
 bool test_f16_gate(const char *what, const float *got, const float *ref, size_t n);
 
+/* Runs a shell command; *out holds the start of what it printed (stdout, and stderr where
+ * the command redirects it). Its exit status, -1 if it could not start. */
+int test_command_output(const char *command, char *out, size_t size);
+
 /* The start of a file as a string ("" when it cannot be read): what a CLI run wrote. */
 void test_read_text(const char *path, char *text, size_t size);
 

@@ -170,12 +170,7 @@ static int run_cli(const char *args, char *out, size_t size)
 {
     char command[512];
     snprintf(command, sizeof command, "'%s' %s 2>&1", VKATTN_CLI_PATH, args);
-    FILE *p = popen(command, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    return pclose(p);
+    return test_command_output(command, out, size);
 }
 
 /* `vkattn info SCHEME` lists inputs and each parameter's type, range, default, meaning. */

@@ -18,12 +18,7 @@ static int run_cli(const char *args, char *out, size_t size)
 {
     char command[2048];
     snprintf(command, sizeof command, "'%s' %s 2>&1", VKATTN_CLI_PATH, args);
-    FILE *p = popen(command, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    return pclose(p);
+    return test_command_output(command, out, size);
 }
 
 typedef struct fake_row {

@@ -375,10 +375,7 @@ static int cli(const char *args, char *err, size_t size)
 {
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "'%s' model %s 2>&1", VKATTN_CLI_PATH, args);
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(err, 1, size - 1, p) : 0;
-    err[n] = '\0';
-    return p ? pclose(p) : -1;
+    return test_command_output(cmd, err, size);
 }
 
 static void write_file(const char *path, const char *text)

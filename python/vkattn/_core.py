@@ -121,7 +121,23 @@ def _tensor_desc(name, shape, dtype):
 # ------------------------------------------------------------------ context
 
 
-class Context:
+class _Closable:
+    """Closed by close(), by `with`, or when collected (close() may run twice)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Context(_Closable):
     """A device and what runs on it (vka_context). `device`: None (the library's choice:
     $VKATTN_DEVICE, else the best device by type), an index, or a case-insensitive
     substring of the device name. Keyword options mirror vka_context_desc: validation,
@@ -183,17 +199,6 @@ class Context:
     def closed(self):
         return not self._handle
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _live(self, what):
         if not self._handle:
@@ -322,7 +327,28 @@ def param_texts(params):
     return tuple(sorted((str(k), _param_text(k, v)) for k, v in params.items() if v is not None))
 
 
-class Graph:
+class _Owned(_Closable):
+    """A library object this module owns (a graph or a plan): closed once, by close(), by
+    `with`, or when collected. Subclasses name their kind and destroy function."""
+
+    _kind, _destroy = "object", None
+
+    def _live(self, what):
+        if not self._handle:
+            raise Error(INVALID_ARGUMENT, f"{what}: the {self._kind} is closed", what)
+        return self._handle
+
+    def _check(self, result, call):
+        _check(result, self.context._handle, call)
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            self._destroy(self._handle)
+            self._handle = None
+
+
+
+class Graph(_Owned):
     """Named inputs, operations and named outputs (vka_graph), planned with .plan().
 
         g = vkattn.Graph(ctx)
@@ -346,30 +372,7 @@ class Graph:
         _check(fn.graph_create(ctx, ctypes.byref(h)), ctx, "vka_graph_create")
         self._handle = h
 
-    def _live(self, what):
-        if not self._handle:
-            raise Error(INVALID_ARGUMENT, f"{what}: the graph is closed", what)
-        return self._handle
-
-    def _check(self, result, call):
-        _check(result, self.context._handle, call)
-
-    def close(self):
-        if self._handle:
-            fn.graph_destroy(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    _kind, _destroy = "graph", staticmethod(lambda h: fn.graph_destroy(h))
 
     def input(self, name, shape, dtype=np.float32):
         """A tensor the host writes before each run (Plan.write(name, array))."""
@@ -504,7 +507,7 @@ class Graph:
 # ------------------------------------------------------------------ plan
 
 
-class Plan:
+class Plan(_Owned):
     """A planned graph (vka_plan): write inputs, run, read outputs, any number of times.
     It needs nothing of its Graph once made (the graph may be closed). Calls on one plan
     from several threads take turns (a lock here, and the library's own)."""
@@ -517,30 +520,7 @@ class Plan:
         self.outputs = {n: (t.shape, t.dtype) for n, t in graph.outputs.items()}
         self.lock = threading.RLock()
 
-    def _live(self, what):
-        if not self._handle:
-            raise Error(INVALID_ARGUMENT, f"{what}: the plan is closed", what)
-        return self._handle
-
-    def _check(self, result, call):
-        _check(result, self.context._handle, call)
-
-    def close(self):
-        if self._handle:
-            fn.plan_destroy(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    _kind, _destroy = "plan", staticmethod(lambda h: fn.plan_destroy(h))
 
     def write(self, name, array):
         """Copies `array` into input `name` (float arrays convert to the input's float type;

@@ -245,11 +245,12 @@ static void host_buffer_destroy(host *h, host_buffer *b)
         vkDestroyBuffer(h->device, b->buffer, NULL);
 }
 
-/* The host records vkattn's work into its own command buffer and submits it itself; with
- * `copy`, its own copy of the output `o` into `dst` follows in the same command buffer
- * (vka_plan_record's exit barrier makes the output available to transfers; a barrier of
- * the host's makes the copy visible to its reads). */
-static bool submit_recorded_with(host *h, vka_plan *plan, const vka_tensor_location *copy, host_buffer *dst)
+/* The host's own commands around vkattn's in one command buffer: `before` it, or after. */
+typedef void (*host_commands)(host *h, VkCommandBuffer cmd, void *user, bool before);
+
+/* The host records vkattn's work into its own command buffer, between its own commands,
+ * submits it itself and waits. */
+static bool submit_around(host *h, vka_plan *plan, host_commands commands, void *user)
 {
     VkCommandBufferAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                          .commandPool = h->pool,
@@ -261,16 +262,11 @@ static bool submit_recorded_with(host *h, vka_plan *plan, const vka_tensor_locat
     VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     vkBeginCommandBuffer(cmd, &begin);
+    if (commands)
+        commands(h, cmd, user, true);
     bool ok = vka_plan_record(plan, cmd) == VKA_SUCCESS;
-    if (ok && copy) {
-        VkBufferCopy region = {.srcOffset = copy->offset, .dstOffset = 0, .size = copy->size};
-        vkCmdCopyBuffer(cmd, copy->buffer, dst->buffer, 1, &region);
-        VkMemoryBarrier to_host = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                                   .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-                                   .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL,
-                             0, NULL);
-    }
+    if (ok && commands)
+        commands(h, cmd, user, false);
     vkEndCommandBuffer(cmd);
     VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
     ok = ok && vkQueueSubmit(h->queue, 1, &submit, VK_NULL_HANDLE) == VK_SUCCESS &&
@@ -279,9 +275,35 @@ static bool submit_recorded_with(host *h, vka_plan *plan, const vka_tensor_locat
     return ok && vka_plan_collect_timings(plan) == VKA_SUCCESS;
 }
 
+/* The host's reads wait for its own last writes (`stage`, `access`). */
+static void barrier_to_host(VkCommandBuffer cmd, VkPipelineStageFlags stage, VkAccessFlags access)
+{
+    VkMemoryBarrier to_host = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = access, .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+    vkCmdPipelineBarrier(cmd, stage, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL, 0, NULL);
+}
+
+typedef struct output_copy {
+    const vka_tensor_location *from;
+    host_buffer *to;
+} output_copy;
+
+/* After vkattn's work, the host copies the output `o` where the plan keeps it into its own
+ * buffer (vka_plan_record's exit barrier makes the output available to transfers). */
+static void copy_output(host *h, VkCommandBuffer cmd, void *user, bool before)
+{
+    (void)h;
+    const output_copy *c = user;
+    if (before)
+        return;
+    VkBufferCopy region = {.srcOffset = c->from->offset, .dstOffset = 0, .size = c->from->size};
+    vkCmdCopyBuffer(cmd, c->from->buffer, c->to->buffer, 1, &region);
+    barrier_to_host(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+}
+
 static bool submit_recorded(host *h, vka_plan *plan)
 {
-    return submit_recorded_with(h, plan, NULL, NULL);
+    return submit_around(h, plan, NULL, NULL);
 }
 
 enum { B = 1, H = 4, N = 200, D = 32, COUNT = B * H * N * D };
@@ -295,7 +317,8 @@ static bool read_in_place(host *h, vka_plan *plan)
     host_buffer dst = {0};
     bool ok = vka_plan_tensor_location(plan, "nothing", &at) == VKA_ERROR_NOT_FOUND; /* a name the plan lacks */
     ok = ok && vka_plan_tensor_location(plan, "o", &at) == VKA_SUCCESS && at.dtype == VKA_DTYPE_F32 && at.rank == 4 &&
-         at.dims[3] == D && host_buffer_create(h, at.size, &dst) && submit_recorded_with(h, plan, &at, &dst);
+         at.dims[3] == D && host_buffer_create(h, at.size, &dst) &&
+         submit_around(h, plan, copy_output, &(output_copy){&at, &dst});
     for (uint32_t s = 0; ok && s < at.slices; s++)
         for (uint32_t r = 0; r < at.rows; r++)
             memcpy(out + ((size_t)s * at.rows + r) * D,
@@ -409,41 +432,29 @@ typedef struct app {
     float expected[ROWS];
 } app;
 
-/* One command buffer: the host writes q, k, v (fill.comp into `qkv`), vkattn attends and
- * writes into out[which], the host sums each output row (row_sums.comp) into `sums`.
- * vka_plan_record's barriers order the passes on both sides; the host adds only the one
- * that makes its sums visible to its own reads. */
-static bool submit_app(host *h, vka_plan *plan, app *a, int which, bool fill)
+/* The host's passes around vkattn's work in one command buffer: before it, fill.comp
+ * writes q, k, v into `qkv` (when `fill`); after it, row_sums.comp sums each row of
+ * out[which] into `sums`. vka_plan_record's barriers order the passes on both sides; the
+ * host adds only the one that makes its sums visible to its own reads. */
+typedef struct app_step {
+    app *a;
+    int which;
+    bool fill;
+} app_step;
+
+static void app_passes(host *h, VkCommandBuffer cmd, void *user, bool before)
 {
-    VkCommandBufferAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                         .commandPool = h->pool,
-                                         .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                         .commandBufferCount = 1};
-    VkCommandBuffer cmd;
-    if (vkAllocateCommandBuffers(h->device, &alloc, &cmd) != VK_SUCCESS)
-        return false;
-    VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    vkBeginCommandBuffer(cmd, &begin);
-    for (uint32_t t = 0; fill && t < 3; t++) {
+    const app_step *s = user;
+    for (uint32_t t = 0; before && s->fill && t < 3; t++) {
         uint32_t push[3] = {t * SLOT / 4, COUNT, t * 7919u};
-        pass_dispatch(cmd, &a->fill, push, sizeof push, COUNT);
+        pass_dispatch(cmd, &s->a->fill, push, sizeof push, COUNT);
     }
-    bool ok = vka_plan_record(plan, cmd) == VKA_SUCCESS;
-    pass_bind(h, &a->row_sums, 0, a->out[which].buffer, 0, COUNT * 4);
+    if (before)
+        return;
+    pass_bind(h, &s->a->row_sums, 0, s->a->out[s->which].buffer, 0, COUNT * 4);
     uint32_t push[2] = {ROWS, D};
-    pass_dispatch(cmd, &a->row_sums, push, sizeof push, ROWS);
-    VkMemoryBarrier to_host = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                               .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                               .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, NULL,
-                         0, NULL);
-    vkEndCommandBuffer(cmd);
-    VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
-    ok = ok && vkQueueSubmit(h->queue, 1, &submit, VK_NULL_HANDLE) == VK_SUCCESS &&
-         vkQueueWaitIdle(h->queue) == VK_SUCCESS;
-    vkFreeCommandBuffers(h->device, h->pool, 1, &cmd);
-    return ok && vka_plan_collect_timings(plan) == VKA_SUCCESS;
+    pass_dispatch(cmd, &s->a->row_sums, push, sizeof push, ROWS);
+    barrier_to_host(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT);
 }
 
 static double sums_error(const app *a)
@@ -540,7 +551,7 @@ static bool run_in_host_buffers(host *h, vka_context *ctx, vka_graph *g)
         ok = vka_plan_bind_buffer(plan, "o",
                                   &(vka_buffer_binding){a.out[which].buffer, 0, COUNT * 4,
                                                         VK_BUFFER_USAGE_STORAGE_BUFFER_BIT}) == VKA_SUCCESS &&
-             submit_app(h, plan, &a, which, which == 0);
+             submit_around(h, plan, app_passes, &(app_step){&a, which, which == 0});
         errors[which] = ok ? sums_error(&a) : INFINITY;
     }
     vka_plan_stats stats = {0};

@@ -86,6 +86,15 @@ bool cli_real_number(const char *text, double min, double max, double *out)
     return true;
 }
 
+int cli_open_context(vka_context **ctx, vka_device_info *info)
+{
+    vka_result r = vka_context_create(&(vka_context_desc){0}, ctx);
+    if (r != VKA_SUCCESS)
+        return cli_fail_result(NULL, r, "creating a context");
+    vka_context_device_info(*ctx, info);
+    return 0;
+}
+
 char *cli_read_file(const char *path, size_t *length)
 {
     FILE *f = fopen(path, "rb");

@@ -25,6 +25,10 @@ int cli_fail(const char *fmt, ...)
 #endif
     ;
 
+/* A context on the default device (VKATTN_* respected) and what that device is; 0, or
+ * the exit status after cli_fail. */
+int cli_open_context(vka_context **ctx, vka_device_info *info);
+
 /* The failure of a vkattn call: its message, or the result's name. */
 int cli_fail_result(vka_context *ctx, vka_result r, const char *doing);
 

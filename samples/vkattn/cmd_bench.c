@@ -453,11 +453,9 @@ int cmd_bench(int argc, char **argv)
     if (parse_options(argc, argv, &o))
         return 1;
     vka_context *ctx;
-    vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
-    if (r != VKA_SUCCESS)
-        return cli_fail_result(NULL, r, "creating a context");
     vka_device_info info;
-    vka_context_device_info(ctx, &info);
+    if (cli_open_context(&ctx, &info))
+        return 1;
     fprintf(stderr, "device: %s\n", info.summary);
     int status = o.sweep ? bench_sweep(ctx, &o, &info)
                  : o.quality && o.only_scheme && strcmp(o.only_scheme, "performer")

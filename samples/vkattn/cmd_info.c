@@ -261,11 +261,9 @@ int cmd_info(int argc, char **argv)
     if (argc > 0)
         return cli_fail("usage: vkattn info [SCHEME] [--json]");
     vka_context *ctx;
-    vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
-    if (r != VKA_SUCCESS)
-        return cli_fail_result(NULL, r, "creating a context");
     vka_device_info info;
-    vka_context_device_info(ctx, &info);
+    if (cli_open_context(&ctx, &info))
+        return 1;
     if (json) {
         describe_device_json(ctx, &info);
         vka_context_destroy(ctx);

@@ -53,11 +53,9 @@ int cmd_roofline(int argc, char **argv)
     if (parse(argc, argv, &o))
         return 2;
     vka_context *ctx;
-    vka_result r = vka_context_create(&(vka_context_desc){0}, &ctx);
-    if (r != VKA_SUCCESS)
-        return cli_fail_result(NULL, r, "creating a context");
     vka_device_info info;
-    vka_context_device_info(ctx, &info);
+    if (cli_open_context(&ctx, &info))
+        return 1;
     roofline ceilings;
     int status = roofline_measure(ctx, o.target_ms, (int)o.reps, &ceilings);
     if (status == 0) {
