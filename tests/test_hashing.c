@@ -423,10 +423,12 @@ static void bench_quality_rows(void)
              VKATTN_CLI_PATH, csv);
     CHECK_MSG(system(command) == 0, "%s failed", command);
     FILE *f = fopen(csv, "r");
-    char line[512];
+    char line[4096];
     double error[2][4][4] = {{{0}}}; /* [inputs][topk][clusters] */
     int rows = 0;
+    bool provenance = false; /* the header names the device and tool columns */
     while (f && fgets(line, sizeof line, f)) {
+        provenance |= strstr(line, ",vendor_id,") && strstr(line, ",tool_version,commit,time_utc,command");
         char inputs[32];
         unsigned topk, clusters;
         double e, ms;
@@ -441,6 +443,7 @@ static void bench_quality_rows(void)
     if (f)
         fclose(f);
     CHECK_MSG(rows == 32, "bench --quality wrote %d rows, not 32", rows);
+    CHECK_MSG(provenance, "bench --quality's CSV names no device or tool");
     for (int kind = 0; kind < 2; kind++)
         for (int c = 0; c < 4; c++)
             CHECK_MSG(error[kind][3][c] < error[kind][0][c], "topk 128 (%g) is no better than none (%g)",

@@ -178,11 +178,19 @@ static void roofline_feeds_bench(void)
               "%.2000s", text);
     snprintf(args, sizeof args,
              "bench --quick --scheme linear --n 64 --heads 1 --d 16 --reps 1 --roofline none "
-             "--json '%s'",
-             rows);
+             "--json '%s' --csv '%s.csv'",
+             rows, rows);
     CHECK(run_cli(args, out, sizeof out) == 0);
     test_read_text(rows, text, sizeof text);
     CHECK_MSG(strstr(text, "\"roofline_fraction\":null") && !strstr(text, "\"roofline\":{"), "%.2000s", text);
+    char csv[160];
+    snprintf(csv, sizeof csv, "%s.csv", rows);
+    test_read_text(csv, text, sizeof text);
+    static const char *const csv_needles[] = {",min_gpu_ms,max_gpu_ms,", ",vendor_id,device_id,driver_version,",
+                                              ",tool_version,commit,time_utc,command\n", "\"vkattn bench --quick",
+                                              NULL};
+    CHECK_MSG(test_contains_all(text, csv_needles), "%.2000s", text);
+    remove(csv);
     CHECK(run_cli("bench --quick --roofline /nonexistent.json", out, sizeof out) != 0 &&
           strstr(out, "/nonexistent.json"));
     CHECK(run_cli("bench --sweep linear --roofline none", out, sizeof out) != 0 &&

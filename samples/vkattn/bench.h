@@ -63,8 +63,9 @@ typedef struct bench_options {
     uint32_t dtypes;                       /* --dtype: a VKA_DTYPE_BIT per type benchmarked; 0: f32 */
     vka_op_param params[BENCH_MAX_PARAMS]; /* --param key=value: for every case whose scheme takes the key */
     uint32_t param_count;
-    const char *roofline_path; /* --roofline FILE (a roofline or bench JSON) or "none" */
-    const roofline *roofline;  /* the device's ceilings (--roofline; measured by the default sweep); NULL: none */
+    const vka_device_info *device; /* the context's, for the result files */
+    const char *roofline_path;     /* --roofline FILE (a roofline or bench JSON) or "none" */
+    const roofline *roofline;      /* the device's ceilings (--roofline; measured by the default sweep); NULL: none */
 } bench_options;
 
 /* The case's element type, and its name in tables and reports. */

@@ -272,16 +272,18 @@ static void write_json(FILE *f, const decode_bench *d, const vka_device_info *in
     fprintf(f, "]}\n");
 }
 
-static void write_csv(FILE *f, const decode_bench *d)
+static void write_csv(FILE *f, const decode_bench *d, const vka_device_info *info)
 {
     fprintf(f, "scheme,variant,kind,batch,heads,kv_heads,d,context,ran,reps,median_gpu_ms,min_gpu_ms,cache_read_mib,"
-               "gbps,copy_gbps,splits\n");
+               "gbps,copy_gbps,splits," PROVENANCE_CSV_HEADER "\n");
     for (uint32_t i = 0; i < d->count; i++) {
         const decode_row *r = &d->rows[i];
-        fprintf(f, "%s,%s,%s,%u,%u,%u,%u,%u,%d,%d,%.6f,%.6f,%.3f,%.3f,%.3f,%llu\n", r->scheme, r->variant,
+        fprintf(f, "%s,%s,%s,%u,%u,%u,%u,%u,%d,%d,%.6f,%.6f,%.3f,%.3f,%.3f,%llu,", r->scheme, r->variant,
                 r->prefill ? "prefill" : "step", r->shape.batch, r->shape.heads, r->shape.kv_heads, r->shape.d,
                 r->context, r->ran, r->reps, r->median_ms, r->min_ms, r->read_mib, r->gbps, d->copy_gbps,
                 (unsigned long long)r->splits);
+        provenance_write_csv(f, info);
+        fputc('\n', f);
     }
 }
 
@@ -362,7 +364,7 @@ int bench_decode(vka_context *ctx, const bench_options *o, const vka_device_info
         if (i == 0)
             write_json(f, &d, info);
         else
-            write_csv(f, &d);
+            write_csv(f, &d, info);
         if (fclose(f) != 0)
             return cli_fail("cannot write %s", paths[i]);
     }

@@ -126,12 +126,15 @@ static int write_csv(const quality *w, const bench_options *o)
     FILE *f = fopen(o->csv_path, "w");
     if (!f)
         return cli_fail("cannot write %s", o->csv_path);
-    fprintf(f, "kind,orthogonal,features,mean_relative_error,sd,seeds,n,d,heads\n");
+    fprintf(f, "kind,orthogonal,features,mean_relative_error,sd,seeds,n,d,heads," PROVENANCE_CSV_HEADER "\n");
     for (int k = 0; k < KINDS; k++)
         for (int orth = 1; orth >= 0; orth--)
-            for (int mi = 0; mi < MS; mi++)
-                fprintf(f, "%s,%d,%u,%.6e,%.6e,%u,%u,%u,%u\n", kinds[k], orth, feature_counts[mi], w->mean[k][orth][mi],
+            for (int mi = 0; mi < MS; mi++) {
+                fprintf(f, "%s,%d,%u,%.6e,%.6e,%u,%u,%u,%u,", kinds[k], orth, feature_counts[mi], w->mean[k][orth][mi],
                         w->sd[k][orth][mi], o->seeds, w->base.nq, w->base.d, w->base.heads);
+                provenance_write_csv(f, o->device);
+                fputc('\n', f);
+            }
     return fclose(f) == 0 ? 0 : cli_fail("cannot write %s", o->csv_path);
 }
 

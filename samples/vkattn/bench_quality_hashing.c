@@ -139,13 +139,17 @@ static int write_csv(const tradeoff *w, const bench_options *o)
     FILE *f = fopen(o->csv_path, "w");
     if (!f)
         return cli_fail("cannot write %s", o->csv_path);
-    fprintf(f, "scheme,inputs,%s,%s,mean_relative_error,gpu_ms,exact_gpu_ms,n,d,heads\n", w->g->row_key, w->g->col_key);
+    fprintf(f, "scheme,inputs,%s,%s,mean_relative_error,gpu_ms,exact_gpu_ms,n,d,heads," PROVENANCE_CSV_HEADER "\n",
+            w->g->row_key, w->g->col_key);
     for (int kind = 0; kind < INPUT_KINDS; kind++)
         for (int row = 0; row < GRID; row++)
-            for (int col = 0; col < GRID; col++)
-                fprintf(f, "%s,%s,%u,%u,%.6e,%.4f,%.4f,%u,%u,%u\n", w->g->scheme, input_names[kind], w->g->rows[row],
+            for (int col = 0; col < GRID; col++) {
+                fprintf(f, "%s,%s,%u,%u,%.6e,%.4f,%.4f,%u,%u,%u,", w->g->scheme, input_names[kind], w->g->rows[row],
                         w->g->cols[col], w->error[kind][row][col], w->ms[kind][row][col], w->exact_ms[kind],
                         w->base[0].nq, w->base[0].d, w->base[0].heads);
+                provenance_write_csv(f, o->device);
+                fputc('\n', f);
+            }
     return fclose(f) == 0 ? 0 : cli_fail("cannot write %s", o->csv_path);
 }
 

@@ -682,13 +682,9 @@ static void write_json(FILE *f, const bench_options *o, const bench_row *rows, u
 
 static void write_csv(FILE *f, const bench_options *o, const bench_row *rows, uint32_t n, const vka_device_info *info)
 {
-    char driver_version[48];
-    provenance_driver_version(info, driver_version, sizeof driver_version);
-    fprintf(f,
-            "scheme,kernel,dtype,batch,heads,kv_heads,nq,nk,d,causal,ran,reps,median_gpu_ms,min_gpu_ms,max_gpu_ms,"
-            "gflops,gbs,roofline_fraction,peak_device_mib,dispatches,max_abs_error,plan_ms,pipeline_create_ms,device,"
-            "driver,vendor_id,device_id,driver_version,api_version,subgroup_size,shared_memory_bytes,fp16_storage,"
-            "fp16_arithmetic,limits,tool_version,commit,command\n");
+    fprintf(f, "scheme,kernel,dtype,batch,heads,kv_heads,nq,nk,d,causal,ran,reps,median_gpu_ms,min_gpu_ms,max_gpu_ms,"
+               "gflops,gbs,roofline_fraction,peak_device_mib,dispatches,max_abs_error,plan_ms,pipeline_create_ms,"
+               "subgroup_size,shared_memory_bytes,fp16_storage,fp16_arithmetic," PROVENANCE_CSV_HEADER "\n");
     for (uint32_t i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         const bench_case *c = &r->c;
@@ -697,11 +693,10 @@ static void write_csv(FILE *f, const bench_options *o, const bench_row *rows, ui
                 c->kv_heads ? c->kv_heads : c->heads, c->nq, c->nk, c->d, c->causal, r->ran, r->reps, r->median_gpu_ms,
                 r->min_gpu_ms, r->max_gpu_ms, r->gflops, r->gbs, o->roofline ? r->roofline_fraction : NAN, r->peak_mib,
                 r->dispatches, r->max_abs_error, r->plan_ms, r->pipeline_ms);
-        fprintf(f, "\"%s\",\"%s\",0x%04x,0x%04x,%s,%u.%u.%u,%u,%u,%d,%d,%s,%s,%s,\"%s\"\n", info->name, info->driver,
-                info->vendor_id, info->device_id, driver_version, info->api_version >> 22,
-                (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff, info->subgroup_size,
-                info->limits.max_shared_memory_bytes, info->storage_buffer_16bit, info->shader_float16,
-                info->limits_profile, VKATTN_VERSION_STRING, VKATTN_COMMIT, provenance_command());
+        fprintf(f, "%u,%u,%d,%d,", info->subgroup_size, info->limits.max_shared_memory_bytes,
+                info->storage_buffer_16bit, info->shader_float16);
+        provenance_write_csv(f, info);
+        fputc('\n', f);
     }
 }
 

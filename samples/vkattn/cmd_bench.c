@@ -456,6 +456,7 @@ int cmd_bench(int argc, char **argv)
     vka_device_info info;
     if (cli_open_context(&ctx, &info))
         return 1;
+    o.device = &info;
     fprintf(stderr, "device: %s\n", info.summary);
     int status = o.sweep ? bench_sweep(ctx, &o, &info)
                  : o.quality && o.only_scheme && strcmp(o.only_scheme, "performer")

@@ -31,13 +31,42 @@ void provenance_driver_version(const vka_device_info *info, char *out, size_t si
         snprintf(out, size, "%u.%u.%u", v >> 22, (v >> 12) & 0x3ff, v & 0xfff);
 }
 
-static void write_tool(FILE *f)
+static void utc_now(char *utc, size_t size)
 {
-    char utc[32] = "unknown";
+    snprintf(utc, size, "unknown");
     time_t now = time(NULL);
     const struct tm *parts = gmtime(&now);
     if (parts)
-        strftime(utc, sizeof utc, "%Y-%m-%dT%H:%M:%SZ", parts);
+        strftime(utc, size, "%Y-%m-%dT%H:%M:%SZ", parts);
+}
+
+/* A CSV cell: quoted, its quotes doubled. */
+static void csv_text(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+        fputs(*s == '"' ? "\"\"" : (char[2]){*s, 0}, f);
+    fputc('"', f);
+}
+
+void provenance_write_csv(FILE *f, const vka_device_info *info)
+{
+    char driver_version[48], utc[32];
+    provenance_driver_version(info, driver_version, sizeof driver_version);
+    utc_now(utc, sizeof utc);
+    csv_text(f, info->name);
+    fputc(',', f);
+    csv_text(f, info->driver);
+    fprintf(f, ",0x%04x,0x%04x,%s,%u.%u.%u,%s,%s,%s,%s,%s,", info->vendor_id, info->device_id, driver_version,
+            info->api_version >> 22, (info->api_version >> 12) & 0x3ff, info->api_version & 0xfff, info->limits_profile,
+            info->kernel_class == VKA_KERNEL_CLASS_CPU ? "cpu" : "gpu", VKATTN_VERSION_STRING, VKATTN_COMMIT, utc);
+    csv_text(f, command_line);
+}
+
+static void write_tool(FILE *f)
+{
+    char utc[32];
+    utc_now(utc, sizeof utc);
     fprintf(f, "\"tool\":{\"version\":\"%s\",\"commit\":\"%s\",\"time_utc\":\"%s\",\"command\":", VKATTN_VERSION_STRING,
             VKATTN_COMMIT, utc);
     cli_json_string(f, command_line);

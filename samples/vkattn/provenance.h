@@ -22,6 +22,13 @@ void provenance_driver_version(const vka_device_info *info, char *out, size_t si
  * buf "") when it does not fit. */
 bool provenance_params_json(const vka_graph *g, vka_tensor op, char *buf, size_t size);
 
+/* The same for CSV rows: PROVENANCE_CSV_HEADER's columns (after a comma), then each row's
+ * cells (no comma before, none after). Text cells are quoted. */
+#define PROVENANCE_CSV_HEADER                                                                                          \
+    "device,driver,vendor_id,device_id,driver_version,api_version,limits,kernel_class,tool_version,commit,time_utc,"   \
+    "command"
+void provenance_write_csv(FILE *f, const vka_device_info *info);
+
 /* Writes the members `"tool":{…},"device":{…}` (no braces around them, no comma before). */
 void provenance_write_json(FILE *f, const vka_device_info *info);
 
