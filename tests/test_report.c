@@ -103,7 +103,7 @@ static void report_merges_two_devices(void)
     static const char *const speed_needles[] = {"<svg", "local N=1024", "<title>0.8</title>", "</svg>", NULL};
     CHECK_MSG(test_contains_all(text, speed_needles), "speed chart:\n%.1500s", text);
     /* the baseline by name: A's speeds now against B */
-    snprintf(args, sizeof args, "report '%s' '%s' --baseline 'GPU B'", pa, pb);
+    snprintf(args, sizeof args, "report '%s' '%s' '--baseline=GPU B'", pa, pb);
     CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "| 256 | no | 10.000 ms (0.50x), 25% roof | 5.000 ms"));
 }
 
@@ -196,6 +196,7 @@ static void roofline_feeds_bench(void)
     CHECK(run_cli("bench --sweep linear --roofline none", out, sizeof out) != 0 &&
           strstr(out, "does nothing in --sweep"));
     CHECK(run_cli("roofline --ms 0", out, sizeof out) != 0 && strstr(out, "--ms"));
+    CHECK(run_cli("roofline --ms=0", out, sizeof out) != 0 && strstr(out, "--ms takes a time per run"));
 }
 
 /* fma_peak in f32 and f16 arithmetic: x·(1 − 0.4375·2^−n) (f16 within its rounding). */

@@ -86,6 +86,20 @@ bool cli_real_number(const char *text, double min, double max, double *out)
     return true;
 }
 
+int cli_expand_options(int argc, char **argv, char **out)
+{
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
+        if (eq)
+            *eq = '\0';
+        out[n++] = argv[i];
+        if (eq)
+            out[n++] = eq + 1;
+    }
+    return n;
+}
+
 int cli_open_context(vka_context **ctx, vka_device_info *info)
 {
     vka_result r = vka_context_create(&(vka_context_desc){0}, ctx);

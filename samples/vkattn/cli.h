@@ -42,6 +42,10 @@ bool cli_real_number(const char *text, double min, double max, double *out);
  * The caller frees it. */
 char *cli_read_file(const char *path, size_t *length);
 
+/* getopt_long's `--name=value` as `--name value`: argv's options split in place into out
+ * (room for 2·argc entries); returns the new count. A value that itself holds '=' is kept. */
+int cli_expand_options(int argc, char **argv, char **out);
+
 /* Splits "key=value" (in place); NULL value if there is no '='. */
 void cli_split_pair(char *arg, char **key, char **value);
 

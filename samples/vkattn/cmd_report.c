@@ -567,7 +567,8 @@ static int write_outputs(const report *rep, const report_options *o)
     return status;
 }
 
-int cmd_report(int argc, char **argv)
+/* The command on its arguments, --name=value already split. */
+static int report_command(int argc, char **argv)
 {
     report_options o;
     if (parse(argc, argv, &o))
@@ -591,5 +592,16 @@ int cmd_report(int argc, char **argv)
     for (uint32_t k = 0; k < rep.run_count; k++)
         json_free(rep.runs[k].doc);
     free(rep.cases);
+    return status;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    char **args = malloc(2 * (size_t)(argc + 1) * sizeof *args); /* --name=value taken too */
+    if (!args)
+        return cli_fail("out of host memory");
+    int count = cli_expand_options(argc, argv, args);
+    int status = report_command(count, args);
+    free(args);
     return status;
 }

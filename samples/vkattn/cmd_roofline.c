@@ -4,6 +4,7 @@
 #include "provenance.h"
 #include "roofline.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct roofline_options {
@@ -47,7 +48,8 @@ static int write_json(const char *path, const roofline *r, const vka_device_info
     return fclose(f) == 0 ? 0 : cli_fail("cannot write %s", path);
 }
 
-int cmd_roofline(int argc, char **argv)
+/* The command on its arguments, --name=value already split. */
+static int roofline_command(int argc, char **argv)
 {
     roofline_options o;
     if (parse(argc, argv, &o))
@@ -77,5 +79,16 @@ int cmd_roofline(int argc, char **argv)
     if (vka_context_validation_message_count(ctx))
         status = cli_fail("validation: %s", vka_context_first_validation_message(ctx));
     vka_context_destroy(ctx);
+    return status;
+}
+
+int cmd_roofline(int argc, char **argv)
+{
+    char **args = malloc(2 * (size_t)(argc + 1) * sizeof *args); /* --name=value taken too */
+    if (!args)
+        return cli_fail("out of host memory");
+    int count = cli_expand_options(argc, argv, args);
+    int status = roofline_command(count, args);
+    free(args);
     return status;
 }
