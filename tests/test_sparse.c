@@ -79,6 +79,52 @@ static void patterns_against_dense_masks(void)
             check_pattern(&patterns[p], sizes[s], false, NULL, 10 + p * 3 + s);
 }
 
+/* causal_align=top_left: the queries are the sequence's first Nq positions (PyTorch's
+ * alignment). Every pattern against the twin; and, independently of it, a causal local
+ * window that covers the sequence is softmax's own causal top-left attention (the dense
+ * kernel, its own reference), and top-left equals bottom-right when Nq = Nk. */
+static void queries_first_with_top_left(void)
+{
+    if (!test_class_contexts(contexts))
+        return;
+    for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++) {
+        pattern_case pc = patterns[p];
+        int free_slot = 0;
+        while (pc.params[free_slot].key)
+            free_slot++;
+        if (free_slot >= 3)
+            continue; /* bigbird with its seed: no slot left (its two-parameter case runs) */
+        pc.params[free_slot] = (vka_op_param){"causal_align", "top_left"};
+        check_pattern_queries(&pc, 200, 48, false, NULL, 300 + p);
+    }
+    static const pattern_case causal_first = {"local", {{"window", "5000"}, {"causal_align", "top_left"}}};
+    check_pattern_queries(&causal_first, 150, 40, true, NULL, 400);
+    attn_case sparse = {.scheme = "local",
+                        .params = causal_first.params,
+                        .batch = 1,
+                        .heads = 2,
+                        .nq = 40,
+                        .nk = 150,
+                        .d = 16,
+                        .dv = 8,
+                        .causal = true,
+                        .seed = 401};
+    static const vka_op_param top_left[] = {{"causal_align", "top_left"}, {0}};
+    attn_case dense = sparse;
+    dense.scheme = "softmax", dense.params = top_left;
+    attn_data data = {0};
+    size_t count = (size_t)sparse.heads * sparse.nq * sparse.dv;
+    float *a = malloc(count * sizeof *a), *b = malloc(count * sizeof *b);
+    if (a && b && attn_data_make(contexts[0], &sparse, &data)) {
+        CHECK_OK(contexts[0], attn_run_gpu(contexts[0], &sparse, &data, a, NULL));
+        CHECK_OK(contexts[0], attn_run_gpu(contexts[0], &dense, &data, b, NULL));
+        test_close("local window ≥ N, causal top-left = softmax causal top-left", a, b, count, 1e-6, 1e-5);
+    }
+    attn_data_free(&data);
+    free(a);
+    free(b);
+}
+
 /* The long case, a causal window, and kv_len (rows that see few keys, or none). */
 static void long_causal_and_kv_len(void)
 {
@@ -330,6 +376,7 @@ int main(int argc, char **argv)
     static const test_case cases[] = {
         {"patterns_against_dense_masks", patterns_against_dense_masks},
         {"long_causal_and_kv_len", long_causal_and_kv_len},
+        {"queries_first_with_top_left", queries_first_with_top_left},
         {"visited_blocks_are_few", visited_blocks_are_few},
         {"bad_parameters_are_refused", bad_parameters_are_refused},
         {"given_layouts", given_layouts},

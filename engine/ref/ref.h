@@ -231,16 +231,17 @@ typedef struct vka_ref_pattern_params {
 
 bool vka_ref_pattern_allows(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t n, uint32_t head,
                             uint32_t i, uint32_t j);
-/* Pairs (i, j) the pattern allows for the last nq of n positions over `heads` heads (with
- * `causal`: j ≤ i as well). */
-uint64_t vka_ref_pattern_pairs(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t nq, uint32_t n,
-                               uint32_t heads, bool causal);
+/* Pairs (i, j) the pattern allows for nq queries at positions first … first + nq − 1 of n
+ * over `heads` heads (with `causal`: j ≤ i as well). */
+uint64_t vka_ref_pattern_pairs(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t first, uint32_t nq,
+                               uint32_t n, uint32_t heads, bool causal);
 
 /* Softmax attention masked by the pattern (and kv_len, causal): the dense definition. */
 typedef struct vka_ref_pattern_problem {
     vka_ref_pattern pattern;
     vka_ref_pattern_params rule;
-    uint32_t batch, heads, nq, n, d, dv; /* the queries are the last nq of n positions */
+    uint32_t batch, heads, nq, n, d, dv; /* the queries are the last nq of n positions, */
+    bool top_left;                       /* or the first nq (causal_align=top_left) */
     uint32_t kv_heads;                   /* k and v's (grouped heads); 0: heads */
     bool causal;
     double scale;

@@ -90,15 +90,15 @@ static uint64_t row_keys(vka_ref_pattern pattern, const vka_ref_pattern_params *
     return 0;
 }
 
-uint64_t vka_ref_pattern_pairs(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t nq, uint32_t n,
-                               uint32_t heads, bool causal)
+uint64_t vka_ref_pattern_pairs(vka_ref_pattern pattern, const vka_ref_pattern_params *rule, uint32_t first, uint32_t nq,
+                               uint32_t n, uint32_t heads, bool causal)
 {
     uint64_t pairs = 0;
     uint32_t sections =
         pattern == VKA_REF_PATTERN_BLOCKWISE || (pattern == VKA_REF_PATTERN_LAYOUT && rule->layout_heads > 1) ? heads
                                                                                                               : 1;
     for (uint32_t h = 0; h < sections; h++)
-        for (uint32_t i = n - nq; i < n; i++)
+        for (uint32_t i = first; i < first + nq; i++)
             pairs += row_keys(pattern, rule, n, h, i, causal);
     return sections == heads ? pairs : pairs * heads;
 }
@@ -117,7 +117,7 @@ bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p)
             const double *q = p->q + slice * p->nq * p->d, *k = p->k + kv_slice * p->n * p->d;
             const double *v = p->v + kv_slice * p->n * p->dv;
             for (uint32_t row = 0; row < p->nq; row++) {
-                uint32_t i = row + p->n - p->nq; /* its position */
+                uint32_t i = row + (p->top_left ? 0 : p->n - p->nq); /* its position */
                 double top = -INFINITY, total = 0;
                 for (uint32_t j = 0; j < p->n; j++) {
                     bool seen = j < keys && (!p->causal || j <= i) &&

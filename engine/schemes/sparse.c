@@ -3,8 +3,8 @@
  * plan: for each block of query rows, the key ranges to visit; ranges that hold keys only
  * some of the block's rows may see are masked, and the kernel asks the pattern per
  * (row, key) there. The queries are the last Nq of the Nk positions (Nq = Nk: the whole
- * sequence; fewer: its end, as in decoding); kv_len and, for `local` and `longformer`,
- * bottom-right `causal` apply on top.
+ * sequence; fewer: its end, as in decoding — or with causal_align=top_left its first Nq,
+ * PyTorch's alignment); kv_len and, for `local` and `longformer`, `causal` apply on top.
  *
  *   local       window=w each side
  *   longformer  window=w, global=g: the first g tokens see every key and are seen by all
@@ -62,11 +62,22 @@ static const vka_input_info blocksparse_roles[] = {
     {                                                                                                                  \
         "block", VKA_PARAM_INT, "tokens per block", "64", NULL, 1, 1u << 16, NULL                                      \
     }
-static const vka_param_info local_params[] = {WINDOW, VKA_PARAM_CAUSAL, VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
+static const char *const aligns[] = {"bottom_right", "top_left", NULL};
+/* Where the queries sit among the keys' positions: the last Nq (decoding's end of a
+ * sequence) or the first Nq (PyTorch's is_causal alignment). */
+#define CAUSAL_ALIGN                                                                                                   \
+    {                                                                                                                  \
+        "causal_align", VKA_PARAM_ENUM,                                                                                \
+            "the queries are the last Nq positions (bottom_right: query i at i + Nk − Nq) or the first (top_left)",    \
+            "bottom_right", .choices = aligns                                                                          \
+    }
+static const vka_param_info local_params[] = {WINDOW,          VKA_PARAM_CAUSAL,  CAUSAL_ALIGN,
+                                              VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
 static const vka_param_info longformer_params[] = {
     WINDOW,
     {"global", VKA_PARAM_INT, "the first tokens, which see and are seen by all", "1", NULL, 0, 1u << 24, NULL},
     VKA_PARAM_CAUSAL,
+    CAUSAL_ALIGN,
     VKA_PARAM_SCALE,
     VKA_PARAM_SOFTCAP,
     {0},
@@ -75,26 +86,32 @@ static const vka_param_info bigbird_params[] = {
     BLOCK,
     {"random", VKA_PARAM_INT, "random key blocks per query block", "3", NULL, 0, 1u << 16, NULL},
     VKA_PARAM_SEED("draws the random blocks"),
+    CAUSAL_ALIGN,
     VKA_PARAM_SCALE,
     VKA_PARAM_SOFTCAP,
     {0},
 };
-static const vka_param_info strided_params[] = {
-    STRIDE("a query sees the last stride keys and every stride-th"), VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
+static const vka_param_info strided_params[] = {STRIDE("a query sees the last stride keys and every stride-th"),
+                                                CAUSAL_ALIGN,
+                                                VKA_PARAM_SCALE,
+                                                VKA_PARAM_SOFTCAP,
+                                                {0}};
 static const vka_param_info fixed_params[] = {
     STRIDE("block length"),
     {"summary", VKA_PARAM_INT, "the last tokens of each earlier block every query sees", "1", NULL, 1, 1u << 24, NULL},
+    CAUSAL_ALIGN,
     VKA_PARAM_SCALE,
     VKA_PARAM_SOFTCAP,
     {0},
 };
 static const vka_param_info blockwise_params[] = {
     {"blocks", VKA_PARAM_INT, "blocks; head h's block t sees block (t + h) mod blocks", NULL, NULL, 1, 1u << 24, NULL},
+    CAUSAL_ALIGN,
     VKA_PARAM_SCALE,
     VKA_PARAM_SOFTCAP,
     {0},
 };
-static const vka_param_info blocksparse_params[] = {BLOCK, VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
+static const vka_param_info blocksparse_params[] = {BLOCK, CAUSAL_ALIGN, VKA_PARAM_SCALE, VKA_PARAM_SOFTCAP, {0}};
 
 /* The required parameters at the values a benchmark poses them with. */
 static const vka_op_param local_examples[] = {{"window", "128"}, {0}};
@@ -107,9 +124,10 @@ static const vka_op_param blockwise_examples[] = {{"blocks", "16"}, {0}};
 
 typedef struct sparse_params {
     vka_ref_pattern pattern;
-    uint32_t batch, heads, nq, n, d, dv; /* n: keys; query i sits at position i + n − nq */
+    uint32_t batch, heads, nq, n, d, dv; /* n: keys; query i sits at position i + offset: */
+    uint32_t offset;                     /* n − nq (bottom_right, the default) or 0 (top_left) */
     uint32_t kv_heads;                   /* k and v's (grouped heads) */
-    bool causal;
+    bool causal, top_left;
     float scale, softcap;
     vka_ref_pattern_params rule;
 } sparse_params;
@@ -187,15 +205,21 @@ static vka_result build(vka_op_build *b)
                         b->op, q[2], nk);
     if (strcmp(b->op, "local") == 0 || strcmp(b->op, "longformer") == 0)
         r = vka_param_bool(b->params, "causal", &p->causal);
+    int align = 0;
+    if (r == VKA_SUCCESS)
+        r = vka_param_enum(b->params, "causal_align", &align);
+    p->top_left = align == 1;
+    p->offset = p->top_left ? 0 : nk - q[2];
     double softcap = 0;
     if (r || (r = parse_pattern(b, p)) || (r = vka_param_scale(b->params, "scale", q[3], &p->scale)) ||
         (r = vka_param_float(b->params, "softcap", &softcap)) ||
         (p->pattern == VKA_REF_PATTERN_LAYOUT && (r = check_layout(b, p, nk))))
         return r;
-    if ((p->pattern == VKA_REF_PATTERN_BIGBIRD || p->pattern == VKA_REF_PATTERN_LAYOUT) && (nk - q[2]) % p->rule.block)
+    if ((p->pattern == VKA_REF_PATTERN_BIGBIRD || p->pattern == VKA_REF_PATTERN_LAYOUT) && p->offset % p->rule.block)
         return vka_fail(b->ctx, VKA_ERROR_UNSUPPORTED,
-                        "%s: the queries (the last %u of %u positions) must start on a block of block=%u", b->op, q[2],
-                        nk, p->rule.block);
+                        "%s: the queries (the last %u of %u positions) must start on a block of block=%u (or "
+                        "causal_align=top_left)",
+                        b->op, q[2], nk, p->rule.block);
     p->batch = q[0];
     p->heads = q[1];
     p->nq = q[2];
@@ -352,7 +376,7 @@ static bool build_layout(const sparse_params *p, uint32_t rows, uint32_t capacit
     bool per_head =
         p->pattern == VKA_REF_PATTERN_BLOCKWISE || (p->pattern == VKA_REF_PATTERN_LAYOUT && p->rule.layout_heads > 1);
     uint32_t sections = per_head ? p->heads : 1, blocks = vka_div_up(p->nq, rows), heads_words = sections * blocks + 1;
-    uint32_t offset = p->n - p->nq; /* query row i is position i + offset */
+    uint32_t offset = p->offset; /* query row i is position i + offset */
     *out = (block_layout){.rows = rows, .sections = sections, .blocks = blocks};
     if (heads_words > capacity)
         return false;
@@ -421,7 +445,9 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
                         .d = p->d,
                         .dv = p->dv,
                         .kv_heads = p->kv_heads,
-                        .causal = p->causal,
+                        .causal = !p->causal    ? VKA_CAUSAL_NONE
+                                  : p->top_left ? VKA_CAUSAL_TOP_LEFT
+                                                : VKA_CAUSAL_BOTTOM_RIGHT,
                         .scale = p->scale,
                         .logits = {.softcap = p->softcap, .sinks = vka_lower_input(lw, node, ROLE_SINKS)}};
     uint32_t capacity = VKA_MIN((uint32_t)LAYOUT_WORDS, dev->limits.max_uniform_buffer_range / 4);
@@ -448,7 +474,7 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     free(layout.words);
     if (r == VKA_SUCCESS && !kv_len)
         r = vka_lower_key_counts(lw, "kv_len", p->batch, p->n, &kv_len);
-    uint32_t offset = p->n - p->nq;
+    uint32_t offset = p->offset;
     vka_flash_sparse sparse = {.layout = layout_tensor,
                                .pattern = kernel_pattern[p->pattern],
                                .params = {p->rule.window, p->rule.global, offset},
@@ -495,6 +521,7 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
                                                                    .dv = p->dv,
                                                                    .kv_heads = p->kv_heads,
                                                                    .causal = p->causal,
+                                                                   .top_left = p->top_left,
                                                                    .scale = p->scale,
                                                                    .softcap = p->softcap,
                                                                    .sinks = in[ROLE_SINKS].data,
@@ -513,7 +540,7 @@ static double flops(const vka_graph *g, const vka_op_node *node)
     vka_ref_pattern_params rule = p->rule;
     if (p->pattern == VKA_REF_PATTERN_LAYOUT) /* the graph holds the constant's data */
         rule.layout = g->tensors[node->inputs[ROLE_LAYOUT]].data;
-    double pairs = (double)vka_ref_pattern_pairs(p->pattern, &rule, p->nq, p->n, p->heads, p->causal);
+    double pairs = (double)vka_ref_pattern_pairs(p->pattern, &rule, p->offset, p->nq, p->n, p->heads, p->causal);
     return 2.0 * p->batch * pairs * (p->d + p->dv);
 }
 
