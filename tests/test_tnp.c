@@ -341,14 +341,20 @@ static void runner(void)
     snprintf(dir, sizeof dir, "%s/tnp/%s", test_vectors_dir(NULL), model);
     snprintf(cmd, sizeof cmd,
              "'%s' model '%s' xc='%s/xc.npy' yc='%s/yc.npy' xt='%s/xt.npy' yt='%s/yt.npy' mean=runner_mean.npy "
-             "std=runner_std.npy",
+             "std=runner_std.npy stats=1",
              VKATTN_CLI_PATH, dir, dir, dir, dir, dir);
-    FILE *p = popen(cmd, "r");
-    char line[256] = "";
-    CHECK(p && fgets(line, sizeof line, p));
-    CHECK(p && pclose(p) == 0);
+    static char printed[8192];
+    CHECK(test_command_output(cmd, printed, sizeof printed) == 0);
     double nll = 0;
-    CHECK_MSG(sscanf(line, "mean NLL %lf", &nll) == 1, "runner printed '%s'", line);
+    CHECK_MSG(sscanf(printed, "mean NLL %lf", &nll) == 1, "runner printed '%.200s'", printed);
+    /* stats=1: the statistics as a self-describing JSON line too */
+    static const char *const stats[] = {"{\"model\":\"",
+                                        "\"peak_device_bytes\":",
+                                        "\"tool\":{",
+                                        "\"command\":\"vkattn model",
+                                        "\"device\":{\"name\":",
+                                        NULL};
+    CHECK_MSG(test_contains_all(printed, stats), "runner printed '%.2000s'", printed);
     double expected = full ? 7.745905829292854 : 1.9333019225656007; /* model.json's case.expected_mean_nll */
     CHECK_MSG(fabs(nll - expected) < 1e-4 * (1 + fabs(expected)), "%s NLL %.6f, model.json says %.6f", model, nll,
               expected);

@@ -236,6 +236,17 @@ static int run(vka_context *ctx, const model_args *a)
                vka_tnp_arch_name(m->desc.arch), a->dtype == VKA_DTYPE_F16 ? "f16" : "f32", m->desc.batch, m->desc.nc,
                m->desc.nt, s.peak_device_bytes / 1048576.0, s.dispatch_count, a->runs, a->runs, s.last_run_wall_ms,
                s.last_run_gpu_ms);
+        /* the same as one self-describing JSON line, as `vkattn run … stats=1` prints */
+        vka_device_info info;
+        vka_context_device_info(ctx, &info);
+        printf("{\"model\":\"%s\",\"dtype\":\"%s\",\"te_kernel\":\"%s\",\"batch\":%u,\"nc\":%u,\"nt\":%u,"
+               "\"peak_device_bytes\":%llu,\"dispatches\":%u,\"runs\":%u,\"wall_ms\":%.4f,\"gpu_ms\":%.4f,",
+               vka_tnp_arch_name(m->desc.arch), a->dtype == VKA_DTYPE_F16 ? "f16" : "f32",
+               a->te_kernel ? a->te_kernel : "flash", m->desc.batch, m->desc.nc, m->desc.nt,
+               (unsigned long long)s.peak_device_bytes, s.dispatch_count, a->runs, s.last_run_wall_ms,
+               s.last_run_gpu_ms);
+        provenance_write_json(stdout, &info);
+        printf("}\n");
     }
     status = 0;
 done:
