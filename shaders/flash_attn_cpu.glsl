@@ -112,7 +112,14 @@ void main()
                 [[unroll]] for (uint r = 0; r < ROWS; r++)
                     s[b][r] = flash_logit(s[b][r]);
             }
-#if VKA_MASK
+#if VKA_MASK && VKA_SPARSE
+            // A layout's ranges start at any key: the mask is read per key.
+            [[unroll]] for (uint r = 0; r < ROWS; r++)
+                [[unroll]] for (uint b = 0; b < KB; b++) {
+                    const uint j = min(j0 + b, end - 1);
+                    s[b][r] += flash_mask4(mask_base, min(row0 + r, pc.nq - 1), j / 4u)[j & 3u];
+                }
+#elif VKA_MASK
             // KB is 4 and j0 a multiple of 4 (dense): one mask vec4 per row and block.
             [[unroll]] for (uint r = 0; r < ROWS; r++) {
                 const vec4 add = flash_mask4(mask_base, min(row0 + r, pc.nq - 1), j0 / 4u);

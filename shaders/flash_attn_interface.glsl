@@ -20,15 +20,24 @@ layout(std140, set = 0, binding = 4) uniform KvLen { ivec4 kv_len[KV_VEC4]; };
 // causal == VKA_CAUSAL_POSITIONS (decoding with a KV cache): query row i of batch b stands at
 // position q_pos[b] + i of the sequence and sees keys j <= q_pos[b] + i; a row at or past
 // kv_len[b] is not a query of this run and outputs 0. Otherwise unread (bound to kv_len).
+#ifndef VKA_MASK
+#define VKA_MASK 0
+#endif
+#if VKA_SPARSE && VKA_MASK
+// The block-sparse kernel with a mask: binding 7 holds the mask, so the layout takes
+// binding 5 (the sparse patterns never place queries by position: no QPos table).
+#define VKA_LAYOUT_BINDING 5
+#define VKA_HAS_Q_POS 0
+#else
 layout(std140, set = 0, binding = 5) uniform QPos { ivec4 q_pos[KV_VEC4]; };
+#define VKA_LAYOUT_BINDING 7
+#define VKA_HAS_Q_POS 1
+#endif
 // Attention sinks (SCHEMES.md §1, gpt-oss), when pc.sinks != 0: head h's extra logit
 // sink[h] joins every row's normaliser and carries no value. Otherwise unread (bound to
 // kv_len, with SINK_VEC4 = 1).
 layout(std140, set = 0, binding = 6) uniform Sinks { vec4 sink[SINK_VEC4]; };
 
-#ifndef VKA_MASK
-#define VKA_MASK 0
-#endif
 #if VKA_MASK
 // An additive mask in natural units (SCHEMES.md §1: −inf allowed), rows of Nk padded to
 // vec4: per slice [Nq, Nk], shared by a batch's heads when bound with divisor mask_group
@@ -98,10 +107,14 @@ vec4 flash_mask4(uint base, uint row, uint c)
 // Keys j < the result are visible to query `row` of `batch`.
 uint flash_visible(uint row, uint batch, int kvl)
 {
+#if VKA_HAS_Q_POS
     if (pc.causal != VKA_CAUSAL_POSITIONS)
         return vka_visible_keys(row, pc.nq, pc.nk, kvl, pc.causal);
     const int position = VKA_KV_LEN(q_pos, batch) + int(row);
     return position < kvl ? min(uint(position + 1), pc.nk) : 0u;
+#else
+    return vka_visible_keys(row, pc.nq, pc.nk, kvl, pc.causal);
+#endif
 }
 
 // The most keys any of rows [row0, row0 + rows) sees: the last row's, but for positions,
@@ -109,12 +122,14 @@ uint flash_visible(uint row, uint batch, int kvl)
 uint flash_key_end(uint row0, uint rows, uint batch, int kvl)
 {
     uint last = row0 + rows - 1u;
+#if VKA_HAS_Q_POS
     if (pc.causal == VKA_CAUSAL_POSITIONS) {
         const int final_query = kvl - 1 - VKA_KV_LEN(q_pos, batch); // the row at position kvl − 1
         if (final_query < int(row0))
             return 0u;
         last = min(last, uint(final_query));
     }
+#endif
     return flash_visible(last, batch, kvl);
 }
 

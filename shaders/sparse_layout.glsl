@@ -6,9 +6,10 @@
 //   then 2 words per range           start key, end key | MASKED (bit 31)
 // A masked range holds keys the pattern allows for only some of the block's rows: each
 // (row, key) there asks pattern_allows. The layout is a uniform buffer (the kernels use
-// android-2021's four storage buffers already), declared 16 KiB and bound to its size.
+// android-2021's four storage buffers already), declared 16 KiB and bound to its size, at
+// binding 7 (5 in the variant with a mask, whose mask is binding 7: flash_attn_interface.glsl).
 
-layout(std140, set = 0, binding = 7) uniform Layout { uvec4 layout_words[1024]; };
+layout(std140, set = 0, binding = VKA_LAYOUT_BINDING) uniform Layout { uvec4 layout_words[1024]; };
 
 const uint SPARSE_MASKED = 0x80000000u;
 const uint PATTERN_NONE = 0u, PATTERN_LOCAL = 1u, PATTERN_LONGFORMER = 2u, PATTERN_STRIDED = 3u,

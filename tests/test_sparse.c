@@ -301,6 +301,116 @@ static void given_layouts(void)
     vka_graph_destroy(g);
 }
 
+enum { MB = 2, MH = 3, MNQ = 24, MNK = 40, MD = 16, MDV = 8 };
+
+/* One operation on q [MB, MH, MNQ, MD], k, v over MNK keys and an additive mask of
+ * `mask_dims`: the GPU's output into gpu, the reference's into ref (NULL: not wanted). The
+ * result of planning (refused where the device binds too few buffers). */
+static vka_result run_masked(vka_context *ctx, const char *scheme, const vka_op_param *params,
+                             const uint32_t mask_dims[4], const float *q, const float *k, const float *v,
+                             const float *mask, float *gpu, float *ref)
+{
+    size_t mask_bytes = (size_t)mask_dims[0] * mask_dims[1] * MNQ * MNK * 4;
+    vka_host_tensor in[] = {{"q", (void *)q, (size_t)MB * MH * MNQ * MD * 4},
+                            {"k", (void *)k, (size_t)MB * MH * MNK * MD * 4},
+                            {"v", (void *)v, (size_t)MB * MH * MNK * MDV * 4},
+                            {"mask", (void *)mask, mask_bytes}};
+    const uint32_t dims[4][4] = {
+        {MB, MH, MNQ, MD}, {MB, MH, MNK, MD}, {MB, MH, MNK, MDV}, {mask_dims[0], mask_dims[1], MNQ, MNK}};
+    vka_graph *g = NULL;
+    vka_plan *plan = NULL;
+    vka_tensor o;
+    vka_op_desc op = {.op = scheme};
+    for (int i = 0; params && params[i].key; i++)
+        op.params[i] = params[i];
+    vka_result r = vka_graph_create(ctx, &g);
+    for (int t = 0; r == VKA_SUCCESS && t < 4; t++) {
+        op.inputs[t].role = in[t].name;
+        r = vka_graph_input(
+            g, &(vka_tensor_desc){in[t].name, .rank = 4, .dims = {dims[t][0], dims[t][1], dims[t][2], dims[t][3]}},
+            &op.inputs[t].tensor);
+    }
+    if (r == VKA_SUCCESS)
+        r = vka_graph_op(g, &op, &o);
+    if (r == VKA_SUCCESS)
+        r = vka_graph_output(g, "out", o);
+    size_t out_bytes = (size_t)MB * MH * MNQ * MDV * 4;
+    if (r == VKA_SUCCESS && ref)
+        r = vka_graph_reference(g, in, 4, &(vka_host_tensor){"out", ref, out_bytes}, 1);
+    if (r == VKA_SUCCESS)
+        r = vka_plan_create(g, NULL, &plan);
+    for (int t = 0; r == VKA_SUCCESS && t < 4; t++)
+        r = vka_plan_write(plan, in[t].name, in[t].data, in[t].bytes);
+    if (r == VKA_SUCCESS)
+        r = vka_plan_run(plan);
+    if (r == VKA_SUCCESS)
+        r = vka_plan_read(plan, "out", gpu, out_bytes);
+    vka_plan_destroy(plan);
+    vka_graph_destroy(g);
+    return r;
+}
+
+/* An additive mask on the patterns (SCHEMES.md §1, as softmax's): four broadcast shapes,
+ * −inf entries and a row masked whole (its output 0), the queries the sequence's last 24 of
+ * 40 positions, against the twin; and independently of it, a window covering the sequence
+ * with a mask equals softmax with that mask. Where the device binds four storage buffers per
+ * stage (android-2021), refused by name. */
+static void additive_mask(void)
+{
+    static const pattern_case cases[] = {
+        {"local", {{"window", "5"}, {"causal", "1"}}},
+        {"bigbird", {{"block", "8"}, {"random", "1"}}},
+        {"strided", {{"stride", "7"}}},
+        {"longformer", {{"window", "3"}, {"global", "2"}}},
+    };
+    static const uint32_t shapes[4][4] = {{MB, MH}, {1, 1}, {MB, 1}, {1, MH}};
+    if (!test_class_contexts(contexts))
+        return;
+    size_t nq = (size_t)MB * MH * MNQ, nk = (size_t)MB * MH * MNK, masks = nq * MNK;
+    float *q = malloc(nq * MD * 4), *k = malloc(nk * MD * 4), *v = malloc(nk * MDV * 4), *mask = malloc(masks * 4);
+    float *gpu = malloc(nq * MDV * 4), *ref = malloc(nq * MDV * 4), *dense = malloc(nq * MDV * 4);
+    test_seed(91);
+    test_fill_normal(q, nq * MD, 1.0f);
+    test_fill_normal(k, nk * MD, 1.0f);
+    test_fill_normal(v, nk * MDV, 1.0f);
+    test_fill_normal(mask, masks, 2.0f);
+    for (size_t i = 0; i < masks; i += 5)
+        mask[i] = -INFINITY;
+    for (size_t j = 0; j < MNK; j++) /* the first slice's row 3: every key masked */
+        mask[3 * MNK + j] = -INFINITY;
+    vka_device_info info;
+    vka_context_device_info(contexts[0], &info);
+    bool fits = info.limits.max_storage_buffers_per_stage >= 5;
+    for (int cls = 0; cls < 2; cls++)
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+            for (int s = 0; s < 4; s++) {
+                vka_result r =
+                    run_masked(contexts[cls], cases[c].scheme, cases[c].params, shapes[s], q, k, v, mask, gpu, ref);
+                char label[96];
+                snprintf(label, sizeof label, "%s with a [%u, %u] mask (%s)", cases[c].scheme, shapes[s][0],
+                         shapes[s][1], cls ? "gpu" : "cpu");
+                if (!fits) {
+                    CHECK_MSG(r == VKA_ERROR_LIMIT_EXCEEDED &&
+                                  strstr(vka_last_error(contexts[cls]), "5 storage buffers"),
+                              "%s: %s", label, vka_last_error(contexts[cls]));
+                    continue;
+                }
+                CHECK_MSG(r == VKA_SUCCESS, "%s: %s", label, vka_last_error(contexts[cls]));
+                if (r == VKA_SUCCESS)
+                    test_close(label, gpu, ref, nq * MDV, 2e-5, 2e-4);
+                if (r == VKA_SUCCESS && s == 0 && shapes[s][0] == MB) /* the row masked whole */
+                    for (int d = 0; d < MDV; d++)
+                        CHECK_MSG(gpu[3 * MDV + d] == 0.0f, "%s: a row masked whole gave %g", label, gpu[3 * MDV + d]);
+            }
+    static const vka_op_param wide[] = {{"window", "1000"}, {0}};
+    for (int cls = 0; fits && cls < 2; cls++) {
+        CHECK_OK(contexts[cls], run_masked(contexts[cls], "local", wide, shapes[0], q, k, v, mask, gpu, NULL));
+        CHECK_OK(contexts[cls], run_masked(contexts[cls], "softmax", NULL, shapes[0], q, k, v, mask, dense, NULL));
+        test_close("local window ≥ N with a mask = softmax with it", gpu, dense, nq * MDV, 1e-6, 1e-5);
+    }
+    free(q), free(k), free(v), free(mask), free(gpu), free(ref), free(dense);
+}
+
 /* SCHEMES.md §1's softcap and sinks on the patterns (as softmax's): each pattern with a soft
  * cap and a sink logit per head against the reference, kv_len with an empty batch (rows 0). */
 static void softcap_and_sinks(void)
@@ -377,6 +487,7 @@ int main(int argc, char **argv)
         {"patterns_against_dense_masks", patterns_against_dense_masks},
         {"long_causal_and_kv_len", long_causal_and_kv_len},
         {"queries_first_with_top_left", queries_first_with_top_left},
+        {"additive_mask", additive_mask},
         {"visited_blocks_are_few", visited_blocks_are_few},
         {"bad_parameters_are_refused", bad_parameters_are_refused},
         {"given_layouts", given_layouts},

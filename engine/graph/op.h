@@ -99,6 +99,10 @@ uint32_t vka_op_required_input_count(const vka_op_class *cls);
     }
 /* A logit per head that joins every row's normaliser and carries no value (SCHEMES.md §1's
  * sinks: softmax and the sparse patterns). */
+/* An additive mask on the scaled logits (softmax, the sparse patterns). */
+#define VKA_IN_MASK                                                                                                    \
+    VKA_IN_OPTIONAL("mask", VKA_INPUT_MASK, "B,H,Nq,Nk",                                                               \
+                    "added to the scaled logits (−inf: may not attend); B and H may be 1 (broadcast)")
 #define VKA_IN_SINKS                                                                                                   \
     {                                                                                                                  \
         .role = "sinks", .kind = VKA_INPUT_LEARNED, .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_F32), .shape = "H",              \

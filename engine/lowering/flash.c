@@ -2,6 +2,7 @@
  * attention over tensors it chooses (softmax itself, the two attentions of `inducing`). */
 #include "flash.h"
 #include "kernel_class.h"
+#include "rows.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,8 @@ static void choose_gpu_tiles(const vka_device_info *dev, uint32_t d4, uint32_t d
  * share their constants' type (vka_kernels.h), so the union holds them in one place. */
 static vka_kernel_id flash_kernel(bool cpu, bool sparse, bool masked)
 {
+    if (sparse && masked)
+        return cpu ? VKA_KERNEL_FLASH_ATTN_CPU_SPARSE_MASK : VKA_KERNEL_FLASH_ATTN_GPU_SPARSE_MASK;
     if (sparse)
         return cpu ? VKA_KERNEL_FLASH_ATTN_CPU_SPARSE : VKA_KERNEL_FLASH_ATTN_GPU_SPARSE;
     if (masked)
@@ -218,8 +221,11 @@ vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f)
                       .access = VKA_READ,
                       .whole = true}}, /* the sparse kernels' layout, or: */
     };
-    if (f->logits.mask) /* the mask kernels' mask */
+    if (f->logits.mask) { /* the mask kernels' mask; with a layout, the layout moves to 5 (no q_pos there) */
+        if (sp)
+            d.bindings[5] = d.bindings[7];
         d.bindings[7] = mask_binding(&f->logits);
+    }
     if (sp) {
         vka_flash_attn_push *push = &d.push.flash_attn;
         push->pattern = sp->pattern;
@@ -274,4 +280,31 @@ vka_result vka_lower_row_softmax(vka_lowering *lw, uint32_t scores, uint32_t kv_
                              logits->mask ? mask_binding(logits)
                                           : (vka_binding_desc){.tensor = dummy, .access = VKA_READ, .whole = true}},
             });
+}
+
+vka_result vka_lower_mask(vka_lowering *lw, uint32_t mask, const vka_mask_shape *s, vka_logit_options *o)
+{
+    o->mask = mask;
+    if (!mask)
+        return VKA_SUCCESS;
+    if (s->mask_batch == s->batch) { /* per slice, or [B, 1]: a batch's heads share it (a slice divisor) */
+        o->mask_group = s->mask_heads == s->heads ? 1 : s->heads;
+        return VKA_SUCCESS;
+    }
+    if (s->mask_heads == 1) { /* [1, 1]: every slice's */
+        o->mask_group = 0;
+        return VKA_SUCCESS;
+    }
+    uint32_t repeated;
+    vka_result r = vka_lower_intermediate(lw, "mask_repeated", vka_lower_dtype(lw, mask), 4,
+                                          (uint32_t[]){s->batch, s->heads, s->nq, s->nk}, &repeated);
+    for (uint32_t b = 0; !r && b < s->batch; b++)
+        r = vka_lower_copy_rows(lw, &(vka_copy_desc){.src = mask,
+                                                     .dst = repeated,
+                                                     .slices = s->heads,
+                                                     .count = s->nq * vka_div_up(s->nk, 4),
+                                                     .dst_slice_offset = b * s->heads});
+    o->mask = repeated;
+    o->mask_group = 1;
+    return r;
 }

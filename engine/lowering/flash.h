@@ -56,6 +56,15 @@ uint32_t vka_flash_query_rows(const vka_device_info *dev, const vka_flash_desc *
 
 vka_result vka_lower_flash(vka_lowering *lw, const vka_flash_desc *f);
 
+/* An additive mask [mask_batch (1 or batch), mask_heads (1 or heads), nq, nk] as the kernels
+ * bind it (o->mask, o->mask_group): per slice, per batch (its heads share it: a slice
+ * divisor), one for all, or — [1, heads] with batch > 1 — repeated per batch first.
+ * mask 0: none. */
+typedef struct vka_mask_shape {
+    uint32_t batch, heads, nq, nk, mask_batch, mask_heads;
+} vka_mask_shape;
+vka_result vka_lower_mask(vka_lowering *lw, uint32_t mask, const vka_mask_shape *s, vka_logit_options *o);
+
 /* The materialised counterpart's middle step: a row softmax of scores [batch, heads, rows,
  * cols] in place (softmax_rows.comp), keys past kv_len[b] (and, when causal, past the
  * bottom-right diagonal) given probability 0. */

@@ -43,6 +43,22 @@ vka_result vka_expect_sinks(vka_op_build *b, int role)
     return r;
 }
 
+vka_result vka_expect_mask(vka_op_build *b, int role, uint32_t batch, uint32_t heads, uint32_t nq, uint32_t nk,
+                           uint32_t *mask_batch, uint32_t *mask_heads)
+{
+    const vka_graph_tensor *m = b->inputs[role];
+    *mask_batch = m ? m->dims[0] : 0;
+    *mask_heads = m ? m->dims[1] : 0;
+    if (!m || (m->rank == 4 && (m->dims[0] == 1 || m->dims[0] == batch) && (m->dims[1] == 1 || m->dims[1] == heads) &&
+               m->dims[2] == nq && m->dims[3] == nk))
+        return VKA_SUCCESS;
+    char shape[64];
+    vka_format_shape(shape, sizeof shape, m->rank, m->dims);
+    return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
+                    "%s: mask is %s; it must be [1 or %u, 1 or %u, %u, %u] (batch, heads, queries, keys)", b->op, shape,
+                    batch, heads, nq, nk);
+}
+
 vka_result vka_expect_axes(vka_op_build *b, const vka_axis_rule *rules, size_t count)
 {
     for (size_t i = 0; i < count; i++) {

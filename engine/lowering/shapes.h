@@ -20,6 +20,11 @@ vka_result vka_expect_qkv(vka_op_build *b);
 /* The optional sinks input in role `role`: f32 [heads], q's (role 0) heads. */
 vka_result vka_expect_sinks(vka_op_build *b, int role);
 
+/* The optional additive mask in role `role`: [1 or batch, 1 or heads, nq, nk]; its leading
+ * dims into *mask_batch, *mask_heads (0, 0 without one). */
+vka_result vka_expect_mask(vka_op_build *b, int role, uint32_t batch, uint32_t heads, uint32_t nq, uint32_t nk,
+                           uint32_t *mask_batch, uint32_t *mask_heads);
+
 /* Axis `axis` of input `role` must equal axis `ref_axis` of input `ref_role`. */
 typedef struct vka_axis_rule {
     int role;

@@ -247,6 +247,8 @@ typedef struct vka_ref_pattern_problem {
     double scale;
     double softcap;      /* > 0: logits c·tanh(l / c) after scaling */
     const double *sinks; /* [heads] or NULL: a logit per head in every row's normaliser */
+    const double *mask;  /* [mask_batch, mask_heads, nq, n] added to the (capped) logits, or NULL */
+    uint32_t mask_batch, mask_heads;
     const double *q, *k, *v;
     const int32_t *kv_len;
     double *out;

@@ -116,6 +116,11 @@ bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p)
             size_t kv_slice = (size_t)b * kv_heads + h / (p->heads / kv_heads);
             const double *q = p->q + slice * p->nq * p->d, *k = p->k + kv_slice * p->n * p->d;
             const double *v = p->v + kv_slice * p->n * p->dv;
+            const double *mask = NULL;
+            if (p->mask) {
+                size_t mslice = (size_t)(p->mask_batch > 1 ? b : 0) * p->mask_heads + (p->mask_heads > 1 ? h : 0);
+                mask = p->mask + mslice * p->nq * p->n;
+            }
             for (uint32_t row = 0; row < p->nq; row++) {
                 uint32_t i = row + (p->top_left ? 0 : p->n - p->nq); /* its position */
                 double top = -INFINITY, total = 0;
@@ -127,6 +132,8 @@ bool vka_ref_pattern_attention(const vka_ref_pattern_problem *p)
                         dot += q[(size_t)row * p->d + c] * k[(size_t)j * p->d + c];
                     double l = dot * p->scale;
                     s[j] = !seen ? -INFINITY : p->softcap > 0 ? p->softcap * tanh(l / p->softcap) : l;
+                    if (seen && mask)
+                        s[j] += mask[(size_t)row * p->n + j];
                     top = fmax(top, s[j]);
                 }
                 double *o = p->out + (slice * p->nq + row) * p->dv;

@@ -40,14 +40,7 @@ typedef struct softmax_params {
 } softmax_params;
 
 static const vka_input_info roles[] = {
-    VKA_IN_Q,
-    VKA_IN_K_GROUPED,
-    VKA_IN_V_GROUPED,
-    VKA_IN_KV_LEN,
-    VKA_IN_SINKS,
-    VKA_IN_OPTIONAL("mask", VKA_INPUT_MASK, "B,H,Nq,Nk",
-                    "added to the scaled logits (−inf: may not attend); B and H may be 1 (broadcast)"),
-    {0},
+    VKA_IN_Q, VKA_IN_K_GROUPED, VKA_IN_V_GROUPED, VKA_IN_KV_LEN, VKA_IN_SINKS, VKA_IN_MASK, {0},
 };
 static const char *const kernels[] = {"flash", "materialized", NULL};
 static const char *const aligns[] = {"bottom_right", "top_left", NULL};
@@ -76,21 +69,6 @@ static const vka_axis_rule axis_rules[] = {
     {ROLE_V, 2, "tokens", ROLE_K, 2}, {ROLE_KV_LEN, 0, "batch", ROLE_Q, 0},
 };
 
-/* mask [Bm, Hm, Nq, Nk] with Bm ∈ {1, B}, Hm ∈ {1, H}. */
-static vka_result check_mask(vka_op_build *b, uint32_t batch, uint32_t heads, uint32_t nq, uint32_t nk)
-{
-    const vka_graph_tensor *m = b->inputs[ROLE_MASK];
-    if (m->rank != 4 || (m->dims[0] != 1 && m->dims[0] != batch) || (m->dims[1] != 1 && m->dims[1] != heads) ||
-        m->dims[2] != nq || m->dims[3] != nk) {
-        char shape[64];
-        vka_format_shape(shape, sizeof shape, m->rank, m->dims);
-        return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
-                        "%s: mask is %s; it must be [1 or %u, 1 or %u, %u, %u] (batch, heads, queries, keys)", b->op,
-                        shape, batch, heads, nq, nk);
-    }
-    return VKA_SUCCESS;
-}
-
 static vka_result check_shapes(vka_op_build *b, softmax_params *p)
 {
     vka_result r;
@@ -105,9 +83,9 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
     uint32_t kv_heads;
     if ((r = vka_expect_grouped_heads(b, &kv_heads)) || (r = vka_expect_sinks(b, ROLE_SINKS)))
         return r;
-    if (b->inputs[ROLE_MASK] && (r = check_mask(b, q[0], q[1], q[2], k[2])))
+    uint32_t mask_batch, mask_heads;
+    if ((r = vka_expect_mask(b, ROLE_MASK, q[0], q[1], q[2], k[2], &mask_batch, &mask_heads)))
         return r;
-    const uint32_t *m = b->inputs[ROLE_MASK] ? b->inputs[ROLE_MASK]->dims : (const uint32_t[2]){0, 0};
     *p = (softmax_params){.batch = q[0],
                           .heads = q[1],
                           .kv_heads = kv_heads,
@@ -115,8 +93,8 @@ static vka_result check_shapes(vka_op_build *b, softmax_params *p)
                           .nk = k[2],
                           .d = q[3],
                           .dv = v[3],
-                          .mask_batch = m[0],
-                          .mask_heads = m[1]};
+                          .mask_batch = mask_batch,
+                          .mask_heads = mask_heads};
     /* kv_len[b] counts keys: 0..Nk (decoding: the run's new tokens of batch b). */
     b->int_range[ROLE_KV_LEN].active = b->inputs[ROLE_KV_LEN] != NULL;
     b->int_range[ROLE_KV_LEN].min = 0;
@@ -206,41 +184,12 @@ static uint32_t causal_mode(const softmax_params *p)
     return p->align == ALIGN_TOP_LEFT ? VKA_CAUSAL_TOP_LEFT : VKA_CAUSAL_BOTTOM_RIGHT;
 }
 
-/* The mask as the kernels bind it: per slice, per batch (shared by its heads), one for
- * all, or — a [1, H] mask with B > 1 — repeated per batch first. */
-static vka_result mask_tensor(vka_lowering *lw, const vka_op_node *node, const softmax_params *p, vka_logit_options *o)
-{
-    uint32_t given = vka_lower_input(lw, node, ROLE_MASK), bm = p->mask_batch, hm = p->mask_heads;
-    o->mask = given;
-    if (!given)
-        return VKA_SUCCESS;
-    if (bm == p->batch) { /* per slice, or [B, 1]: a batch's heads share it (a slice divisor) */
-        o->mask_group = hm == p->heads ? 1 : p->heads;
-        return VKA_SUCCESS;
-    }
-    if (hm == 1) { /* [1, 1]: every slice's */
-        o->mask_group = 0;
-        return VKA_SUCCESS;
-    }
-    uint32_t repeated;
-    vka_result r = vka_lower_intermediate(lw, "mask_repeated", vka_lower_dtype(lw, given), 4,
-                                          (uint32_t[]){p->batch, p->heads, p->nq, p->nk}, &repeated);
-    for (uint32_t b = 0; !r && b < p->batch; b++)
-        r = vka_lower_copy_rows(lw, &(vka_copy_desc){.src = given,
-                                                     .dst = repeated,
-                                                     .slices = p->heads,
-                                                     .count = p->nq * vka_div_up(p->nk, 4),
-                                                     .dst_slice_offset = b * p->heads});
-    o->mask = repeated;
-    o->mask_group = 1;
-    return r;
-}
-
 static vka_result logit_options(vka_lowering *lw, const vka_op_node *node, const softmax_params *p,
                                 vka_logit_options *o)
 {
     *o = (vka_logit_options){.softcap = p->softcap, .sinks = vka_lower_input(lw, node, ROLE_SINKS)};
-    return mask_tensor(lw, node, p, o);
+    return vka_lower_mask(lw, vka_lower_input(lw, node, ROLE_MASK),
+                          &(vka_mask_shape){p->batch, p->heads, p->nq, p->nk, p->mask_batch, p->mask_heads}, o);
 }
 
 /* The flash dispatch over the op's own q, k, v and output; decoding swaps in its caches. */

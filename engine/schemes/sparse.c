@@ -31,17 +31,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_SINKS, ROLE_LAYOUT };
+enum { ROLE_Q, ROLE_K, ROLE_V, ROLE_KV_LEN, ROLE_SINKS, ROLE_MASK, ROLE_LAYOUT };
 
 enum { LAYOUT_WORDS = 4096 }; /* the kernels' declared uniform block: 16 KiB */
 
-static const vka_input_info roles[] = {VKA_IN_Q, VKA_IN_K_GROUPED, VKA_IN_V_GROUPED, VKA_IN_KV_LEN, VKA_IN_SINKS, {0}};
+static const vka_input_info roles[] = {
+    VKA_IN_Q, VKA_IN_K_GROUPED, VKA_IN_V_GROUPED, VKA_IN_KV_LEN, VKA_IN_SINKS, VKA_IN_MASK, {0}};
 static const vka_input_info blocksparse_roles[] = {
     VKA_IN_Q,
     VKA_IN_K_GROUPED,
     VKA_IN_V_GROUPED,
     VKA_IN_KV_LEN,
     VKA_IN_SINKS,
+    VKA_IN_MASK,
     {.role = "layout",
      .kind = VKA_INPUT_INDICES,
      .dtypes = VKA_DTYPE_BIT(VKA_DTYPE_I32),
@@ -128,6 +130,7 @@ typedef struct sparse_params {
     uint32_t offset;                     /* n − nq (bottom_right, the default) or 0 (top_left) */
     uint32_t kv_heads;                   /* k and v's (grouped heads) */
     bool causal, top_left;
+    uint32_t mask_batch, mask_heads; /* the mask's leading dims (1 or B, 1 or H), 0 without one */
     float scale, softcap;
     vka_ref_pattern_params rule;
 } sparse_params;
@@ -198,6 +201,8 @@ static vka_result build(vka_op_build *b)
         (r = vka_expect_grouped_heads(b, &p->kv_heads)) || (r = vka_expect_sinks(b, ROLE_SINKS)))
         return r;
     const uint32_t *q = b->inputs[ROLE_Q]->dims, nk = b->inputs[ROLE_K]->dims[2];
+    if ((r = vka_expect_mask(b, ROLE_MASK, q[0], q[1], q[2], nk, &p->mask_batch, &p->mask_heads)))
+        return r;
     if (q[2] > nk)
         return vka_fail(b->ctx, VKA_ERROR_SHAPE_MISMATCH,
                         "%s: a sparse pattern relates a sequence to itself: the queries are its last positions, so "
@@ -430,6 +435,12 @@ static const uint32_t kernel_pattern[] = {
 static vka_result lower(vka_lowering *lw, const vka_op_node *node)
 {
     sparse_params with_layout = *(const sparse_params *)node->params, *p = &with_layout;
+    uint32_t storage = vka_lower_device(lw)->limits.max_storage_buffers_per_stage;
+    if (p->mask_batch && storage < 5) /* q, k, v, out and the mask */
+        return vka_fail(vka_lower_context(lw), VKA_ERROR_LIMIT_EXCEEDED,
+                        "%s: a mask makes the block-sparse kernel bind 5 storage buffers; this device allows %u per "
+                        "stage (limits: %s). Use kv_len, or softmax with the pattern written into the mask",
+                        node->cls->name, storage, vka_lower_device(lw)->limits_profile);
     if (p->pattern == VKA_REF_PATTERN_LAYOUT)
         p->rule.layout = vka_lower_constant_data(lw, vka_lower_input(lw, node, ROLE_LAYOUT));
     const vka_device_info *dev = vka_lower_device(lw);
@@ -474,6 +485,9 @@ static vka_result lower(vka_lowering *lw, const vka_op_node *node)
     free(layout.words);
     if (r == VKA_SUCCESS && !kv_len)
         r = vka_lower_key_counts(lw, "kv_len", p->batch, p->n, &kv_len);
+    if (r == VKA_SUCCESS)
+        r = vka_lower_mask(lw, vka_lower_input(lw, node, ROLE_MASK),
+                           &(vka_mask_shape){p->batch, p->heads, p->nq, p->n, p->mask_batch, p->mask_heads}, &f.logits);
     uint32_t offset = p->offset;
     vka_flash_sparse sparse = {.layout = layout_tensor,
                                .pattern = kernel_pattern[p->pattern],
@@ -525,6 +539,9 @@ static vka_result reference(vka_context *ctx, const vka_op_node *node, const vka
                                                                    .scale = p->scale,
                                                                    .softcap = p->softcap,
                                                                    .sinks = in[ROLE_SINKS].data,
+                                                                   .mask = in[ROLE_MASK].data,
+                                                                   .mask_batch = p->mask_batch,
+                                                                   .mask_heads = p->mask_heads,
                                                                    .q = in[ROLE_Q].data,
                                                                    .k = in[ROLE_K].data,
                                                                    .v = in[ROLE_V].data,
