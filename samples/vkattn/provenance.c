@@ -1,4 +1,7 @@
 #include "provenance.h"
+#ifndef VKATTN_COMMIT
+#include "vkattn_commit.h" /* the commit the tool is built from (cmake/commit.cmake) */
+#endif
 
 #include <stdarg.h>
 #include <string.h>
