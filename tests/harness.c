@@ -188,19 +188,6 @@ int test_main(int argc, char **argv, const test_case *cases, size_t count)
     return failed ? 1 : 0;
 }
 
-void test_place_in_range(float *x, size_t n, const vka_value_range *r)
-{
-    for (size_t i = 0; r->bounded && i < n; i++) {
-        if (isfinite(r->min) && isfinite(r->max)) {
-            double t = fmin(fmax(0.5 + 0.5 * tanh(x[i]), 0.01), 0.99);
-            x[i] = (float)(r->min + (r->max - r->min) * t);
-        } else if (isfinite(r->max))
-            x[i] = r->max - fabsf(x[i]) - (r->open_max ? 1e-3f : 0.0f);
-        else if (isfinite(r->min))
-            x[i] = r->min + fabsf(x[i]) + (r->open_min ? 1e-3f : 0.0f);
-    }
-}
-
 static bool readable(const char *folder, const char *file)
 {
     char path[1200];

@@ -68,9 +68,6 @@ void test_seed(uint64_t seed);
 float test_normal(void);
 void test_fill_normal(float *x, size_t n, float scale);
 
-/* Draws (any floats) moved inside an input's value range (vka_input_info.values). */
-void test_place_in_range(float *x, size_t n, const vka_value_range *range);
-
 /* |a − b| ≤ atol + rtol·|b| for all, all finite; reports the worst element. */
 bool test_close(const char *what, const float *a, const float *b, size_t n, double atol, double rtol);
 /* SCHEMES.md's f16 gate: NMSE Σ(o − r)²/Σr² ≤ 5e-4 and max |o − r| ≤ 4e-3 · max |r|. */

@@ -85,7 +85,7 @@ static bool fill(posed *p, uint64_t seed, uint32_t half_inputs)
                       : in->in_logits               ? 0.5f
                                                     : 1.0f;
         test_fill_normal(x, n, sigma);
-        test_place_in_range(x, n, &in->values);
+        vka_value_range_place(&in->values, x, n);
         p->data[i] = x;
         p->bytes[i] = n * sizeof *x;
         if (half_inputs >> i & 1) {

@@ -389,7 +389,7 @@ static void cli_decode_matches_batch(void)
         for (uint32_t a = 0; a < files[i].rank; a++)
             n *= files[i].dims[a];
         test_fill_normal(x, n, 1.0f);
-        test_place_in_range(x, n, &files[i].range);
+        vka_value_range_place(&files[i].range, x, n);
         snprintf(path, sizeof path, "%s/%s.npy", dir, files[i].name);
         CHECK_OK(NULL, vka_npy_save(NULL, path, VKA_DTYPE_F32, files[i].rank, files[i].dims, x));
     }

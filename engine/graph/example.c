@@ -5,6 +5,7 @@
 #include "op.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <string.h>
 
 enum { MAX_SYMBOLS = 16, MAX_NAME = 8 };
@@ -158,6 +159,19 @@ static bool problem_symbols(const vka_problem *p, const vka_op_class *cls, symbo
     for (uint32_t i = 0; ok && cls->inputs[i].role; i++)
         ok = collect(s, cls->inputs[i].shape);
     return ok;
+}
+
+void vka_value_range_place(const vka_value_range *r, float *x, size_t n)
+{
+    for (size_t i = 0; r && x && r->bounded && i < n; i++) {
+        if (isfinite(r->min) && isfinite(r->max)) {
+            double t = fmin(fmax(0.5 + 0.5 * tanh(x[i]), 0.01), 0.99);
+            x[i] = (float)(r->min + (r->max - r->min) * t);
+        } else if (isfinite(r->max))
+            x[i] = r->max - fabsf(x[i]) - (r->open_max ? 1e-3f : 0.0f);
+        else if (isfinite(r->min))
+            x[i] = r->min + fabsf(x[i]) + (r->open_min ? 1e-3f : 0.0f);
+    }
 }
 
 vka_result vka_op_example_for(const char *op, const vka_problem *problem, vka_op_example *out)

@@ -49,6 +49,11 @@ typedef struct vka_value_range {
     float min, max;          /* may be ±INFINITY */
 } vka_value_range;
 
+/* Moves draws (any floats, e.g. N(0, 1)) inside `range`, for posing an input: squashed
+ * between two finite bounds, folded below or above a single one, a margin off open bounds;
+ * unbounded: left as they are. */
+VKA_API void vka_value_range_place(const vka_value_range *range, float *x, size_t n);
+
 typedef struct vka_input_info {
     const char *role;
     vka_input_kind kind;

@@ -57,21 +57,6 @@ static void fill_around_centres(const bench_case *c, xorshift *tokens, float *x,
     free(centres);
 }
 
-/* Draws (x, any float) moved inside an input's value range (vka_input_info.values): squashed
- * between two finite bounds, folded below or above a single one; a margin off open bounds. */
-static void place_in_range(float *x, size_t n, const vka_value_range *r)
-{
-    for (size_t i = 0; r->bounded && i < n; i++) {
-        if (isfinite(r->min) && isfinite(r->max)) {
-            double t = fmin(fmax(0.5 + 0.5 * tanh(x[i]), 0.01), 0.99);
-            x[i] = (float)(r->min + (r->max - r->min) * t);
-        } else if (isfinite(r->max))
-            x[i] = r->max - fabsf(x[i]) - (r->open_max ? 1e-3f : 0.0f);
-        else if (isfinite(r->min))
-            x[i] = r->min + fabsf(x[i]) + (r->open_min ? 1e-3f : 0.0f);
-    }
-}
-
 /* ------------------------------------------------------------------ element types */
 
 vka_dtype bench_dtype(const bench_case *c)
@@ -168,7 +153,7 @@ vka_result bench_values_fill(const bench_case *c, bool constants_only, bench_val
         else
             fill_normal(&own, v->data[i], count,
                         in->kind == VKA_INPUT_LEARNED ? 1.0f / sqrtf((float)in->desc.dims[in->desc.rank - 1]) : 1.0f);
-        place_in_range(v->data[i], count, &in->values);
+        vka_value_range_place(&in->values, v->data[i], count);
     }
     return r;
 }

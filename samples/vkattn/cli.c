@@ -86,18 +86,23 @@ bool cli_real_number(const char *text, double min, double max, double *out)
     return true;
 }
 
-int cli_expand_options(int argc, char **argv, char **out)
+int cli_with_split_options(int argc, char **argv, int (*command)(int argc, char **argv))
 {
+    char **args = malloc(2 * (size_t)(argc + 1) * sizeof *args);
+    if (!args)
+        return cli_fail("out of host memory");
     int n = 0;
     for (int i = 0; i < argc; i++) {
         char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
         if (eq)
             *eq = '\0';
-        out[n++] = argv[i];
+        args[n++] = argv[i];
         if (eq)
-            out[n++] = eq + 1;
+            args[n++] = eq + 1;
     }
-    return n;
+    int status = command(n, args);
+    free(args);
+    return status;
 }
 
 int cli_open_context(vka_context **ctx, vka_device_info *info)

@@ -42,9 +42,9 @@ bool cli_real_number(const char *text, double min, double max, double *out);
  * The caller frees it. */
 char *cli_read_file(const char *path, size_t *length);
 
-/* getopt_long's `--name=value` as `--name value`: argv's options split in place into out
- * (room for 2·argc entries); returns the new count. A value that itself holds '=' is kept. */
-int cli_expand_options(int argc, char **argv, char **out);
+/* Runs `command` on argv with getopt_long's `--name=value` split into `--name value` (in
+ * place; a value that itself holds '=' is kept); its exit status. */
+int cli_with_split_options(int argc, char **argv, int (*command)(int argc, char **argv));
 
 /* Splits "key=value" (in place); NULL value if there is no '='. */
 void cli_split_pair(char *arg, char **key, char **value);

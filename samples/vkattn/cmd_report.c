@@ -597,11 +597,5 @@ static int report_command(int argc, char **argv)
 
 int cmd_report(int argc, char **argv)
 {
-    char **args = malloc(2 * (size_t)(argc + 1) * sizeof *args); /* --name=value taken too */
-    if (!args)
-        return cli_fail("out of host memory");
-    int count = cli_expand_options(argc, argv, args);
-    int status = report_command(count, args);
-    free(args);
-    return status;
+    return cli_with_split_options(argc, argv, report_command);
 }

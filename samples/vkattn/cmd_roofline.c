@@ -4,7 +4,6 @@
 #include "provenance.h"
 #include "roofline.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct roofline_options {
@@ -84,11 +83,5 @@ static int roofline_command(int argc, char **argv)
 
 int cmd_roofline(int argc, char **argv)
 {
-    char **args = malloc(2 * (size_t)(argc + 1) * sizeof *args); /* --name=value taken too */
-    if (!args)
-        return cli_fail("out of host memory");
-    int count = cli_expand_options(argc, argv, args);
-    int status = roofline_command(count, args);
-    free(args);
-    return status;
+    return cli_with_split_options(argc, argv, roofline_command);
 }
