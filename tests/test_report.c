@@ -283,6 +283,11 @@ static void cli_is_strict_and_self_describing(void)
         int status = run_cli(refused[i].args, out, sizeof out);
         CHECK_MSG(status != 0 && strstr(out, refused[i].needle), "%s: status %d, '%s'", refused[i].args, status, out);
     }
+    /* a causal-only scheme named with --scheme runs causal without being told */
+    CHECK_MSG(run_cli("bench --quick --scheme deltanet --n 32 --heads 1 --d 8 --reps 1 --roofline none", out,
+                      sizeof out) == 0 &&
+                  strstr(out, "deltanet") && strstr(out, " yes ") && !strstr(out, "failed"),
+              "%.2000s", out);
     CHECK(run_cli("info --json", out, sizeof out) == 0);
     static const char *const device_needles[] = {"\"candidates\":[",
                                                  "\"device\":{\"name\":",

@@ -104,6 +104,9 @@ vka_result bench_graph(vka_context *ctx, const bench_case *c, uint32_t nq, const
  * then each --param (o->params) the case's scheme takes. */
 void bench_set_params(bench_case *c, const vka_op_param *table, const bench_options *o);
 
+/* Whether the scheme runs causal only (its `causal` parameter cannot be 0). */
+bool bench_scheme_causal_only(const char *scheme);
+
 /* Whether the scheme takes a `causal` parameter. */
 bool bench_scheme_has_causal(const char *scheme);
 

@@ -96,6 +96,17 @@ static bool takes_causal(const vka_op_info *info)
     return false;
 }
 
+bool bench_scheme_causal_only(const char *scheme)
+{
+    vka_op_info info;
+    if (vka_op_info_named(scheme, &info) != VKA_SUCCESS)
+        return false;
+    for (uint32_t i = 0; i < info.param_count; i++)
+        if (strcmp(info.params[i].key, "causal") == 0)
+            return info.params[i].min >= 1; /* the gated forms: causal=1 only */
+    return false;
+}
+
 bool bench_scheme_has_causal(const char *scheme)
 {
     vka_op_info info;

@@ -110,7 +110,7 @@ static uint32_t default_cases(const bench_options *o, bench_case *cases)
     if (n == 0 && o->only_scheme && !o->only_kernel && vka_op_info_named(o->only_scheme, &named) == VKA_SUCCESS)
         for (uint32_t i = 0; i < size_count; i++)
             add_case(cases, &n, o, named.name, NULL, NULL, sizes[i],
-                     o->causal == 1 && bench_scheme_has_causal(named.name));
+                     (o->causal == 1 && bench_scheme_has_causal(named.name)) || bench_scheme_causal_only(named.name));
     return n;
 }
 
